@@ -1,0 +1,5 @@
+import sys
+
+from livecap.cli import main
+
+sys.exit(main())

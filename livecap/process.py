@@ -1,0 +1,79 @@
+"""`livecap process`: run the pipeline over a video, an image or an image folder, writing JSONL results."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from livecap.camera import CameraIntrinsics
+from livecap.catalog import ModelCatalog
+from livecap.pipeline import PipelineModels, PosePipeline
+from livecap.presets import get_preset
+from livecap.runtime import RuntimeOptions
+from livecap.sinks.jsonl import JsonlWriter, frame_record, header_record
+from livecap.sources import open_file_source
+
+
+@dataclass
+class ProcessSummary:
+    frames: int = 0
+    people_ids: set[int] = field(default_factory=set)
+    seconds: float = 0.0
+    providers: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self, out: str) -> str:
+        return (f"processed {self.frames} frames, {len(self.people_ids)} people, {self.fps:.1f} fps "
+                f"({', '.join(self.providers)}) -> {out}")
+
+
+@dataclass
+class ProcessOptions:
+    input: str
+    out: str
+    preset: str = "balanced"
+    stills: bool = False
+    max_frames: int | None = None
+    model_dir: str | None = None
+    providers: list[str] | None = None
+    fov: float | None = None
+    progress: bool | None = None  # None: when stderr is a terminal
+
+
+def process(options: ProcessOptions) -> ProcessSummary:
+    preset = get_preset(options.preset)
+    source = open_file_source(options.input, stills=options.stills)
+    try:
+        models = PipelineModels.load(preset, ModelCatalog(options.model_dir), RuntimeOptions(options.providers))
+        pipeline = PosePipeline(models, preset, stills=source.stills)
+        camera = (CameraIntrinsics.from_fov(source.width, source.height, options.fov) if options.fov
+                  else CameraIntrinsics.from_fov(source.width, source.height))
+        header = header_record(source.description, source.width, source.height, source.fps, camera,
+                               preset=preset.name, providers=models.providers)
+        summary = ProcessSummary(providers=models.providers)
+        total = source.frame_count
+        if options.max_frames is not None:
+            total = min(total or options.max_frames, options.max_frames)
+        show = sys.stderr.isatty() if options.progress is None else options.progress
+        started = time.perf_counter()
+        with JsonlWriter(options.out, header) as writer, \
+                tqdm(total=total, unit="frame", disable=not show, dynamic_ncols=True) as bar:
+            for frame in source:
+                if options.max_frames is not None and summary.frames >= options.max_frames:
+                    break
+                result = pipeline.process(frame)
+                writer.write(frame_record(result))
+                summary.frames += 1
+                summary.people_ids.update(p.id for p in result.people)
+                bar.update(1)
+                bar.set_postfix(people=len(result.people), refresh=False)
+        summary.seconds = time.perf_counter() - started
+        return summary
+    finally:
+        source.close()

@@ -1,0 +1,92 @@
+"""The typed objects passed between pipeline stages and to every sink. Defined here once.
+
+Coordinates: image pixels (x right, y down) for 2D; metres for 3D. Arrays are float32 numpy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Frame:
+    """One image from a source."""
+
+    index: int
+    time: float  # seconds since the start of the source (media time)
+    image: np.ndarray  # H x W x 3 uint8, BGR as OpenCV decodes it
+    captured_at: float  # time.monotonic() when the frame was read, for latency
+    name: str | None = None  # file name, for image-folder input
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.shape[1], self.image.shape[0]
+
+
+@dataclass
+class PeopleDetections:
+    """Output of a people detector: N candidate people in image pixels."""
+
+    boxes: np.ndarray  # N x 4: x1, y1, x2, y2
+    scores: np.ndarray  # N
+    keypoints: np.ndarray | None = None  # N x 17 x 3: COCO-17 x, y, score (None for box-only detectors)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A square, rotated region of the image that a landmark crop is taken from."""
+
+    cx: float
+    cy: float
+    size: float  # side length in pixels
+    rotation: float  # radians, clockwise in the image (y down); 0 = upright person
+
+
+@dataclass
+class Landmarks:
+    """BlazePose output for one crop, mapped back to the image."""
+
+    image33: np.ndarray  # 33 x 3: x, y (pixels), visibility (0..1)
+    world33: np.ndarray  # 33 x 3: metres, origin at the hip centre, x right, y down, z away from camera
+    presence: float  # 0..1: is a person in the crop at all
+    roi_points: np.ndarray  # 2 x 2: auxiliary hip-centre and body-scale points (pixels), for the next crop
+
+
+@dataclass
+class SkeletonPose:
+    """A fitted skeleton (see livecap.skeleton for joint order)."""
+
+    joints3d: np.ndarray  # J x 3 camera space, metres, x right, y down, z forward
+    root: np.ndarray  # 3: root (Hips) position in camera space, metres
+    rotations: np.ndarray  # J x 4: local quaternions x, y, z, w, identity = T-pose
+    bone_lengths: np.ndarray  # J: length of the bone from each joint's parent to it, metres (0 for the root)
+
+
+@dataclass
+class PersonPose:
+    """Everything known about one tracked person in one frame."""
+
+    id: int
+    score: float
+    bbox: np.ndarray  # 4: x1, y1, x2, y2
+    coco17: np.ndarray  # 17 x 3: x, y, score
+    landmarks2d: np.ndarray  # 33 x 3: x, y, visibility
+    world33: np.ndarray  # 33 x 3: metres, hip-centred
+    skeleton: SkeletonPose | None = None
+
+
+@dataclass
+class FrameResult:
+    """All people found in one frame, with timing."""
+
+    index: int
+    time: float
+    captured_at: float
+    people: list[PersonPose]
+    name: str | None = None
+    stage_ms: dict[str, float] = field(default_factory=dict)

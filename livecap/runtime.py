@@ -1,0 +1,89 @@
+"""The one place that creates ONNX Runtime sessions and picks their execution providers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from livecap.errors import ModelError, RuntimeMissingError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = ("ONNX Runtime is not installed: run `pip install -e \".[cpu]\"` (any computer) "
+                "or `pip install -e \".[gpu]\"` (NVIDIA GPU with CUDA 12/13)")
+
+# Tried in this order when the user names none; TensorRT builds engines for minutes on first use, so it is
+# used only when asked for by name.
+AUTO_PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider",
+                  "CPUExecutionProvider")
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CoreMLExecutionProvider",
+                 "DmlExecutionProvider")
+SHORT_NAMES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
+               "coreml": "CoreMLExecutionProvider", "directml": "DmlExecutionProvider",
+               "dml": "DmlExecutionProvider", "cpu": "CPUExecutionProvider"}
+
+
+def import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise RuntimeMissingError(INSTALL_HINT) from None
+    return onnxruntime
+
+
+def resolve_providers(requested: list[str] | None, available: list[str]) -> list[str]:
+    """Provider names to ask for: the user's choice (short names allowed) or the automatic order."""
+    if requested:
+        chosen = [SHORT_NAMES.get(p.lower(), p) for p in requested]
+        unknown = [p for p in chosen if p not in available]
+        if unknown:
+            raise RuntimeMissingError(f"execution provider {', '.join(unknown)} is not available in this "
+                                      f"ONNX Runtime (available: {', '.join(available)}); choose one of those")
+        return chosen
+    return [p for p in AUTO_PROVIDERS if p in available]
+
+
+@dataclass
+class RuntimeOptions:
+    providers: list[str] | None = None  # None: automatic
+    intra_op_threads: int = 0  # 0: ONNX Runtime's default
+
+
+class OnnxModel:
+    """An ONNX Runtime session together with the providers it really runs on."""
+
+    def __init__(self, path: Path, options: RuntimeOptions | None = None):
+        options = options or RuntimeOptions()
+        ort = import_onnxruntime()
+        available = ort.get_available_providers()
+        wanted = resolve_providers(options.providers, available)
+        if any(p in GPU_PROVIDERS for p in wanted) and hasattr(ort, "preload_dlls"):
+            # makes the CUDA / cuDNN libraries of the nvidia-* wheels findable (onnxruntime >= 1.21)
+            ort.preload_dlls()
+        session_options = ort.SessionOptions()
+        session_options.log_severity_level = 3
+        if options.intra_op_threads:
+            session_options.intra_op_num_threads = options.intra_op_threads
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=session_options, providers=wanted)
+        except Exception as exc:  # ORT raises its own exception types for unreadable graphs
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"model file {path} cannot be loaded by ONNX Runtime ({first_line[:200]}): "
+                             f"replace the file") from None
+        self.path = path
+        self.providers = self.session.get_providers()
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        fell_back = [p for p in wanted if p in GPU_PROVIDERS and p not in self.providers]
+        if fell_back:
+            log.warning("%s is installed but %s runs on %s: its libraries (CUDA / cuDNN) were not found; "
+                        "see the README's GPU section", ", ".join(fell_back), path.name,
+                        ", ".join(self.providers))
+
+    @property
+    def on_gpu(self) -> bool:
+        return any(p in GPU_PROVIDERS for p in self.providers)
+
+    def run(self, outputs: list[str] | None, feeds: dict):
+        return self.session.run(outputs, feeds)

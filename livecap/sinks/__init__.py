@@ -1,0 +1,1 @@
+"""Outputs fed with FrameResults: JSONL results, BVH recordings, OSC streams."""

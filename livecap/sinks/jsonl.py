@@ -1,0 +1,104 @@
+"""The public JSONL results format (README: "Results format"): a header line, then one line per frame.
+
+Fields may be added, never changed or dropped: other tools read these files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from livecap import __version__, skeleton
+from livecap.camera import CameraIntrinsics
+from livecap.errors import OutputError
+from livecap.results import FrameResult, PersonPose
+
+PIXEL_DECIMALS = 2
+METRE_DECIMALS = 4
+SCORE_DECIMALS = 3
+
+
+def _rounded(array: np.ndarray, decimals: int) -> list:
+    return np.round(np.asarray(array, np.float64), decimals).tolist()
+
+
+def _points(array: np.ndarray, decimals: int) -> list:
+    """Rows of (x, y, score): coordinates rounded to `decimals`, the score to 3 places."""
+    out = np.round(np.asarray(array, np.float64), decimals)
+    out[:, 2] = np.round(array[:, 2], SCORE_DECIMALS)
+    return out.tolist()
+
+
+def header_record(source: str, width: int, height: int, fps: float, camera: CameraIntrinsics, **extra) -> dict:
+    record = {"livecap": __version__, "source": source, "width": width, "height": height, "fps": round(fps, 4),
+              "camera": camera.to_dict(), "skeleton": skeleton.header(), "landmarks": "blazepose33"}
+    record.update(extra)
+    return record
+
+
+def person_record(person: PersonPose) -> dict:
+    record = {"id": person.id, "score": round(float(person.score), SCORE_DECIMALS),
+              "bbox": _rounded(person.bbox, PIXEL_DECIMALS),
+              "coco17": _points(person.coco17, PIXEL_DECIMALS),
+              "landmarks2d": _points(person.landmarks2d, PIXEL_DECIMALS),
+              "world33": _rounded(person.world33, METRE_DECIMALS)}
+    fit = person.skeleton
+    if fit is not None:
+        record.update({"joints3d": _rounded(fit.joints3d, METRE_DECIMALS), "root": _rounded(fit.root, METRE_DECIMALS),
+                       "rotations": _rounded(fit.rotations, 5), "bone_lengths": _rounded(fit.bone_lengths, 4)})
+    return record
+
+
+def frame_record(result: FrameResult) -> dict:
+    record = {"frame": result.index, "time": round(result.time, 6)}
+    if result.name is not None:
+        record["image"] = result.name
+    record["people"] = [person_record(p) for p in result.people]
+    return record
+
+
+class JsonlWriter:
+    """Writes whole lines only: a failed write is cut back, so what is on disk always stays valid JSONL."""
+
+    def __init__(self, path: str | os.PathLike, header: dict):
+        self.path = Path(path)
+        try:
+            self.file = open(self.path, "wb", buffering=0)  # unbuffered: a line is on disk or cut back
+        except OSError as exc:
+            raise OutputError(f"cannot write results to {self.path} ({exc.strerror}): choose a writable --out "
+                              f"path") from None
+        self.lines = 0
+        self.write(header)
+
+    def write(self, record: dict) -> None:
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
+        good_size = self.file.tell()
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[self.file.write(view):]
+        except OSError as exc:
+            self._cut_back(good_size)
+            raise OutputError(f"writing {self.path} failed ({exc.strerror}) after {self.lines} lines; those are "
+                              f"kept: free some disk space or choose another --out") from None
+        self.lines += 1
+
+    def _cut_back(self, size: int) -> None:
+        try:
+            self.file.truncate(size)
+        except OSError:
+            pass
+        self.file.close()
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
