@@ -1,0 +1,160 @@
+"""Behaviour of the pure stage cores: geometry, decoding, tracking, provider choice, the JSONL writer."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import media, read_jsonl, run_livecap
+from livecap.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix, roi_from_alignment_points
+from livecap.errors import RuntimeMissingError
+from livecap.people import decode_movenet, letterbox_shape
+from livecap.results import Landmarks, PeopleDetections, Roi
+from livecap.runtime import resolve_providers
+from livecap.sinks.jsonl import JsonlWriter
+from livecap.tracking import Candidate, PoseTracker, TrackerSettings, object_keypoint_similarity
+
+
+def test_crop_and_image_matrices_are_inverse():
+    roi = Roi(cx=400.0, cy=300.0, size=220.0, rotation=0.4)
+    points = np.array([[0.0, 0.0], [256.0, 0.0], [128.0, 128.0], [30.0, 200.0]])
+    back = apply_affine(image_to_crop_matrix(roi, 256), apply_affine(crop_to_image_matrix(roi, 256), points))
+    assert np.allclose(back, points, atol=1e-6)
+    centre = apply_affine(crop_to_image_matrix(roi, 256), np.array([[128.0, 128.0]]))
+    assert np.allclose(centre, [[400.0, 300.0]])
+
+
+def test_upright_person_gets_an_unrotated_crop_and_a_tilted_one_is_turned_upright():
+    hip = np.array([100.0, 200.0])
+    upright = roi_from_alignment_points(hip, hip + [0.0, -80.0])
+    assert upright.rotation == pytest.approx(0.0) and upright.size == pytest.approx(2 * 80 * 1.25)
+    lying = roi_from_alignment_points(hip, hip + [80.0, 0.0])  # head to the right of the hips
+    assert abs(lying.rotation) == pytest.approx(math.pi / 2)
+    # the crop's "up" direction lands on the head side in the image
+    top_centre = apply_affine(crop_to_image_matrix(lying, 256), np.array([[128.0, 0.0]]))[0]
+    assert top_centre[0] > hip[0] + 50
+
+
+def test_movenet_decoding_undoes_the_letterbox():
+    scale, pad_w, pad_h = letterbox_shape(1920, 1080, 256)
+    assert (pad_w, pad_h) == (256, 160) and pad_w % 32 == 0 and pad_h % 32 == 0
+    raw = np.zeros((1, 6, 56), np.float32)
+    raw[0, 0, 0:3] = (0.5, 0.25, 0.9)  # nose at y = 0.5, x = 0.25 of the padded input
+    raw[0, 0, 51:55] = (0.1, 0.2, 0.6, 0.4)
+    raw[0, 0, 55] = 0.8
+    raw[0, 1, 55] = 0.05  # below the person threshold
+    people = decode_movenet(raw, scale, pad_w, pad_h, min_score=0.2)
+    assert len(people) == 1
+    assert people.keypoints[0, 0, :2] == pytest.approx([0.25 * 256 / scale, 0.5 * 160 / scale])
+    assert people.boxes[0] == pytest.approx([0.2 * 256 / scale, 0.1 * 160 / scale,
+                                             0.4 * 256 / scale, 0.6 * 160 / scale])
+
+
+def _landmarks_at(x: float, presence: float = 0.9) -> Landmarks:
+    image = np.zeros((33, 3), np.float32)
+    image[:, 0] = x + np.linspace(-20, 20, 33)
+    image[:, 1] = np.linspace(100, 400, 33)
+    image[:, 2] = 0.9
+    return Landmarks(image, np.zeros((33, 3), np.float32), presence,
+                     np.array([[x, 250.0], [x, 100.0]], np.float32))
+
+
+def _detections_at(*xs: float) -> PeopleDetections:
+    keypoints = np.zeros((len(xs), 17, 3), np.float32)
+    for i, x in enumerate(xs):
+        keypoints[i, :, 0] = x + np.linspace(-20, 20, 17)
+        keypoints[i, :, 1] = np.linspace(100, 400, 17)
+        keypoints[i, :, 2] = 0.9
+    boxes = np.array([[x - 25, 95, x + 25, 405] for x in xs], np.float32)
+    return PeopleDetections(boxes, np.full(len(xs), 0.8, np.float32), keypoints)
+
+
+def test_tracker_keeps_ids_through_a_short_occlusion_and_never_reuses_them():
+    tracker = PoseTracker(TrackerSettings(detect_every=1000, max_missed=5))
+    first = tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
+    assert [t.id for t in first] == [1, 2]
+    # person 2 disappears (the landmark model sees nobody in its crop) for three frames
+    asked_for_detection = []
+    for _ in range(3):
+        asked_for_detection.append(tracker.needs_detection())
+        candidates = tracker.propose(_detections_at(100) if asked_for_detection[-1] else None)
+        results = [_landmarks_at(100) if c.track_id == 1 else _landmarks_at(300, presence=0.0)
+                   for c in candidates]
+        assert [t.id for t in tracker.update(candidates, results)] == [1]
+    assert asked_for_detection == [False, True, False]  # the frame after a loss looks for people again
+    # ... and comes back a little further on: same id
+    candidates = tracker.propose(_detections_at(100, 310))
+    seen = tracker.update(candidates, [_landmarks_at(100 if c.track_id == 1 else 310) for c in candidates])
+    assert [t.id for t in seen] == [1, 2]
+    # a newcomer far away gets a fresh id, as does anyone after a reset
+    candidates = tracker.propose(_detections_at(100, 310, 600))
+    seen = tracker.update(candidates, [_landmarks_at({1: 100, 2: 310}.get(c.track_id, 600)) for c in candidates])
+    assert [t.id for t in seen] == [1, 2, 3]
+    tracker.reset()
+    candidates = tracker.propose(_detections_at(100))
+    assert [t.id for t in tracker.update(candidates, [_landmarks_at(100)])] == [4]
+
+
+def test_two_crops_on_one_person_collapse_to_the_older_track():
+    tracker = PoseTracker()
+    tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
+    candidates = [Candidate(1, Roi(100, 250, 300, 0)), Candidate(2, Roi(300, 250, 300, 0))]
+    seen = tracker.update(candidates, [_landmarks_at(100), _landmarks_at(101)])  # 2 drifted onto 1
+    assert [t.id for t in seen] == [1]
+
+
+def test_oks_is_one_for_identical_poses_and_falls_with_distance():
+    pose = _detections_at(100).keypoints[0]
+    assert object_keypoint_similarity(pose, pose, area=10000) == pytest.approx(1.0)
+    moved = pose.copy()
+    moved[:, 0] += 30
+    assert object_keypoint_similarity(pose, moved, area=10000) < 0.5
+
+
+def test_provider_choice():
+    available = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert resolve_providers(None, available) == available
+    assert resolve_providers(["cpu"], available) == ["CPUExecutionProvider"]
+    assert resolve_providers(None, ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    with pytest.raises(RuntimeMissingError, match="CoreMLExecutionProvider"):
+        resolve_providers(["coreml"], available)
+
+
+def test_jsonl_writer_writes_whole_lines(tmp_path):
+    with JsonlWriter(tmp_path / "r.jsonl", {"livecap": "x"}) as writer:
+        writer.write({"frame": 0, "people": []})
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [{"livecap": "x"}, {"frame": 0, "people": []}]
+
+
+@pytest.fixture
+def two_copies(tmp_path):
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    for name in ("000.jpg", "001.jpg"):
+        shutil.copy(media("images/ochuman/000817.jpg"), folder / name)
+    return folder
+
+
+def test_a_folder_is_a_sequence_and_stills_treats_each_image_alone(two_copies, tmp_path):
+    sequence, stills = tmp_path / "sequence.jsonl", tmp_path / "stills.jsonl"
+    assert run_livecap("process", str(two_copies), "--out", str(sequence)).returncode == 0
+    assert run_livecap("process", str(two_copies), "--stills", "--out", str(stills)).returncode == 0
+    _, seq_frames = read_jsonl(sequence)
+    _, still_frames = read_jsonl(stills)
+    assert [f["image"] for f in seq_frames] == ["000.jpg", "001.jpg"]
+    seq_ids = [{p["id"] for p in f["people"]} for f in seq_frames]
+    still_ids = [{p["id"] for p in f["people"]} for f in still_frames]
+    assert seq_ids[0] == seq_ids[1] and len(seq_ids[0]) >= 2  # same people carried over
+    assert len(still_ids[0]) == len(still_ids[1]) >= 2 and not still_ids[0] & still_ids[1]  # found anew
+
+
+def test_max_frames_stops_early(tmp_path):
+    out = tmp_path / "o.jsonl"
+    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(out), "--max-frames", "5")
+    assert done.returncode == 0 and "processed 5 frames, 2 people" in done.stdout
+    assert len(read_jsonl(out)[1]) == 5

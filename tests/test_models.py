@@ -1,0 +1,79 @@
+"""Shipped models are present and intact; broken or unknown model files fail with a clear message."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import SHARED_MODELS, media, run_livecap
+from livecap.catalog import ModelCatalog
+from livecap.errors import ModelError
+from test_errors import assert_one_line_error
+
+SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full"}
+
+
+def test_every_shipped_model_verifies():
+    catalog = ModelCatalog(user_dir="/nonexistent")
+    assert SHIPPED <= set(catalog.names())
+    for name in SHIPPED:
+        status = catalog.status(name)
+        assert status.state == "ok", status.problem()
+        assert catalog.entries[name].license == "Apache-2.0"
+
+
+def test_models_verify_command_reports_all_ok():
+    done = run_livecap("models", "verify", "--model-dir", "/nonexistent")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all models verified" in done.stdout
+    for name in SHIPPED:
+        assert name in done.stdout
+
+
+def _user_catalog_with(tmp_path, name: str, file_bytes: bytes | None) -> str:
+    """A user model dir whose catalog overrides a shipped model with a broken copy (or a missing file)."""
+    shipped = ModelCatalog(user_dir="/nonexistent").entries[name]
+    if file_bytes is not None:
+        (tmp_path / shipped.path.name).write_bytes(file_bytes)
+    entry = {"name": name, "file": shipped.path.name, "sha256": shipped.sha256, "role": shipped.role}
+    (tmp_path / "catalog.json").write_text(json.dumps({"format": 1, "models": [entry]}))
+    return str(tmp_path)
+
+
+def test_truncated_model_fails_naming_the_file_and_the_fix(tmp_path):
+    real = ModelCatalog(user_dir="/nonexistent").entries["blazepose_landmark_full"].path.read_bytes()
+    model_dir = _user_catalog_with(tmp_path, "blazepose_landmark_full", real[: len(real) // 2])
+    done = run_livecap("process", str(media("images/ochuman/000817.jpg")), "--out", str(tmp_path / "o.jsonl"),
+                       "--model-dir", model_dir)
+    assert_one_line_error(done, "blazepose_pose_landmark_full.onnx", "truncated or altered")
+    verify = run_livecap("models", "verify", "--model-dir", model_dir)
+    assert verify.returncode == 1 and "altered" in verify.stdout
+
+
+def test_missing_model_fails_naming_the_file(tmp_path):
+    model_dir = _user_catalog_with(tmp_path, "movenet_multipose_lightning", None)
+    done = run_livecap("process", str(media("images/ochuman/000817.jpg")), "--out", str(tmp_path / "o.jsonl"),
+                       "--model-dir", model_dir)
+    assert_one_line_error(done, "movenet_multipose_lightning.onnx", "missing")
+
+
+def test_corrupt_unlisted_model_fails_without_an_onnx_runtime_traceback(tmp_path):
+    (tmp_path / "garbage.onnx").write_bytes(b"\x08\x07not really a protobuf" * 100)
+    catalog = ModelCatalog(user_dir=tmp_path)
+    assert catalog.status("garbage").state == "unverified"
+    from livecap.runtime import OnnxModel
+
+    with pytest.raises(ModelError, match="garbage.onnx.*cannot be loaded"):
+        OnnxModel(catalog.require("garbage").path)
+
+
+def test_user_model_directory_from_the_environment(tmp_path):
+    detector = SHARED_MODELS / "rtmdet_nano_person.onnx"
+    if not detector.exists():
+        pytest.skip(f"{detector} is absent")
+    shutil.copy(detector, tmp_path)
+    done = run_livecap("models", "list", env={"LIVECAP_MODEL_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "rtmdet_nano_person" in done.stdout and str(tmp_path) in done.stdout
