@@ -1,0 +1,126 @@
+"""The fitted body model: which joints move how, their limits, and where the landmarks pin them.
+
+Rest pose and axes follow livecap.skeleton: T-pose facing +Z, Y up, X to the person's left, metres.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from livecap.skeleton import JOINTS, PARENTS
+
+J = {name: i for i, name in enumerate(JOINTS)}
+NUM_JOINTS = len(JOINTS)
+ROOT_PARAMS = 6  # translation + rotation vector
+
+# degrees of freedom per joint: 3 ball, 1 hinge, 0 locked (leaves, clavicles, and the root's own local rotation)
+DOF = np.zeros(NUM_JOINTS, np.int64)
+for _name in ("Spine", "Chest", "Neck", "LeftUpperArm", "RightUpperArm", "LeftUpperLeg", "RightUpperLeg",
+              "LeftFoot", "RightFoot"):
+    DOF[J[_name]] = 3
+for _name in ("LeftLowerArm", "RightLowerArm", "LeftLowerLeg", "RightLowerLeg"):
+    DOF[J[_name]] = 1
+DOF_START = (ROOT_PARAMS + np.concatenate([[0], np.cumsum(DOF)[:-1]])).astype(np.int64)
+NUM_PARAMS = ROOT_PARAMS + int(DOF.sum())
+
+# hinge axes in the joint's rest frame: positive angles flex elbows forward (+Z) and knees backward (-Z)
+HINGE_AXES = np.zeros((NUM_JOINTS, 3))
+HINGE_AXES[J["LeftLowerArm"]] = (0, -1, 0)
+HINGE_AXES[J["RightLowerArm"]] = (0, 1, 0)
+HINGE_AXES[J["LeftLowerLeg"]] = (1, 0, 0)
+HINGE_AXES[J["RightLowerLeg"]] = (1, 0, 0)
+
+# Limits in radians per rotation-vector component (x: flexion about the person's left axis, y: twist about up,
+# z: sideways), from clinical ranges (ecosystem notes section 7.3) shifted to the T-pose rest, with ~10 deg slack.
+_LIMITS = {
+    "Spine": [(-0.5, 0.9), (-0.6, 0.6), (-0.5, 0.5)],
+    "Chest": [(-0.5, 0.9), (-0.6, 0.6), (-0.5, 0.5)],
+    "Neck": [(-0.9, 1.0), (-1.4, 1.4), (-0.8, 0.8)],
+    "LeftUpperArm": [(-2.9, 2.9), (-2.9, 2.9), (-2.9, 2.9)],
+    "RightUpperArm": [(-2.9, 2.9), (-2.9, 2.9), (-2.9, 2.9)],
+    "LeftLowerArm": [(-0.2, 2.7)],
+    "RightLowerArm": [(-0.2, 2.7)],
+    "LeftUpperLeg": [(-2.4, 0.7), (-1.0, 1.0), (-0.6, 1.0)],
+    "RightUpperLeg": [(-2.4, 0.7), (-1.0, 1.0), (-1.0, 0.6)],
+    "LeftLowerLeg": [(-0.15, 2.6)],
+    "RightLowerLeg": [(-0.15, 2.6)],
+    "LeftFoot": [(-0.9, 0.9), (-0.7, 0.7), (-0.6, 0.6)],
+    "RightFoot": [(-0.9, 0.9), (-0.7, 0.7), (-0.6, 0.6)],
+}
+LOWER = np.full(NUM_PARAMS, -np.inf)
+UPPER = np.full(NUM_PARAMS, np.inf)
+for _name, _ranges in _LIMITS.items():
+    for _k, (_lo, _hi) in enumerate(_ranges):
+        LOWER[DOF_START[J[_name]] + _k], UPPER[DOF_START[J[_name]] + _k] = _lo, _hi
+
+# BlazePose landmarks (averaged) that pin each joint; joints without any are placed by the model alone
+LANDMARKS_OF_JOINT = {
+    "Hips": (23, 24), "Neck": (11, 12), "Head": (7, 8),
+    "LeftUpperArm": (11,), "LeftLowerArm": (13,), "LeftHand": (15,),
+    "RightUpperArm": (12,), "RightLowerArm": (14,), "RightHand": (16,),
+    "LeftUpperLeg": (23,), "LeftLowerLeg": (25,), "LeftFoot": (27,), "LeftToes": (31,),
+    "RightUpperLeg": (24,), "RightLowerLeg": (26,), "RightFoot": (28,), "RightToes": (32,),
+}
+
+# Segment measurements taken from the metric 3D landmarks: name -> pairs of landmark groups (left, right averaged)
+SEGMENTS = {
+    "hip_half": [((23,), (24,))],  # halved below
+    "shoulder_half": [((11,), (12,))],
+    "torso": [((11, 12), (23, 24))],
+    "neck_head": [((7, 8), (11, 12))],
+    "upper_arm": [((11,), (13,)), ((12,), (14,))],
+    "forearm": [((13,), (15,)), ((14,), (16,))],
+    "thigh": [((23,), (25,)), ((24,), (26,))],
+    "shin": [((25,), (27,)), ((26,), (28,))],
+    "foot": [((27,), (31,)), ((28,), (32,))],
+}
+SEGMENT_NAMES = tuple(SEGMENTS)
+TOE_DIRECTION = np.array([0.0, -0.4, 0.92]) / np.linalg.norm([0.0, -0.4, 0.92])
+
+
+def measure_segments(world33: np.ndarray) -> np.ndarray:
+    """One frame's segment lengths (metres), in SEGMENT_NAMES order."""
+    out = []
+    for name, pairs in SEGMENTS.items():
+        lengths = [np.linalg.norm(world33[list(a)].mean(0) - world33[list(b)].mean(0)) for a, b in pairs]
+        out.append(float(np.mean(lengths)) * (0.5 if name.endswith("_half") else 1.0))
+    return np.array(out)
+
+
+def standing_height(segments: np.ndarray) -> float:
+    """Approximate body height: ankle-to-ear chain plus the head above the ears and the heel below the ankle."""
+    s = dict(zip(SEGMENT_NAMES, segments))
+    return 1.12 * (s["shin"] + s["thigh"] + s["torso"] + s["neck_head"])
+
+
+def rest_offsets(segments: np.ndarray) -> np.ndarray:
+    """Each joint's offset from its parent in the T-pose (metres)."""
+    s = dict(zip(SEGMENT_NAMES, segments))
+    offsets = np.zeros((NUM_JOINTS, 3))
+    offsets[J["Spine"]] = (0, 0.25 * s["torso"], 0)
+    offsets[J["Chest"]] = (0, 0.35 * s["torso"], 0)
+    offsets[J["Neck"]] = (0, 0.40 * s["torso"], 0)
+    offsets[J["Head"]] = (0, s["neck_head"], 0)
+    for side, sign in (("Left", 1.0), ("Right", -1.0)):
+        offsets[J[side + "Shoulder"]] = (sign * 0.2 * s["shoulder_half"], 0.40 * s["torso"], 0)
+        offsets[J[side + "UpperArm"]] = (sign * 0.8 * s["shoulder_half"], 0, 0)
+        offsets[J[side + "LowerArm"]] = (sign * s["upper_arm"], 0, 0)
+        offsets[J[side + "Hand"]] = (sign * s["forearm"], 0, 0)
+        offsets[J[side + "UpperLeg"]] = (sign * s["hip_half"], 0, 0)
+        offsets[J[side + "LowerLeg"]] = (0, -s["thigh"], 0)
+        offsets[J[side + "Foot"]] = (0, -s["shin"], 0)
+        offsets[J[side + "Toes"]] = TOE_DIRECTION * s["foot"]
+    return offsets
+
+
+def joint_targets(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-joint target (mean of its landmarks) and weight (the least visible of them; 0 when unpinned)."""
+    targets = np.zeros((NUM_JOINTS, points.shape[1]))
+    joint_weights = np.zeros(NUM_JOINTS)
+    for name, indices in LANDMARKS_OF_JOINT.items():
+        targets[J[name]] = points[list(indices)].mean(axis=0)
+        joint_weights[J[name]] = weights[list(indices)].min()
+    return targets, joint_weights
+
+
+PARENTS_ARRAY = np.array(PARENTS, np.int64)
