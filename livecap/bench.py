@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livecap.camera import CameraIntrinsics
 from livecap.catalog import ModelCatalog
 from livecap.pipeline import PipelineModels, PosePipeline
 from livecap.presets import get_preset
@@ -35,7 +36,8 @@ def bench_file(path: str, preset_name: str, max_frames: int, catalog: ModelCatal
     preset = get_preset(preset_name)
     models = PipelineModels.load(preset, catalog, options)
     source = open_file_source(path)
-    pipeline = PosePipeline(models, preset, stills=source.stills)
+    camera = CameraIntrinsics.from_fov(source.width, source.height)
+    pipeline = PosePipeline(models, preset, stills=source.stills, camera=camera)
     stages: dict[str, list[float]] = {}
     decode, people, frames = [], [], 0
     try:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import cv2
 
+from livecap.camera import CameraIntrinsics
 from livecap.catalog import ModelCatalog
+from livecap.fitting import FitSettings, SkeletonFitter
 from livecap.landmarks import BlazePoseLandmarker
 from livecap.people import MoveNetMultiPose
 from livecap.presets import Preset
@@ -41,12 +43,16 @@ def person_from_track(track: Track) -> PersonPose:
 
 
 class PosePipeline:
-    """Tracks people through a sequence; with stills=True every frame is treated on its own."""
+    """Tracks people through a sequence; with stills=True every frame is treated on its own.
 
-    def __init__(self, models: PipelineModels, preset: Preset, stills: bool = False):
+    With a camera, every person also gets a fitted skeleton placed in that camera's space."""
+
+    def __init__(self, models: PipelineModels, preset: Preset, stills: bool = False,
+                 camera: CameraIntrinsics | None = None, fit: FitSettings | None = None):
         self.models = models
         self.stills = stills
         self.tracker = PoseTracker(TrackerSettings(detect_every=preset.detect_every))
+        self.fitter = SkeletonFitter(camera, fit) if camera is not None else None
 
     def process(self, frame: Frame) -> FrameResult:
         clock = time.perf_counter()
@@ -70,5 +76,14 @@ class PosePipeline:
         tracks = self.tracker.update(candidates, results)
         people = [person_from_track(t) for t in tracks]
         lap("track")
+        if self.fitter is not None:
+            self._fit(tracks, people)
+            lap("fit")
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
+
+    def _fit(self, tracks: list[Track], people: list[PersonPose]) -> None:
+        self.fitter.forget_all_but(self.tracker.tracks)
+        for track, person in zip(tracks, people):
+            temporal = not self.stills and not track.resumed
+            person.skeleton = self.fitter.fit(track.id, person.landmarks2d, person.world33, temporal=temporal)

@@ -51,9 +51,9 @@ def process(options: ProcessOptions) -> ProcessSummary:
     source = open_file_source(options.input, stills=options.stills)
     try:
         models = PipelineModels.load(preset, ModelCatalog(options.model_dir), RuntimeOptions(options.providers))
-        pipeline = PosePipeline(models, preset, stills=source.stills)
         camera = (CameraIntrinsics.from_fov(source.width, source.height, options.fov) if options.fov
                   else CameraIntrinsics.from_fov(source.width, source.height))
+        pipeline = PosePipeline(models, preset, stills=source.stills, camera=camera)
         header = header_record(source.description, source.width, source.height, source.fps, camera,
                                preset=preset.name, providers=models.providers)
         summary = ProcessSummary(providers=models.providers)

@@ -62,6 +62,7 @@ class Track:
     age: int = 0  # frames seen
     coco_offset: np.ndarray | None = None  # 17 x 2: detector keypoint minus landmark, at the last detection
     detection_score: float = 1.0
+    resumed: bool = False  # seen again this frame after being lost: temporal state must restart
 
 
 @dataclass
@@ -180,6 +181,7 @@ class PoseTracker:
         track.bbox = keypoint_box(landmarks.image33)
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
+        track.resumed = track.missed > 0
         track.missed, track.age = 0, track.age + 1
 
     def _drop_duplicates(self, seen: list[Track]) -> list[Track]:

@@ -2,6 +2,7 @@
 """Rebuild livecap's shipped ONNX models from registry packages.
 
     python3 models/build.py [--out DIR] [--work DIR] [--keep-work] [--reference DIR]
+                            [--image JPG] [--opset N]
 
 A maintainer tool: neither CI nor livecap at run time needs it. It needs npm,
 network access to npm and PyPI, and ~2 GB of disk for the throwaway venv.
@@ -18,6 +19,9 @@ network access to npm and PyPI, and ~2 GB of disk for the throwaway venv.
    symbolic batch dimension, and check them.
 6. Write the models, their license texts and a NOTICE into --out, and update
    the sha256 fields of --out/catalog.json.
+
+With the same package versions in the venv (printed at the start) the output
+is byte-for-byte the same from run to run.
 """
 from __future__ import annotations
 
@@ -126,15 +130,30 @@ def make_venv(work: Path) -> Path:
     print(f"creating build venv {venv} and installing {' '.join(VENV_REQUIREMENTS)} (minutes)")
     shutil.rmtree(venv, ignore_errors=True)
     run([sys.executable, "-m", "venv", venv])
-    run([python, "-m", "pip", "install", "--quiet", *VENV_REQUIREMENTS])
+    run([python, "-m", "pip", "install", "--quiet", *VENV_REQUIREMENTS], capture_output=True)
     marker.write_text(wanted)
     return python
 
 
+def print_versions(python: Path) -> None:
+    """The unpinned packages decide the output bytes too, so log them."""
+    listed = run([python, "-m", "pip", "list", "--format=json"], capture_output=True).stdout
+    versions = {p["name"].lower().replace("_", "-"): p["version"] for p in json.loads(listed)}
+    names = ["tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime", "numpy", "protobuf"]
+    print("build venv: " + ", ".join(f"{n}=={versions.get(n, '?')}" for n in names))
+
+
+def step_env() -> dict[str, str]:
+    # PYTHONHASHSEED: tf2onnx's TF.js path iterates sets of strings, and the
+    # order decides the names of generated tensors (see step_tf2onnx).
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore", PYTHONHASHSEED="0")
+
+
 def venv_step(python: Path, step: str, *args, **kwargs) -> subprocess.CompletedProcess:
-    """Run one of the step_* functions below inside the build venv."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
-    return run([python, __file__, "--step", step, *args], env=env, **kwargs)
+    """Run one of the step_* functions below inside the build venv. Its stderr
+    (TensorFlow start-up chatter) is captured, shown only on failure."""
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return run([python, __file__, "--step", step, *args], env=step_env(), **kwargs)
 
 
 def stage_sources(dirs: dict[str, Path], work: Path, python: Path) -> dict[str, str]:
@@ -174,9 +193,10 @@ def convert(python: Path, work: Path, sources: dict[str, str], opset: int) -> di
             proc = subprocess.run(
                 [python, __file__, "--step", "tf2onnx", flag, sources[name],
                  "--output", out, "--opset", str(opset)],
-                cwd=work, stdout=f, stderr=subprocess.STDOUT)
+                cwd=work, env=step_env(), stdout=f, stderr=subprocess.STDOUT)
         if proc.returncode != 0:
-            raise BuildError(f"tf2onnx failed for {name}; see {log}:\n" + "".join(log.read_text().splitlines(True)[-20:]))
+            tail = "".join(log.read_text().splitlines(True)[-20:])
+            raise BuildError(f"tf2onnx failed for {name}; see {log}:\n{tail}")
         converted[name] = work / out
     return converted
 
@@ -192,8 +212,9 @@ def read_sha256sums(reference: Path) -> dict[str, str]:
 def compare_with_reference(python: Path, converted: dict[str, Path], reference: Path,
                            inputs: Path) -> dict[str, str]:
     """SHA256 of each uncut conversion against the reference; on a mismatch,
-    compare outputs numerically (tf2onnx's generated tensor names are not
-    stable from run to run, so equal numbers are what can be expected)."""
+    compare outputs numerically: plain tf2onnx 1.17 names its generated
+    tensors differently from run to run (see step_tf2onnx), so the reference
+    bytes cannot be expected, only the same numbers."""
     pinned = read_sha256sums(reference)
     if not pinned:
         print(f"no {reference / 'SHA256SUMS'}: skipping the reference comparison")
@@ -222,8 +243,7 @@ def cut_landmarks(python: Path, converted: dict[str, Path], inputs: Path) -> dic
             continue
         cut[name] = converted[name].with_suffix(".cut.onnx")
         venv_step(python, "cut", converted[name], cut[name])
-        proc = venv_step(python, "check-cut", cut[name], converted[name], inputs,
-                         stderr=subprocess.PIPE)
+        proc = venv_step(python, "check-cut", cut[name], converted[name], inputs)
         if proc.stderr.strip():
             print(proc.stderr, file=sys.stderr)
         if "[W:onnxruntime" in proc.stderr or "[E:onnxruntime" in proc.stderr:
@@ -257,27 +277,34 @@ NOTICE = """\
 livecap model files: origin and license (written by models/build.py)
 
 movenet_multipose_lightning.onnx
-  Google MoveNet MultiPose Lightning v1 ({generated_by}),
-  Copyright Google LLC, licensed under the Apache License 2.0 (the license
-  TF Hub publishes the MoveNet models under); full text in
+  Weights: Google's MoveNet MultiPose Lightning v1 ({generated_by}),
+  which Google publishes under the Apache License 2.0; the text is in
   LICENSE-mediapipe-pose.txt (the same Apache-2.0 text).
   Taken from the TF.js graph model models/movenet-multipose.{{json,bin}} in npm
-  {human}, which is packaged by Vladimir Mandic under the {human_license}
-  license (LICENSE-human-models.txt, copied from that package). That package
-  does not restate the weights' license; it credits the original models.
-  Converted to ONNX with tf2onnx after adding op attributes missing from the
-  graph JSON; the weights are unchanged.
+  {human}, a package by Vladimir Mandic under the {human_license} license
+  (LICENSE-human-models.txt, copied from it). The package does not restate
+  the weights' license; its README points to the Human wiki for credits.
+  Modified: converted to ONNX with tf2onnx after adding op attributes missing
+  from the graph JSON; the weights are unchanged.
 
 blazepose_pose_landmark_lite.onnx
 blazepose_pose_landmark_full.onnx
-  Google MediaPipe BlazePose GHUM 3D landmark models (pose_landmark_lite.tflite,
-  pose_landmark_full.tflite) from npm {mediapipe}, Copyright Google LLC,
-  licensed under the Apache License 2.0 (package.json "license": "Apache-2.0";
-  the package ships no license file, so the Apache-2.0 text is in
-  LICENSE-mediapipe-pose.txt).
+  Weights: Google MediaPipe BlazePose GHUM 3D landmark models
+  (pose_landmark_lite.tflite, pose_landmark_full.tflite) from npm {mediapipe},
+  licensed under the Apache License 2.0 (its package.json says "license":
+  "Apache-2.0"; the package ships no license or NOTICE file, so the Apache-2.0
+  text is in LICENSE-mediapipe-pose.txt).
   Modified: converted to ONNX with tf2onnx and cut to the outputs {outputs}
   with a symbolic batch dimension.
 """
+
+
+def install(src: Path, dst: Path) -> None:
+    """Copy via a temporary name and rename: atomic, and it also replaces a
+    shipped file that is read-only."""
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
 
 
 def update_catalog(catalog: Path, digests: dict[str, str]) -> None:
@@ -299,11 +326,10 @@ def update_catalog(catalog: Path, digests: dict[str, str]) -> None:
 def build(args) -> None:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
 
     dirs = fetch_packages(work)
     python = make_venv(work)
+    print_versions(python)
     sources = stage_sources(dirs, work, python)
     converted = convert(python, work, sources, args.opset)
 
@@ -312,9 +338,11 @@ def build(args) -> None:
     matches = compare_with_reference(python, converted, args.reference, inputs)
     cut = cut_landmarks(python, converted, inputs)
 
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
     digests = {}
     for name, *_ in MODELS:
-        shutil.copyfile(cut.get(name, converted[name]), out / name)
+        install(cut.get(name, converted[name]), out / name)
         digests[name] = sha256(out / name)
     licenses = write_licenses(dirs, python, out)
     catalog = out / "catalog.json"
@@ -342,6 +370,7 @@ def main() -> int:
                         help="photo for the numerical checks (default: %(default)s)")
     parser.add_argument("--opset", type=int, default=OPSET, help="ONNX opset (default: %(default)s)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with the steps' output
 
     temporary = args.work is None
     if temporary:
@@ -364,11 +393,29 @@ def main() -> int:
 # --------------------------------------------------------------------------
 
 def step_tf2onnx(*argv: str) -> None:
-    """python -m tf2onnx.convert, after putting back np.product: numpy 2
-    removed it and tf2onnx 1.17 still calls it."""
+    """python -m tf2onnx.convert with two fixes for tf2onnx 1.17.
+
+    numpy 2 removed np.product, which tf2onnx still calls.
+    Graph.extract_sub_graph_nodes returns the graph's nodes in the order of a
+    set of Python objects (by memory address); the optimizers then visit the
+    nodes in that order, so which of two duplicate constants survives, and its
+    generated name, changed from run to run and so did the file's SHA256.
+    Keeping the graph's own order makes the output byte-for-byte reproducible.
+    """
     import runpy
     import numpy as np
+    from tf2onnx.graph import Graph
+
     np.product = np.prod
+    extract = Graph.extract_sub_graph_nodes
+
+    def extract_in_graph_order(self, *args, **kwargs):
+        keep = set(extract(self, *args, **kwargs))
+        ordered = [node for node in self.get_nodes() if node in keep]
+        assert len(ordered) == len(keep), "extract_sub_graph_nodes left the graph"
+        return ordered
+
+    Graph.extract_sub_graph_nodes = extract_in_graph_order
     sys.argv = ["tf2onnx.convert", *argv]
     runpy.run_module("tf2onnx.convert", run_name="__main__", alter_sys=True)
 

@@ -55,7 +55,7 @@ def test_output_path_that_is_a_folder(tmp_path):
 def _limit_file_size():
     # the file-size limit stands in for a full disk: writes past it fail with EFBIG, like ENOSPC
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (40000, 40000))
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX resource limits")

@@ -21,8 +21,9 @@ class FitSettings:
     landmark_weight: float = 1.0
     reprojection_weight: float = 3.0  # ~ a typical depth in metres: pixels/focal * depth = metres
     limit_weight: float = 10.0
-    temporal_weight: float = 0.3
-    rest_weight: float = 0.02
+    # priors are per radian against metres: 0.02 (= 2 cm per radian) biased synthetic poses by 2-5 cm
+    temporal_weight: float = 0.02
+    rest_weight: float = 0.001
     bone_frames: int = 15  # frames whose median sets the bone lengths, then frozen
     height: float | None = None  # metres; scales the estimated skeleton to this standing height
 
