@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from livecap.camera import CameraIntrinsics
+from livecap.camera import DEFAULT_HORIZONTAL_FOV_DEG, CameraIntrinsics
 from livecap.catalog import ModelCatalog
 from livecap.pipeline import PipelineModels, PosePipeline
 from livecap.presets import get_preset
@@ -51,8 +51,7 @@ def process(options: ProcessOptions) -> ProcessSummary:
     source = open_file_source(options.input, stills=options.stills)
     try:
         models = PipelineModels.load(preset, ModelCatalog(options.model_dir), RuntimeOptions(options.providers))
-        camera = (CameraIntrinsics.from_fov(source.width, source.height, options.fov) if options.fov
-                  else CameraIntrinsics.from_fov(source.width, source.height))
+        camera = CameraIntrinsics.from_fov(source.width, source.height, options.fov or DEFAULT_HORIZONTAL_FOV_DEG)
         pipeline = PosePipeline(models, preset, stills=source.stills, camera=camera)
         header = header_record(source.description, source.width, source.height, source.fps, camera,
                                preset=preset.name, providers=models.providers)
