@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -13,8 +14,13 @@ from livecap.catalog import ModelCatalog
 from livecap.pipeline import PipelineModels, PosePipeline
 from livecap.presets import get_preset
 from livecap.runtime import RuntimeOptions
-from livecap.sinks.jsonl import JsonlWriter, frame_record, header_record
+from livecap.errors import LivecapError
+from livecap.results import FrameResult, StreamInfo
+from livecap.sinks import Sink
+from livecap.sinks.jsonl import JsonlSink
 from livecap.sources import open_file_source
+
+log = logging.getLogger("livecap")
 
 
 @dataclass
@@ -44,30 +50,35 @@ class ProcessOptions:
     providers: list[str] | None = None
     fov: float | None = None
     progress: bool | None = None  # None: when stderr is a terminal
+    sinks: list[Sink] = field(default_factory=list)  # more outputs besides the JSONL results (BVH, OSC)
 
 
 def process(options: ProcessOptions) -> ProcessSummary:
     preset = get_preset(options.preset)
     source = open_file_source(options.input, stills=options.stills)
+    results = JsonlSink(options.out)
+    extra = list(options.sinks)
     try:
         models = PipelineModels.load(preset, ModelCatalog(options.model_dir), RuntimeOptions(options.providers))
         camera = CameraIntrinsics.from_fov(source.width, source.height, options.fov or DEFAULT_HORIZONTAL_FOV_DEG)
         pipeline = PosePipeline(models, preset, stills=source.stills, camera=camera)
-        header = header_record(source.description, source.width, source.height, source.fps, camera,
-                               preset=preset.name, providers=models.providers)
+        info = StreamInfo(source.description, source.width, source.height, source.fps, camera, preset.name,
+                          models.providers)
+        results.start(info)
+        extra = _started(extra, info)
         summary = ProcessSummary(providers=models.providers)
         total = source.frame_count
         if options.max_frames is not None:
             total = min(total or options.max_frames, options.max_frames)
         show = sys.stderr.isatty() if options.progress is None else options.progress
         started = time.perf_counter()
-        with JsonlWriter(options.out, header) as writer, \
-                tqdm(total=total, unit="frame", disable=not show, dynamic_ncols=True) as bar:
+        with tqdm(total=total, unit="frame", disable=not show, dynamic_ncols=True) as bar:
             for frame in source:
                 if options.max_frames is not None and summary.frames >= options.max_frames:
                     break
                 result = pipeline.process(frame)
-                writer.write(frame_record(result))
+                results.write(result)  # the results file is the job: its failure ends the run
+                extra = _written(extra, result)
                 summary.frames += 1
                 summary.people_ids.update(p.id for p in result.people)
                 bar.update(1)
@@ -75,4 +86,25 @@ def process(options: ProcessOptions) -> ProcessSummary:
         summary.seconds = time.perf_counter() - started
         return summary
     finally:
+        for sink in [results, *extra]:
+            sink.close()
         source.close()
+
+
+def _started(sinks: list[Sink], info: StreamInfo) -> list[Sink]:
+    return [sink for sink in sinks if _survives(sink, sink.start, info)]
+
+
+def _written(sinks: list[Sink], result: FrameResult) -> list[Sink]:
+    return [sink for sink in sinks if _survives(sink, sink.write, result)]
+
+
+def _survives(sink: Sink, call, argument) -> bool:
+    """A failing extra output is reported and stopped; the results file and the other outputs go on."""
+    try:
+        call(argument)
+        return True
+    except LivecapError as exc:
+        log.error("%s output stopped: %s", sink.name, exc)
+        sink.close()
+        return False

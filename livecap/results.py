@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from livecap.camera import CameraIntrinsics
+
 
 @dataclass
 class Frame:
@@ -65,6 +67,7 @@ class SkeletonPose:
     root: np.ndarray  # 3: root (Hips) position in camera space, metres
     rotations: np.ndarray  # J x 4: local quaternions x, y, z, w, identity = T-pose
     bone_lengths: np.ndarray  # J: length of the bone from each joint's parent to it, metres (0 for the root)
+    offsets: np.ndarray  # J x 3: rest-pose offset of each joint from its parent (skeleton axes, metres)
 
 
 @dataclass
@@ -90,3 +93,16 @@ class FrameResult:
     people: list[PersonPose]
     name: str | None = None
     stage_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class StreamInfo:
+    """What a sink is told before the first frame: the source and how it is processed."""
+
+    source: str  # a path, URL or camera description
+    width: int
+    height: int
+    fps: float  # the source's nominal frame rate (0 when unknown)
+    camera: CameraIntrinsics
+    preset: str
+    providers: list[str]

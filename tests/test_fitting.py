@@ -117,3 +117,26 @@ def test_camera_space_depth_agrees_with_size_in_the_image(two_people_results):
             assert 2.0 < person["root"][2] < 8.0
             assert abs(pixels - seen) / seen < 0.15, (frame["frame"], person["id"], pixels, seen)
             assert metric > 1.0
+
+
+def test_published_pose_rebuilds_its_joints_by_the_documented_forward_kinematics():
+    """Sinks (BVH, OSC) rebuild positions from offsets + local rotations + root: that must give joints3d."""
+    from livecap import skeleton
+    from livecap.fitting import pose_from_params
+
+    pose = pose_from_params(random_pose(np.random.default_rng(3)), model.rest_offsets(SEGMENTS))
+    rebuilt = skeleton.forward_kinematics(pose.offsets, pose.rotations, pose.root)
+    assert np.abs(rebuilt - pose.joints3d).max() < 1e-5
+    world_rotations, world_root = skeleton.to_world(pose.rotations, pose.root)
+    in_world = skeleton.forward_kinematics(pose.offsets, world_rotations, world_root)
+    assert np.abs(in_world - pose.joints3d @ skeleton.CAMERA_TO_WORLD.T).max() < 1e-5
+
+
+def test_a_person_facing_the_camera_faces_plus_z_in_world_space():
+    from livecap import skeleton
+
+    facing_camera = Rotation.from_euler("x", 180, degrees=True).as_quat()
+    rotations = np.tile([0, 0, 0, 1.0], (len(skeleton.JOINTS), 1))
+    rotations[0] = facing_camera
+    world_rotations, _ = skeleton.to_world(rotations, np.zeros(3))
+    assert angle_between(world_rotations[0], [0, 0, 0, 1]) < 1e-6

@@ -125,4 +125,5 @@ def pose_from_params(params: np.ndarray, offsets: np.ndarray) -> SkeletonPose:
     quaternions = Rotation.from_matrix(local).as_quat()  # x, y, z, w
     return SkeletonPose(joints3d=positions.astype(np.float32), root=positions[0].astype(np.float32),
                         rotations=quaternions.astype(np.float32),
-                        bone_lengths=np.linalg.norm(offsets, axis=1).astype(np.float32))
+                        bone_lengths=np.linalg.norm(offsets, axis=1).astype(np.float32),
+                        offsets=offsets.astype(np.float32))

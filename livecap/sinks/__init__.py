@@ -1,1 +1,25 @@
-"""Outputs fed with FrameResults: JSONL results, BVH recordings, OSC streams."""
+"""Outputs fed with FrameResults: JSONL results, BVH recordings, OSC streams.
+
+Every sink is a plain synchronous object with the same three calls, so `livecap process` can drive it directly
+and the real-time engine can wrap it in a thread of its own (livecap.engine). A sink reports a failure the user
+can fix by raising LivecapError (one line naming the thing and the fix) and must keep what it already wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from livecap.results import FrameResult, StreamInfo
+
+
+class Sink(Protocol):
+    name: str  # short, for status lines: "jsonl", "bvh", "vmc", ...
+
+    def start(self, info: StreamInfo) -> None:
+        """Called once before the first frame."""
+
+    def write(self, result: FrameResult) -> None:
+        """Called for every frame, in order."""
+
+    def close(self) -> None:
+        """Flush and release; called once, also after a failure. Must not raise."""

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from livecap import __version__, skeleton
-from livecap.camera import CameraIntrinsics
 from livecap.errors import OutputError
-from livecap.results import FrameResult, PersonPose
+from livecap.results import FrameResult, PersonPose, StreamInfo
 
 PIXEL_DECIMALS = 2
 METRE_DECIMALS = 4
@@ -32,9 +31,10 @@ def _points(array: np.ndarray, decimals: int) -> list:
     return out.tolist()
 
 
-def header_record(source: str, width: int, height: int, fps: float, camera: CameraIntrinsics, **extra) -> dict:
-    record = {"livecap": __version__, "source": source, "width": width, "height": height, "fps": round(fps, 4),
-              "camera": camera.to_dict(), "skeleton": skeleton.header(), "landmarks": "blazepose33"}
+def header_record(info: StreamInfo, **extra) -> dict:
+    record = {"livecap": __version__, "source": info.source, "width": info.width, "height": info.height,
+              "fps": round(info.fps, 4), "camera": info.camera.to_dict(), "skeleton": skeleton.header(),
+              "landmarks": "blazepose33", "preset": info.preset, "providers": info.providers}
     record.update(extra)
     return record
 
@@ -102,3 +102,23 @@ class JsonlWriter:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+class JsonlSink:
+    """The JSONL results file as a sink: the header is written at start."""
+
+    name = "jsonl"
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = path
+        self.writer: JsonlWriter | None = None
+
+    def start(self, info: StreamInfo) -> None:
+        self.writer = JsonlWriter(self.path, header_record(info))
+
+    def write(self, result: FrameResult) -> None:
+        self.writer.write(frame_record(result))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
