@@ -20,6 +20,23 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
                         help="ONNX Runtime execution providers in order, e.g. cuda,cpu (default: automatic)")
 
 
+def _height(text: str) -> float:
+    value = float(text)
+    if not 0.5 <= value <= 2.6:
+        raise argparse.ArgumentTypeError(f"{text} is not a person's height in metres (0.5 to 2.6)")
+    return value
+
+
+def _add_fit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fov", type=float, metavar="DEG", help="horizontal field of view of the camera (default 60)")
+    parser.add_argument("--calibration", metavar="FILE", help="OpenCV camera calibration (yml, xml or json with "
+                                                              "camera_matrix and optional distortion); overrides --fov")
+    parser.add_argument("--smoothing", type=float, default=0.5, metavar="0..1",
+                        help="temporal smoothing strength: 0 off, 0.5 default, 1 heavy")
+    parser.add_argument("--height", type=_height, metavar="METRES",
+                        help="the people's standing height, when known (default: measured from the video)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livecap", description="Real-time multi-person 3D motion capture "
                                                                  "from one camera.")
@@ -33,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="balanced", choices=list(PRESETS))
     p.add_argument("--stills", action="store_true", help="treat every image of a folder on its own")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
-    p.add_argument("--fov", type=float, metavar="DEG", help="horizontal field of view of the camera (default 60)")
+    _add_fit_options(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
     _add_runtime_options(p)
@@ -56,7 +73,8 @@ def _cmd_process(args) -> int:
 
     summary = process(ProcessOptions(input=args.input, out=args.out, preset=args.preset, stills=args.stills,
                                      max_frames=args.max_frames, model_dir=args.model_dir,
-                                     providers=args.providers, fov=args.fov, progress=args.progress))
+                                     providers=args.providers, fov=args.fov, calibration=args.calibration,
+                                     smoothing=args.smoothing, height=args.height, progress=args.progress))
     print(summary.line(args.out))
     return 0
 

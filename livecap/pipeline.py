@@ -9,8 +9,10 @@ import time
 from dataclasses import dataclass
 
 import cv2
+import numpy as np
 
 from livecap.camera import CameraIntrinsics
+from livecap.filtering import PoseSmoother, SmoothingSettings
 from livecap.catalog import ModelCatalog
 from livecap.fitting import FitSettings, SkeletonFitter
 from livecap.landmarks import BlazePoseLandmarker
@@ -45,14 +47,18 @@ def person_from_track(track: Track) -> PersonPose:
 class PosePipeline:
     """Tracks people through a sequence; with stills=True every frame is treated on its own.
 
-    With a camera, every person also gets a fitted skeleton placed in that camera's space."""
+    With a camera, every person also gets a fitted skeleton placed in that camera's space. With smoothing (not
+    for stills), the published landmarks and skeletons are filtered over time."""
 
     def __init__(self, models: PipelineModels, preset: Preset, stills: bool = False,
-                 camera: CameraIntrinsics | None = None, fit: FitSettings | None = None):
+                 camera: CameraIntrinsics | None = None, fit: FitSettings | None = None,
+                 smoothing: SmoothingSettings | None = None):
         self.models = models
         self.stills = stills
         self.tracker = PoseTracker(TrackerSettings(detect_every=preset.detect_every))
         self.fitter = SkeletonFitter(camera, fit) if camera is not None else None
+        smooth = smoothing is not None and smoothing.enabled and not stills
+        self.smoother = PoseSmoother(smoothing) if smooth else None
 
     def process(self, frame: Frame) -> FrameResult:
         clock = time.perf_counter()
@@ -61,7 +67,7 @@ class PosePipeline:
         def lap(name: str) -> None:
             nonlocal clock
             now = time.perf_counter()
-            stage_ms[name] = (now - clock) * 1000.0
+            stage_ms[name] = stage_ms.get(name, 0.0) + (now - clock) * 1000.0
             clock = now
 
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
@@ -76,11 +82,31 @@ class PosePipeline:
         tracks = self.tracker.update(candidates, results)
         people = [person_from_track(t) for t in tracks]
         lap("track")
+        if self.smoother is not None:
+            self._smooth_landmarks(frame.time, tracks, people)
+            lap("filter")
         if self.fitter is not None:
             self._fit(tracks, people)
             lap("fit")
+            if self.smoother is not None:
+                self._smooth_roots(frame.time, people)
+                lap("filter")
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
+
+    def _smooth_landmarks(self, time: float, tracks: list[Track], people: list[PersonPose]) -> None:
+        self.smoother.forget_all_but(self.tracker.tracks)
+        for track, person in zip(tracks, people):
+            body_pixels = float(max(person.bbox[2] - person.bbox[0], person.bbox[3] - person.bbox[1]))
+            person.landmarks2d, person.world33 = self.smoother.landmarks(
+                track.id, time, person.landmarks2d, person.world33, body_pixels, restart=track.resumed)
+
+    def _smooth_roots(self, time: float, people: list[PersonPose]) -> None:
+        for person in people:
+            fit = person.skeleton
+            shift = (self.smoother.root(person.id, time, fit.root) - fit.root).astype(np.float32)
+            fit.root = fit.root + shift
+            fit.joints3d = fit.joints3d + shift
 
     def _fit(self, tracks: list[Track], people: list[PersonPose]) -> None:
         self.fitter.forget_all_but(self.tracker.tracks)

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from livecap.camera import DEFAULT_HORIZONTAL_FOV_DEG, CameraIntrinsics
+from livecap.camera import camera_for
+from livecap.filtering import DEFAULT_SMOOTHING, SmoothingSettings
+from livecap.fitting import FitSettings
 from livecap.catalog import ModelCatalog
 from livecap.pipeline import PipelineModels, PosePipeline
 from livecap.presets import get_preset
@@ -49,21 +51,26 @@ class ProcessOptions:
     model_dir: str | None = None
     providers: list[str] | None = None
     fov: float | None = None
+    calibration: str | None = None  # OpenCV camera calibration file; overrides fov
+    smoothing: float = DEFAULT_SMOOTHING
+    height: float | None = None  # everyone's standing height in metres, when known
     progress: bool | None = None  # None: when stderr is a terminal
     sinks: list[Sink] = field(default_factory=list)  # more outputs besides the JSONL results (BVH, OSC)
 
 
 def process(options: ProcessOptions) -> ProcessSummary:
     preset = get_preset(options.preset)
+    smoothing = SmoothingSettings.from_strength(options.smoothing)
     source = open_file_source(options.input, stills=options.stills)
     results = JsonlSink(options.out)
     extra = list(options.sinks)
     try:
         models = PipelineModels.load(preset, ModelCatalog(options.model_dir), RuntimeOptions(options.providers))
-        camera = CameraIntrinsics.from_fov(source.width, source.height, options.fov or DEFAULT_HORIZONTAL_FOV_DEG)
-        pipeline = PosePipeline(models, preset, stills=source.stills, camera=camera)
+        camera = camera_for(source.width, source.height, options.fov, options.calibration)
+        pipeline = PosePipeline(models, preset, stills=source.stills, camera=camera,
+                                fit=FitSettings(height=options.height), smoothing=smoothing)
         info = StreamInfo(source.description, source.width, source.height, source.fps, camera, preset.name,
-                          models.providers)
+                          models.providers, {"smoothing": options.smoothing, "height": options.height})
         results.start(info)
         extra = _started(extra, info)
         summary = ProcessSummary(providers=models.providers)

@@ -106,3 +106,4 @@ class StreamInfo:
     camera: CameraIntrinsics
     preset: str
     providers: list[str]
+    settings: dict = field(default_factory=dict)  # how it is processed (smoothing, height), for the record

@@ -12,7 +12,9 @@ def test_header_describes_source_camera_and_skeleton(two_people_results):
     assert header["livecap"]
     assert (header["width"], header["height"]) == (1920, 1080)
     assert abs(header["fps"] - 28.05) < 0.1
-    assert set(header["camera"]) == {"fx", "fy", "cx", "cy"}
+    assert {"fx", "fy", "cx", "cy"} <= set(header["camera"])
+    assert header["camera"]["origin"] == "fov 60"
+    assert header["settings"] == {"smoothing": 0.5, "height": None}
     assert header["camera"]["cx"] == 960.0
     assert header["skeleton"] == {"joints": list(JOINTS), "parents": list(PARENTS)}
     assert header["landmarks"] == "blazepose33"

@@ -94,7 +94,8 @@ class SkeletonFitter:
         visibility = np.clip(landmarks2d[:, 2].astype(np.float64), 0.0, 1.0)
         target3d, weight3d = model.joint_targets(world33.astype(np.float64), np.sqrt(visibility))
         target3d -= target3d[model.J["Hips"]]
-        target2d, weight2d = model.joint_targets(landmarks2d[:, :2].astype(np.float64), np.sqrt(visibility))
+        target2d, weight2d = model.joint_targets(self.camera.undistort(landmarks2d[:, :2].astype(np.float64)),
+                                                 np.sqrt(visibility))
         s = self.settings
         warm = temporal and state.params is not None
         start = state.params if warm else initial_root(target3d, weight3d, target2d, weight2d, self.camera)

@@ -1,0 +1,156 @@
+"""Temporal filtering, one user-facing "smoothing" strength from 0 (off) to 1 (heavy).
+
+Two filters, as MediaPipe and most mocap tools do it: a One-Euro filter on the measurements before the fit (2D
+landmarks in pixels, 3D landmarks in metres), which removes jitter at rest and follows fast motion with little
+lag, and a constant-velocity Kalman filter (filterpy) on each person's root trajectory after the fit, whose depth
+comes from the reprojection and is the noisiest quantity of all. Pure per-frame cores: arrays in, arrays out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from filterpy.common import Q_discrete_white_noise
+from filterpy.kalman import KalmanFilter
+
+from livecap.errors import LivecapError
+
+DEFAULT_SMOOTHING = 0.5
+
+
+@dataclass(frozen=True)
+class OneEuroSettings:
+    """`beta` is per body size per second: velocities are divided by the person's size before use, as MediaPipe
+    does, so one setting suits pixels and metres, near and far people."""
+
+    min_cutoff: float  # Hz: lower = steadier at rest, more lag
+    beta: float  # raises the cutoff with speed: higher = less lag on fast motion
+    d_cutoff: float = 1.0  # Hz, for the speed estimate
+
+
+@dataclass(frozen=True)
+class SmoothingSettings:
+    strength: float
+    landmarks: OneEuroSettings
+    root_process_noise: float  # Kalman: m^2/s^3 of white acceleration noise; lower = smoother root
+    root_measurement_noise: np.ndarray = field(default_factory=lambda: np.array([0.01, 0.01, 0.05]))  # m: x, y, z
+
+    @property
+    def enabled(self) -> bool:
+        return self.strength > 0
+
+    @classmethod
+    def from_strength(cls, strength: float) -> "SmoothingSettings":
+        """0 = raw; 0.5 (default) = MediaPipe Pose's own landmark settings; 1 = heavy."""
+        if not 0.0 <= strength <= 1.0 or math.isnan(strength):
+            raise LivecapError(f"smoothing must be between 0 (off) and 1 (heavy), not {strength}")
+        # each step of 0.5 in strength scales the cutoff and the process noise by 10 (log-linear feel)
+        min_cutoff = 1.0 * 10 ** (-2 * strength)
+        return cls(strength, OneEuroSettings(min_cutoff=min_cutoff, beta=40.0 * (1 - strength) + 4.0),
+                   root_process_noise=400.0 * 10 ** (-4 * strength))
+
+
+def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
+    tau = 1.0 / (2.0 * math.pi * cutoff)
+    return 1.0 / (1.0 + tau / dt)
+
+
+class OneEuroFilter:
+    """One-Euro filter over an array of values (every element filtered on its own, in one vectorised step)."""
+
+    def __init__(self, settings: OneEuroSettings):
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self._time: float | None = None
+        self._value: np.ndarray | None = None
+        self._speed: np.ndarray | None = None
+
+    def __call__(self, time: float, value: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """`scale`: the size of the thing measured (a body's pixels or metres), so speeds are per body size."""
+        value = np.asarray(value, np.float64)
+        if self._time is None:
+            self._time, self._value, self._speed = time, value.copy(), np.zeros_like(value)
+            return value.copy()
+        if time <= self._time:  # a repeated or backwards timestamp: no rate to filter at (MediaPipe passes it)
+            return value.copy()
+        s, dt = self.settings, time - self._time
+        speed = (value - self._value) / dt / max(scale, 1e-9)
+        self._speed += _alpha(s.d_cutoff, dt) * (speed - self._speed)
+        cutoff = s.min_cutoff + s.beta * np.abs(self._speed)
+        self._value += _alpha(cutoff, dt) * (value - self._value)
+        self._time = time
+        return self._value.copy()
+
+
+class RootKalman:
+    """Constant-velocity Kalman filter of a 3D position; measurement noise per axis (depth is the noisy one)."""
+
+    def __init__(self, process_noise: float, measurement_noise: np.ndarray):
+        self.process_noise = process_noise
+        self.filter = KalmanFilter(dim_x=6, dim_z=3)
+        self.filter.H = np.kron(np.eye(3), [[1.0, 0.0]])  # state [x x' y y' z z']: positions are observed
+        self.filter.R = np.diag(np.square(measurement_noise))
+        # at the first measurement: position as measured, velocity unknown (about 1 m/s)
+        self._initial_p = np.diag(np.column_stack([np.square(measurement_noise), np.ones(3)]).ravel())
+        self._time: float | None = None
+        self._dt = 0.0
+
+    def __call__(self, time: float, position: np.ndarray) -> np.ndarray:
+        kf = self.filter
+        if self._time is None:
+            kf.x = np.kron(position, [1.0, 0.0]).reshape(6, 1)
+            kf.P = self._initial_p.copy()
+            self._time = time
+            return np.asarray(position, np.float64).copy()
+        dt = time - self._time
+        if dt > 0:
+            if dt != self._dt:  # frame intervals repeat: rebuild the model only when one changes
+                kf.F = np.kron(np.eye(3), [[1.0, dt], [0.0, 1.0]])
+                kf.Q = Q_discrete_white_noise(dim=2, dt=dt, var=self.process_noise, block_size=3)
+                self._dt = dt
+            kf.predict()
+            self._time = time
+        kf.update(np.asarray(position, np.float64))
+        return kf.x[::2, 0].copy()
+
+
+@dataclass
+class _PersonFilters:
+    image: OneEuroFilter
+    world: OneEuroFilter
+    root: RootKalman
+
+
+class PoseSmoother:
+    """Keeps each tracked person's filters; a person lost and found again starts afresh."""
+
+    def __init__(self, settings: SmoothingSettings):
+        self.settings = settings
+        self._people: dict[int, _PersonFilters] = {}
+
+    def _filters(self, person_id: int, restart: bool) -> _PersonFilters:
+        if restart or person_id not in self._people:
+            s = self.settings
+            self._people[person_id] = _PersonFilters(OneEuroFilter(s.landmarks), OneEuroFilter(s.landmarks),
+                                                     RootKalman(s.root_process_noise, s.root_measurement_noise))
+        return self._people[person_id]
+
+    def forget_all_but(self, person_ids) -> None:
+        for stale in set(self._people) - set(person_ids):
+            del self._people[stale]
+
+    def landmarks(self, person_id: int, time: float, image33: np.ndarray, world33: np.ndarray, body_pixels: float,
+                  restart: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Filtered (33 x 3 pixels + visibility, 33 x 3 metres); visibility passes through unfiltered."""
+        filters = self._filters(person_id, restart)
+        image = image33.astype(np.float64)
+        image[:, :2] = filters.image(time, image33[:, :2], scale=body_pixels)
+        world = filters.world(time, world33, scale=1.0)  # hip-centred metres: a body is about 1 m across
+        return image.astype(np.float32), world.astype(np.float32)
+
+    def root(self, person_id: int, time: float, root: np.ndarray) -> np.ndarray:
+        return self._filters(person_id, False).root(time, root)
