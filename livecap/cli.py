@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", action="append", choices=list(PRESETS), help="preset (repeatable; default all)")
     p.add_argument("--frames", type=int, default=100, help="frames measured per run (default 100)")
     p.add_argument("--json", help="also write the figures to this JSON file")
+    p.add_argument("--fitting", action="store_true", help="measure the skeleton fit instead: milliseconds per "
+                                                          "person, JIT warm-up, jitter and lag with and without "
+                                                          "smoothing")
+    p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
+                                                                                "compared with none (default 0.5)")
     _add_runtime_options(p)
     return parser
 
@@ -100,11 +105,30 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_bench(args) -> int:
+    if args.fitting:
+        return _bench_fitting(args)
     from livecap.bench import format_table, run_bench
 
     rows = run_bench(args.source, args.preset or list(PRESETS), args.frames, args.json, args.model_dir,
                      args.providers)
     print(format_table(rows))
+    return 0
+
+
+def _bench_fitting(args) -> int:
+    import dataclasses
+    import json
+
+    from livecap.bench_fitting import bench_fitting, format_fitting, warmup_seconds
+
+    warmup = warmup_seconds()
+    preset = (args.preset or ["balanced"])[0]
+    rows = bench_fitting(args.source, preset, args.smoothing, args.model_dir, args.providers)
+    print(format_fitting(rows, warmup, args.smoothing))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"warmup_compile_s": warmup[0], "warmup_cached_s": warmup[1], "smoothing": args.smoothing,
+                       "rows": [dataclasses.asdict(r) for r in rows]}, out, indent=2)
     return 0
 
 
