@@ -70,7 +70,7 @@ def camera_for(width: int, height: int, fov: float | None = None, calibration: s
     """The camera a source is seen through: its calibration file when given, else a field of view."""
     if calibration:
         return load_calibration(calibration, width, height)
-    return CameraIntrinsics.from_fov(width, height, fov or DEFAULT_HORIZONTAL_FOV_DEG)
+    return CameraIntrinsics.from_fov(width, height, DEFAULT_HORIZONTAL_FOV_DEG if fov is None else fov)
 
 
 def load_calibration(path: str | Path, width: int, height: int) -> CameraIntrinsics:

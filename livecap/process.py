@@ -65,8 +65,8 @@ def process(options: ProcessOptions) -> ProcessSummary:
     results = JsonlSink(options.out)
     extra = list(options.sinks)
     try:
-        models = PipelineModels.load(preset, ModelCatalog(options.model_dir), RuntimeOptions(options.providers))
         camera = camera_for(source.width, source.height, options.fov, options.calibration)
+        models = PipelineModels.load(preset, ModelCatalog(options.model_dir), RuntimeOptions(options.providers))
         pipeline = PosePipeline(models, preset, stills=source.stills, camera=camera,
                                 fit=FitSettings(height=options.height), smoothing=smoothing)
         info = StreamInfo(source.description, source.width, source.height, source.fps, camera, preset.name,
