@@ -10,7 +10,7 @@ from scipy.spatial.transform import Rotation
 
 from livecap.camera import CameraIntrinsics
 from livecap.fitting import model
-from livecap.fitting.solver import forward_kinematics, solve
+from livecap.fitting.solver import forward_kinematics, local_quaternions, solve
 from livecap.results import SkeletonPose
 
 
@@ -119,12 +119,7 @@ def clamp_to_limits(params: np.ndarray) -> np.ndarray:
 def pose_from_params(params: np.ndarray, offsets: np.ndarray) -> SkeletonPose:
     positions, world_rotations = forward_kinematics(params, model.PARENTS_ARRAY, offsets, model.DOF_START,
                                                     model.DOF, model.HINGE_AXES)
-    local = world_rotations.copy()
-    for j, parent in enumerate(model.PARENTS_ARRAY):
-        if parent >= 0:
-            local[j] = world_rotations[parent].T @ world_rotations[j]
-    quaternions = Rotation.from_matrix(local).as_quat()  # x, y, z, w
     return SkeletonPose(joints3d=positions.astype(np.float32), root=positions[0].astype(np.float32),
-                        rotations=quaternions.astype(np.float32),
+                        rotations=local_quaternions(world_rotations, model.PARENTS_ARRAY).astype(np.float32),
                         bone_lengths=np.linalg.norm(offsets, axis=1).astype(np.float32),
                         offsets=offsets.astype(np.float32))

@@ -113,13 +113,18 @@ def rest_offsets(segments: np.ndarray) -> np.ndarray:
     return offsets
 
 
+# every pinned joint is the mean of one or two landmarks: index them as pairs (a landmark twice when alone)
+PINNED = np.array([name in LANDMARKS_OF_JOINT for name in JOINTS])
+_PIN_A = np.array([LANDMARKS_OF_JOINT[name][0] for name in JOINTS if name in LANDMARKS_OF_JOINT])
+_PIN_B = np.array([LANDMARKS_OF_JOINT[name][-1] for name in JOINTS if name in LANDMARKS_OF_JOINT])
+
+
 def joint_targets(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-joint target (mean of its landmarks) and weight (the least visible of them; 0 when unpinned)."""
     targets = np.zeros((NUM_JOINTS, points.shape[1]))
+    targets[PINNED] = 0.5 * (points[_PIN_A] + points[_PIN_B])
     joint_weights = np.zeros(NUM_JOINTS)
-    for name, indices in LANDMARKS_OF_JOINT.items():
-        targets[J[name]] = points[list(indices)].mean(axis=0)
-        joint_weights[J[name]] = weights[list(indices)].min()
+    joint_weights[PINNED] = np.minimum(weights[_PIN_A], weights[_PIN_B])
     return targets, joint_weights
 
 

@@ -84,6 +84,47 @@ def forward_kinematics(x, parents, offsets, dof_start, dof_count, hinge_axes):
 
 
 @njit(cache=True)
+def local_quaternions(rotations, parents):
+    """Each joint's rotation relative to its parent as a quaternion (x, y, z, w), from world rotation matrices.
+    In numba because scipy's Rotation costs ~0.2 ms a call here, as much as the rest of a person's fit."""
+    n = parents.shape[0]
+    out = np.zeros((n, 4))
+    local = np.zeros((3, 3))
+    for j in range(n):
+        p = parents[j]
+        if p < 0:
+            local[:, :] = rotations[j]
+        else:
+            for r in range(3):  # parent^T @ joint
+                for c in range(3):
+                    local[r, c] = (rotations[p, 0, r] * rotations[j, 0, c] + rotations[p, 1, r] * rotations[j, 1, c]
+                                   + rotations[p, 2, r] * rotations[j, 2, c])
+        _quaternion_into(local, out[j])
+    return out
+
+
+@njit(cache=True)
+def _quaternion_into(m, q):
+    """Shepperd's method: pick the largest of w, x, y, z to divide by, for accuracy at every angle."""
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > m[0, 0] and trace > m[1, 1] and trace > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + trace)
+        q[3], q[0], q[1], q[2] = 0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q[3], q[0], q[1], q[2] = (m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s
+    elif m[1, 1] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q[3], q[0], q[1], q[2] = (m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s
+    else:
+        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q[3], q[0], q[1], q[2] = (m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s
+    if q[3] < 0:  # one sign for the same rotation: w >= 0
+        for i in range(4):
+            q[i] = -q[i]
+
+
+@njit(cache=True)
 def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
               target3d, weight3d, target2d, weight2d, camera, weights, out, positions, rotations, scratch):
     """Fills `out` with every weighted residual; returns how many were written.
