@@ -70,12 +70,26 @@ def test_fit_recovers_poses_made_by_forward_kinematics(seed):
     # the hip line is pinned by the two hip landmarks (pelvis tilt about it is not: the spine absorbs it)
     fitted_hip_line = Rotation.from_quat(pose.rotations[model.J["Hips"]]).as_matrix()[:, 0]
     assert np.degrees(np.arccos(np.clip(fitted_hip_line @ true_rotations[0][:, 0], -1, 1))) < 3
+    # Limb orientations are recovered to a fraction of a degree (measured: at most 0.2). Local angles of the upper
+    # arms and legs can differ from the truth by a few degrees more, by exactly the unobservable pelvis tilt and
+    # spine split above them: those are compared in the world, the hinges (elbows, knees) locally.
+    fitted_world = world_rotations(pose.rotations)
     for limb in ("LeftUpperArm", "LeftLowerArm", "RightUpperArm", "RightLowerArm",
                  "LeftUpperLeg", "LeftLowerLeg", "RightUpperLeg", "RightLowerLeg"):
         j = model.J[limb]
-        parent = model.PARENTS_ARRAY[j]
+        assert angle_between(fitted_world[j].as_quat(), Rotation.from_matrix(true_rotations[j]).as_quat()) < 1, limb
+    for hinge in ("LeftLowerArm", "RightLowerArm", "LeftLowerLeg", "RightLowerLeg"):
+        j, parent = model.J[hinge], model.PARENTS_ARRAY[model.J[hinge]]
         true_local = Rotation.from_matrix(true_rotations[parent].T @ true_rotations[j]).as_quat()
-        assert angle_between(pose.rotations[j], true_local) < 10, limb  # measured: at most 8.8 degrees
+        assert angle_between(pose.rotations[j], true_local) < 1, hinge
+
+
+def world_rotations(local_quaternions: np.ndarray) -> list[Rotation]:
+    out: list[Rotation] = []
+    for j, parent in enumerate(model.PARENTS_ARRAY):
+        local = Rotation.from_quat(local_quaternions[j])
+        out.append(local if parent < 0 else out[parent] * local)
+    return out
 
 
 def test_fitted_video_is_a_coherent_skeleton(two_people_results):
