@@ -154,3 +154,24 @@ def test_a_person_facing_the_camera_faces_plus_z_in_world_space():
     rotations[0] = facing_camera
     world_rotations, _ = skeleton.to_world(rotations, np.zeros(3))
     assert angle_between(world_rotations[0], [0, 0, 0, 1]) < 1e-6
+
+
+def test_published_joint_angles_never_leave_their_anatomical_ranges(two_people_results, vtest_results):
+    """The rotations in the results, read back as the fit's parameters, lie within every joint's limits."""
+    checked = 0
+    for _, frames in (two_people_results, vtest_results):
+        for frame in frames:
+            for person in frame["people"]:
+                rotvecs = Rotation.from_quat(person["rotations"]).as_rotvec()
+                for j, count in enumerate(model.DOF):
+                    start = model.DOF_START[j]
+                    if count == 3:
+                        values = rotvecs[j]
+                    elif count == 1:
+                        values = [rotvecs[j] @ model.HINGE_AXES[j]]
+                    else:
+                        continue
+                    lower, upper = model.LOWER[start:start + count], model.UPPER[start:start + count]
+                    assert np.all(values >= lower - 1e-3) and np.all(values <= upper + 1e-3), model.JOINTS[j]
+                    checked += 1
+    assert checked > 10000
