@@ -8,6 +8,7 @@ import sys
 
 from livecap import __version__
 from livecap.errors import LivecapError
+from livecap.osc.options import add_osc_arguments
 from livecap.presets import PRESETS
 
 log = logging.getLogger("livecap")
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
     _add_runtime_options(p)
+    add_osc_arguments(p)
 
     p = commands.add_parser("models", help="list or verify the models")
     p.add_argument("action", choices=["list", "verify"])
@@ -52,12 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_process(args) -> int:
+    from livecap.osc.options import osc_sinks_from_args
     from livecap.process import ProcessOptions, process
 
+    streams = osc_sinks_from_args(args)
     summary = process(ProcessOptions(input=args.input, out=args.out, preset=args.preset, stills=args.stills,
                                      max_frames=args.max_frames, model_dir=args.model_dir,
-                                     providers=args.providers, fov=args.fov, progress=args.progress))
+                                     providers=args.providers, fov=args.fov, progress=args.progress,
+                                     sinks=list(streams)))
     print(summary.line(args.out))
+    for stream in streams:
+        s = stream.stats()
+        print(f"{stream.name}: {s.sent} of {s.frames} frames sent, {s.dropped} dropped, {s.failed} failed "
+              f"({s.status})")
     return 0
 
 
