@@ -8,6 +8,7 @@ import sys
 
 from livecap import __version__
 from livecap.errors import LivecapError
+from livecap.osc.options import add_osc_arguments
 from livecap.presets import PRESETS
 
 log = logging.getLogger("livecap")
@@ -37,6 +38,13 @@ def _add_fit_options(parser: argparse.ArgumentParser) -> None:
                         help="the people's standing height, when known (default: measured from the video)")
 
 
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: give WIDTHxHEIGHT, e.g. 1280x720")
+    return int(width), int(height)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livecap", description="Real-time multi-person 3D motion capture "
                                                                  "from one camera.")
@@ -54,6 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
     _add_runtime_options(p)
+    add_osc_arguments(p)
+
+    p = commands.add_parser("run", help="run live from a camera, a stream or a file, without a window")
+    p.add_argument("--source", default="0", help="camera index, video file, image folder or RTSP/HTTP URL "
+                                                 "(default: camera 0)")
+    p.add_argument("--paced", action="store_true", help="play a file at its frame rate as a camera would deliver "
+                                                        "it, dropping frames that cannot be processed in time")
+    p.add_argument("--preset", default="balanced", choices=list(PRESETS))
+    p.add_argument("--out", help="also write JSONL results to this file")
+    p.add_argument("--camera-size", type=_size, metavar="WxH", help="ask the camera for this resolution")
+    p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
+    p.add_argument("--no-mjpg", dest="mjpg", action="store_false", help="do not ask the camera for MJPG")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N captured frames")
+    _add_fit_options(p)
+    _add_runtime_options(p)
+    add_osc_arguments(p)
+
+    commands.add_parser("cameras", help="list the cameras attached and the mode each delivers")
 
     p = commands.add_parser("models", help="list or verify the models")
     p.add_argument("action", choices=["list", "verify"])
@@ -74,13 +101,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_process(args) -> int:
+    from livecap.osc.options import osc_sinks_from_args
     from livecap.process import ProcessOptions, process
 
+    streams = osc_sinks_from_args(args)
     summary = process(ProcessOptions(input=args.input, out=args.out, preset=args.preset, stills=args.stills,
                                      max_frames=args.max_frames, model_dir=args.model_dir,
                                      providers=args.providers, fov=args.fov, calibration=args.calibration,
-                                     smoothing=args.smoothing, height=args.height, progress=args.progress))
+                                     smoothing=args.smoothing, height=args.height, progress=args.progress,
+                                     sinks=list(streams)))
     print(summary.line(args.out))
+    for stream in streams:
+        s = stream.stats()
+        print(f"{stream.name}: {s.sent} of {s.frames} frames sent, {s.dropped} dropped, {s.failed} failed "
+              f"({s.status})")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from livecap.capture import CaptureRequest
+    from livecap.engine import EngineConfig
+    from livecap.osc.options import osc_sinks_from_args
+    from livecap.run import run_live
+    from livecap.sinks.jsonl import JsonlSink
+
+    width, height = args.camera_size or (None, None)
+    config = EngineConfig(source=args.source, paced=args.paced, preset=args.preset,
+                          request=CaptureRequest(width, height, args.camera_fps, args.mjpg),
+                          model_dir=args.model_dir, providers=args.providers, fov=args.fov,
+                          calibration=args.calibration, smoothing=args.smoothing, height=args.height,
+                          max_frames=args.max_frames)
+    sinks = ([JsonlSink(args.out)] if args.out else []) + list(osc_sinks_from_args(args))
+    run_live(config, sinks, args.duration)
+    return 0
+
+
+def _cmd_cameras(args) -> int:
+    from livecap.capture import list_cameras
+
+    cameras = list_cameras()
+    if not cameras:
+        print("no camera found: plug one in, close programs that use it, and on Linux check that your user may "
+              "read /dev/video* (group 'video')")
+        return 1
+    for index, mode in cameras:
+        print(f"camera {index}: {mode}")
     return 0
 
 
@@ -132,7 +197,7 @@ def _bench_fitting(args) -> int:
     return 0
 
 
-COMMANDS = {"process": _cmd_process, "models": _cmd_models, "bench": _cmd_bench}
+COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models, "bench": _cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,8 +85,10 @@ class EngineStatus:
         text = (f"{self.state} | {self.fps:5.1f} fps | latency {self.latency_p50_ms:.0f}/{self.latency_p95_ms:.0f} ms "
                 f"p50/p95 | {self.people} people | dropped {self.dropped} | {provider} | {self.mode}")
         for sink in self.sinks:
-            if sink.dropped or not sink.running:
-                text += f" | {sink.name}: {'dropped ' + str(sink.dropped) if sink.running else 'stopped'}"
+            if sink.error:
+                text += f" | {sink.name} failed"
+            elif sink.dropped:
+                text += f" | {sink.name} dropped {sink.dropped}"
         return text + (f" | {self.message}" if self.message else "")
 
 

@@ -1,0 +1,39 @@
+"""Where the floor is and how tall the person is: shared by VRChat trackers and the plain stream's floor space.
+
+The floor is estimated in world space (Y up) from the lowest foot joints of everyone over recent frames. A low
+percentile rather than the minimum keeps one bad fit from sinking the floor, and a window of a few seconds keeps
+a jump from lifting it. The camera is assumed level (no roll or pitch correction).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from livecap.osc.space import J, WorldPose
+
+FOOT_JOINTS = [J["LeftFoot"], J["RightFoot"], J["LeftToes"], J["RightToes"]]
+
+
+class FloorEstimator:
+    def __init__(self, window: int = 90, percentile: float = 10.0):
+        self.lowest: deque[float] = deque(maxlen=window)
+        self.percentile = percentile
+        self.height: float | None = None  # the floor's world y, once any feet were seen
+
+    def update(self, poses: list[WorldPose]) -> float | None:
+        """Feed one frame's poses; returns the floor's world y (None before any person was seen)."""
+        for pose in poses:
+            self.lowest.append(float(pose.positions[FOOT_JOINTS, 1].min()))
+        if self.lowest:
+            self.height = float(np.percentile(self.lowest, self.percentile))
+        return self.height
+
+
+def standing_height(offsets: np.ndarray) -> float:
+    """The person's height from their rest offsets, by the same rule the fitter scales skeletons with
+    (livecap.fitting.model.standing_height): 1.12 x (shin + thigh + torso + neck-to-head)."""
+    norm = np.linalg.norm(offsets, axis=1)
+    torso = offsets[J["Spine"], 1] + offsets[J["Chest"], 1] + offsets[J["Neck"], 1]
+    return float(1.12 * (norm[J["LeftFoot"]] + norm[J["LeftLowerLeg"]] + torso + norm[J["Head"]]))
