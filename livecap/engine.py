@@ -238,6 +238,7 @@ class Engine:
             raise
         pipeline = PosePipeline(self.models, preset, camera=camera, fit=FitSettings(height=self.config.height),
                                 smoothing=smoothing)
+        pipeline.warm_up(mode.width, mode.height)
         info = StreamInfo(reader.description, mode.width, mode.height, mode.fps, camera, preset.name,
                           self.models.providers, {"smoothing": self.config.smoothing, "height": self.config.height})
         self._status = EngineStatus("running", providers=self.models.providers, mode=str(mode))
@@ -390,7 +391,7 @@ class Engine:
             stages.append(result.stage_ms)
             self._record(frames, latencies, done_at, stages, len(result.people))
         with self._lock:
-            if slot.closed and self._status.state not in ("failed",):
+            if slot.closed and not self._stop.is_set() and self._status.state != "failed":
                 self._status.state = "ended"
 
     def _record(self, frames, latencies, done_at, stages, people) -> None:

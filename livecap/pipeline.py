@@ -18,7 +18,7 @@ from livecap.fitting import FitSettings, SkeletonFitter
 from livecap.landmarks import BlazePoseLandmarker
 from livecap.people import MoveNetMultiPose
 from livecap.presets import Preset
-from livecap.results import Frame, FrameResult, PersonPose
+from livecap.results import Frame, FrameResult, PersonPose, Roi
 from livecap.runtime import OnnxModel, RuntimeOptions
 from livecap.tracking import PoseTracker, Track, TrackerSettings
 
@@ -93,6 +93,19 @@ class PosePipeline:
                 lap("filter")
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
+
+    def warm_up(self, width: int, height: int) -> None:
+        """Runs every model and the fit once on a blank image, so the first real frames are not late: ONNX
+        Runtime plans its memory and numba loads its compiled code on first use."""
+        blank = np.zeros((height, width, 3), np.uint8)
+        self.models.people(blank)
+        side = min(width, height) / 2
+        landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
+        if self.fitter is not None and landmarks:
+            image33 = landmarks[0].image33.copy()
+            image33[:, 2] = 1.0
+            self.fitter.fit(-1, image33, landmarks[0].world33)
+            self.fitter.forget(-1)
 
     def _smooth_landmarks(self, time: float, tracks: list[Track], people: list[PersonPose]) -> None:
         self.smoother.forget_all_but(self.tracker.tracks)

@@ -1,0 +1,207 @@
+"""The real-time engine, driven with real video played as a camera: order, latency, drops, faults, clean stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import media, run_livecap
+from livecap.capture import FileReader
+from livecap.catalog import ModelCatalog
+from livecap.engine import Engine, EngineConfig
+from livecap.errors import OutputError, SourceError
+from livecap.pipeline import PipelineModels
+from livecap.presets import get_preset
+
+VIDEO = "video/two_people_1080p.mp4"  # 72 frames at 28 fps
+
+
+@pytest.fixture(scope="module")
+def models():
+    return PipelineModels.load(get_preset("fast"), ModelCatalog())
+
+
+class Collector:
+    """A sink that keeps what it is given, optionally slowly, optionally failing at some frame."""
+
+    def __init__(self, name="collector", delay=0.0, fail_at=None):
+        self.name, self.delay, self.fail_at = name, delay, fail_at
+        self.results, self.info, self.closed = [], None, 0
+
+    def start(self, info):
+        self.info = info
+
+    def write(self, result):
+        if self.fail_at is not None and len(self.results) >= self.fail_at:
+            raise OutputError(f"{self.name} is full: free some space")
+        time.sleep(self.delay)
+        self.results.append(result)
+
+    def close(self):
+        self.closed += 1
+
+
+def run_to_end(engine: Engine, timeout: float = 60.0):
+    engine.start()
+    assert engine.wait(timeout), "the source never ended"
+    return engine.stop()
+
+
+def test_a_paced_video_arrives_in_order_with_rising_timestamps_and_measured_latency(models):
+    collector = Collector()
+    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), paced=True, preset="fast"), [collector],
+                               models=models))
+    assert status.state == "ended"
+    indices = [r.index for r in collector.results]
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    times = [r.time for r in collector.results]
+    assert all(b > a for a, b in zip(times, times[1:]))
+    assert status.captured == 72 and status.frames + status.dropped == 72
+    assert status.frames == len(collector.results) > 20
+    assert 0 < status.latency_p50_ms <= status.latency_p95_ms < 2000
+    assert {"capture", "detect", "landmarks", "fit", "filter", "sinks"} <= set(status.stage_ms)
+    assert collector.info.width == 1920 and collector.closed == 1
+    assert all(len(r.people) == 2 for r in collector.results[10:])
+
+
+def test_an_unpaced_file_loses_no_frame(models):
+    collector = Collector()
+    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), preset="fast"), [collector], models=models))
+    assert status.dropped == 0 and [r.index for r in collector.results] == list(range(72))
+
+
+def test_a_slow_sink_drops_and_counts_while_the_others_get_every_frame(models):
+    fast, slow = Collector("fast"), Collector("slow", delay=0.25)
+    config = EngineConfig(str(media(VIDEO)), paced=True, preset="fast", sink_queue=2)
+    status = run_to_end(Engine(config, [fast, slow], models=models))
+    by_name = {s.name: s for s in status.sinks}
+    assert by_name["slow"].dropped > 0
+    assert by_name["slow"].written + by_name["slow"].dropped == status.frames
+    assert by_name["fast"].dropped == 0 and len(fast.results) == status.frames
+    assert status.frames > 20  # inference did not wait for the slow sink
+
+
+def test_a_failing_sink_is_reported_and_stopped_and_the_rest_go_on(models):
+    healthy, failing = Collector("healthy"), Collector("disk", fail_at=5)
+    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), preset="fast"), [healthy, failing], models=models))
+    by_name = {s.name: s for s in status.sinks}
+    assert "disk is full" in by_name["disk"].error and not by_name["disk"].running
+    assert len(failing.results) == 5 and failing.closed >= 1
+    assert len(healthy.results) == 72
+
+
+class UnpluggedOnce:
+    """A camera stand-in: real frames at the video's rate; the first time, the device fails after 15 frames."""
+
+    opened = 0
+
+    def __init__(self, path):
+        UnpluggedOnce.opened += 1
+        self.reader = FileReader(path, paced=True)
+        self.description, self.mode, self.live = "camera stand-in", self.reader.mode, True
+        self.fail_after = 15 if UnpluggedOnce.opened == 1 else None
+        self.count = 0
+
+    def read(self):
+        self.count += 1
+        if self.fail_after is not None and self.count > self.fail_after:
+            raise SourceError("camera stand-in stopped delivering frames")
+        return self.reader.read()
+
+    def close(self):
+        self.reader.close()
+
+
+def test_a_live_source_that_fails_is_reported_reopened_and_resumed(models):
+    path = str(media(VIDEO))
+    collector = Collector()
+    engine = Engine(EngineConfig(path, preset="fast"), [collector], reader_factory=lambda: UnpluggedOnce(path),
+                    models=models)
+    states = []
+    engine.start()
+    while not engine.wait(0.05):
+        states.append((engine.status().state, engine.status().message))
+    status = engine.stop()
+    assert any(state == "reconnecting" and "stopped delivering" in message for state, message in states)
+    assert UnpluggedOnce.opened == 2
+    assert status.state == "ended" and status.captured == 15 + 72
+    assert len(collector.results) > 40  # frames kept coming after the reconnection
+
+
+def test_a_file_reader_that_raises_fails_the_run_with_its_message(models):
+    path = str(media(VIDEO))
+
+    class Broken(UnpluggedOnce):
+        def __init__(self, path):
+            super().__init__(path)
+            self.live, self.fail_after = False, 10
+
+    engine = Engine(EngineConfig(path, preset="fast"), [], reader_factory=lambda: Broken(path), models=models)
+    status = run_to_end(engine)
+    assert status.state == "failed" and "stopped delivering" in status.message
+
+
+def test_pause_stops_processing_and_resume_continues(models):
+    engine = Engine(EngineConfig(str(media(VIDEO)), paced=True, preset="fast"), [], models=models)
+    engine.start()
+    time.sleep(0.8)
+    engine.pause()
+    time.sleep(0.3)
+    frozen = engine.status().frames
+    time.sleep(0.5)
+    assert engine.status().frames == frozen and engine.status().state == "paused"
+    engine.resume()
+    engine.wait(30)
+    assert engine.stop().frames > frozen
+
+
+def test_twenty_start_stop_cycles_leave_no_thread_or_file_behind(models):
+    path = str(media(VIDEO))
+    engine = Engine(EngineConfig(path, paced=True, preset="fast"), [Collector()], models=models)
+    engine.start()
+    engine.stop()
+    threads, files = threading.active_count(), len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        engine.start()
+        time.sleep(0.05)
+        engine.stop()
+    assert not engine.running
+    assert threading.active_count() == threads
+    assert len(os.listdir("/proc/self/fd")) <= files
+
+
+def test_run_command_shows_a_status_line_and_writes_results(tmp_path):
+    out = tmp_path / "live.jsonl"
+    done = run_livecap("run", "--source", str(media(VIDEO)), "--paced", "--preset", "fast", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "fps" in done.stderr and "latency" in done.stderr and "CPU" in done.stderr
+    lines = out.read_text().splitlines()
+    assert json.loads(lines[0])["width"] == 1920 and len(lines) > 20
+
+
+def test_run_without_a_camera_says_so_in_one_line():
+    done = run_livecap("run", "--source", "7")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("livecap: error: cannot open camera 7")
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
+    out = tmp_path / "live.jsonl"
+    child = subprocess.Popen([sys.executable, "-m", "livecap", "run", "--source", str(media("video/vtest.avi")),
+                              "--paced", "--preset", "fast", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
+        time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 0, stderr
+    assert "interrupted" in stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) >= 10
