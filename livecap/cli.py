@@ -9,6 +9,7 @@ import sys
 from livecap import __version__
 from livecap.errors import LivecapError
 from livecap.presets import PRESETS
+from livecap.sinks.bvh import add_bvh_arguments, bvh_sinks_from_args
 
 log = logging.getLogger("livecap")
 
@@ -37,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
     _add_runtime_options(p)
+    add_bvh_arguments(p)
+
+    p = commands.add_parser("bvh", help="inspect or repair a BVH file")
+    p.add_argument("action", choices=["info", "repair"], help="info: joints, frames, timing, units guess; "
+                                                              "repair: complete a recording cut off by a crash")
+    p.add_argument("files", nargs="+", metavar="FILE")
 
     p = commands.add_parser("models", help="list or verify the models")
     p.add_argument("action", choices=["list", "verify"])
@@ -56,8 +63,17 @@ def _cmd_process(args) -> int:
 
     summary = process(ProcessOptions(input=args.input, out=args.out, preset=args.preset, stills=args.stills,
                                      max_frames=args.max_frames, model_dir=args.model_dir,
-                                     providers=args.providers, fov=args.fov, progress=args.progress))
+                                     providers=args.providers, fov=args.fov, progress=args.progress,
+                                     sinks=bvh_sinks_from_args(args)))
     print(summary.line(args.out))
+    return 0
+
+
+def _cmd_bvh(args) -> int:
+    from livecap.bvh.tool import info_text, repair_text
+
+    for path in args.files:
+        print(info_text(path) if args.action == "info" else repair_text(path))
     return 0
 
 
@@ -90,7 +106,7 @@ def _cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"process": _cmd_process, "models": _cmd_models, "bench": _cmd_bench}
+COMMANDS = {"process": _cmd_process, "models": _cmd_models, "bench": _cmd_bench, "bvh": _cmd_bvh}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from livecap.runtime import import_onnxruntime
+        if args.command != "bvh":  # reading and repairing files needs no models
+            from livecap.runtime import import_onnxruntime
 
-        import_onnxruntime()
+            import_onnxruntime()
         return COMMANDS[args.command](args)
     except LivecapError as exc:
         print(f"livecap: error: {exc}", file=sys.stderr)
