@@ -120,7 +120,8 @@ def test_a_small_file_parses_and_its_fk_turns_the_spine():
     (GOOD.replace("0 90 0 0 0 0 0 0 0", "0 90 0 0 0 nan 0 0 0"), 19, "not finite"),
     (GOOD.replace("Frame Time: 0.0333333", "Frame Tim 0.03"), 18, "Frame Time"),
     (GOOD.replace("  JOINT Spine", "  JOINT"), 6, "without a name"),
-    (GOOD.replace("MOTION", "MOTON"), 20, "no MOTION"),
+    (GOOD.replace("MOTION", "MOTON"), 16, "expected MOTION after the hierarchy, found 'MOTON'"),
+    (GOOD.split("MOTION")[0], 15, "no MOTION line"),
     (GOOD.replace("  }\n}\nMOTION", "  }\nMOTION"), 14, "file ends"),
     (GOOD.replace("JOINT Spine", "JOINT Hips"), None, "used twice"),
 ])

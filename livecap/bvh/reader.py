@@ -189,9 +189,9 @@ def parse(text: str, source: str = "<bvh>", strict: bool = True) -> Bvh:
     and ignores the header's frame count."""
     lines = text.splitlines()
     motion_at = next((i for i, line in enumerate(lines) if line.strip().lower() == "motion"), None)
+    joints = _hierarchy(_Tokens(lines[:motion_at], source))  # without MOTION: the whole file, for its errors
     if motion_at is None:
         raise BvhFormatError(source, len(lines) or 1, "no MOTION line: not a BVH file or cut off in its header")
-    joints = _hierarchy(_Tokens(lines[:motion_at], source))
     channels = sum(len(j.channels) for j in joints)
     frames_at = _skip_blank(lines, motion_at + 1)
     declared_text = _header_value(lines, frames_at, "Frames", source)
