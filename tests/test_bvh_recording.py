@@ -245,3 +245,10 @@ def test_the_next_recording_into_the_folder_repairs_unfinished_takes(two_people_
     assert "found an unfinished BVH recording" in caplog.text and "74 frames kept" in caplog.text
     assert read(path).frames == 74 and unfinished_takes(tmp_path) == []
     assert sink.take.startswith("two_people_1080p_")  # a new take never overwrites the old one
+
+
+def test_files_wait_for_the_fitters_frozen_bone_lengths():
+    from livecap.fitting import FitSettings
+    from livecap.sinks import bvh as bvh_sink
+
+    assert bvh_sink.BONE_FRAMES == FitSettings().bone_frames
