@@ -9,6 +9,8 @@ import logging
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from bvh_support import offsets_from_bone_lengths, results_from_jsonl
@@ -233,6 +235,42 @@ def test_repair_keeps_every_whole_frame_of_a_cut_off_take(two_people_results, tm
     assert read(path).frames == kept  # of 76 recorded
     assert json.loads((tmp_path / "take_person1.bvh.json").read_text())["state"] == "repaired"
     assert not repair(path).changed
+
+
+@pytest.fixture(scope="module")
+def recorded_take(two_people_results, tmp_path_factory) -> tuple[bytes, bytes]:
+    folder = tmp_path_factory.mktemp("take")
+    record(results_from_jsonl(two_people_results[1][:40]), folder)
+    return (folder / "take_person1.bvh").read_bytes(), (folder / "take_person1.bvh.json").read_bytes()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fraction=st.floats(0, 1))
+def test_repair_of_a_take_cut_anywhere_keeps_exactly_its_whole_frames(recorded_take, tmp_path, fraction):
+    (data, sidecar), path = recorded_take, tmp_path / "cut.bvh"
+    cut = data[:int(len(data) * fraction)]
+    path.write_bytes(cut)
+    (tmp_path / "cut.bvh.json").write_bytes(sidecar)
+    motion = data.index(b"Frame Time:")
+    if len(cut) <= motion + len("Frame Time: 0.033333333"):
+        with pytest.raises(BvhFormatError):  # a header cut short is an error naming a line, not a crash
+            repair(path)
+        return
+    whole = cut.count(b"\n", data.index(b"\n", motion) + 1)
+    repair(path)
+    kept = read(path).frames
+    assert kept == whole  # a last line without its newline is cut: livecap writes both in one call
+
+
+def test_repair_leaves_complete_files_alone(tmp_path):
+    import shutil
+
+    from bvh_support import real_bvh_files
+
+    for path in real_bvh_files():
+        copy = shutil.copy(path, tmp_path / path.name)
+        assert not repair(copy).changed, path
+        assert copy.read_bytes() == path.read_bytes()
 
 
 def test_the_next_recording_into_the_folder_repairs_unfinished_takes(two_people_results, tmp_path, caplog):

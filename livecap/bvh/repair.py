@@ -54,8 +54,11 @@ def repair(path: str | os.PathLike) -> RepairReport:
         time_at += 1
     body = [line for line in lines[time_at + 1:] if line.strip()]
     kept = body[:bvh.frames]
-    torn = not text.endswith("\n") and len(kept) == len(body) and kept  # a last line without its newline
-    if torn:  # may have lost digits mid-number even though it parses
+    # livecap writes a frame and its newline in one call, so in its takes (they have a sidecar) a last line without
+    # its newline was cut, maybe mid-number though it parses. Other writers may just omit the final newline: there
+    # only a count that disagrees marks the line as cut.
+    ours = sidecar_path(path).exists()
+    if not text.endswith("\n") and kept and len(kept) == len(body) and (ours or declared != len(body)):
         kept = kept[:-1]
     dropped = len(body) - len(kept)
     _mark_sidecar(path, len(kept))
