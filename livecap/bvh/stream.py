@@ -53,6 +53,8 @@ class BvhStream:
         self.synced_at = time.monotonic()
 
     def _append(self, data: bytes, what: str) -> None:
+        if self.fd is None:
+            raise OutputError(f"the BVH recording {self.path} was already stopped; start a new recording")
         view = memoryview(data)
         try:
             while view:

@@ -130,7 +130,7 @@ class BvhSink:
                     self._open(track)  # bones not frozen yet (a short take): the latest offsets are the best
                 if track.stream is not None:
                     self._flush(track)
-            except OutputError as exc:
+            except Exception as exc:  # noqa: BLE001 - close must not raise: the other files still get completed
                 log.error("bvh output: %s", exc)
             if track.stream is not None:
                 track.stream.close(gaps=track.resampler.gaps, seconds=round(track.resampler.seconds, 6))
