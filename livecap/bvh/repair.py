@@ -61,10 +61,13 @@ def repair(path: str | os.PathLike) -> RepairReport:
     if not text.endswith("\n") and kept and len(kept) == len(body) and (ours or declared != len(body)):
         kept = kept[:-1]
     dropped = len(body) - len(kept)
+    frame_time = _sidecar(path).get("frame_time")
+    time_line = f"Frame Time: {frame_time:.9f}\n" if isinstance(frame_time, float) else lines[time_at]
     _mark_sidecar(path, len(kept))
-    if declared == len(kept) and not dropped:
+    if declared == len(kept) and not dropped and time_line == lines[time_at]:
         return RepairReport(path, len(kept), declared, 0, False)
     lines[frames_at] = f"Frames: {len(kept)}\n"
+    lines[time_at] = time_line  # a take cut inside this line gets it back from its sidecar
     fixed = "".join(lines[:time_at + 1]) + "".join(kept)
     parse(fixed, str(path))  # never replace a file with something we cannot read back
     temporary = path.with_name(path.name + ".repair")
@@ -73,14 +76,21 @@ def repair(path: str | os.PathLike) -> RepairReport:
     return RepairReport(path, len(kept), declared, dropped, True)
 
 
+def _sidecar(path: Path) -> dict:
+    """A livecap take's sidecar record; {} for other files or an unreadable sidecar."""
+    try:
+        record = json.loads(sidecar_path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def _mark_sidecar(path: Path, frames: int) -> None:
-    side = sidecar_path(path)
-    if side.exists():
+    record = _sidecar(path)
+    if record.get("state") == "recording":
         try:
-            record = json.loads(side.read_text())
-            if record.get("state") == "recording":
-                write_sidecar(path, dict(record, state="repaired", frames=frames))
-        except (OSError, ValueError):
+            write_sidecar(path, dict(record, state="repaired", frames=frames))
+        except OSError:
             pass
 
 
