@@ -10,6 +10,7 @@ from livecap import __version__
 from livecap.errors import LivecapError
 from livecap.osc.options import add_osc_arguments
 from livecap.presets import PRESETS
+from livecap.sinks.bvh import add_bvh_arguments, bvh_sinks_from_args
 
 log = logging.getLogger("livecap")
 
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no progress bar")
     _add_runtime_options(p)
     add_osc_arguments(p)
+    add_bvh_arguments(p)
 
     p = commands.add_parser("run", help="run live from a camera, a stream or a file, without a window")
     p.add_argument("--source", default="0", help="camera index, video file, image folder or RTSP/HTTP URL "
@@ -79,8 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_options(p)
     _add_runtime_options(p)
     add_osc_arguments(p)
+    add_bvh_arguments(p)
 
     commands.add_parser("cameras", help="list the cameras attached and the mode each delivers")
+
+    p = commands.add_parser("bvh", help="inspect or repair a BVH file")
+    p.add_argument("action", choices=["info", "repair"], help="info: joints, frames, timing, units guess; "
+                                                              "repair: complete a recording cut off by a crash")
+    p.add_argument("files", nargs="+", metavar="FILE")
 
     p = commands.add_parser("models", help="list or verify the models")
     p.add_argument("action", choices=["list", "verify"])
@@ -109,7 +117,7 @@ def _cmd_process(args) -> int:
                                      max_frames=args.max_frames, model_dir=args.model_dir,
                                      providers=args.providers, fov=args.fov, calibration=args.calibration,
                                      smoothing=args.smoothing, height=args.height, progress=args.progress,
-                                     sinks=list(streams)))
+                                     sinks=bvh_sinks_from_args(args) + list(streams)))
     print(summary.line(args.out))
     for stream in streams:
         s = stream.stats()
@@ -131,7 +139,7 @@ def _cmd_run(args) -> int:
                           model_dir=args.model_dir, providers=args.providers, fov=args.fov,
                           calibration=args.calibration, smoothing=args.smoothing, height=args.height,
                           max_frames=args.max_frames)
-    sinks = ([JsonlSink(args.out)] if args.out else []) + list(osc_sinks_from_args(args))
+    sinks = ([JsonlSink(args.out)] if args.out else []) + bvh_sinks_from_args(args) + list(osc_sinks_from_args(args))
     run_live(config, sinks, args.duration)
     return 0
 
@@ -146,6 +154,14 @@ def _cmd_cameras(args) -> int:
         return 1
     for index, mode in cameras:
         print(f"camera {index}: {mode}")
+    return 0
+
+
+def _cmd_bvh(args) -> int:
+    from livecap.bvh.tool import info_text, repair_text
+
+    for path in args.files:
+        print(info_text(path) if args.action == "info" else repair_text(path))
     return 0
 
 
@@ -197,7 +213,8 @@ def _bench_fitting(args) -> int:
     return 0
 
 
-COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models, "bench": _cmd_bench}
+COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models,
+            "bench": _cmd_bench, "bvh": _cmd_bvh}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,9 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from livecap.runtime import import_onnxruntime
+        if args.command != "bvh":  # reading and repairing files needs no models
+            from livecap.runtime import import_onnxruntime
 
-        import_onnxruntime()
+            import_onnxruntime()
         return COMMANDS[args.command](args)
     except LivecapError as exc:
         print(f"livecap: error: {exc}", file=sys.stderr)

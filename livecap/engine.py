@@ -212,6 +212,7 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self._workers: list[SinkWorker] = []
         self._stop = threading.Event()
+        self._finished = threading.Event()  # inference has ended
         self._paused = threading.Event()
         self._lock = threading.Lock()
         self._status = EngineStatus("idle")
@@ -223,6 +224,7 @@ class Engine:
         if self._threads:
             raise LivecapError("the engine is already running: stop it first")
         self._stop.clear()
+        self._finished.clear()
         self._paused.clear()
         preset = get_preset(self.config.preset)
         smoothing = SmoothingSettings.from_strength(self.config.smoothing)
@@ -275,12 +277,10 @@ class Engine:
         return self.status()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Waits for the source to end (or the engine to stop); True when it has."""
-        inference = next((t for t in self._threads if t.name == "livecap-inference"), None)
-        if inference is not None:
-            inference.join(timeout)
-            return not inference.is_alive()
-        return True
+        """Waits for the source to end (or the engine to stop); True when it has. An Event, not Thread.join:
+        a join interrupted by Ctrl-C can leave the thread marked finished while it still runs, and the process
+        then aborts at exit with the thread inside ONNX Runtime."""
+        return self._finished.wait(timeout) if self._threads else True
 
     @property
     def running(self) -> bool:
@@ -393,6 +393,7 @@ class Engine:
         with self._lock:
             if slot.closed and not self._stop.is_set() and self._status.state != "failed":
                 self._status.state = "ended"
+        self._finished.set()
 
     def _record(self, frames, latencies, done_at, stages, people) -> None:
         fps = (len(done_at) - 1) / (done_at[-1] - done_at[0]) if len(done_at) > 1 else 0.0

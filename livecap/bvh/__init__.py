@@ -1,0 +1,1 @@
+"""BVH files: read, write, repair (see README "BVH recording")."""

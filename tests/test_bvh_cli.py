@@ -1,0 +1,160 @@
+"""`livecap process --bvh`, `livecap bvh info|repair` as a user runs them, and third-party readers of the files:
+bvhio and Blender's own importer (headless) see the same joints where livecap puts them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bvh_support import blender_pose, bvhio_positions, results_from_jsonl, y_up_to_blender
+from conftest import media, read_jsonl, run_livecap
+from livecap.bvh.format import world_positions
+from livecap.bvh.reader import read
+from livecap.sinks.bvh import BvhOptions, BvhSink
+from test_bvh_recording import _info
+
+
+@pytest.fixture(scope="module")
+def two_people_bvh(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    folder = tmp_path_factory.mktemp("bvh")
+    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(folder / "two.jsonl"),
+                       "--bvh", str(folder / "out"), "--bvh-take", "two", "--max-frames", "40")
+    assert done.returncode == 0, done.stderr
+    return folder / "out", done
+
+
+def test_process_writes_one_file_per_tracked_person(two_people_bvh):
+    out, _ = two_people_bvh
+    assert sorted(p.name for p in out.glob("*.bvh")) == ["two_person1.bvh", "two_person2.bvh"]
+    for path in out.glob("*.bvh"):
+        bvh = read(path)  # strict: header completed
+        assert bvh.frames == 42  # 40 frames at 28.05 fps: 0 to 1.39 s -> 30 fps frames 0 to 41
+        assert (path.parent / (path.name + ".json")).exists()
+
+
+def test_bvh_info_describes_a_file(two_people_bvh):
+    out, _ = two_people_bvh
+    done = run_livecap("bvh", "info", str(out / "two_person1.bvh"))
+    assert done.returncode == 0, done.stderr
+    for expected in ("joints:     21 (Hips root; 5 End Sites)", "frames:     42", "frame time: 0.0333333 s",
+                     "duration:   1.400 s", "units:      centimetres", "rotation orders: ZXY"):
+        assert expected in done.stdout
+
+
+def test_bvhio_reads_our_files_with_the_same_joint_positions(two_people_bvh):
+    out, _ = two_people_bvh
+    for path in sorted(out.glob("*.bvh")):
+        bvh = read(path)
+        names, theirs = bvhio_positions(path, bvh.frames)
+        ours = world_positions(bvh)[:, [bvh.index(n) for n in names]]
+        error_mm = np.abs(ours - theirs).max() * 10  # cm -> mm
+        print(f"bvhio vs livecap {path.name}: max {error_mm:.5f} mm")
+        assert error_mm < 0.01
+
+
+def test_blender_imports_our_files_and_puts_every_joint_where_we_do(two_people_bvh, tmp_path):
+    """Blender's importer at its defaults (scale 1: centimetres read as metres, so compared x 0.01); its pose
+    bones' world heads per frame, after its Y-up -> Z-up turn, within 1 mm of our forward kinematics."""
+    out, _ = two_people_bvh
+    for path in sorted(out.glob("*.bvh")):
+        _compare_with_blender(path, tmp_path, metres_per_unit=0.01)
+
+
+def test_blender_imports_a_metres_file_at_scale_1(two_people_results, tmp_path):
+    _, frames = two_people_results
+    sink = BvhSink(BvhOptions(tmp_path, units="m", take="metres"))
+    sink.start(_info())
+    for result in results_from_jsonl(frames[:30]):
+        sink.write(result)
+    sink.close()
+    blender = _compare_with_blender(tmp_path / "metres_person2.bvh", tmp_path, metres_per_unit=1.0)
+    heads = np.array([f["Head"] for f in blender["frames"]])
+    assert np.all(heads[:, 2] > np.array([f["LeftFoot"] for f in blender["frames"]])[:, 2] + 1.0)  # Z up, metres
+
+
+def _compare_with_blender(path: Path, tmp_path: Path, metres_per_unit: float) -> dict:
+    bvh = read(path)
+    blender = blender_pose(path, tmp_path)
+    assert blender["first_frame"] == 1 and blender["rotation_mode"] == "ZXY"
+    assert len(blender["frames"]) == bvh.frames
+    theirs = np.array([[frame[name] for name in bvh.names] for frame in blender["frames"]]) * metres_per_unit
+    ours = y_up_to_blender(world_positions(bvh)) * metres_per_unit
+    error_mm = np.abs(theirs - ours).max() * 1000
+    print(f"Blender vs livecap {path.name}: max {error_mm:.4f} mm over {bvh.frames} frames")
+    assert error_mm < 1.0
+    return blender
+
+
+def test_bad_recording_flags_are_one_line_usage_errors():
+    done = run_livecap("process", "x.mp4", "--out", "x.jsonl", "--bvh", "d", "--bvh-order", "ZZX")
+    assert done.returncode == 2 and "--bvh-order: rotation order must be a permutation of XYZ" in done.stderr
+    done = run_livecap("process", "x.mp4", "--out", "x.jsonl", "--bvh", "d", "--bvh-fps", "0")
+    assert done.returncode == 2 and "--bvh-fps: must be a number above 0" in done.stderr
+
+
+def test_an_unwritable_bvh_folder_stops_only_the_recording(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(tmp_path / "r.jsonl"),
+                       "--bvh", str(tmp_path / "a_file" / "takes"), "--max-frames", "3")
+    assert done.returncode == 0, done.stderr
+    assert "bvh output stopped: cannot create the BVH folder" in done.stderr
+    assert len(read_jsonl(tmp_path / "r.jsonl")[1]) == 3  # the results are complete
+
+
+def test_bvh_info_on_a_broken_file_names_the_line(tmp_path):
+    broken = tmp_path / "broken.bvh"
+    broken.write_text("HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 zero\n")
+    done = run_livecap("bvh", "info", str(broken))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"livecap: error: {broken} line 4: OFFSET z is not a number: 'zero'"
+
+
+def test_killing_a_recording_mid_take_then_repair_loses_under_a_second(tmp_path):
+    """kill -9 while recording; `livecap bvh repair` then gives a valid file covering all the frames the process
+    had finished but at most the last second of them."""
+    out, results = tmp_path / "takes", tmp_path / "r.jsonl"
+    child = subprocess.Popen([sys.executable, "-m", "livecap", "process", str(media("video/vtest.avi")), "--out",
+                              str(results), "--bvh", str(out), "--bvh-take", "killed", "--bvh-fps", "10",
+                              "--max-frames", "400"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(read_jsonl_lines(results)) < 60:
+            time.sleep(0.2)
+        assert child.poll() is None, "the recording ended before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    files = sorted(out.glob("killed_person*.bvh"))
+    assert files
+    done = run_livecap("bvh", "repair", *map(str, files))
+    assert done.returncode == 0, done.stderr
+    assert "repaired" in done.stdout or "already complete" in done.stdout
+    _, frames = read_jsonl(results) if results.read_text().endswith("\n") else _whole_lines(results)
+    last_time = frames[-1]["time"]  # the last frame the killed process finished
+    for path in files:
+        bvh = read(path)  # strict: valid after repair
+        person = int(path.stem.split("person")[1])
+        seen = [f["time"] for f in frames if any(p["id"] == person and "rotations" in p for p in f["people"])]
+        covered = seen[0] + (bvh.frames - 1) * bvh.frame_time
+        lost = min(seen[-1], last_time) - covered
+        print(f"{path.name}: {bvh.frames} frames kept, {max(lost, 0):.3f} s lost")
+        assert lost < 1.0
+
+
+def read_jsonl_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _whole_lines(path: Path):
+    import json
+
+    lines = path.read_text().split("\n")[:-1]  # a torn last line is dropped
+    records = [json.loads(line) for line in lines]
+    return records[0], records[1:]
