@@ -218,6 +218,7 @@ class Engine:
         self._status = EngineStatus("idle")
         self._latest: tuple[Frame, FrameResult] | None = None
         self._capture_ms = 0.0  # mean time to read (and decode) a frame
+        self._info: StreamInfo | None = None
 
     # ---- control
     def start(self) -> None:
@@ -243,6 +244,7 @@ class Engine:
         pipeline.warm_up(mode.width, mode.height)
         info = StreamInfo(reader.description, mode.width, mode.height, mode.fps, camera, preset.name,
                           self.models.providers, {"smoothing": self.config.smoothing, "height": self.config.height})
+        self._info = info
         self._status = EngineStatus("running", providers=self.models.providers, mode=str(mode))
         self._workers = [SinkWorker(sink, self.config.sink_queue) for sink in self.sinks]
         for worker in self._workers:
@@ -254,6 +256,25 @@ class Engine:
                                           daemon=True)]
         for thread in self._threads:
             thread.start()
+
+    def add_sink(self, sink: Sink) -> None:
+        """Attach an output while running (the GUI's record and stream buttons); it starts with the next frame."""
+        worker = SinkWorker(sink, self.config.sink_queue)
+        if self._info is not None and self._threads:
+            worker.start(self._info)
+        self.sinks.append(sink)
+        self._workers = [*self._workers, worker]  # a new list: the inference thread may be iterating the old one
+
+    def remove_sink(self, sink: Sink) -> SinkStatus | None:
+        """Detach an output while running: it writes what it was given, then closes."""
+        worker = next((w for w in self._workers if w.sink is sink), None)
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+        if worker is None:
+            return None
+        self._workers = [w for w in self._workers if w is not worker]
+        worker.stop()
+        return worker.status()
 
     def pause(self) -> None:
         self._paused.set()

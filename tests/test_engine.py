@@ -205,3 +205,19 @@ def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
     assert "interrupted" in stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) >= 10
+
+
+def test_an_output_attached_and_detached_while_running_gets_the_frames_in_between(models):
+    engine = Engine(EngineConfig(str(media(VIDEO)), paced=True, preset="fast"), [], models=models)
+    recorder = Collector("recorder")
+    engine.start()
+    time.sleep(0.7)
+    engine.add_sink(recorder)
+    time.sleep(0.8)
+    final = engine.remove_sink(recorder)
+    engine.wait(30)
+    status = engine.stop()
+    assert recorder.info is not None and recorder.closed == 1
+    assert 5 < len(recorder.results) == final.written < status.frames
+    indices = [r.index for r in recorder.results]
+    assert indices == sorted(indices) and indices[0] > 0
