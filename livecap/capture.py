@@ -105,7 +105,8 @@ class FileReader:
 
     live = False
 
-    def __init__(self, path: str | Path, paced: bool = False):
+    def __init__(self, path: str | Path, paced: bool = False, loop: bool = False):
+        self.path, self.loop = path, loop
         self.source = open_file_source(path)
         self.description = self.source.description
         self.mode = CaptureMode(self.source.width, self.source.height, self.source.fps, "file")
@@ -123,6 +124,11 @@ class FileReader:
             if delay > 0:
                 time.sleep(delay)
         frame = next(self._frames, None)
+        if frame is None and self.loop:  # start over, for soak tests and demos
+            self.source.close()
+            self.source = open_file_source(self.path)
+            self._frames = iter(self.source)
+            frame = next(self._frames, None)
         self._index += 1
         return None if frame is None else frame.image
 
@@ -135,11 +141,12 @@ def parse_source(spec: str) -> int | str:
     return int(spec) if spec.isdigit() else spec
 
 
-def open_reader(spec: str, paced: bool = False, request: CaptureRequest | None = None) -> FrameReader:
+def open_reader(spec: str, paced: bool = False, request: CaptureRequest | None = None, loop: bool = False
+                ) -> FrameReader:
     target = parse_source(spec)
     if isinstance(target, int) or _URL.match(target):
         return OpenCvReader(target, request)
-    return FileReader(target, paced=paced)
+    return FileReader(target, paced=paced, loop=loop)
 
 
 def list_cameras(max_index: int = 8) -> list[tuple[int, CaptureMode]]:

@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", action="append", choices=list(PRESETS), help="preset (repeatable; default all)")
     p.add_argument("--frames", type=int, default=100, help="frames measured per run (default 100)")
     p.add_argument("--json", help="also write the figures to this JSON file")
+    p.add_argument("--mediapipe", metavar="PYTHON", help="also time MediaPipe's legacy Pose on each source, with "
+                                                         "this interpreter (one with mediapipe==0.10.14 installed)")
+    p.add_argument("--soak", type=float, metavar="SECONDS", help="instead: memory, threads and open files over a "
+                                                                 "paced run this long (the first --source, looped) "
+                                                                 "and 20 start/stop cycles")
     p.add_argument("--fitting", action="store_true", help="measure the skeleton fit instead: milliseconds per "
                                                           "person, JIT warm-up, jitter and lag with and without "
                                                           "smoothing")
@@ -188,10 +193,15 @@ def _cmd_models(args) -> int:
 def _cmd_bench(args) -> int:
     if args.fitting:
         return _bench_fitting(args)
+    if args.soak:
+        from livecap.bench_soak import soak
+
+        print("\n".join(soak(args.source[0], args.soak, (args.preset or ["balanced"])[0]).lines()))
+        return 0
     from livecap.bench import format_table, run_bench
 
     rows = run_bench(args.source, args.preset or list(PRESETS), args.frames, args.json, args.model_dir,
-                     args.providers)
+                     args.providers, args.mediapipe)
     print(format_table(rows))
     return 0
 

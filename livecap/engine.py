@@ -42,6 +42,7 @@ RECENT = 120  # frames the fps, latency and stage figures are taken over
 class EngineConfig:
     source: str  # camera index, file, folder or URL
     paced: bool = False  # play a file as a camera: at its frame rate, dropping what inference cannot take
+    loop: bool = False  # play a file again from the start when it ends
     preset: str = "balanced"
     request: CaptureRequest = field(default_factory=CaptureRequest)
     model_dir: str | None = None
@@ -207,7 +208,8 @@ class Engine:
                  reader_factory: ReaderFactory | None = None, models: PipelineModels | None = None):
         self.config = config
         self.sinks = list(sinks or [])
-        self._open_reader = reader_factory or (lambda: open_reader(config.source, config.paced, config.request))
+        self._open_reader = reader_factory or (lambda: open_reader(config.source, config.paced, config.request,
+                                                                            config.loop))
         self.models = models
         self._threads: list[threading.Thread] = []
         self._workers: list[SinkWorker] = []
