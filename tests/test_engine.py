@@ -221,3 +221,23 @@ def test_an_output_attached_and_detached_while_running_gets_the_frames_in_betwee
     assert 5 < len(recorder.results) == final.written < status.frames
     indices = [r.index for r in recorder.results]
     assert indices == sorted(indices) and indices[0] > 0
+
+
+def test_bench_prints_every_stage_latency_and_drops(tmp_path):
+    figures = tmp_path / "bench.json"
+    done = run_livecap("bench", "--source", str(media(VIDEO)), "--preset", "fast", "--frames", "12",
+                       "--json", str(figures))
+    assert done.returncode == 0, done.stderr
+    assert "p95 ms" in done.stdout and "dropped" in done.stdout
+    row = json.loads(figures.read_text())[0]
+    assert set(row["stage_ms"]) >= {"capture", "detect", "landmarks", "fit", "filter", "sinks"}
+    assert row["fps"] > 0 and row["latency_p95_ms"] >= row["latency_p50_ms"] > 0
+    assert row["frames"] == 12 and row["paced_frames"] == 12
+
+
+def test_cameras_command_says_when_there_is_none():
+    done = run_livecap("cameras")
+    if done.returncode == 0:
+        assert done.stdout.startswith("camera ")  # a machine with a webcam
+    else:
+        assert done.returncode == 1 and "no camera found" in done.stdout
