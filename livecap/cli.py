@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from livecap import __version__
 from livecap.errors import LivecapError
@@ -13,6 +14,7 @@ from livecap.presets import PRESETS
 from livecap.sinks.bvh import add_bvh_arguments, bvh_sinks_from_args
 
 log = logging.getLogger("livecap")
+PRESET_HELP = "speed against accuracy: fast, balanced (default) or accurate"
 
 
 def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
@@ -29,11 +31,18 @@ def _height(text: str) -> float:
     return value
 
 
+def _strength(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a smoothing strength: give 0 (off) to 1 (heavy)")
+    return value
+
+
 def _add_fit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fov", type=float, metavar="DEG", help="horizontal field of view of the camera (default 60)")
     parser.add_argument("--calibration", metavar="FILE", help="OpenCV camera calibration (yml, xml or json with "
                                                               "camera_matrix and optional distortion); overrides --fov")
-    parser.add_argument("--smoothing", type=float, default=0.5, metavar="0..1",
+    parser.add_argument("--smoothing", type=_strength, default=0.5, metavar="0..1",
                         help="temporal smoothing strength: 0 off, 0.5 default, 1 heavy")
     parser.add_argument("--height", type=_height, metavar="METRES",
                         help="the people's standing height, when known (default: measured from the video)")
@@ -51,12 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  "from one camera.")
     parser.add_argument("--version", action="version", version=f"livecap {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="more messages")
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: $LIVECAP_CONFIG or the user "
+                                                         "config folder's livecap/config.toml)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = commands.add_parser("process", help="find every person's 2D + 3D pose in a video, image or image folder")
     p.add_argument("input", help="video file, image, or folder of images")
     p.add_argument("--out", required=True, help="results file (.jsonl)")
-    p.add_argument("--preset", default="balanced", choices=list(PRESETS))
+    p.add_argument("--preset", default="balanced", choices=list(PRESETS), help=PRESET_HELP)
     p.add_argument("--stills", action="store_true", help="treat every image of a folder on its own")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     _add_fit_options(p)
@@ -71,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "(default: camera 0)")
     p.add_argument("--paced", action="store_true", help="play a file at its frame rate as a camera would deliver "
                                                         "it, dropping frames that cannot be processed in time")
-    p.add_argument("--preset", default="balanced", choices=list(PRESETS))
+    p.add_argument("--preset", default="balanced", choices=list(PRESETS), help=PRESET_HELP)
     p.add_argument("--out", help="also write JSONL results to this file")
     p.add_argument("--camera-size", type=_size, metavar="WxH", help="ask the camera for this resolution")
     p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
@@ -89,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["info", "repair"], help="info: joints, frames, timing, units guess; "
                                                               "repair: complete a recording cut off by a crash")
     p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = commands.add_parser("config", help="show every setting of the configuration file and its current value")
+    p.add_argument("--show", action="store_true", help="print the settings as TOML (the default action)")
+
+    commands.add_parser("doctor", help="everything a bug report needs: Python, packages, models, providers, "
+                                       "cameras, display")
 
     p = commands.add_parser("models", help="list or verify the models")
     p.add_argument("action", choices=["list", "verify"])
@@ -223,19 +240,60 @@ def _bench_fitting(args) -> int:
     return 0
 
 
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
+    """The configuration file's values become the defaults of the commands that take them."""
+    from livecap import config
+
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    given = early.parse_known_args(argv)[0].config
+    path = Path(given) if given else config.default_path()
+    commands = _commands(parser)
+    settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"])
+    config.apply(settings, [commands[name] for name in ("run", "process", "gui") if name in commands])
+    return path
+
+
+def _cmd_config(args) -> int:
+    from livecap import config
+
+    print(config.show(_commands(args.parser)["run"], args.config_path), end="")
+    return 0
+
+
+def _cmd_doctor(args) -> int:
+    from livecap.doctor import report
+
+    print(report(args.config_path))
+    return 0
+
+
 COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models,
-            "bench": _cmd_bench, "bvh": _cmd_bvh}
+            "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
+    try:
+        config_path = _configure(parser, argv)
+    except LivecapError as exc:
+        print(f"livecap: error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
+    args.parser, args.config_path = parser, config_path
     logging.basicConfig(format="livecap: %(message)s", level=logging.DEBUG if args.verbose else logging.INFO)
     if args.command is None:
         parser.print_help()
         return 0
     try:
-        if args.command != "bvh":  # reading and repairing files needs no models
+        if args.command not in ("bvh", "config", "doctor"):  # these need no models
             from livecap.runtime import import_onnxruntime
 
             import_onnxruntime()

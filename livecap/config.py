@@ -1,0 +1,138 @@
+"""The configuration file: every setting of `livecap run` and `livecap process` in TOML, read before the command line,
+which overrides it. Values go through the same parsers as the flags, so a bad value gets the flag's own message.
+
+Found at `--config FILE`, else $LIVECAP_CONFIG, else the user config folder (~/.config/livecap/config.toml on
+Linux). `livecap config --show` prints every setting, its current value and what it does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from livecap.errors import LivecapError
+
+# section -> key -> the flag's destination (argparse dest)
+SETTINGS: dict[str, dict[str, str]] = {
+    "pipeline": {"preset": "preset", "smoothing": "smoothing", "fov": "fov", "calibration": "calibration",
+                 "height": "height", "providers": "providers", "model_dir": "model_dir"},
+    "live": {"source": "source", "paced": "paced", "camera_size": "camera_size", "camera_fps": "camera_fps",
+             "mjpg": "mjpg"},
+    "bvh": {"directory": "bvh", "units": "bvh_units", "order": "bvh_order", "fps": "bvh_fps",
+            "min_seconds": "bvh_min_seconds"},
+    "vmc": {"destination": "vmc", "person": "vmc_person"},
+    "vrchat": {"destination": "vrchat", "person": "vrchat_person", "trackers": "vrchat_trackers",
+               "height": "vrchat_height", "head": "vrchat_head"},
+    "osc": {"destination": "osc", "space": "osc_space"},
+    "streaming": {"rate": "stream_rate"},
+}
+
+
+def default_path() -> Path:
+    if os.environ.get("LIVECAP_CONFIG"):
+        return Path(os.environ["LIVECAP_CONFIG"])
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+    return base / "livecap" / "config.toml"
+
+
+def read_config(path: Path, required: bool) -> dict:
+    if not path.exists():
+        if required:
+            raise LivecapError(f"config file {path} not found: check the path given to --config")
+        return {}
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except tomllib.TOMLDecodeError as exc:
+        raise LivecapError(f"config file {path} is not valid TOML ({exc}): fix that line") from None
+    except OSError as exc:
+        raise LivecapError(f"cannot read config file {path} ({exc.strerror})") from None
+
+
+def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    return {action.dest: action for action in parser._actions}
+
+
+def _convert(action: argparse.Action, value, where: str):
+    """A TOML value through the flag's own parser."""
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if not isinstance(value, bool):
+            raise LivecapError(f"{where} must be true or false, not {value!r}")
+        return value
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    if isinstance(value, (bool, dict)):
+        raise LivecapError(f"{where} = {value!r} is not a valid value: see `livecap config --show`")
+    try:
+        converted = action.type(str(value)) if action.type else str(value)
+    except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
+        raise LivecapError(f"{where} = {value!r}: {exc or 'not a valid value'}") from None
+    if action.choices is not None and converted not in action.choices:
+        raise LivecapError(f"{where} = {value!r}: choose one of {', '.join(map(str, action.choices))}")
+    return converted
+
+
+def settings_from(config: dict, path: Path, reference: argparse.ArgumentParser) -> dict[str, object]:
+    """{argparse dest: value} from a parsed config file; unknown sections or keys and bad values are errors."""
+    actions = _actions(reference)
+    out = {}
+    for section, keys in config.items():
+        if section not in SETTINGS:
+            raise LivecapError(f"config {path}: unknown section [{section}]: the sections are "
+                               f"{', '.join(SETTINGS)}")
+        if not isinstance(keys, dict):
+            raise LivecapError(f"config {path}: {section} must be a [section] of settings")
+        for key, value in keys.items():
+            if key not in SETTINGS[section]:
+                raise LivecapError(f"config {path}: unknown key {key!r} in [{section}]: the keys there are "
+                                   f"{', '.join(SETTINGS[section])}")
+            dest = SETTINGS[section][key]
+            out[dest] = _convert(actions[dest], value, f"config {path}: [{section}] {key}")
+    return out
+
+
+def apply(settings: dict[str, object], parsers: list[argparse.ArgumentParser]) -> None:
+    """The file's values become the flags' defaults, in every command that has them."""
+    for parser in parsers:
+        known = _actions(parser)
+        parser.set_defaults(**{dest: value for dest, value in settings.items() if dest in known})
+
+
+def _toml_value(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], int) and isinstance(value[0], str):
+        return f'"{value[0]}:{value[1]}"'  # a destination
+    if isinstance(value, (tuple, list)):
+        if len(value) == 2 and all(isinstance(v, int) for v in value):
+            return f'"{value[0]}x{value[1]}"'  # a size
+        return '"' + ",".join(map(str, value)) + '"'
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def show(reference: argparse.ArgumentParser, path: Path) -> str:
+    """Every setting as TOML, with its current value (or commented out when unset) and its help."""
+    actions = _actions(reference)
+    lines = [f"# livecap settings: {path}{'' if path.exists() else ' (not present: defaults shown)'}",
+             "# flags on the command line override these"]
+    for section, keys in SETTINGS.items():
+        lines.append(f"\n[{section}]")
+        for key, dest in keys.items():
+            action = actions[dest]
+            flag = max(action.option_strings, key=len)
+            lines.append(f"# {flag}: {(action.help or '').replace(chr(10), ' ')}")
+            value = _toml_value(reference.get_default(dest))
+            lines.append(f"{key} = {value}" if value is not None else f"# {key} =")
+    return "\n".join(lines) + "\n"

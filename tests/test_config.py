@@ -1,0 +1,78 @@
+"""The configuration file: every setting, read before the flags (which win), with one-line errors; and doctor."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from conftest import run_livecap
+from livecap.cli import _commands, _configure, build_parser
+from livecap.errors import LivecapError
+
+
+def parse(argv, config_text=None, tmp_path=None):
+    if config_text is not None:
+        path = tmp_path / "config.toml"
+        path.write_text(config_text)
+        argv = ["--config", str(path), *argv]
+    parser = build_parser()
+    _configure(parser, argv)
+    return parser.parse_args(argv)
+
+
+def test_settings_from_the_file_become_defaults_and_flags_override_them(tmp_path):
+    text = ('[pipeline]\npreset = "fast"\nsmoothing = 0.2\nproviders = ["cuda", "cpu"]\n'
+            '[vmc]\ndestination = "192.168.1.5:39540"\n[bvh]\nunits = "m"\n[live]\ncamera_size = "1280x720"\n')
+    args = parse(["run"], text, tmp_path)
+    assert (args.preset, args.smoothing, args.providers) == ("fast", 0.2, ["cuda", "cpu"])
+    assert args.vmc == ("192.168.1.5", 39540) and args.bvh_units == "m" and args.camera_size == (1280, 720)
+    args = parse(["process", "in.mp4", "--out", "o.jsonl", "--preset", "accurate"], text, tmp_path)
+    assert args.preset == "accurate" and args.smoothing == 0.2
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[pipeline]\npresets = "fast"\n', "unknown key 'presets' in [pipeline]"),
+    ('[camera]\nfps = 30\n', "unknown section [camera]"),
+    ('[pipeline]\nsmoothing = 3\n', "[pipeline] smoothing = 3: 3 is not a smoothing strength"),
+    ('[pipeline]\npreset = "slow"\n', "choose one of fast, balanced, accurate"),
+    ('[live]\npaced = "yes"\n', "[live] paced must be true or false"),
+    ('[vmc]\ndestination = "host:99999"\n', "bad port"),
+    ('[pipeline\n', "not valid TOML"),
+])
+def test_a_bad_setting_is_one_line_naming_the_file_and_the_key(tmp_path, text, message):
+    with pytest.raises(LivecapError, match=message.replace("[", r"\[").replace("]", r"\]")) as error:
+        parse(["run"], text, tmp_path)
+    assert str(tmp_path / "config.toml") in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_missing_config_given_on_the_command_line_is_an_error_but_an_absent_default_is_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIVECAP_CONFIG", str(tmp_path / "absent.toml"))
+    assert parse(["run"]).preset == "balanced"
+    done = run_livecap("--config", str(tmp_path / "nope.toml"), "run")
+    assert done.returncode == 2 and "nope.toml not found" in done.stderr
+
+
+def test_show_prints_every_setting_as_toml_that_reads_back_the_same(tmp_path):
+    source = tmp_path / "config.toml"
+    source.write_text('[pipeline]\nheight = 1.8\n[vrchat]\ntrackers = "hips,feet,knees"\nhead = false\n')
+    done = run_livecap("--config", str(source), "config", "--show")
+    assert done.returncode == 0, done.stderr
+    shown = tmp_path / "shown.toml"
+    shown.write_text(done.stdout)
+    settings = tomllib.loads(done.stdout)
+    assert settings["pipeline"]["height"] == 1.8 and settings["vrchat"]["head"] is False
+    assert "# --smoothing:" in done.stdout
+    parser = build_parser()
+    _configure(parser, ["--config", str(shown)])
+    again = _commands(parser)["run"]
+    assert again.get_default("vrchat_trackers") == ("hips", "feet", "knees")
+    assert again.get_default("height") == 1.8
+
+
+def test_doctor_reports_what_a_bug_report_needs():
+    done = run_livecap("doctor")
+    assert done.returncode == 0, done.stderr
+    for section in ("livecap 0.", "packages", "models", "execution providers", "cameras", "display", "config"):
+        assert section in done.stdout
+    assert "blazepose_landmark_full: ok" in done.stdout and "CPUExecutionProvider" in done.stdout
