@@ -241,3 +241,55 @@ def test_cameras_command_says_when_there_is_none():
         assert done.stdout.startswith("camera ")  # a machine with a webcam
     else:
         assert done.returncode == 1 and "no camera found" in done.stdout
+
+
+def _video_over_http(video):
+    """A web server for one video file with byte ranges, as FFmpeg needs to read an MP4 from a URL."""
+    import http.server
+
+    data = video.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            start, end = 0, len(data) - 1
+            if self.headers.get("Range", "").startswith("bytes="):
+                first, _, last = self.headers["Range"][6:].partition("-")
+                start, end = int(first or 0), int(last) if last else len(data) - 1
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+            else:
+                self.send_response(200)
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(end - start + 1))
+            self.end_headers()
+            try:
+                self.wfile.write(data[start:end + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+def test_a_network_stream_url_is_read_through_opencv(models):
+    """A video from a real local web server is read as a live source: frames flow until it is stopped."""
+    import http.server
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _video_over_http(media(VIDEO)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        collector = Collector()
+        engine = Engine(EngineConfig(f"http://127.0.0.1:{server.server_address[1]}/two_people.mp4", preset="fast"),
+                        [collector], models=models)
+        engine.start()
+        deadline = time.monotonic() + 30
+        while len(collector.results) < 10 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status = engine.stop()
+    finally:
+        server.shutdown()
+    assert len(collector.results) >= 10 and collector.info.width == 1920
+    assert status.mode.startswith("1920x1080")
