@@ -92,7 +92,13 @@ def _qt(gl: bool, shot: str | None, seconds: float) -> bool:
     ok &= _line(distinct > 2, f"GLViewWidget drew {frame.width()}x{frame.height()} with {distinct} distinct colours")
     if shot:
         ok &= _line(window.grab().save(shot), f"window saved to {shot}")
+    # tear down while Qt and Python both still hold the widgets (pyqtgraph's ViewBox menus otherwise complain at
+    # interpreter exit that their QComboBox is already deleted)
     window.close()
+    window.deleteLater()
+    app.processEvents()
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    app.processEvents()
     return ok
 
 
