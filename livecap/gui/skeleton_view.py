@@ -1,0 +1,90 @@
+"""Every person's fitted skeleton in the shared camera space, in a pyqtgraph GLViewWidget.
+
+Display axes are Z-up (pyqtgraph's orbit camera): x right, y away from the camera, z up (overlay.camera_to_display).
+The livecap camera sits at the origin, drawn as a small frustum; the floor grid follows the lowest foot seen. One
+GLLinePlotItem per person reused between frames, one scatter item for all joints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph.opengl as gl
+from pyqtgraph import Vector
+
+from livecap.gui.overlay import colour, floor_level, root_display, segments_3d
+from livecap.results import PersonPose
+
+HOME = {"distance": 7.0, "elevation": 18.0, "azimuth": -90.0}  # behind and above the camera, looking out
+HOME_CENTRE = (0.0, 3.0, -0.3)  # a few metres in front of the camera, where people stand
+
+
+class SkeletonView(gl.GLViewWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackgroundColor((17, 17, 17))
+        self.grid = gl.GLGridItem(color=(255, 255, 255, 50))
+        self.grid.setSize(12, 12)
+        self.grid.setSpacing(0.5, 0.5)
+        self.grid.translate(0, 4, -1.5)
+        self._floor = -1.5
+        self.addItem(self.grid)
+        self.addItem(gl.GLLinePlotItem(pos=_frustum(), mode="lines", color=(0.8, 0.8, 0.8, 0.8), width=1))
+        self.joints = gl.GLScatterPlotItem(pos=np.zeros((0, 3), np.float32), size=6, pxMode=True)
+        self.addItem(self.joints)
+        self.lines: list[gl.GLLinePlotItem] = []
+        self.follow_id: int | None = None
+        self.reset_view()
+
+    def reset_view(self) -> None:
+        self.setCameraPosition(pos=Vector(*HOME_CENTRE), **HOME)
+
+    def show_people(self, people: list[PersonPose]) -> None:
+        fitted = [(p, seg) for p in people if (seg := segments_3d(p)) is not None]
+        for slot, (person, seg) in enumerate(fitted):
+            if slot == len(self.lines):
+                item = gl.GLLinePlotItem(mode="lines", width=3, antialias=True)
+                self.lines.append(item)
+                self.addItem(item)
+            r, g, b = colour(person.id)
+            self.lines[slot].setData(pos=seg, color=(r / 255, g / 255, b / 255, 1.0))
+            self.lines[slot].setVisible(True)
+        for item in self.lines[len(fitted):]:
+            item.setVisible(False)
+        if fitted:
+            joints = np.concatenate([seg for _, seg in fitted])
+            colours = np.concatenate([np.tile([*(c / 255 for c in colour(p.id)), 1.0], (len(seg), 1))
+                                      for p, seg in fitted]).astype(np.float32)
+            self.joints.setData(pos=joints, color=colours)
+        else:
+            self.joints.setData(pos=np.zeros((0, 3), np.float32))
+        self._follow_floor(people)
+        self._follow_person(people)
+
+    def _follow_floor(self, people: list[PersonPose]) -> None:
+        level = floor_level(people)
+        if level is None:
+            return
+        # eased, so one bad foot does not make the floor jump
+        new = self._floor + 0.1 * (level - self._floor)
+        self.grid.translate(0, 0, new - self._floor)
+        self._floor = new
+
+    def _follow_person(self, people: list[PersonPose]) -> None:
+        if self.follow_id is None:
+            return
+        person = next((p for p in people if p.id == self.follow_id), None)
+        root = root_display(person) if person is not None else None
+        if root is None:
+            return
+        centre = self.opts["center"]
+        target = Vector(float(root[0]), float(root[1]), float(root[2]))
+        self.opts["center"] = centre + (target - centre) * 0.2  # eased: the camera glides, it does not jitter
+        self.update()
+
+
+def _frustum(depth: float = 0.35, half_w: float = 0.2, half_h: float = 0.12) -> np.ndarray:
+    """The camera as four edges from its centre to an image rectangle in front of it, plus that rectangle."""
+    corners = [(-half_w, depth, half_h), (half_w, depth, half_h), (half_w, depth, -half_h), (-half_w, depth, -half_h)]
+    lines = []
+    for i, corner in enumerate(corners):
+        lines += [(0, 0, 0), corner, corner, corners[(i + 1) % 4]]
+    return np.array(lines, np.float32)
