@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,10 +20,19 @@ def missing_gui_packages() -> str | None:
     return None
 
 
+def no_display() -> str | None:
+    """On Linux without X or Wayland Qt would abort the process with a long message: one line instead."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                                                 or os.environ.get("QT_QPA_PLATFORM")):
+        return ("no display to open the window on (DISPLAY is not set): run livecap on a desktop, under "
+                "xvfb-run, or use `livecap run` without a window")
+    return None
+
+
 def main(source: str | None = None, settings_dir: str | None = None) -> int:
-    hint = missing_gui_packages()
-    if hint:
-        print(f"livecap: {hint}", file=sys.stderr)
+    problem = missing_gui_packages() or no_display()
+    if problem:
+        print(f"livecap: {problem}", file=sys.stderr)
         return 2
     from livecap.gui.app import run_app
 

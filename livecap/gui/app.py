@@ -52,6 +52,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build()
         self._load_settings()
         self._wire()
+        # the keyboard starts on the video, not in the source field, so that Space and R work at once (a text
+        # field with focus keeps its keys: typing a path with an R in it must not start a recording)
+        for view in (self.video, self.skeletons):
+            view.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.video.setFocus()
         # display rate: PreciseTimer, since the default coarse timer may slip by 5% of a 16 ms interval
         self.display_timer = QtCore.QTimer(self, timerType=QtCore.Qt.TimerType.PreciseTimer)
         self.display_timer.setInterval(max(1, round(1000 / display_hz)))
@@ -135,9 +140,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.record_panel.record.clicked.connect(self._guarded(self.toggle_record))
         self.record_panel.choose.clicked.connect(self._guarded(self._choose_folder))
         for name, row in self.stream_panel.rows.items():
-            row.enabled.toggled.connect(self._guarded(lambda on, name=name: self.set_stream(name, on)))
+            row.enabled.toggled.connect(self._guarded(lambda on, name=name: self.set_stream(name, on), True))
         self.reset_view.clicked.connect(self._guarded(self.skeletons.reset_view))
-        self.people.selected.connect(self._guarded(self._select_person))
+        self.people.selected.connect(self._guarded(self._select_person, True))
         for key, action in ((QtCore.Qt.Key.Key_Space, self.toggle_start), (QtCore.Qt.Key.Key_R, self.toggle_record)):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             shortcut.activated.connect(self._guarded(action))
@@ -179,12 +184,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.message.setVisible(True)
         self.last_message = (level, text)
 
-    def _guarded(self, action):
+    def _guarded(self, action, pass_args: bool = False):
         """Runs a slot so that an unexpected exception becomes a message in the window (PyQt6 would otherwise
-        abort the whole process on an exception escaping a slot)."""
+        abort the whole process on an exception escaping a slot). The signal's arguments (a button's `checked`)
+        are dropped unless pass_args."""
         def run(*args):
             try:
-                action(*args)
+                action(*args) if pass_args else action()
             except ValueError as exc:  # the user's input: say what to change
                 self.show_message(str(exc), "error")
             except Exception as exc:  # noqa: BLE001
@@ -351,9 +357,16 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
 
+def share_gl_contexts() -> None:
+    """Before the QApplication exists: pyqtgraph caches its compiled GL shaders across widgets, so a second
+    window's 3D view (a new GL context) would find them invalid unless every context shares its objects."""
+    QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
 def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     # row-major: camera frames are (height, width, 3); the default column-major would show them transposed
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    share_gl_contexts()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or sys.argv[:1])
     app.setApplicationName("livecap")
     return app
