@@ -79,13 +79,18 @@ class MainWindow(QtWidgets.QMainWindow):
         for panel in (self.source_panel, self.record_panel, self.stream_panel):
             column.addWidget(panel)
         column.addStretch(1)
+        keys = QtWidgets.QLabel("Space: start / stop · R: record\n3D view: drag to orbit, wheel to zoom, "
+                                "select a person in the table to follow them")
+        keys.setWordWrap(True)
+        keys.setStyleSheet("color: #888")
+        column.addWidget(keys)
         left.setMinimumWidth(330)
         left.setMaximumWidth(420)
 
         self.video = VideoView()
         self.skeletons = SkeletonView()
         self.reset_view = QtWidgets.QPushButton("Reset view")
-        self.follow_label = QtWidgets.QLabel("drag to orbit, wheel to zoom; select a person to follow")
+        self.follow_label = QtWidgets.QLabel("3D: every person in the camera's space")
         self.follow_label.setStyleSheet("color: #888")
         view3d = QtWidgets.QWidget()
         box = QtWidgets.QVBoxLayout(view3d)
@@ -101,14 +106,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.views_split.addWidget(self.video)
         self.views_split.addWidget(view3d)
-        self.views_split.setSizes([640, 460])
+        self.views_split.setSizes([660, 440])
         self.bottom_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.bottom_split.addWidget(self.people)
         self.bottom_split.addWidget(self.latency)
         self.right_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.right_split.addWidget(self.views_split)
         self.right_split.addWidget(self.bottom_split)
-        self.right_split.setSizes([620, 230])
+        self.right_split.setSizes([600, 250])
+        self.bottom_split.setSizes([560, 540])
         self.main_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.main_split.addWidget(left)
         self.main_split.addWidget(self.right_split)
@@ -217,6 +223,7 @@ class MainWindow(QtWidgets.QMainWindow):
                               smoothing=sp.smoothing.value() / 100)
         self.runner.start(config, self.outputs.wanted())
         self.latency.clear_history()
+        self.skeletons.new_take()
         self.message.setVisible(False)
         self._phase_changed()
 
@@ -278,7 +285,7 @@ class MainWindow(QtWidgets.QMainWindow):
         who = "the first person seen" if person_id is None else f"person #{person_id}"
         self.stream_panel.person.setText(f"VMC / VRChat follow: {who}")
         self.follow_label.setText("following " + who if person_id is not None else
-                                  "drag to orbit, wheel to zoom; select a person to follow")
+                                  "3D: every person in the camera's space")
 
     def _browse(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a video", str(Path.home()),

@@ -22,6 +22,7 @@ class LatencyPlot(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.addLegend(offset=(5, 5), labelTextSize="7pt", colCount=4)
         self.showGrid(y=True, alpha=0.2)
+        self.setTitle("per-stage latency", size="9pt")
         self.times: deque[float] = deque(maxlen=HISTORY)
         self.values: dict[str, deque[float]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}

@@ -13,7 +13,7 @@ from pyqtgraph import Vector
 from livecap.gui.overlay import colour, floor_level, root_display, segments_3d
 from livecap.results import PersonPose
 
-HOME = {"distance": 7.0, "elevation": 18.0, "azimuth": -90.0}  # behind and above the camera, looking out
+HOME = {"distance": 4.2, "elevation": 16.0, "azimuth": -90.0}  # behind and above the camera, looking out
 HOME_CENTRE = (0.0, 3.0, -0.3)  # a few metres in front of the camera, where people stand
 
 
@@ -32,10 +32,16 @@ class SkeletonView(gl.GLViewWidget):
         self.addItem(self.joints)
         self.lines: list[gl.GLLinePlotItem] = []
         self.follow_id: int | None = None
+        self._centre = Vector(*HOME_CENTRE)  # where the people are, for the reset view
+        self._framed = False  # the view is framed on the people once, when they first appear
         self.reset_view()
 
     def reset_view(self) -> None:
-        self.setCameraPosition(pos=Vector(*HOME_CENTRE), **HOME)
+        """Behind and above the camera, looking at the people (or where people usually stand)."""
+        self.setCameraPosition(pos=Vector(self._centre), **HOME)
+
+    def new_take(self) -> None:
+        self._framed = False
 
     def show_people(self, people: list[PersonPose]) -> None:
         fitted = [(p, seg) for p in people if (seg := segments_3d(p)) is not None]
@@ -57,6 +63,13 @@ class SkeletonView(gl.GLViewWidget):
         else:
             self.joints.setData(pos=np.zeros((0, 3), np.float32))
         self._follow_floor(people)
+        roots = [r for p in people if (r := root_display(p)) is not None]
+        if roots:
+            middle = np.mean(roots, axis=0)
+            self._centre = Vector(float(middle[0]), float(middle[1]), float(self._floor + 0.9))
+            if not self._framed:
+                self._framed = True
+                self.reset_view()
         self._follow_person(people)
 
     def _follow_floor(self, people: list[PersonPose]) -> None:
