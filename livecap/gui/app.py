@@ -43,6 +43,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner = EngineRunner(models)
         self.outputs = Outputs(self.runner)
         self.people_transform = None  # the viewer benchmark multiplies people here; None in the app
+        self.force_redraw = False  # the benchmark redraws everything every tick, changed or not
         self._phase = "idle"
         self._shown = None  # the FrameResult on screen, to redraw only what changed
         self._people: list = []
@@ -54,9 +55,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._wire()
         # the keyboard starts on the video, not in the source field, so that Space and R work at once (a text
         # field with focus keeps its keys: typing a path with an R in it must not start a recording)
-        for view in (self.video, self.skeletons):
-            view.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.video.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.video.setFocus()
+        self.skeletons.scene.on_key = self._guarded(
+            lambda key: (self.toggle_start if key == QtCore.Qt.Key.Key_Space else self.toggle_record)(), True)
         # display rate: PreciseTimer, since the default coarse timer may slip by 5% of a 16 ms interval
         self.display_timer = QtCore.QTimer(self, timerType=QtCore.Qt.TimerType.PreciseTimer)
         self.display_timer.setInterval(max(1, round(1000 / display_hz)))
@@ -312,13 +314,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.runner.phase != self._phase:
             self._phase_changed()
         latest = self.runner.latest()
-        if latest is None or latest[1] is self._shown:
+        if latest is None or (latest[1] is self._shown and not self.force_redraw):
             return
         frame, result = latest
         self._shown = result
         people = self.people_transform(result.people) if self.people_transform else result.people
         self._people = people
-        self.video.show_frame(frame.image, people)
+        self.video.show_frame(frame.image, people, force=self.force_redraw)
         self.skeletons.show_people(people)
 
     def _refresh_status(self) -> None:
@@ -351,6 +353,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.record_panel.elapsed.setText(f"{int(elapsed // 60):02d}:{elapsed % 60:04.1f}")
         for name, row in self.stream_panel.rows.items():
             row.set_light(*self.outputs.stream_light(name))
+
+    def grab_picture(self) -> QtGui.QImage:
+        """The whole window as an image, 3D view included."""
+        image = self.grab().toImage()
+        self.skeletons.grab_into(image, self)
+        return image
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         try:

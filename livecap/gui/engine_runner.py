@@ -50,6 +50,7 @@ class EngineRunner:
     def __init__(self, cache: ModelCache | None = None):
         self.cache = cache or ModelCache()
         self.engine: Engine | None = None
+        self.reader_factory = None  # the viewer benchmark loops a file through the engine here; None in the app
         self.phase = "idle"
         self.message = ""  # the error of a failed start or run, one line
         self.progress = Progress(0, self.STEPS, "")
@@ -78,7 +79,7 @@ class EngineRunner:
             if cancel.is_set():
                 return
             self.progress = Progress(1, self.STEPS, "opening the source and warming up (JIT)")
-            engine = Engine(config, sinks, models=models)
+            engine = Engine(config, sinks, reader_factory=self.reader_factory, models=models)
             engine.start()
         except LivecapError as exc:
             if not cancel.is_set():

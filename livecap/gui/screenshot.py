@@ -43,7 +43,7 @@ def take(source: str, out: Path, people: int = 2, frame: int = 40, width: int = 
                              f"(state {window.runner.phase}: {window.runner.message})")
         window.people.select_id(window.people.ids[0])  # shows a selected person being followed
         _wait(app, lambda: False, 0.3)  # the 4 Hz panels catch up
-        image = window.grab().toImage()
+        image = window.grab_picture()
         if width and image.width() > width:
             image = image.scaledToWidth(width, QtCore.Qt.TransformationMode.SmoothTransformation)
         out.parent.mkdir(parents=True, exist_ok=True)

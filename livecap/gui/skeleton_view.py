@@ -1,4 +1,9 @@
-"""Every person's fitted skeleton in the shared camera space, in a pyqtgraph GLViewWidget.
+"""Every person's fitted skeleton in the shared camera space, in pyqtgraph's GL view.
+
+pyqtgraph's GLViewWidget is a QOpenGLWidget, and one QOpenGLWidget makes Qt composite the whole window through
+OpenGL on every update, video included: on a machine rendering GL in software (Mesa, Xvfb) that halved the
+window's redraw rate. The same view as a QOpenGLWindow (pyqtgraph's GLViewMixin) in a window container renders
+into its own native surface and leaves the rest of the window on the raster path.
 
 Display axes are Z-up (pyqtgraph's orbit camera): x right, y away from the camera, z up (overlay.camera_to_display).
 The livecap camera sits at the origin, drawn as a small frustum; the floor grid follows the lowest foot seen. One
@@ -9,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph.opengl as gl
 from pyqtgraph import Vector
+from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from PyQt6 import QtCore, QtGui, QtOpenGL, QtWidgets
 
 from livecap.gui.overlay import colour, floor_level, root_display, segments_3d
 from livecap.results import PersonPose
@@ -17,9 +24,13 @@ HOME = {"distance": 4.2, "elevation": 16.0, "azimuth": -90.0}  # behind and abov
 HOME_CENTRE = (0.0, 3.0, -0.3)  # a few metres in front of the camera, where people stand
 
 
-class SkeletonView(gl.GLViewWidget):
-    def __init__(self, parent=None):
-        super().__init__(parent)
+class SkeletonScene(GLViewMixin, QtOpenGL.QOpenGLWindow):
+    """The GL view itself: a native window. Keys it does not use (Space, R) go to `on_key` (the main window's
+    shortcuts do not see keys typed into a native child window)."""
+
+    def __init__(self):
+        super().__init__()
+        self.on_key = None
         self.setBackgroundColor((17, 17, 17))
         self.grid = gl.GLGridItem(color=(255, 255, 255, 50))
         self.grid.setSize(12, 12)
@@ -101,3 +112,52 @@ def _frustum(depth: float = 0.35, half_w: float = 0.2, half_h: float = 0.12) -> 
     for i, corner in enumerate(corners):
         lines += [(0, 0, 0), corner, corner, corners[(i + 1) % 4]]
     return np.array(lines, np.float32)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if self.on_key is not None and event.key() in (QtCore.Qt.Key.Key_Space, QtCore.Qt.Key.Key_R):
+            self.on_key(event.key())
+            return
+        super().keyPressEvent(event)
+
+
+class SkeletonView(QtWidgets.QWidget):
+    """The 3D view as a widget: the GL scene in a window container."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.scene = SkeletonScene()
+        self.container = QtWidgets.QWidget.createWindowContainer(self.scene, self)
+        self.container.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.container)
+
+    @property
+    def lines(self) -> list:
+        return self.scene.lines
+
+    @property
+    def follow_id(self) -> int | None:
+        return self.scene.follow_id
+
+    @follow_id.setter
+    def follow_id(self, value: int | None) -> None:
+        self.scene.follow_id = value
+
+    def show_people(self, people: list[PersonPose]) -> None:
+        self.scene.show_people(people)
+
+    def reset_view(self) -> None:
+        self.scene.reset_view()
+
+    def new_take(self) -> None:
+        self.scene.new_take()
+
+    def grab_into(self, image: QtGui.QImage, window: QtWidgets.QWidget) -> None:
+        """Paints the GL picture into a grab of `window` (QWidget.grab cannot see a native GL surface)."""
+        painter = QtGui.QPainter(image)
+        frame = self.scene.grabFramebuffer()
+        target = QtCore.QRectF(QtCore.QPointF(self.container.mapTo(window, QtCore.QPoint(0, 0))),
+                               QtCore.QSizeF(self.container.size()))
+        painter.drawImage(target, frame)
+        painter.end()
