@@ -8,6 +8,7 @@ Three runs on the same looped video (played as a camera, at its frame rate), eac
   window   the real window polling at 60 Hz (the app's setting): redraws per second and the engine's latency
   capacity the window redrawing everything on every tick, as fast as it can (a new 1080p upload, six 2D
            overlays, six 3D skeletons each time, changed or not): what the viewer could sustain
+  viewer   the same with inference paused: the viewer's own ceiling on this machine
 The video has two people; four more are made by copying them sideways (ids 101, 102, ...), in 2D and in 3D.
 Runs under Xvfb (started here) so it needs no screen; the 3D view renders with Mesa on the CPU."""
 
@@ -92,7 +93,7 @@ class PaintCounter:
         from PyQt6 import QtCore
 
         self.video = self.gl = 0
-        self.redraw_s = 0.0
+        self.redraw_s = self.gl_s = 0.0
         counter = self
 
         class Filter(QtCore.QObject):
@@ -107,7 +108,9 @@ class PaintCounter:
 
         def counted_paint_gl(*args, **kwargs):
             counter.gl += 1
-            return paint_gl(*args, **kwargs)
+            tick = time.perf_counter()
+            paint_gl(*args, **kwargs)
+            counter.gl_s += time.perf_counter() - tick
         scene.paintGL = counted_paint_gl
         redraw = window.redraw
 
@@ -122,7 +125,7 @@ class PaintCounter:
 
     def reset(self) -> None:
         self.video = self.gl = self.ticks = 0
-        self.redraw_s = 0.0
+        self.redraw_s = self.gl_s = 0.0
 
 
 def _window_run(app, window, counter, seconds: float, capacity: bool) -> dict:
@@ -138,9 +141,11 @@ def _window_run(app, window, counter, seconds: float, capacity: bool) -> dict:
     loop.exec()
     elapsed = time.perf_counter() - started
     status = window.runner.engine.status()
+    paused = status.state == "paused"
     return {"video_redraws_per_s": counter.video / elapsed, "view3d_redraws_per_s": counter.gl / elapsed,
             "ticks_per_s": counter.ticks / elapsed, "redraw_ms": 1000 * counter.redraw_s / max(counter.ticks, 1),
-            "people_drawn": len(window._people), "fps": status.fps, "latency_p50_ms": status.latency_p50_ms,
+            "paint_gl_ms": 1000 * counter.gl_s / max(counter.gl, 1),
+            "people_drawn": len(window._people), "fps": 0.0 if paused else status.fps, "latency_p50_ms": status.latency_p50_ms,
             "latency_p95_ms": status.latency_p95_ms, "process_cpu_share": (time.process_time() - cpu) / elapsed}
 
 
@@ -175,6 +180,8 @@ def run(source: str, seconds: float, people: int) -> dict:
                 raise SystemExit(f"bench: the window never showed {people} people ({window.runner.message})")
         results["window"] = _window_run(app, window, counter, seconds, capacity=False)
         results["capacity"] = _window_run(app, window, counter, seconds, capacity=True)
+        window.runner.engine.pause()
+        results["viewer"] = _window_run(app, window, counter, seconds, capacity=True)
         results["view_pixels"] = [window.video.width(), window.video.height(), window.skeletons.width(),
                                   window.skeletons.height()]
         window.close()
@@ -188,7 +195,7 @@ def format_results(r: dict) -> str:
              f"{'p95 ms':>7s}",
              f"{'engine':10s} {'-':>8s} {'-':>6s} {'-':>9s} {e['fps']:10.1f} {e['latency_p50_ms']:7.0f} "
              f"{e['latency_p95_ms']:7.0f}"]
-    for name, x in (("window", w), ("capacity", c)):
+    for name, x in (("window", w), ("capacity", c), ("viewer", r["viewer"])):
         lines.append(f"{name:10s} {x['video_redraws_per_s']:8.1f} {x['view3d_redraws_per_s']:6.1f} "
                      f"{x['redraw_ms']:9.2f} {x['fps']:10.1f} {x['latency_p50_ms']:7.0f} {x['latency_p95_ms']:7.0f}")
     return "\n".join(lines)

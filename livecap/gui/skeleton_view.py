@@ -58,7 +58,8 @@ class SkeletonScene(GLViewMixin, QtOpenGL.QOpenGLWindow):
         fitted = [(p, seg) for p in people if (seg := segments_3d(p)) is not None]
         for slot, (person, seg) in enumerate(fitted):
             if slot == len(self.lines):
-                item = gl.GLLinePlotItem(mode="lines", width=3, antialias=True)
+                # no antialiasing: smoothed lines cost a lot in software GL, and 3-pixel lines read well without it
+                item = gl.GLLinePlotItem(mode="lines", width=3, antialias=False)
                 self.lines.append(item)
                 self.addItem(item)
             r, g, b = colour(person.id)
