@@ -145,12 +145,17 @@ def test_osc_switched_on_while_running_reaches_a_loopback_receiver(make_window, 
     server = ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
+        from livecap.gui.bench import LoopingReader
+
         window = make_window()
+        # the clip lasts 2.6 s: looped, a slow machine still has it running when the stream is switched on
+        window.runner.reader_factory = lambda: LoopingReader(str(media(VIDEO)))
         row = window.stream_panel.rows["osc"]
         row.host.setText("127.0.0.1")
         row.port.setValue(server.server_address[1])
         start_video(window, qtbot)
         wait_people(window, qtbot, 1)
+        qtbot.waitUntil(lambda: window.runner.phase == "running", timeout=10_000)
         row.enabled.click()  # attached to the running engine
         assert not row.port.isEnabled()
         qtbot.waitUntil(lambda: "/livecap/frame" in received, timeout=10_000)
@@ -158,7 +163,11 @@ def test_osc_switched_on_while_running_reaches_a_loopback_receiver(make_window, 
         assert any(a.startswith("/livecap/person/") and "/joint/" in a for a in received)
         row.enabled.click()
         assert row.state == "off" and row.port.isEnabled()
-        wait_end(window, qtbot)
+        window.people.select_id(window.people.ids[0])  # follow and stream this person
+        assert window.skeletons.follow_id == window.people.ids[0] == window.outputs.person
+        assert f"#{window.people.ids[0]}" in window.stream_panel.person.text()
+        window.source_panel.start.click()  # stop
+        assert window.runner.phase == "idle" and not window.source_panel.start.isChecked()
     finally:
         server.shutdown()
         server.server_close()
@@ -203,6 +212,19 @@ def test_a_bad_source_is_a_message_in_the_window_not_a_crash(make_window, qtbot,
     window.source_panel.set_source("")
     window.source_panel.start.click()  # no source: a message again
     assert window.last_message[0] == "error" and "source" in window.last_message[1]
+
+
+def test_stop_while_loading_leaves_no_engine_running(make_window, qtbot):
+    window = make_window()
+    start_video(window, qtbot)
+    window.source_panel.start.click()  # at once, while models load and the fit warms up
+    assert window.runner.phase == "idle" and window.source_panel.source.isEnabled()
+
+    def engine_threads():
+        return [t for t in threading.enumerate() if t.name in ("livecap-capture", "livecap-inference")]
+    qtbot.waitUntil(lambda: not any(t.name == "livecap-gui-start" for t in threading.enumerate()), timeout=30_000)
+    qtbot.waitUntil(lambda: not engine_threads(), timeout=10_000)
+    assert window.runner.engine is None
 
 
 # ---- pure helpers and the command line (no display needed)
