@@ -34,6 +34,9 @@ def main(source: str | None = None, settings_dir: str | None = None) -> int:
     if problem:
         print(f"livecap: {problem}", file=sys.stderr)
         return 2
+    import logging
+
+    logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL says at INFO that an optional module is absent
     from livecap.gui.app import run_app
 
     return run_app(source, Path(settings_dir) if settings_dir else None)

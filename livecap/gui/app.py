@@ -7,6 +7,7 @@ redraw can never pile up events. Status, the people table and the latency plot r
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 import time
@@ -390,6 +391,10 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
 def run_app(source: str | None = None, settings_dir: Path | None = None) -> int:
     app = make_app()
     window = MainWindow(settings_dir)
+    # Ctrl-C in the terminal or a SIGTERM closes the window properly: settings saved, recordings completed. (The
+    # display timer returns to Python 60 times a second, which is when Python runs signal handlers.)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: window.close())
 
     def excepthook(kind, value, tb):  # anything escaping elsewhere: a message, not a vanished window
         log.error("%s", "".join(traceback.format_exception(kind, value, tb)))
