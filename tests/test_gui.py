@@ -214,6 +214,18 @@ def test_a_bad_source_is_a_message_in_the_window_not_a_crash(make_window, qtbot,
     assert window.last_message[0] == "error" and "source" in window.last_message[1]
 
 
+def test_keys_typed_into_the_3d_view_reach_the_shortcuts(make_window, tmp_path):
+    from PyQt6 import QtCore, QtGui
+
+    window = make_window()
+    window.record_panel.folder.setText(str(tmp_path / "takes"))
+    press = QtGui.QKeyEvent(QtCore.QEvent.Type.KeyPress, QtCore.Qt.Key.Key_R, QtCore.Qt.KeyboardModifier.NoModifier)
+    QtCore.QCoreApplication.sendEvent(window.skeletons.scene, press)  # a native GL window: not seen by QShortcut
+    assert window.record_panel.record.isChecked() and "start with the engine" in window.last_message[1]
+    QtCore.QCoreApplication.sendEvent(window.skeletons.scene, press)
+    assert not window.record_panel.record.isChecked()
+
+
 def test_stop_while_loading_leaves_no_engine_running(make_window, qtbot):
     window = make_window()
     start_video(window, qtbot)

@@ -316,6 +316,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._phase_changed()
         latest = self.runner.latest()
         if latest is None or (latest[1] is self._shown and not self.force_redraw):
+            self.skeletons.render_pending()  # orbiting and zooming between results
             return
         frame, result = latest
         self._shown = result
@@ -323,6 +324,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._people = people
         self.video.show_frame(frame.image, people, force=self.force_redraw)
         self.skeletons.show_people(people)
+        self.skeletons.render_pending()
 
     def _refresh_status(self) -> None:
         if self._cameras is not None:

@@ -29,6 +29,7 @@ class SkeletonScene(GLViewMixin, QtOpenGL.QOpenGLWindow):
     shortcuts do not see keys typed into a native child window)."""
 
     def __init__(self):
+        self._dirty = True
         super().__init__()
         self.on_key = None
         self.setBackgroundColor((17, 17, 17))
@@ -105,14 +106,16 @@ class SkeletonScene(GLViewMixin, QtOpenGL.QOpenGLWindow):
         self.opts["center"] = centre + (target - centre) * 0.2  # eased: the camera glides, it does not jitter
         self.update()
 
+    def update(self) -> None:
+        """Every change (new skeletons, orbiting, zooming) only marks the view dirty; render_pending() paints it
+        on the window's display tick. Qt's own update requests are paced separately from that tick and, under
+        load, skipped every other frame."""
+        self._dirty = True
 
-def _frustum(depth: float = 0.35, half_w: float = 0.2, half_h: float = 0.12) -> np.ndarray:
-    """The camera as four edges from its centre to an image rectangle in front of it, plus that rectangle."""
-    corners = [(-half_w, depth, half_h), (half_w, depth, half_h), (half_w, depth, -half_h), (-half_w, depth, -half_h)]
-    lines = []
-    for i, corner in enumerate(corners):
-        lines += [(0, 0, 0), corner, corner, corners[(i + 1) % 4]]
-    return np.array(lines, np.float32)
+    def render_pending(self) -> None:
+        if self._dirty and self.isExposed():
+            self._dirty = False
+            QtCore.QCoreApplication.sendEvent(self, QtCore.QEvent(QtCore.QEvent.Type.UpdateRequest))
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         if self.on_key is not None and event.key() in (QtCore.Qt.Key.Key_Space, QtCore.Qt.Key.Key_R):
@@ -154,6 +157,9 @@ class SkeletonView(QtWidgets.QWidget):
     def new_take(self) -> None:
         self.scene.new_take()
 
+    def render_pending(self) -> None:
+        self.scene.render_pending()
+
     def grab_into(self, image: QtGui.QImage, window: QtWidgets.QWidget) -> None:
         """Paints the GL picture into a grab of `window` (QWidget.grab cannot see a native GL surface)."""
         painter = QtGui.QPainter(image)
@@ -162,3 +168,12 @@ class SkeletonView(QtWidgets.QWidget):
                                QtCore.QSizeF(self.container.size()))
         painter.drawImage(target, frame)
         painter.end()
+
+
+def _frustum(depth: float = 0.35, half_w: float = 0.2, half_h: float = 0.12) -> np.ndarray:
+    """The camera as four edges from its centre to an image rectangle in front of it, plus that rectangle."""
+    corners = [(-half_w, depth, half_h), (half_w, depth, half_h), (half_w, depth, -half_h), (-half_w, depth, -half_h)]
+    lines = []
+    for i, corner in enumerate(corners):
+        lines += [(0, 0, 0), corner, corner, corners[(i + 1) % 4]]
+    return np.array(lines, np.float32)
