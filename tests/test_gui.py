@@ -214,6 +214,20 @@ def test_a_bad_source_is_a_message_in_the_window_not_a_crash(make_window, qtbot,
     assert window.last_message[0] == "error" and "source" in window.last_message[1]
 
 
+def test_an_unwritable_recording_folder_is_a_message_and_the_engine_goes_on(make_window, qtbot, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    window = make_window()
+    window.record_panel.folder.setText(str(blocker / "takes"))
+    window.record_panel.record.click()
+    start_video(window, qtbot)
+    qtbot.waitUntil(lambda: getattr(window, "last_message", ("", ""))[0] == "error", timeout=60_000)
+    assert "bvh output stopped" in window.last_message[1] and "BVH folder" in window.last_message[1]
+    assert not window.record_panel.record.isChecked()
+    wait_people(window, qtbot)  # the video goes on
+    wait_end(window, qtbot)
+
+
 def test_keys_typed_into_the_3d_view_reach_the_shortcuts(make_window, tmp_path):
     from PyQt6 import QtCore, QtGui
 

@@ -49,6 +49,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shown = None  # the FrameResult on screen, to redraw only what changed
         self._people: list = []
         self._cameras: list | None = None
+        self._reported: set[tuple[str, str]] = set()  # output failures already shown
         self.setWindowTitle("livecap")
         self.resize(1500, 900)
         self._build()
@@ -348,6 +349,7 @@ class MainWindow(QtWidgets.QMainWindow):
             labels["mode"].setText(status.mode)
             if status.stage_ms:
                 self.latency.add(time.monotonic(), status.stage_ms)
+            self._report_failed_outputs(status)
         if self.runner.phase != self._phase:
             self._phase_changed()
         self.people.update_people(self._people)
@@ -362,6 +364,17 @@ class MainWindow(QtWidgets.QMainWindow):
         image = self.grab().toImage()
         self.skeletons.grab_into(image, self)
         return image
+
+    def _report_failed_outputs(self, status) -> None:
+        """An output that failed (an unwritable recording folder, a full disk) stops alone; say so, once."""
+        for sink in status.sinks:
+            if sink.error and (sink.name, sink.error) not in self._reported:
+                self._reported.add((sink.name, sink.error))
+                self.show_message(f"{sink.name} output stopped: {sink.error}", "error")
+                if sink.name == "bvh" and self.outputs.recorder is not None:
+                    self.outputs.stop_recording()
+                    self.record_panel.set_recording(False)
+                    self.record_panel.elapsed.setText("not recording")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         try:
