@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("cameras", help="list the cameras attached and the mode each delivers")
 
+    p = commands.add_parser("gui", help="the desktop app (also what `livecap` alone opens)")
+    p.add_argument("--source", help="open this camera index, video file or URL and start at once")
+    p.add_argument("--settings-dir", metavar="DIR", help="where the app keeps its settings (default: "
+                                                         "$LIVECAP_CONFIG_DIR or the user config folder)")
+
     p = commands.add_parser("bvh", help="inspect or repair a BVH file")
     p.add_argument("action", choices=["info", "repair"], help="info: joints, frames, timing, units guess; "
                                                               "repair: complete a recording cut off by a crash")
@@ -179,6 +184,12 @@ def _cmd_cameras(args) -> int:
     return 0
 
 
+def _cmd_gui(args) -> int:
+    from livecap.gui import main as gui_main
+
+    return gui_main(getattr(args, "source", None), getattr(args, "settings_dir", None))
+
+
 def _cmd_bvh(args) -> int:
     from livecap.bvh.tool import info_text, repair_text
 
@@ -240,8 +251,6 @@ def _bench_fitting(args) -> int:
     return 0
 
 
-
-
 def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
@@ -275,7 +284,7 @@ def _cmd_doctor(args) -> int:
 
 
 COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models,
-            "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor}
+            "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor, "gui": _cmd_gui}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,10 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     args.parser, args.config_path = parser, config_path
     logging.basicConfig(format="livecap: %(message)s", level=logging.DEBUG if args.verbose else logging.INFO)
     if args.command is None:
-        parser.print_help()
-        return 0
+        args.command = "gui"  # `livecap` alone opens the desktop app
     try:
-        if args.command not in ("bvh", "config", "doctor"):  # these need no models
+        # these need no models; the app reports a missing ONNX Runtime in its window
+        if args.command not in ("bvh", "config", "doctor", "gui"):
             from livecap.runtime import import_onnxruntime
 
             import_onnxruntime()

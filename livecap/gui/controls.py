@@ -1,0 +1,157 @@
+"""The left-hand control panels: source, recording and streaming. Widgets and their values only; what the buttons
+do is wired in app.py."""
+
+from __future__ import annotations
+
+from PyQt6 import QtCore, QtWidgets
+
+from livecap.capture import CaptureMode
+from livecap.gui.settings import GuiSettings, StreamSetting
+from livecap.presets import PRESETS
+
+STREAMS = (("vmc", "VMC"), ("vrchat", "VRChat"), ("osc", "OSC"))
+LIGHTS = {"off": "#555", "waiting": "#d9a400", "ok": "#2fbf4a", "error": "#e0443e"}
+
+
+class SourcePanel(QtWidgets.QGroupBox):
+    def __init__(self, parent=None):
+        super().__init__("Source", parent)
+        layout = QtWidgets.QFormLayout(self)
+        row = QtWidgets.QHBoxLayout()
+        self.source = QtWidgets.QComboBox()
+        self.source.setEditable(True)  # a file path or an RTSP/HTTP URL can be typed or pasted
+        self.source.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
+        self.source.lineEdit().setPlaceholderText("camera, file or URL")
+        self.source.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.browse = QtWidgets.QPushButton("File…")
+        row.addWidget(self.source, 1)
+        row.addWidget(self.browse)
+        layout.addRow(row)
+        self.cameras_note = QtWidgets.QLabel("looking for cameras…")
+        self.cameras_note.setStyleSheet("color: #888")
+        layout.addRow(self.cameras_note)
+        self.preset = QtWidgets.QComboBox()
+        self.preset.addItems(list(PRESETS))
+        layout.addRow("Preset", self.preset)
+        self.smoothing = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.smoothing.setRange(0, 100)
+        self.smoothing.setToolTip("0 off, 50 default, 100 heavy; applies when the engine (re)starts")
+        self.smoothing_value = QtWidgets.QLabel()
+        self.smoothing.valueChanged.connect(lambda v: self.smoothing_value.setText(f"{v / 100:.2f}"))
+        srow = QtWidgets.QHBoxLayout()
+        srow.addWidget(self.smoothing, 1)
+        srow.addWidget(self.smoothing_value)
+        layout.addRow("Smoothing", srow)
+        self.start = QtWidgets.QPushButton("Start  (Space)")
+        self.start.setCheckable(True)
+        layout.addRow(self.start)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setVisible(False)
+        layout.addRow(self.progress)
+
+    def set_cameras(self, cameras: list[tuple[int, CaptureMode]], current: str) -> None:
+        """Puts the cameras found first in the list; says so plainly when there are none."""
+        for index, mode in cameras:
+            self.source.insertItem(index, f"{index}", str(index))
+            self.source.setItemData(index, f"camera {index}: {mode}", QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.cameras_note.setText(", ".join(f"camera {i}: {m.width}x{m.height}" for i, m in cameras)
+                                  if cameras else "no camera found: choose a file or type a URL")
+        if not current and cameras:
+            self.source.setCurrentIndex(0)
+
+    def set_recent(self, recent: list[str]) -> None:
+        for path in recent:
+            if self.source.findText(path) < 0:
+                self.source.addItem(path)
+
+    @property
+    def source_text(self) -> str:
+        return self.source.currentText().strip()
+
+    def set_source(self, text: str) -> None:
+        if self.source.findText(text) < 0 and text:
+            self.source.addItem(text)
+        self.source.setCurrentText(text)
+
+    def load(self, settings: GuiSettings) -> None:
+        self.set_recent(settings.recent)
+        self.set_source(settings.source)
+        self.preset.setCurrentText(settings.preset)
+        self.smoothing.setValue(round(settings.smoothing * 100))
+        self.smoothing_value.setText(f"{settings.smoothing:.2f}")
+
+    def save(self, settings: GuiSettings) -> None:
+        settings.remember_source(self.source_text)
+        settings.preset = self.preset.currentText()
+        settings.smoothing = self.smoothing.value() / 100
+
+
+class RecordPanel(QtWidgets.QGroupBox):
+    def __init__(self, parent=None):
+        super().__init__("Recording (BVH, one file per person)", parent)
+        layout = QtWidgets.QFormLayout(self)
+        row = QtWidgets.QHBoxLayout()
+        self.folder = QtWidgets.QLineEdit()
+        self.choose = QtWidgets.QPushButton("…")
+        self.choose.setFixedWidth(28)
+        row.addWidget(self.folder, 1)
+        row.addWidget(self.choose)
+        layout.addRow("Folder", row)
+        self.record = QtWidgets.QPushButton("● Record  (R)")
+        self.record.setCheckable(True)
+        self.elapsed = QtWidgets.QLabel("not recording")
+        layout.addRow(self.record, self.elapsed)
+
+    def set_recording(self, on: bool) -> None:
+        self.record.setChecked(on)
+        self.record.setStyleSheet("background: #b3261e; color: white" if on else "")
+
+
+class StreamRow:
+    def __init__(self, name: str, title: str, grid: QtWidgets.QGridLayout, row: int):
+        self.name = name
+        self.enabled = QtWidgets.QCheckBox(title)
+        self.host = QtWidgets.QLineEdit()
+        self.port = QtWidgets.QSpinBox()
+        self.port.setRange(1, 65535)
+        self.light = QtWidgets.QLabel()
+        self.light.setFixedSize(14, 14)
+        self.set_light("off", "off")
+        for column, widget in enumerate((self.enabled, self.host, self.port, self.light)):
+            grid.addWidget(widget, row, column)
+
+    def set_light(self, state: str, tip: str) -> None:
+        self.state = state
+        self.light.setStyleSheet(f"background: {LIGHTS[state]}; border-radius: 7px")
+        self.light.setToolTip(tip)
+
+    def load(self, setting: StreamSetting) -> None:
+        self.enabled.setChecked(setting.enabled)
+        self.host.setText(setting.host)
+        self.port.setValue(setting.port)
+
+    def setting(self) -> StreamSetting:
+        return StreamSetting(self.enabled.isChecked(), self.host.text().strip() or "127.0.0.1", self.port.value())
+
+
+class StreamPanel(QtWidgets.QGroupBox):
+    def __init__(self, parent=None):
+        super().__init__("Streaming (OSC over UDP)", parent)
+        grid = QtWidgets.QGridLayout(self)
+        for column, text in enumerate(("", "host", "port", "")):
+            grid.addWidget(QtWidgets.QLabel(text), 0, column)
+        self.rows = {name: StreamRow(name, title, grid, i + 1) for i, (name, title) in enumerate(STREAMS)}
+        self.person = QtWidgets.QLabel("VMC / VRChat follow: the first person seen")
+        self.person.setWordWrap(True)
+        self.person.setStyleSheet("color: #888")
+        grid.addWidget(self.person, len(STREAMS) + 1, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+
+    def load(self, settings: GuiSettings) -> None:
+        for name, row in self.rows.items():
+            row.load(settings.streams[name])
+
+    def save(self, settings: GuiSettings) -> None:
+        for name, row in self.rows.items():
+            settings.streams[name] = row.setting()

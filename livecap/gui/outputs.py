@@ -1,0 +1,127 @@
+"""The outputs the user switches on and off in the window: the BVH recorder and the three OSC streams.
+
+They are attached to the running engine with Engine.add_sink / remove_sink; switched on before the engine runs
+(or while it loads), they wait and are attached as it starts. No Qt here: the window calls these and shows the
+returned messages."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from livecap.engine import Engine
+from livecap.gui.engine_runner import EngineRunner
+from livecap.gui.settings import StreamSetting
+from livecap.osc.options import StreamOptions, osc_sinks
+from livecap.sinks import Sink
+from livecap.sinks.bvh import BvhOptions, BvhSink
+from livecap.sinks.osc import OscStreamer
+
+PERSON_STREAMS = ("vmc", "vrchat")  # the streams that follow one person (plain OSC sends everyone)
+
+
+class Outputs:
+    def __init__(self, runner: EngineRunner):
+        self.runner = runner
+        self.recorder: BvhSink | None = None
+        self.record_started: float | None = None  # monotonic time the recorder was attached to a running engine
+        self.streamers: dict[str, OscStreamer] = {}
+        self.settings: dict[str, StreamSetting] = {}
+        self.person: int | None = None  # the person VMC / VRChat follow; None: the first one seen
+
+    def wanted(self) -> list[Sink]:
+        return ([self.recorder] if self.recorder else []) + list(self.streamers.values())
+
+    def attach_missing(self) -> None:
+        """Attaches what was switched on while the engine was not running (called once it runs)."""
+        engine = self._engine()
+        if engine is None:
+            return
+        for sink in self.wanted():
+            if sink not in engine.sinks:
+                engine.add_sink(sink)
+        if self.recorder is not None and self.record_started is None:
+            self.record_started = time.monotonic()
+
+    def _engine(self) -> Engine | None:
+        return self.runner.engine if self.runner.phase == "running" else None
+
+    def engine_stopped(self) -> str:
+        """After the engine stopped (and so closed every sink): the recording is complete, and the streams are
+        made afresh so that they go on with the next start (a closed sink does not start again)."""
+        recorder, self.recorder, self.record_started = self.recorder, None, None
+        for name, setting in list(self.settings.items()):
+            self.streamers.pop(name, None)
+            self.set_stream(name, setting)
+        return recorded_message(recorder) if recorder is not None else ""
+
+    # ---- recording
+    def start_recording(self, folder: str) -> str:
+        if not folder.strip():
+            raise ValueError("choose a folder for the recordings first")
+        self.recorder = BvhSink(BvhOptions(directory=Path(folder).expanduser()))
+        self.record_started = None
+        if self.runner.add_sink(self.recorder):
+            self.record_started = time.monotonic()
+            return f"recording every person to {self.recorder.options.directory}"
+        return "recording will start with the engine"
+
+    def elapsed(self) -> float | None:
+        return None if self.record_started is None else time.monotonic() - self.record_started
+
+    def stop_recording(self) -> str:
+        """Detaches the recorder (it completes its files) and says where they went."""
+        recorder, self.recorder, self.record_started = self.recorder, None, None
+        if recorder is None:
+            return ""
+        self.runner.remove_sink(recorder)
+        return recorded_message(recorder)
+
+    # ---- streaming
+    def set_stream(self, name: str, setting: StreamSetting | None) -> None:
+        """Turns a stream on (with its host and port) or off (setting None)."""
+        old = self.streamers.pop(name, None)
+        if old is not None:
+            self.runner.remove_sink(old)
+        if setting is None:
+            self.settings.pop(name, None)
+            return
+        self.settings[name] = setting
+        destination = (setting.host, setting.port)
+        options = StreamOptions(**{name: destination}, vmc_person=self.person, vrchat_person=self.person)
+        streamer = osc_sinks(options)[0]
+        self.streamers[name] = streamer
+        self.runner.add_sink(streamer)
+
+    def set_person(self, person: int | None) -> None:
+        """The person VMC and VRChat send; running streams restart with the new choice."""
+        self.person = person
+        for name in PERSON_STREAMS:
+            if name in self.streamers:
+                self.set_stream(name, self.settings[name])
+
+    def stream_light(self, name: str) -> tuple[str, str]:
+        """(off | waiting | ok | error, tooltip) for a stream's status light."""
+        streamer = self.streamers.get(name)
+        if streamer is None:
+            return "off", "off"
+        stats = streamer.stats()
+        engine = self._engine()
+        failed = next((s.error for s in engine.status().sinks if s.error and s.name == name), None) if engine else None
+        if failed:
+            return "error", failed
+        tip = f"{stats.status}; {stats.sent} frames sent, {stats.dropped} dropped, {stats.failed} failed"
+        if stats.status.startswith("streaming") and stats.sent:
+            return "ok", tip
+        if stats.errors or stats.failed:
+            return "error", tip
+        return "waiting", tip if engine else "waiting for the engine to start"
+
+
+def recorded_message(recorder: BvhSink) -> str:
+    folder = recorder.options.directory
+    if not recorder.files:
+        return (f"no BVH file written: nobody was tracked for {recorder.options.min_seconds:g} s or more "
+                f"(folder {folder})")
+    names = ", ".join(path.name for path in recorder.files)
+    return f"{len(recorder.files)} BVH file(s) saved in {folder}: {names}"

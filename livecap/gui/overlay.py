@@ -1,0 +1,103 @@
+"""Pure helpers that turn results into what the views draw: line-segment arrays, colours, joint angles, heights.
+No Qt here, so they are tested without a display, and the views stay thin."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from livecap.osc.floor import standing_height
+from livecap.results import PersonPose
+from livecap.skeleton import JOINTS, PARENTS
+
+# Distinct, readable on video and on a dark 3D background (Tableau 10, slightly brightened)
+PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
+
+# BlazePose 33 landmarks: face outline, arms, torso, legs and feet (the hand fingers are left out: too small to
+# read at video scale and they double the segment count)
+BLAZEPOSE_EDGES = np.array([
+    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10),
+    (11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (15, 19), (16, 20),
+    (11, 23), (12, 24), (23, 24), (23, 25), (25, 27), (24, 26), (26, 28),
+    (27, 29), (29, 31), (27, 31), (28, 30), (30, 32), (28, 32)], np.intp)
+VISIBLE = 0.3  # landmark visibility below which a segment is not drawn
+
+BONES = np.array([(p, j) for j, p in enumerate(PARENTS) if p >= 0], np.intp)
+_J = {name: i for i, name in enumerate(JOINTS)}
+# (name, joint before, the hinge, joint after): flexion is 0 for a straight limb
+ANGLES = (("L elbow", "LeftUpperArm", "LeftLowerArm", "LeftHand"),
+          ("R elbow", "RightUpperArm", "RightLowerArm", "RightHand"),
+          ("L knee", "LeftUpperLeg", "LeftLowerLeg", "LeftFoot"),
+          ("R knee", "RightUpperLeg", "RightLowerLeg", "RightFoot"))
+
+
+def colour(person_id: int) -> tuple[int, int, int]:
+    """A person's colour, the same in every view and for as long as the id lives."""
+    return PALETTE[person_id % len(PALETTE)]
+
+
+def segments_2d(person: PersonPose) -> np.ndarray:
+    """(2K x 2) float array of image-pixel points, consecutive pairs forming the visible skeleton segments."""
+    points = np.asarray(person.landmarks2d, np.float32)
+    edges = BLAZEPOSE_EDGES
+    keep = (points[edges[:, 0], 2] >= VISIBLE) & (points[edges[:, 1], 2] >= VISIBLE)
+    return points[edges[keep].reshape(-1), :2]
+
+
+def label_position(person: PersonPose) -> tuple[float, float]:
+    """Where the id label goes: above the person's box."""
+    x1, y1, x2, _ = (float(v) for v in person.bbox)
+    return (x1 + x2) / 2, y1
+
+
+def camera_to_display(points: np.ndarray) -> np.ndarray:
+    """Camera space (x right, y down, z forward) to the 3D view's Z-up axes: x right, y away from the camera, z up.
+    (The same as livecap.skeleton's Y-up world, then Y-up to Z-up; the data model is not changed.)"""
+    points = np.asarray(points, np.float32)
+    return np.stack([points[..., 0], points[..., 2], -points[..., 1]], axis=-1)
+
+
+def segments_3d(person: PersonPose) -> np.ndarray | None:
+    """(2B x 3) display-space points, consecutive pairs forming the fitted skeleton's bones; None before a fit."""
+    if person.skeleton is None:
+        return None
+    joints = camera_to_display(person.skeleton.joints3d)
+    return joints[BONES.reshape(-1)]
+
+
+def flexion_degrees(joints3d: np.ndarray, before: int, hinge: int, after: int) -> float:
+    """The angle between the two bones meeting at a hinge, 0 for a straight limb."""
+    a = joints3d[hinge] - joints3d[before]
+    b = joints3d[after] - joints3d[hinge]
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
+    if denom < 1e-9:
+        return float("nan")
+    return float(np.degrees(np.arccos(np.clip(np.dot(a, b) / denom, -1.0, 1.0))))
+
+
+def joint_angles(person: PersonPose) -> dict[str, float]:
+    """Elbow and knee flexion in degrees (NaN before the first fit)."""
+    if person.skeleton is None:
+        return {name: float("nan") for name, *_ in ANGLES}
+    joints = np.asarray(person.skeleton.joints3d, np.float64)
+    return {name: flexion_degrees(joints, _J[a], _J[b], _J[c]) for name, a, b, c in ANGLES}
+
+
+def height_m(person: PersonPose) -> float:
+    """Standing height from the fitted bone lengths, by the fitter's own rule (NaN before the first fit)."""
+    if person.skeleton is None:
+        return float("nan")
+    return standing_height(np.asarray(person.skeleton.offsets, np.float64))
+
+
+def floor_level(people: list[PersonPose]) -> float | None:
+    """The display z of the lowest foot among the fitted people (the floor, with a level camera)."""
+    feet = [_J[n] for n in ("LeftFoot", "RightFoot", "LeftToes", "RightToes")]
+    lows = [float(camera_to_display(p.skeleton.joints3d[feet])[:, 2].min()) for p in people if p.skeleton is not None]
+    return min(lows) if lows else None
+
+
+def root_display(person: PersonPose) -> np.ndarray | None:
+    if person.skeleton is None:
+        return None
+    return camera_to_display(person.skeleton.root)

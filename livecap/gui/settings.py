@@ -1,0 +1,92 @@
+"""The desktop app's settings: one JSON file in the user's config folder, read at start and written at exit.
+
+A JSON file rather than QSettings: readable and editable by hand, the same on every platform, and tests point the
+whole app at a temporary folder with one argument (or $LIVECAP_CONFIG_DIR)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from livecap.osc import plain, vmc, vrchat
+
+log = logging.getLogger("livecap")
+
+FILE_NAME = "gui.json"
+
+
+def config_dir() -> Path:
+    """$LIVECAP_CONFIG_DIR, else the platform's per-user config folder."""
+    if os.environ.get("LIVECAP_CONFIG_DIR"):
+        return Path(os.environ["LIVECAP_CONFIG_DIR"])
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "livecap"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "livecap"
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "livecap"
+
+
+@dataclass
+class StreamSetting:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+def _streams() -> dict[str, StreamSetting]:
+    return {"vmc": StreamSetting(port=vmc.DEFAULT_PORT), "vrchat": StreamSetting(port=vrchat.DEFAULT_PORT),
+            "osc": StreamSetting(port=plain.DEFAULT_PORT)}
+
+
+@dataclass
+class GuiSettings:
+    source: str = ""  # camera index, file or URL; empty: the first camera found
+    recent: list[str] = field(default_factory=list)  # files and URLs used before, newest first
+    preset: str = "balanced"
+    smoothing: float = 0.5
+    record_dir: str = str(Path.home() / "livecap-recordings")
+    streams: dict[str, StreamSetting] = field(default_factory=_streams)
+    geometry: str = ""  # the window's saveGeometry(), base64
+    splitters: dict[str, str] = field(default_factory=dict)  # name -> saveState(), base64
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> "GuiSettings":
+        """The saved settings; the defaults when there are none or the file is damaged (never fatal)."""
+        path = Path(folder or config_dir()) / FILE_NAME
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("settings %s unreadable (%s): using the defaults", path, exc)
+            return cls()
+        settings = cls()
+        known = {f.name for f in fields(cls)}
+        for key, value in data.items():
+            if key == "streams" and isinstance(value, dict):
+                for name, stream in value.items():
+                    if name in settings.streams and isinstance(stream, dict):
+                        settings.streams[name] = StreamSetting(**{k: v for k, v in stream.items()
+                                                                  if k in ("enabled", "host", "port")})
+            elif key in known and key != "streams":
+                setattr(settings, key, value)
+        return settings
+
+    def save(self, folder: Path | None = None) -> Path:
+        """Writes atomically (a crash mid-write leaves the previous file)."""
+        folder = Path(folder or config_dir())
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / FILE_NAME
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        os.replace(tmp, path)
+        return path
+
+    def remember_source(self, source: str, keep: int = 8) -> None:
+        self.source = source
+        if source and not source.isdigit():
+            self.recent = [source] + [s for s in self.recent if s != source][:keep - 1]
