@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from livecap.camera import camera_for
@@ -354,7 +355,9 @@ class Engine:
                 now = time.monotonic()
                 read_ms.append((now - tick) * 1000.0)
                 media_time = index / fps if not live else now - started
-                slot.put(Frame(index, media_time, image, now), wait=not (live or self.config.paced))
+                # converted here, on the capture thread, so inference does not spend its time on it
+                rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+                slot.put(Frame(index, media_time, image, now, rgb=rgb), wait=not (live or self.config.paced))
                 index += 1
                 self._capture_ms = float(np.mean(read_ms))
                 self._set(captured=index, dropped=slot.dropped)

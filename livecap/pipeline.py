@@ -70,7 +70,7 @@ class PosePipeline:
             stage_ms[name] = stage_ms.get(name, 0.0) + (now - clock) * 1000.0
             clock = now
 
-        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        rgb = frame.rgb if frame.rgb is not None else cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         lap("convert")
         if self.stills:
             self.tracker.reset()

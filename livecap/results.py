@@ -21,6 +21,7 @@ class Frame:
     image: np.ndarray  # H x W x 3 uint8, BGR as OpenCV decodes it
     captured_at: float  # time.monotonic() when the frame was read, for latency
     name: str | None = None  # file name, for image-folder input
+    rgb: np.ndarray | None = None  # the image as RGB, when the capture thread already converted it
 
     @property
     def size(self) -> tuple[int, int]:
