@@ -114,6 +114,7 @@ class FileReader:
         self._frames = iter(self.source)
         self._started: float | None = None
         self._index = 0
+        self.waited = 0.0  # seconds the last read() spent waiting for its frame to be due (not decoding)
 
     def read(self) -> np.ndarray | None:
         if self.paced:
@@ -121,6 +122,7 @@ class FileReader:
             if self._started is None:
                 self._started = time.monotonic()
             delay = self._started + self._index / self.mode.fps - time.monotonic()
+            self.waited = max(delay, 0.0)
             if delay > 0:
                 time.sleep(delay)
         frame = next(self._frames, None)

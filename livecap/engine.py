@@ -353,7 +353,7 @@ class Engine:
                 if image is None:
                     break  # the end of a file
                 now = time.monotonic()
-                read_ms.append((now - tick) * 1000.0)
+                read_ms.append((now - tick - getattr(reader, "waited", 0.0)) * 1000.0)  # decoding, not pacing
                 media_time = index / fps if not live else now - started
                 # converted here, on the capture thread, so inference does not spend its time on it
                 rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -31,7 +31,7 @@ if [[ -z "${SKIP_INSTALL:-}" ]]; then
   [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
   # PyQt6 6.12 has no usable wheels on PyPI: stay on 6.11. Never opencv-python (it ships its own Qt).
   "$VENV/bin/python" -m pip install --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -e "$ROOT[$EXTRA]" "PyQt6==6.11.*" pyqtgraph PyOpenGL "pyinstaller>=6.10"
+  "$VENV/bin/python" -m pip install -e "$ROOT[$EXTRA,gui]" "pyinstaller>=6.10"
   if "$VENV/bin/python" -m pip show opencv-python >/dev/null 2>&1; then
     echo "opencv-python is installed in $VENV: it breaks Qt in the bundle; pip uninstall opencv-python" >&2; exit 1
   fi
