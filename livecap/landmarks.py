@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.special import expit
 
 from livecap.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix
 from livecap.results import Landmarks, Roi
@@ -18,7 +19,7 @@ COCO17_FROM_BLAZEPOSE33 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 2
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return expit(x)  # scipy's: no overflow warning for the very negative logits of absent landmarks
 
 
 def cut_crops(image_rgb: np.ndarray, rois: list[Roi]) -> np.ndarray:
