@@ -1,7 +1,7 @@
 """The viewer benchmark: how fast the window redraws with six skeletons and 1080p video while inference runs,
 and what the window costs the engine's own latency.
 
-    python -m livecap.gui.bench --source ../shared/media/video/two_people_1080p.mp4 [--seconds 12] [--json F]
+    python -m livecap.gui.bench --source VIDEO [--seconds 12] [--json F]
 
 Three runs on the same looped video (played as a camera, at its frame rate), each after the models are loaded:
   engine   the engine alone, nothing drawing: its latency and fps

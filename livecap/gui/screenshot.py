@@ -1,6 +1,6 @@
 """Starts the real app under Xvfb on a video, waits until people are tracked, and saves a picture of the window.
 
-    python -m livecap.gui.screenshot --source ../shared/media/video/two_people_1080p.mp4 --out docs/screenshot.png
+    python -m livecap.gui.screenshot --source VIDEO --out docs/screenshot.png
 
 The app runs with a throwaway settings folder, so the user's own settings are neither used nor changed."""
 
