@@ -153,6 +153,7 @@ class SinkWorker:
             self.sink.start(info)
         except Exception as exc:  # noqa: BLE001 - any sink failure is reported, never fatal to the engine
             self._failed(exc)
+            self.sink.close()
             return
         self.thread = threading.Thread(target=self._run, name=f"livecap-sink-{self.sink.name}", daemon=True)
         self.thread.start()
@@ -178,7 +179,6 @@ class SinkWorker:
     def _failed(self, exc: Exception) -> None:
         self.error = str(exc) if isinstance(exc, LivecapError) else f"{type(exc).__name__}: {exc}"
         log.error("%s output stopped: %s", self.sink.name, self.error)
-        self.sink.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Lets the sink write what is queued (flush), then closes it."""
@@ -212,6 +212,7 @@ class Engine:
         self._open_reader = reader_factory or (lambda: open_reader(config.source, config.paced, config.request,
                                                                             config.loop))
         self.models = models
+        self._models_preset = config.preset if models is not None else None  # the preset they were loaded for
         self._threads: list[threading.Thread] = []
         self._workers: list[SinkWorker] = []
         self._stop = threading.Event()
@@ -232,9 +233,10 @@ class Engine:
         self._paused.clear()
         preset = get_preset(self.config.preset)
         smoothing = SmoothingSettings.from_strength(self.config.smoothing)
-        if self.models is None:
+        if self.models is None or self._models_preset != preset.name:  # loaded once, again for another preset
             self.models = PipelineModels.load(preset, ModelCatalog(self.config.model_dir),
                                               RuntimeOptions(self.config.providers))
+            self._models_preset = preset.name
         reader = self._open_reader()
         try:
             mode = reader.mode
