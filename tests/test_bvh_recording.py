@@ -44,13 +44,34 @@ def _info():
                       "balanced", ["CPUExecutionProvider"])
 
 
-def our_fk(frames: list[dict], person: int) -> np.ndarray:
+def our_fk(frames: list[dict], person: int, floor_y: float = 0.0) -> np.ndarray:
     """livecap's own forward kinematics (world space, metres) of one person's fitted poses, with the bone lengths
-    they end up with (the ones the file's hierarchy is written with)."""
+    they end up with (the ones the file's hierarchy is written with), heights measured from `floor_y`."""
     poses = [p for f in frames for p in f["people"] if p["id"] == person]
     offsets = offsets_from_bone_lengths(poses[-1]["bone_lengths"])
-    return np.array([skeleton.forward_kinematics(offsets, *skeleton.to_world(p["rotations"], p["root"]))
-                     for p in poses])
+    positions = np.array([skeleton.forward_kinematics(offsets, *skeleton.to_world(p["rotations"], p["root"]))
+                          for p in poses])
+    positions[..., 1] -= floor_y
+    return positions
+
+
+def floor_of(path) -> float:
+    """The floor height the recording measured its heights from (its sidecar records it)."""
+    return json.loads(path.with_name(path.name + ".json").read_text())["floor_y"]
+
+
+def test_people_stand_on_the_floor_at_height_zero(two_people_results, tmp_path):
+    """Heights are measured from the floor under the first person recorded, shared by the take: the feet of
+    everyone are near y = 0 and the hips at hip height, as animation tools expect, not at the camera's height."""
+    _, frames = two_people_results
+    record(results_from_jsonl(frames), tmp_path)
+    floors = {floor_of(tmp_path / f"take_person{p}.bvh") for p in (1, 2)}
+    assert len(floors) == 1
+    for person in (1, 2):
+        positions = world_positions(read(tmp_path / f"take_person{person}.bvh")) / 100.0
+        feet = positions[:, [skeleton.JOINTS.index(n) for n in ("LeftFoot", "RightFoot")], 1].min(axis=1)
+        assert -0.1 < np.median(feet) < 0.25
+        assert 0.6 < np.median(positions[:, 0, 1]) < 1.2  # hips
 
 
 def test_hierarchy_is_the_livecap_skeleton_in_its_t_pose(two_people_results, tmp_path):
@@ -82,7 +103,7 @@ def test_round_trip_on_a_real_recording_is_within_0_1_mm(two_people_results, tmp
     for person in (1, 2):
         bvh = read(tmp_path / f"take_person{person}.bvh")
         assert {j.rotation_order for j in bvh.joints} == {order}
-        ours = our_fk(frames, person)
+        ours = our_fk(frames, person, floor_of(tmp_path / f"take_person{person}.bvh"))
         theirs = world_positions(bvh) / (100.0 if units == "cm" else 1.0)
         assert theirs.shape == ours.shape == (72, 21, 3)
         error_mm = np.abs(theirs - ours).max() * 1000
@@ -100,6 +121,7 @@ def test_capture_times_are_resampled_to_the_fixed_rate(two_people_results, tmp_p
                       for f in frames for p in f["people"] if p["id"] == 1])
     resampled = np.arange(bvh.frames) / FPS
     expected = np.stack([np.interp(resampled, times, roots[:, axis]) for axis in range(3)], axis=1) * 100
+    expected[:, 1] -= floor_of(tmp_path / "take_person1.bvh") * 100  # heights from the floor
     assert np.abs(bvh.motion[:, :3] - expected).max() < 1e-4  # cm: the root moves linearly between samples
 
 

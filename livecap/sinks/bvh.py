@@ -72,6 +72,7 @@ class BvhSink:
         self.info: StreamInfo | None = None
         self.take = options.take
         self.files: list[Path] = []  # created so far
+        self.floor: float | None = None  # world y of the floor, set when the first file opens, shared by the take
 
     def start(self, info: StreamInfo) -> None:
         self.info = info
@@ -106,12 +107,23 @@ class BvhSink:
         if track.stream is not None:
             self._flush(track)
 
+    def _floor_from(self, track: _Person) -> float:
+        """The floor under the first person recorded (a low percentile of their lowest foot over the frames seen
+        so far), held for the whole take so that everyone stands on the same floor, at y = 0 in every file."""
+        feet = [skeleton.JOINTS.index(name) for name in ("LeftFoot", "RightFoot", "LeftToes", "RightToes")]
+        lowest = [skeleton.forward_kinematics(track.offsets, pose.rotations, pose.root)[feet, 1].min()
+                  for pose in track.pending]
+        return float(np.percentile(lowest, 10)) if lowest else 0.0
+
     def _open(self, track: _Person) -> None:
+        if self.floor is None:
+            self.floor = self._floor_from(track)
         path = self.options.directory / f"{self.take}_person{track.id}.bvh"
         frame_time = 1.0 / self.options.fps
         sidecar = {"livecap": __version__, "take": self.take, "person": track.id, "source": self.info.source,
                    "units": self.options.units, "order": self.options.order, "fps": self.options.fps,
                    "frame_time": frame_time, "start_time": track.resampler.t0,
+                   "floor_y": self.floor,  # metres subtracted from the world y (camera at y = -floor_y)
                    "skeleton": "livecap.skeleton (Unity humanoid names, T-pose rest facing +Z, Y up)"}
         track.stream = BvhStream(path, header_text(track.offsets, self.options.order, self.scale, frame_time),
                                  sidecar)
@@ -119,8 +131,9 @@ class BvhSink:
 
     def _flush(self, track: _Person) -> None:
         pending, track.pending = track.pending, []
+        lift = np.array([0.0, self.floor, 0.0])
         for pose in pending:
-            track.stream.write(frame_line(pose.root, track.euler(pose.rotations), self.scale))
+            track.stream.write(frame_line(pose.root - lift, track.euler(pose.rotations), self.scale))
 
     def close(self) -> None:
         """Completes every file; a person tracked long enough but not yet written gets their file now."""
