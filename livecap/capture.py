@@ -6,8 +6,8 @@ owns the reader: it retries one that fails and keeps only the newest image. Each
 
 from __future__ import annotations
 
-import os
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,8 +155,7 @@ def list_cameras(max_index: int = 8) -> list[tuple[int, CaptureMode]]:
     """Cameras that open, with the mode each delivers by default (OpenCV cannot enumerate modes portably)."""
     found = []
     for index in range(max_index):
-        if os.name == "posix" and not Path(f"/dev/video{index}").exists() and Path("/dev").is_dir() \
-                and os.uname().sysname == "Linux":
+        if sys.platform.startswith("linux") and not Path(f"/dev/video{index}").exists():
             continue  # probing absent V4L2 devices only prints warnings
         try:
             reader = OpenCvReader(index)

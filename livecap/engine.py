@@ -376,7 +376,8 @@ class Engine:
         try:
             return self._open_reader()
         except LivecapError as exc:
-            self._set(state="reconnecting", message=f"{exc}; retrying in {min(backoff * 2, 5):.0f} s")
+            retry = min(backoff * 2, self.config.reconnect_max_s)
+            self._set(state="reconnecting", message=f"{exc}; retrying in {retry:.0f} s")
             return None
 
     def _lost(self, reader: FrameReader, exc: Exception, live: bool) -> None:

@@ -18,7 +18,8 @@ from scipy.spatial.transform import Rotation
 from conftest import media, read_jsonl, run_livecap
 from livecap.cli import build_parser
 from livecap.fitting import model, pose_from_params
-from livecap.osc.floor import FloorEstimator, standing_height
+from livecap.fitting.model import skeleton_height
+from livecap.osc.floor import FloorEstimator
 from livecap.osc.options import osc_sinks_from_args, parse_destination
 from livecap.osc.people import PersonChooser, Presence, SlotAssigner
 from livecap.osc.plain import PlainEncoder
@@ -208,7 +209,7 @@ def test_vrchat_height_scales_the_trackers_to_the_performer(streamed_run):
     plain_hips = VrchatEncoder(person=1).encode(frame)[0][1][0][1]
     pose = world_pose(frame.people[0].skeleton)
     tall = VrchatEncoder(person=1, height=2.0).encode(frame)[0][1][0][1]
-    assert tall[1] == pytest.approx(plain_hips[1] * 2.0 / standing_height(pose.offsets), rel=1e-6)
+    assert tall[1] == pytest.approx(plain_hips[1] * 2.0 / skeleton_height(pose.offsets), rel=1e-6)
 
 
 # ---------------------------------------------------------------- handedness --------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livecap.osc.floor import standing_height
+from livecap.fitting.model import skeleton_height
 from livecap.results import PersonPose
 from livecap.skeleton import JOINTS, PARENTS
 
@@ -87,7 +87,7 @@ def height_m(person: PersonPose) -> float:
     """Standing height from the fitted bone lengths, by the fitter's own rule (NaN before the first fit)."""
     if person.skeleton is None:
         return float("nan")
-    return standing_height(np.asarray(person.skeleton.offsets, np.float64))
+    return skeleton_height(np.asarray(person.skeleton.offsets, np.float64))
 
 
 def floor_level(people: list[PersonPose]) -> float | None:

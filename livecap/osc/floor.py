@@ -1,4 +1,5 @@
-"""Where the floor is and how tall the person is: shared by VRChat trackers and the plain stream's floor space.
+"""Where the floor is: shared by VRChat trackers and the plain stream's floor space (a person's height:
+livecap.fitting.model.skeleton_height).
 
 The floor is estimated in world space (Y up) from the lowest foot joints of everyone over recent frames. A low
 percentile rather than the minimum keeps one bad fit from sinking the floor, and a window of a few seconds keeps
@@ -29,11 +30,3 @@ class FloorEstimator:
         if self.lowest:
             self.height = float(np.percentile(self.lowest, self.percentile))
         return self.height
-
-
-def standing_height(offsets: np.ndarray) -> float:
-    """The person's height from their rest offsets, by the same rule the fitter scales skeletons with
-    (livecap.fitting.model.standing_height): 1.12 x (shin + thigh + torso + neck-to-head)."""
-    norm = np.linalg.norm(offsets, axis=1)
-    torso = offsets[J["Spine"], 1] + offsets[J["Chest"], 1] + offsets[J["Neck"], 1]
-    return float(1.12 * (norm[J["LeftFoot"]] + norm[J["LeftLowerLeg"]] + torso + norm[J["Head"]]))

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from livecap.osc import Message, Packet
-from livecap.osc.floor import FloorEstimator, standing_height
+from livecap.fitting.model import skeleton_height
+from livecap.osc.floor import FloorEstimator
 from livecap.osc.people import PersonChooser
 from livecap.osc.space import J, WorldPose, unity_euler_degrees, unity_position, unity_quaternion, world_pose
 from livecap.results import FrameResult
@@ -61,7 +62,7 @@ class VrchatEncoder:
         """Every joint in VRChat's tracking space (Unity axes, metres, feet on y = 0)."""
         local = pose.positions - (anchor[0], floor_y, anchor[1])
         if self.height:
-            local = local * (self.height / standing_height(pose.offsets))
+            local = local * (self.height / skeleton_height(pose.offsets))
         return unity_position(local)
 
     def messages(self, pose: WorldPose, floor_y: float, anchor: np.ndarray) -> list[Message]:
