@@ -17,7 +17,7 @@ from livecap.errors import ModelError
 
 MODEL_DIR_ENV = "LIVECAP_MODEL_DIR"
 CATALOG_FILE = "catalog.json"
-REBUILD_HINT = "reinstall livecap, or rebuild the models with `python models/build.py`"
+REBUILD_HINT = "reinstall livecap, or rebuild the models with `python tools/build_models.py`"
 
 
 def shipped_model_dir() -> Path:

