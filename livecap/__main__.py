@@ -1,5 +1,5 @@
 import sys
 
-from livecap.cli import main
+from livecap.app.cli import main
 
 sys.exit(main())

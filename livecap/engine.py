@@ -24,14 +24,14 @@ import numpy as np
 
 from livecap.camera import camera_for
 from livecap.capture import CaptureRequest, FrameReader, open_reader
-from livecap.catalog import ModelCatalog
+from livecap.models.catalog import ModelCatalog
 from livecap.errors import LivecapError
-from livecap.filtering import DEFAULT_SMOOTHING, SmoothingSettings
-from livecap.fitting import FitSettings
-from livecap.pipeline import PipelineModels, PosePipeline
+from livecap.pose.filtering import DEFAULT_SMOOTHING, SmoothingSettings
+from livecap.pose.fitting import FitSettings
+from livecap.pose.pipeline import PipelineModels, PosePipeline
 from livecap.presets import get_preset
-from livecap.results import Frame, FrameResult, StreamInfo
-from livecap.runtime import RuntimeOptions
+from livecap.types import Frame, FrameResult, StreamInfo
+from livecap.models.runtime import RuntimeOptions
 from livecap.sinks import Sink
 
 log = logging.getLogger("livecap")

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from livecap.errors import SourceError
-from livecap.results import Frame
+from livecap.types import Frame
 
 log = logging.getLogger(__name__)
 

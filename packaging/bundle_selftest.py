@@ -28,7 +28,7 @@ def _core() -> bool:
     ok &= _line(bool(os.environ.get("NUMBA_CACHE_DIR")), f"NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR')}")
     from numba.core.dispatcher import Dispatcher
 
-    from livecap.fitting import solver
+    from livecap.pose.fitting import solver
 
     jitted = [f for f in vars(solver).values() if isinstance(f, Dispatcher) and getattr(f, "_cache", None)]
     for f in jitted[:1]:
@@ -36,7 +36,7 @@ def _core() -> bool:
         ok &= _line(type(locator).__name__ == "UserProvidedCacheLocator",
                     f"numba cache of {f.__name__}: {type(locator).__name__} -> {locator.get_cache_path()}")
     ok &= _line(bool(jitted), f"{len(jitted)} cached numba functions in {solver.__file__}")
-    from livecap.catalog import ModelCatalog
+    from livecap.models.catalog import ModelCatalog
 
     catalog = ModelCatalog()
     states = {name: catalog.status(name).state for name in catalog.names()}

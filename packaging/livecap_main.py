@@ -11,7 +11,7 @@ def _main() -> int:
         from bundle_selftest import main as selftest
 
         return selftest(sys.argv[2:])
-    from livecap.cli import main
+    from livecap.app.cli import main
 
     return main()
 

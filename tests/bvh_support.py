@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import MEDIA
-from livecap.fitting import model
-from livecap.results import FrameResult, PersonPose, SkeletonPose
+from livecap.pose.fitting import model
+from livecap.types import FrameResult, PersonPose, SkeletonPose
 from livecap.skeleton import JOINTS
 
 BLENDER_SCRIPT = Path(__file__).parent / "blender" / "dump_pose.py"

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from conftest import media, read_jsonl, run_livecap
-from livecap.catalog import ModelCatalog
-from livecap.evaluation import KeypointDataset, keypoint_ap
-from livecap.people import MoveNetMultiPose
-from livecap.runtime import OnnxModel
+from livecap.models.catalog import ModelCatalog
+from evaluation import KeypointDataset, keypoint_ap
+from livecap.models.movenet import MoveNetMultiPose
+from livecap.models.runtime import OnnxModel
 
 pytest.importorskip("pycocotools")
 

@@ -15,9 +15,9 @@ import pytest
 
 from bvh_support import blender_pose, bvhio_positions, results_from_jsonl, y_up_to_blender
 from conftest import media, read_jsonl, run_livecap
-from livecap.bvh.format import world_positions
-from livecap.bvh.reader import read
-from livecap.sinks.bvh import BvhOptions, BvhSink
+from livecap.sinks.bvh.format import world_positions
+from livecap.sinks.bvh.reader import read
+from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 from test_bvh_recording import _info
 
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bvh_support import bvhio_positions, real_bvh_files
 from conftest import media
-from livecap.bvh.format import BvhFormatError, guess_units, world_positions
-from livecap.bvh.reader import parse, read
+from livecap.sinks.bvh.format import BvhFormatError, guess_units, world_positions
+from livecap.sinks.bvh.reader import parse, read
 
 
 def test_reads_every_real_file_in_the_shared_media():

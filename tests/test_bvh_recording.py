@@ -16,13 +16,13 @@ from scipy.spatial.transform import Rotation
 
 from bvh_support import offsets_from_bone_lengths, results_from_jsonl
 from livecap import skeleton
-from livecap.bvh import stream as bvh_stream
-from livecap.bvh.format import BvhFormatError, rest_positions, world_positions
-from livecap.bvh.reader import read
-from livecap.bvh.repair import repair, unfinished_takes
-from livecap.bvh.writer import EulerConverter
+from livecap.sinks.bvh import stream as bvh_stream
+from livecap.sinks.bvh.format import BvhFormatError, rest_positions, world_positions
+from livecap.sinks.bvh.reader import read
+from livecap.sinks.bvh.repair import repair, unfinished_takes
+from livecap.sinks.bvh.writer import EulerConverter
 from livecap.errors import OutputError
-from livecap.sinks.bvh import BvhOptions, BvhSink
+from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 
 FPS = 30.0
 
@@ -38,7 +38,7 @@ def record(results, folder, **options) -> BvhSink:
 
 def _info():
     from livecap.camera import CameraIntrinsics
-    from livecap.results import StreamInfo
+    from livecap.types import StreamInfo
 
     return StreamInfo("two_people_1080p.mp4", 1920, 1080, 28.05, CameraIntrinsics.from_fov(1920, 1080, 60),
                       "balanced", ["CPUExecutionProvider"])
@@ -321,7 +321,7 @@ def test_the_next_recording_into_the_folder_repairs_unfinished_takes(two_people_
 
 
 def test_files_wait_for_the_fitters_frozen_bone_lengths():
-    from livecap.fitting import FitSettings
+    from livecap.pose.fitting import FitSettings
     from livecap.sinks import bvh as bvh_sink
 
     assert bvh_sink.BONE_FRAMES == FitSettings().bone_frames

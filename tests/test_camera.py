@@ -76,7 +76,7 @@ def test_process_reports_the_calibration_and_a_given_height_in_its_header(tmp_pa
     for person in frames[-1]["people"]:
         bones = dict(zip(joints, person["bone_lengths"]))
         chain = sum(bones[j] for j in ("LeftFoot", "LeftLowerLeg", "Spine", "Chest", "Neck", "Head"))
-        assert 1.12 * chain == pytest.approx(1.9, rel=0.01)  # livecap.fitting.model.standing_height
+        assert 1.12 * chain == pytest.approx(1.9, rel=0.01)  # livecap.pose.fitting.model.standing_height
 
 
 def test_a_field_of_view_outside_what_cameras_have_is_refused(tmp_path):

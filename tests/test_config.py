@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from conftest import run_livecap
-from livecap.cli import _commands, _configure, build_parser
+from livecap.app.cli import _commands, _configure, build_parser
 from livecap.errors import LivecapError
 
 

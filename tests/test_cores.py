@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import media, read_jsonl, run_livecap
-from livecap.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix, roi_from_alignment_points
+from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix, roi_from_alignment_points
 from livecap.errors import RuntimeMissingError
-from livecap.people import decode_movenet, letterbox_shape
-from livecap.results import Landmarks, PeopleDetections, Roi
-from livecap.runtime import resolve_providers
+from livecap.models.movenet import decode_movenet, letterbox_shape
+from livecap.types import Landmarks, PeopleDetections, Roi
+from livecap.models.runtime import resolve_providers
 from livecap.sinks.jsonl import JsonlWriter
-from livecap.tracking import Candidate, PoseTracker, TrackerSettings, object_keypoint_similarity
+from livecap.pose.tracking import Candidate, PoseTracker, TrackerSettings, object_keypoint_similarity
 
 
 def test_crop_and_image_matrices_are_inverse():

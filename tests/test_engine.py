@@ -14,10 +14,10 @@ import pytest
 
 from conftest import media, run_livecap
 from livecap.capture import FileReader
-from livecap.catalog import ModelCatalog
+from livecap.models.catalog import ModelCatalog
 from livecap.engine import Engine, EngineConfig
 from livecap.errors import OutputError, SourceError
-from livecap.pipeline import PipelineModels
+from livecap.pose.pipeline import PipelineModels
 from livecap.presets import get_preset
 
 VIDEO = "video/two_people_1080p.mp4"  # 72 frames at 28 fps

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import media, read_jsonl, run_livecap
 from livecap.errors import LivecapError
-from livecap.filtering import OneEuroFilter, PoseSmoother, RootKalman, SmoothingSettings
+from livecap.pose.filtering import OneEuroFilter, PoseSmoother, RootKalman, SmoothingSettings
 
 FPS = 30.0
 DEFAULT = SmoothingSettings.from_strength(0.5)

@@ -7,8 +7,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from livecap.camera import CameraIntrinsics
-from livecap.fitting import FitSettings, SkeletonFitter, model
-from livecap.fitting.solver import forward_kinematics
+from livecap.pose.fitting import FitSettings, SkeletonFitter, model
+from livecap.pose.fitting.solver import forward_kinematics
 
 CAMERA = CameraIntrinsics.from_fov(1280, 720)
 SEGMENTS = np.array([0.11, 0.19, 0.52, 0.24, 0.29, 0.25, 0.44, 0.42, 0.17])  # model.SEGMENT_NAMES order
@@ -136,7 +136,7 @@ def test_camera_space_depth_agrees_with_size_in_the_image(two_people_results):
 def test_published_pose_rebuilds_its_joints_by_the_documented_forward_kinematics():
     """Sinks (BVH, OSC) rebuild positions from offsets + local rotations + root: that must give joints3d."""
     from livecap import skeleton
-    from livecap.fitting import pose_from_params
+    from livecap.pose.fitting import pose_from_params
 
     pose = pose_from_params(random_pose(np.random.default_rng(3)), model.rest_offsets(SEGMENTS))
     rebuilt = skeleton.forward_kinematics(pose.offsets, pose.rotations, pose.root)

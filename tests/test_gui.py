@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import media
-from livecap.results import PersonPose, SkeletonPose
+from livecap.types import PersonPose, SkeletonPose
 
 VIDEO = "video/two_people_1080p.mp4"  # 72 frames at 28 fps: 2.6 s played as a camera
 CI = bool(os.environ.get("CI"))
@@ -39,7 +39,7 @@ def display():
             pytest.fail(f"the GUI tests must run in CI: {problem}")
         pytest.skip(problem)
     from livecap.gui.app import share_gl_contexts
-    from livecap.gui.xvfb import Xvfb
+    from xvfb import Xvfb
 
     Xvfb().start()
     share_gl_contexts()
@@ -109,7 +109,7 @@ def test_a_video_shows_each_person_in_the_panel_on_the_video_and_in_3d(make_wind
 def test_record_writes_one_bvh_per_person_and_says_where(make_window, qtbot, tmp_path):
     from PyQt6 import QtCore
 
-    from livecap.bvh.reader import read as read_bvh
+    from livecap.sinks.bvh.reader import read as read_bvh
 
     folder = tmp_path / "takes"
     window = make_window()
@@ -145,7 +145,7 @@ def test_osc_switched_on_while_running_reaches_a_loopback_receiver(make_window, 
     server = ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        from livecap.gui.bench import LoopingReader
+        from gui_bench import LoopingReader
 
         window = make_window()
         # the clip lasts 2.6 s: looped, a slow machine still has it running when the stream is switched on
@@ -319,7 +319,7 @@ def test_settings_round_trip_and_a_damaged_file_gives_the_defaults(tmp_path):
 
 
 def test_without_pyqt6_the_command_names_the_install(monkeypatch, capsys):
-    from livecap import cli
+    from livecap.app import cli
 
     monkeypatch.setitem(sys.modules, "PyQt6", None)  # import PyQt6 now raises ImportError
     assert cli.main(["gui"]) == 2

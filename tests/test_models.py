@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import SHARED_MODELS, media, run_livecap
-from livecap.catalog import ModelCatalog
+from livecap.models.catalog import ModelCatalog
 from livecap.errors import ModelError
 from test_errors import assert_one_line_error
 
@@ -63,7 +63,7 @@ def test_corrupt_unlisted_model_fails_without_an_onnx_runtime_traceback(tmp_path
     (tmp_path / "garbage.onnx").write_bytes(b"\x08\x07not really a protobuf" * 100)
     catalog = ModelCatalog(user_dir=tmp_path)
     assert catalog.status("garbage").state == "unverified"
-    from livecap.runtime import OnnxModel
+    from livecap.models.runtime import OnnxModel
 
     with pytest.raises(ModelError, match="garbage.onnx.*cannot be loaded"):
         OnnxModel(catalog.require("garbage").path)

@@ -16,19 +16,19 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from conftest import media, read_jsonl, run_livecap
-from livecap.cli import build_parser
-from livecap.fitting import model, pose_from_params
-from livecap.fitting.model import skeleton_height
-from livecap.osc.floor import FloorEstimator
-from livecap.osc.options import osc_sinks_from_args, parse_destination
-from livecap.osc.people import PersonChooser, Presence, SlotAssigner
-from livecap.osc.plain import PlainEncoder
-from livecap.osc.replay import frame_from_record, offsets_from_pose
-from livecap.osc.space import unity_quaternion, world_pose
-from livecap.osc.vmc import VmcEncoder
-from livecap.osc.vrchat import VrchatEncoder
-from livecap.results import FrameResult, PersonPose
-from livecap.sinks.osc import OscStreamer
+from livecap.app.cli import build_parser
+from livecap.pose.fitting import model, pose_from_params
+from livecap.pose.fitting.model import skeleton_height
+from livecap.sinks.osc.floor import FloorEstimator
+from livecap.sinks.osc.options import osc_sinks_from_args, parse_destination
+from livecap.sinks.osc.people import PersonChooser, Presence, SlotAssigner
+from livecap.sinks.osc.plain import PlainEncoder
+from livecap.sinks.replay import frame_from_record, offsets_from_pose
+from livecap.sinks.osc.space import unity_quaternion, world_pose
+from livecap.sinks.osc.vmc import VmcEncoder
+from livecap.sinks.osc.vrchat import VrchatEncoder
+from livecap.types import FrameResult, PersonPose
+from livecap.sinks.osc.sender import OscStreamer
 from livecap.skeleton import CAMERA_TO_WORLD, JOINTS, PARENTS, forward_kinematics, to_world
 from osc_receivers import Receiver, free_port_pair
 
@@ -214,7 +214,7 @@ def test_vrchat_height_scales_the_trackers_to_the_performer(streamed_run):
 
 # ---------------------------------------------------------------- handedness --------------------------------------
 
-SEGMENTS = np.array([0.1, 0.19, 0.5, 0.24, 0.3, 0.26, 0.45, 0.43, 0.15])  # livecap.fitting.model.SEGMENT_NAMES
+SEGMENTS = np.array([0.1, 0.19, 0.5, 0.24, 0.3, 0.26, 0.45, 0.43, 0.15])  # livecap.pose.fitting.model.SEGMENT_NAMES
 
 
 def facing_camera(left_arm_raise: float = 0.0, turn_left: float = 0.0) -> PersonPose:

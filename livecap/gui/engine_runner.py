@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from livecap.catalog import ModelCatalog
+from livecap.models.catalog import ModelCatalog
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError
-from livecap.pipeline import PipelineModels
+from livecap.pose.pipeline import PipelineModels
 from livecap.presets import get_preset
-from livecap.runtime import RuntimeOptions
+from livecap.models.runtime import RuntimeOptions
 from livecap.sinks import Sink
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from livecap.engine import Engine
 from livecap.gui.engine_runner import EngineRunner
 from livecap.gui.settings import StreamSetting
-from livecap.osc.options import StreamOptions, osc_sinks
+from livecap.sinks.osc.options import StreamOptions, osc_sinks
 from livecap.sinks import Sink
-from livecap.sinks.bvh import BvhOptions, BvhSink
-from livecap.sinks.osc import OscStreamer
+from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
+from livecap.sinks.osc.sender import OscStreamer
 
 PERSON_STREAMS = ("vmc", "vrchat")  # the streams that follow one person (plain OSC sends everyone)
 

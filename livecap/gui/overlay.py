@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from livecap.fitting.model import skeleton_height
-from livecap.results import PersonPose
+from livecap.pose.fitting.model import skeleton_height
+from livecap.types import PersonPose
 from livecap.skeleton import JOINTS, PARENTS
 
 # Distinct, readable on video and on a dark 3D background (Tableau 10, slightly brightened)

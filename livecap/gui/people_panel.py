@@ -9,7 +9,7 @@ import math
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from livecap.gui.overlay import ANGLES, colour, height_m, joint_angles
-from livecap.results import PersonPose
+from livecap.types import PersonPose
 
 COLUMNS = ["id", "conf.", "height", *[name for name, *_ in ANGLES]]
 

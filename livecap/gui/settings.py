@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from livecap.osc import plain, vmc, vrchat
+from livecap.sinks.osc import plain, vmc, vrchat
 
 log = logging.getLogger("livecap")
 

@@ -18,7 +18,7 @@ from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PyQt6 import QtCore, QtGui, QtOpenGL, QtWidgets
 
 from livecap.gui.overlay import colour, floor_level, root_display, segments_3d
-from livecap.results import PersonPose
+from livecap.types import PersonPose
 
 HOME = {"distance": 4.2, "elevation": 16.0, "azimuth": -90.0}  # behind and above the camera, looking out
 HOME_CENTRE = (0.0, 3.0, -0.3)  # a few metres in front of the camera, where people stand

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore
 
 from livecap.gui.overlay import colour, label_position, segments_2d
-from livecap.results import PersonPose
+from livecap.types import PersonPose
 
 
 class VideoView(pg.GraphicsLayoutWidget):

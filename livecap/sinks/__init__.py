@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from livecap.results import FrameResult, StreamInfo
+from livecap.types import FrameResult, StreamInfo
 
 
 class Sink(Protocol):

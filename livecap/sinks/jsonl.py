@@ -13,7 +13,7 @@ import numpy as np
 
 from livecap import __version__, skeleton
 from livecap.errors import OutputError
-from livecap.results import FrameResult, PersonPose, StreamInfo
+from livecap.types import FrameResult, PersonPose, StreamInfo
 
 PIXEL_DECIMALS = 2
 METRE_DECIMALS = 4

@@ -1,0 +1,315 @@
+"""The `livecap` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from livecap import __version__
+from livecap.errors import LivecapError
+from livecap.sinks.osc.options import add_osc_arguments
+from livecap.presets import PRESETS
+from livecap.sinks.bvh.recorder import add_bvh_arguments, bvh_sinks_from_args
+
+log = logging.getLogger("livecap")
+PRESET_HELP = "speed against accuracy: fast, balanced (default) or accurate"
+
+
+def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-dir", help="user model directory (default: $LIVECAP_MODEL_DIR or "
+                                            "~/.local/share/livecap/models)")
+    parser.add_argument("--providers", type=lambda s: [p for p in s.split(",") if p],
+                        help="ONNX Runtime execution providers in order, e.g. cuda,cpu (default: automatic)")
+
+
+def _height(text: str) -> float:
+    value = float(text)
+    if not 0.5 <= value <= 2.6:
+        raise argparse.ArgumentTypeError(f"{text} is not a person's height in metres (0.5 to 2.6)")
+    return value
+
+
+def _strength(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a smoothing strength: give 0 (off) to 1 (heavy)")
+    return value
+
+
+def _add_fit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fov", type=float, metavar="DEG", help="horizontal field of view of the camera (default 60)")
+    parser.add_argument("--calibration", metavar="FILE", help="OpenCV camera calibration (yml, xml or json with "
+                                                              "camera_matrix and optional distortion); overrides --fov")
+    parser.add_argument("--smoothing", type=_strength, default=0.5, metavar="0..1",
+                        help="temporal smoothing strength: 0 off, 0.5 default, 1 heavy")
+    parser.add_argument("--height", type=_height, metavar="METRES",
+                        help="the people's standing height, when known (default: measured from the video)")
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: give WIDTHxHEIGHT, e.g. 1280x720")
+    return int(width), int(height)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livecap", description="Real-time multi-person 3D motion capture "
+                                                                 "from one camera.")
+    parser.add_argument("--version", action="version", version=f"livecap {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more messages")
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: $LIVECAP_CONFIG or the user "
+                                                         "config folder's livecap/config.toml)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = commands.add_parser("process", help="find every person's 2D + 3D pose in a video, image or image folder")
+    p.add_argument("input", help="video file, image, or folder of images")
+    p.add_argument("--out", required=True, help="results file (.jsonl)")
+    p.add_argument("--preset", default="balanced", choices=list(PRESETS), help=PRESET_HELP)
+    p.add_argument("--stills", action="store_true", help="treat every image of a folder on its own")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    _add_fit_options(p)
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                   help="no progress bar")
+    _add_runtime_options(p)
+    add_osc_arguments(p)
+    add_bvh_arguments(p)
+
+    p = commands.add_parser("run", help="run live from a camera, a stream or a file, without a window")
+    p.add_argument("--source", default="0", help="camera index, video file, image folder or RTSP/HTTP URL "
+                                                 "(default: camera 0)")
+    p.add_argument("--paced", action="store_true", help="play a file at its frame rate as a camera would deliver "
+                                                        "it, dropping frames that cannot be processed in time")
+    p.add_argument("--preset", default="balanced", choices=list(PRESETS), help=PRESET_HELP)
+    p.add_argument("--out", help="also write JSONL results to this file")
+    p.add_argument("--camera-size", type=_size, metavar="WxH", help="ask the camera for this resolution")
+    p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
+    p.add_argument("--no-mjpg", dest="mjpg", action="store_false", help="do not ask the camera for MJPG")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N captured frames")
+    _add_fit_options(p)
+    _add_runtime_options(p)
+    add_osc_arguments(p)
+    add_bvh_arguments(p)
+
+    commands.add_parser("cameras", help="list the cameras attached and the mode each delivers")
+
+    p = commands.add_parser("gui", help="the desktop app (also what `livecap` alone opens)")
+    p.add_argument("--source", help="open this camera index, video file or URL and start at once")
+    p.add_argument("--settings-dir", metavar="DIR", help="where the app keeps its settings (default: "
+                                                         "$LIVECAP_CONFIG_DIR or the user config folder)")
+
+    p = commands.add_parser("bvh", help="inspect or repair a BVH file")
+    p.add_argument("action", choices=["info", "repair"], help="info: joints, frames, timing, units guess; "
+                                                              "repair: complete a recording cut off by a crash")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = commands.add_parser("config", help="show every setting of the configuration file and its current value")
+    p.add_argument("--show", action="store_true", help="print the settings as TOML (the default action)")
+
+    commands.add_parser("doctor", help="everything a bug report needs: Python, packages, models, providers, "
+                                       "cameras, display")
+
+    p = commands.add_parser("models", help="list or verify the models")
+    p.add_argument("action", choices=["list", "verify"])
+    p.add_argument("--model-dir", help="user model directory")
+
+    p = commands.add_parser("bench", help="measure per-stage milliseconds and frames per second")
+    p.add_argument("--source", action="append", required=True, help="video file or folder (repeatable)")
+    p.add_argument("--preset", action="append", choices=list(PRESETS), help="preset (repeatable; default all)")
+    p.add_argument("--frames", type=int, default=100, help="frames measured per run (default 100)")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    p.add_argument("--mediapipe", metavar="PYTHON", help="also time MediaPipe's legacy Pose on each source, with "
+                                                         "this interpreter (one with mediapipe==0.10.14 installed)")
+    p.add_argument("--soak", type=float, metavar="SECONDS", help="instead: memory, threads and open files over a "
+                                                                 "paced run this long (the first --source, looped) "
+                                                                 "and 20 start/stop cycles")
+    p.add_argument("--fitting", action="store_true", help="measure the skeleton fit instead: milliseconds per "
+                                                          "person, JIT warm-up, jitter and lag with and without "
+                                                          "smoothing")
+    p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
+                                                                                "compared with none (default 0.5)")
+    _add_runtime_options(p)
+    return parser
+
+
+def _cmd_process(args) -> int:
+    from livecap.sinks.osc.options import osc_sinks_from_args
+    from livecap.app.process import ProcessOptions, process
+
+    streams = osc_sinks_from_args(args)
+    summary = process(ProcessOptions(input=args.input, out=args.out, preset=args.preset, stills=args.stills,
+                                     max_frames=args.max_frames, model_dir=args.model_dir,
+                                     providers=args.providers, fov=args.fov, calibration=args.calibration,
+                                     smoothing=args.smoothing, height=args.height, progress=args.progress,
+                                     sinks=bvh_sinks_from_args(args) + list(streams)))
+    print(summary.line(args.out))
+    for stream in streams:
+        s = stream.stats()
+        print(f"{stream.name}: {s.sent} of {s.frames} frames sent, {s.dropped} dropped, {s.failed} failed "
+              f"({s.status})")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from livecap.capture import CaptureRequest
+    from livecap.engine import EngineConfig
+    from livecap.sinks.osc.options import osc_sinks_from_args
+    from livecap.app.run import run_live
+    from livecap.sinks.jsonl import JsonlSink
+
+    width, height = args.camera_size or (None, None)
+    config = EngineConfig(source=args.source, paced=args.paced, preset=args.preset,
+                          request=CaptureRequest(width, height, args.camera_fps, args.mjpg),
+                          model_dir=args.model_dir, providers=args.providers, fov=args.fov,
+                          calibration=args.calibration, smoothing=args.smoothing, height=args.height,
+                          max_frames=args.max_frames)
+    sinks = ([JsonlSink(args.out)] if args.out else []) + bvh_sinks_from_args(args) + list(osc_sinks_from_args(args))
+    run_live(config, sinks, args.duration)
+    return 0
+
+
+def _cmd_cameras(args) -> int:
+    from livecap.capture import list_cameras
+
+    cameras = list_cameras()
+    if not cameras:
+        print("no camera found: plug one in, close programs that use it, and on Linux check that your user may "
+              "read /dev/video* (group 'video')")
+        return 1
+    for index, mode in cameras:
+        print(f"camera {index}: {mode}")
+    return 0
+
+
+def _cmd_gui(args) -> int:
+    from livecap.gui import main as gui_main
+
+    return gui_main(getattr(args, "source", None), getattr(args, "settings_dir", None))
+
+
+def _cmd_bvh(args) -> int:
+    from livecap.sinks.bvh.tool import info_text, repair_text
+
+    for path in args.files:
+        print(info_text(path) if args.action == "info" else repair_text(path))
+    return 0
+
+
+def _cmd_models(args) -> int:
+    from livecap.models.catalog import ModelCatalog
+
+    catalog = ModelCatalog(args.model_dir)
+    bad = 0
+    print(f"shipped models: {catalog.shipped_dir}\nuser models:    {catalog.user_dir}")
+    for name in catalog.names():
+        status = catalog.status(name) if args.action == "verify" else None
+        entry = catalog.entry(name)
+        size = entry.path.stat().st_size if entry.path.exists() else 0
+        state = status.state if status else ("present" if size else "missing")
+        print(f"  {name:32s} {entry.role:10s} {size / 1e6:7.1f} MB  {state:10s} {entry.path}")
+        if status and not status.usable:
+            bad += 1
+            print(f"    {status.problem()}")
+    if args.action == "verify":
+        print("all models verified" if not bad else f"{bad} model(s) failed verification")
+    return 1 if bad else 0
+
+
+def _cmd_bench(args) -> int:
+    if args.fitting:
+        return _bench_fitting(args)
+    if args.soak:
+        from livecap.bench.soak import soak
+
+        print("\n".join(soak(args.source[0], args.soak, (args.preset or ["balanced"])[0]).lines()))
+        return 0
+    from livecap.bench.engine import format_table, run_bench
+
+    rows = run_bench(args.source, args.preset or list(PRESETS), args.frames, args.json, args.model_dir,
+                     args.providers, args.mediapipe)
+    print(format_table(rows))
+    return 0
+
+
+def _bench_fitting(args) -> int:
+    import dataclasses
+    import json
+
+    from livecap.bench.fitting import bench_fitting, format_fitting, warmup_seconds
+
+    warmup = warmup_seconds()
+    preset = (args.preset or ["balanced"])[0]
+    rows = bench_fitting(args.source, preset, args.smoothing, args.model_dir, args.providers)
+    print(format_fitting(rows, warmup, args.smoothing))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"warmup_compile_s": warmup[0], "warmup_cached_s": warmup[1], "smoothing": args.smoothing,
+                       "rows": [dataclasses.asdict(r) for r in rows]}, out, indent=2)
+    return 0
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
+    """The configuration file's values become the defaults of the commands that take them."""
+    from livecap.app import config
+
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    given = early.parse_known_args(argv)[0].config
+    path = Path(given) if given else config.default_path()
+    commands = _commands(parser)
+    settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"])
+    config.apply(settings, [commands[name] for name in ("run", "process", "gui") if name in commands])
+    return path
+
+
+def _cmd_config(args) -> int:
+    from livecap.app import config
+
+    print(config.show(_commands(args.parser)["run"], args.config_path), end="")
+    return 0
+
+
+def _cmd_doctor(args) -> int:
+    from livecap.app.doctor import report
+
+    print(report(args.config_path))
+    return 0
+
+
+COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models,
+            "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor, "gui": _cmd_gui}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    try:
+        config_path = _configure(parser, argv)
+    except LivecapError as exc:
+        print(f"livecap: error: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
+    args.parser, args.config_path = parser, config_path
+    logging.basicConfig(format="livecap: %(message)s", level=logging.DEBUG if args.verbose else logging.INFO)
+    if args.command is None:
+        args.command = "gui"  # `livecap` alone opens the desktop app
+    try:
+        # these need no models; the app reports a missing ONNX Runtime in its window
+        if args.command not in ("bvh", "config", "doctor", "gui"):
+            from livecap.models.runtime import import_onnxruntime
+
+            import_onnxruntime()
+        return COMMANDS[args.command](args)
+    except LivecapError as exc:
+        print(f"livecap: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("livecap: interrupted; results written so far are kept", file=sys.stderr)
+        return 130

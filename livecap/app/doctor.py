@@ -1,0 +1,96 @@
+"""`livecap doctor`: one report a user can paste into a bug report. Every check is guarded: a broken part is a
+line in the report, never a crash of the report."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sys
+from pathlib import Path
+
+from livecap import __version__
+
+PACKAGES = ("numpy", "opencv-python-headless", "opencv-python", "onnxruntime", "onnxruntime-gpu", "numba", "scipy",
+            "filterpy", "python-osc", "PyQt6", "pyqtgraph", "PyOpenGL")
+
+
+def _packages() -> list[str]:
+    lines = []
+    for name in PACKAGES:
+        try:
+            lines.append(f"  {name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            if name not in ("opencv-python", "onnxruntime-gpu", "onnxruntime"):
+                lines.append(f"  {name} not installed")
+    if _installed("opencv-python"):
+        lines.append("  WARNING: opencv-python (not -headless) ships its own Qt and breaks the desktop app: "
+                     "pip uninstall opencv-python")
+    if _installed("onnxruntime") and _installed("onnxruntime-gpu"):
+        lines.append("  WARNING: onnxruntime and onnxruntime-gpu overwrite each other: keep one")
+    if not (_installed("onnxruntime") or _installed("onnxruntime-gpu")):
+        lines.append('  ONNX Runtime not installed: pip install "livecap[cpu]" (or "livecap[gpu]")')
+    return lines
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.version(name)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def _models() -> list[str]:
+    try:
+        from livecap.models.catalog import ModelCatalog
+
+        catalog = ModelCatalog()
+        return [f"  {name}: {catalog.status(name).state}" for name in catalog.names()]
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return [f"  cannot check the models: {exc}"]
+
+
+def _providers() -> list[str]:
+    try:
+        from livecap.models.runtime import import_onnxruntime, resolve_providers
+
+        ort = import_onnxruntime()
+        return [f"  available: {', '.join(ort.get_available_providers())}",
+                f"  livecap uses: {', '.join(resolve_providers(None, ort.get_available_providers()))} (a GPU provider that fails to load falls "
+                f"back to CPU with a warning)"]
+    except Exception as exc:  # noqa: BLE001
+        return [f"  {exc}"]
+
+
+def _cameras() -> list[str]:
+    try:
+        from livecap.capture import list_cameras
+
+        found = list_cameras()
+        return [f"  camera {index}: {mode}" for index, mode in found] or ["  none found"]
+    except Exception as exc:  # noqa: BLE001
+        return [f"  cannot list cameras: {exc}"]
+
+
+def _display() -> list[str]:
+    if sys.platform.startswith("linux"):
+        names = {key: os.environ.get(key) for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+        shown = ", ".join(f"{k}={v}" for k, v in names.items() if v) or "no DISPLAY or WAYLAND_DISPLAY: the " \
+                                                                       "desktop app needs a screen (or Xvfb)"
+        return [f"  {shown}"]
+    return [f"  {sys.platform}: native"]
+
+
+def report(config_path: Path) -> str:
+    sections = [
+        (f"livecap {__version__}", [f"  Python {sys.version.split()[0]} ({sys.executable})",
+                                   f"  {platform.platform()}, {os.cpu_count()} CPUs"]),
+        ("packages", _packages()),
+        ("models", _models()),
+        ("execution providers", _providers()),
+        ("cameras", _cameras()),
+        ("display", _display()),
+        ("config", [f"  {config_path} ({'present' if config_path.exists() else 'absent: defaults'})"]),
+    ]
+    return "\n".join(f"{title}\n" + "\n".join(lines) for title, lines in sections)

@@ -1,0 +1,176 @@
+"""`livecap bench --fitting`: the skeleton fit's speed, its JIT warm-up, and what smoothing does to jitter and lag.
+
+Jitter is the mean absolute acceleration of the fitted joints (mm/frame^2). Lag is the delay, in frames, that
+best lines the smoothed joints up with the raw ones on the fastest tenth of the motion.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from livecap.camera import camera_for
+from livecap.models.catalog import ModelCatalog
+from livecap.pose.filtering import DEFAULT_SMOOTHING, SmoothingSettings
+from livecap.pose.fitting import SkeletonFitter
+from livecap.pose.pipeline import PipelineModels, PosePipeline
+from livecap.presets import get_preset
+from livecap.models.runtime import RuntimeOptions
+from livecap.sources import open_file_source
+
+
+@dataclass
+class Recording:
+    """Per person: frame indices, fitted joints (camera space) and the landmarks the fit was given."""
+
+    frames: dict[int, list[int]] = field(default_factory=dict)
+    joints: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    inputs: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)  # (id, landmarks2d, world33)
+
+
+def record(path: str, models: PipelineModels, preset_name: str, smoothing: float) -> Recording:
+    source = open_file_source(path)
+    pipeline = PosePipeline(models, get_preset(preset_name), camera=camera_for(source.width, source.height),
+                            smoothing=SmoothingSettings.from_strength(smoothing))
+    out = Recording()
+    try:
+        for frame in source:
+            for person in pipeline.process(frame).people:
+                out.frames.setdefault(person.id, []).append(frame.index)
+                out.joints.setdefault(person.id, []).append(person.skeleton.joints3d.astype(np.float64))
+                out.inputs.append((person.id, person.landmarks2d, person.world33))
+    finally:
+        source.close()
+    return out
+
+
+def _runs(recording: Recording, minimum: int = 5):
+    """Each person's stretches of consecutive frames, as (T x J x 3) arrays."""
+    for person_id, frames in recording.frames.items():
+        joints = np.array(recording.joints[person_id])
+        breaks = np.nonzero(np.diff(frames) != 1)[0] + 1
+        for run in np.split(np.arange(len(frames)), breaks):
+            if len(run) >= minimum:
+                yield person_id, joints[run]
+
+
+def jitter_mm(recording: Recording) -> float:
+    accelerations = [np.linalg.norm(np.diff(run, 2, axis=0), axis=-1).ravel() for _, run in _runs(recording)]
+    return float(np.mean(np.concatenate(accelerations)) * 1000.0) if accelerations else float("nan")
+
+
+def _delayed(a: np.ndarray, t: np.ndarray, j: np.ndarray, delay: float) -> np.ndarray:
+    """a[t - delay, j], linearly interpolated between frames."""
+    s = t - delay
+    lo = np.floor(s).astype(int)
+    w = (s - lo)[:, None]
+    return (1 - w) * a[lo, j] + w * a[np.minimum(lo + 1, len(a) - 1), j]
+
+
+def lag_frames(raw: Recording, smoothed: Recording, max_lag: float = 4.0) -> float:
+    """The delay d minimising |smoothed(t) - truth(t - d)| over the fastest 10% of joint motion, where the truth
+    is the raw motion smoothed without delay (a centred Gaussian of 1.5 frames): raw frame-to-frame noise would
+    otherwise pass for fast motion."""
+    pairs = [(gaussian_filter1d(a, 1.5, axis=0, mode="nearest"), b)
+             for (pid, a), (qid, b) in zip(_runs(raw), _runs(smoothed)) if pid == qid and a.shape == b.shape]
+    start = int(np.ceil(max_lag))
+    speeds = [np.linalg.norm(np.diff(a, axis=0), axis=-1)[start - 1:] for a, _ in pairs]  # rows: frames start..
+    if not speeds or not sum(s.size for s in speeds):
+        return float("nan")
+    fast = np.percentile(np.concatenate([s.ravel() for s in speeds]), 90)
+    delays = np.arange(0.0, max_lag + 1e-9, 0.1)
+    errors = np.zeros(len(delays))
+    for (a, b), speed in zip(pairs, speeds):
+        t, j = np.nonzero(speed >= fast)
+        t = t + start
+        for k, delay in enumerate(delays):
+            errors[k] += np.linalg.norm(b[t, j] - _delayed(a, t, j, delay), axis=1).sum()
+    return float(delays[np.argmin(errors)])
+
+
+def fit_milliseconds(recording: Recording, camera, repeats: int = 3) -> float:
+    """Mean milliseconds per person per frame of SkeletonFitter.fit on recorded inputs, after warm-up."""
+    fitter = SkeletonFitter(camera)
+    person_id, image, world = recording.inputs[0]
+    fitter.fit(person_id, image, world)  # JIT / cache load
+    started = time.perf_counter()
+    for _ in range(repeats):
+        fitter = SkeletonFitter(camera)
+        for person_id, image, world in recording.inputs:
+            fitter.fit(person_id, image, world)
+    return (time.perf_counter() - started) * 1000.0 / (repeats * len(recording.inputs))
+
+
+_FIRST_FIT = ("import time, numpy as np; t = time.perf_counter(); "
+              "from livecap.camera import CameraIntrinsics; from livecap.pose.fitting import SkeletonFitter; "
+              "rng = np.random.default_rng(0); image = np.ones((33, 3), np.float32); "
+              "image[:, :2] = rng.uniform(200, 400, (33, 2)); world = rng.normal(0, 0.3, (33, 3)).astype(np.float32); "
+              "SkeletonFitter(CameraIntrinsics.from_fov(640, 480)).fit(1, image, world); "
+              "print(time.perf_counter() - t)")
+
+
+def warmup_seconds() -> tuple[float, float]:
+    """Seconds from import to the first fit in a fresh process: compiling (empty cache), then from the cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        cold, cached = (float(subprocess.run([sys.executable, "-c", _FIRST_FIT], env=env, check=True,
+                                             capture_output=True, text=True).stdout) for _ in range(2))
+    return cold, cached
+
+
+def limbs_and_root(recording: Recording) -> tuple[Recording, Recording]:
+    """The joints relative to the root (the body's own motion), and the root alone (its path in the room)."""
+    limbs = {pid: [j[1:] - j[:1] for j in joints] for pid, joints in recording.joints.items()}
+    root = {pid: [j[:1] for j in joints] for pid, joints in recording.joints.items()}
+    return Recording(recording.frames, limbs), Recording(recording.frames, root)
+
+
+@dataclass
+class FittingFigures:
+    source: str
+    people_frames: int
+    fit_ms: float
+    jitter_raw_mm: float
+    jitter_smoothed_mm: float
+    limb_lag_frames: float
+    root_lag_frames: float
+
+    @property
+    def jitter_ratio(self) -> float:
+        return self.jitter_smoothed_mm / self.jitter_raw_mm
+
+
+def bench_fitting(sources: list[str], preset: str = "balanced", smoothing: float = DEFAULT_SMOOTHING,
+                  model_dir: str | None = None, providers: list[str] | None = None) -> list[FittingFigures]:
+    models = PipelineModels.load(get_preset(preset), ModelCatalog(model_dir), RuntimeOptions(providers))
+    rows = []
+    for path in sources:
+        raw = record(path, models, preset, 0.0)
+        smoothed = record(path, models, preset, smoothing)
+        source = open_file_source(path)
+        camera = camera_for(source.width, source.height)
+        source.close()
+        (raw_limbs, raw_root), (limbs, root) = limbs_and_root(raw), limbs_and_root(smoothed)
+        rows.append(FittingFigures(Path(path).name, len(raw.inputs), fit_milliseconds(raw, camera),
+                                   jitter_mm(raw), jitter_mm(smoothed), lag_frames(raw_limbs, limbs),
+                                   lag_frames(raw_root, root)))
+    return rows
+
+
+def format_fitting(rows: list[FittingFigures], warmup: tuple[float, float], smoothing: float) -> str:
+    lines = [f"fit warm-up: {warmup[0]:.1f} s compiling, {warmup[1]:.2f} s from the cache (first fit in a fresh "
+             f"process)", f"smoothing {smoothing}: source | person-frames | fit ms/person | jitter raw mm/f^2 | "
+                          f"smoothed | ratio | lag frames: limbs, root"]
+    for r in rows:
+        lines.append(f"{r.source} | {r.people_frames} | {r.fit_ms:.2f} | {r.jitter_raw_mm:.1f} | "
+                     f"{r.jitter_smoothed_mm:.1f} | {r.jitter_ratio:.2f} | {r.limb_lag_frames:.1f}, "
+                     f"{r.root_lag_frames:.1f}")
+    return "\n".join(lines)

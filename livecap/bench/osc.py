@@ -1,0 +1,118 @@
+"""Paced OSC streaming benchmark: replay a recorded run at its own frame rate through the VMC, VRChat and plain
+OSC streamers to python-osc receivers on loopback, and report what was sent, received and dropped, and what
+write() costs the pipeline.
+
+    python -m livecap.bench.osc results.jsonl --seconds 300
+
+The recording is looped (frame numbers and times keep counting) until the time is up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import resource
+import socket
+import threading
+import time
+
+import numpy as np
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_server import BlockingOSCUDPServer
+
+from livecap.sinks.osc.options import StreamOptions, osc_sinks
+from livecap.sinks.replay import read_results
+
+
+class CountingReceiver:
+    """A python-osc server on loopback that counts the bundles (datagrams) and messages it gets."""
+
+    def __init__(self):
+        self.bundles = 0
+        self.messages = 0
+        dispatcher = Dispatcher(strict_timing=False)
+        dispatcher.set_default_handler(self._message)
+        receiver = self
+
+        class _Counting(BlockingOSCUDPServer):
+            def process_request(self, request, client_address):
+                receiver.bundles += 1
+                super().process_request(request, client_address)
+
+        self.server = _Counting(("127.0.0.1", 0), dispatcher)
+        self.server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def _message(self, address, *args):
+        self.messages += 1
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def run(path: str, seconds: float, rate: float | None) -> dict:
+    header, frames = read_results(path)
+    fps = header["fps"] or 30.0
+    receivers = {name: CountingReceiver() for name in ("vmc", "vrchat", "osc")}
+    options = StreamOptions(vmc=("127.0.0.1", receivers["vmc"].port), vrchat=("127.0.0.1", receivers["vrchat"].port),
+                            osc=("127.0.0.1", receivers["osc"].port), stream_rate=rate,
+                            vrchat_trackers=("hips", "feet", "knees", "chest", "elbows"))
+    streams = osc_sinks(options)
+    for stream in streams:
+        stream.start()
+    costs, lateness = [], []
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    n = 0
+    while n / fps < seconds:
+        due = started + n / fps
+        now = time.perf_counter()
+        if due > now:
+            time.sleep(due - now)
+        lateness.append(time.perf_counter() - due)
+        source = frames[n % len(frames)]
+        frame = dataclasses.replace(source, index=n, time=n / fps, captured_at=time.monotonic())
+        for stream in streams:
+            t0 = time.perf_counter_ns()
+            stream.write(frame)
+            costs.append(time.perf_counter_ns() - t0)
+        n += 1
+    wall = time.perf_counter() - started
+    for stream in streams:
+        stream.close()
+    time.sleep(0.5)
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    for receiver in receivers.values():
+        receiver.close()
+    micro = np.array(costs) / 1000.0
+    return {"frames": n, "fps": fps, "wall_s": wall, "cpu_percent": 100 * cpu / wall,
+            "write_us_p50": float(np.percentile(micro, 50)), "write_us_p99": float(np.percentile(micro, 99)),
+            "write_us_max": float(micro.max()), "late_ms_p99": 1000 * float(np.percentile(lateness, 99)),
+            "streams": {s.name: {**dataclasses.asdict(s.stats()), "received_bundles": receivers[s.name].bundles,
+                                 "received_messages": receivers[s.name].messages} for s in streams}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m livecap.bench.osc", description=__doc__.splitlines()[0])
+    parser.add_argument("results", help="a results file written by `livecap process`")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to stream (default 30)")
+    parser.add_argument("--stream-rate", type=float, help="the streams' rate limit (default: every frame)")
+    args = parser.parse_args(argv)
+    report = run(args.results, args.seconds, args.stream_rate)
+    print(f"{report['frames']} frames paced at {report['fps']:.2f} fps over {report['wall_s']:.1f} s "
+          f"(p99 lateness {report['late_ms_p99']:.2f} ms), process CPU {report['cpu_percent']:.1f}%")
+    print(f"write(): p50 {report['write_us_p50']:.1f} us, p99 {report['write_us_p99']:.1f} us, "
+          f"max {report['write_us_max']:.1f} us")
+    for name, s in report["streams"].items():
+        print(f"{name:7s} sent {s['sent']} of {s['frames']}, received {s['received_bundles']} bundles "
+              f"({s['received_messages']} messages), dropped {s['dropped']}, skipped {s['skipped']}, "
+              f"failed {s['failed']}, errors {s['errors']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

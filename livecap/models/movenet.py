@@ -1,0 +1,51 @@
+"""People detection: who is in the frame, with a box and COCO-17 keypoints each (MoveNet MultiPose)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from livecap.types import PeopleDetections
+from livecap.models.runtime import OnnxModel
+
+
+def letterbox_shape(width: int, height: int, long_side: int, multiple: int = 32) -> tuple[float, int, int]:
+    """Scale factor and padded input size (w, h) that keep the aspect ratio, padding bottom/right."""
+    scale = long_side / max(width, height)
+    pad_w = int(np.ceil(width * scale / multiple) * multiple)
+    pad_h = int(np.ceil(height * scale / multiple) * multiple)
+    return scale, pad_w, pad_h
+
+
+def decode_movenet(raw: np.ndarray, scale: float, pad_w: int, pad_h: int, min_score: float) -> PeopleDetections:
+    """Raw [1, 6, 56] output to image-pixel people, best first."""
+    people = raw.reshape(-1, 56)
+    people = people[people[:, 55] >= min_score]
+    people = people[np.argsort(-people[:, 55])]
+    keypoints = people[:, :51].reshape(-1, 17, 3)
+    coco = np.empty_like(keypoints)
+    coco[..., 0] = keypoints[..., 1] * pad_w / scale
+    coco[..., 1] = keypoints[..., 0] * pad_h / scale
+    coco[..., 2] = keypoints[..., 2]
+    ymin, xmin, ymax, xmax = people[:, 51], people[:, 52], people[:, 53], people[:, 54]
+    boxes = np.stack([xmin * pad_w, ymin * pad_h, xmax * pad_w, ymax * pad_h], axis=1) / scale
+    return PeopleDetections(boxes=boxes.astype(np.float32), scores=people[:, 55].astype(np.float32),
+                            keypoints=coco.astype(np.float32))
+
+
+class MoveNetMultiPose:
+    """Bottom-up detector of up to six people with COCO-17 keypoints."""
+
+    def __init__(self, model: OnnxModel, long_side: int = 256, min_score: float = 0.2):
+        self.model = model
+        self.long_side = long_side
+        self.min_score = min_score
+
+    def __call__(self, image_rgb: np.ndarray) -> PeopleDetections:
+        height, width = image_rgb.shape[:2]
+        scale, pad_w, pad_h = letterbox_shape(width, height, self.long_side)
+        new_w, new_h = min(pad_w, round(width * scale)), min(pad_h, round(height * scale))
+        canvas = np.zeros((1, pad_h, pad_w, 3), np.int32)
+        canvas[0, :new_h, :new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
+        raw = self.model.run(None, {self.model.input_names[0]: canvas})[0]
+        return decode_movenet(raw, scale, pad_w, pad_h, self.min_score)

@@ -1,0 +1,125 @@
+"""Skeleton fitting: each person's landmarks -> one coherent skeleton with joint angles, placed at metric depth
+in camera space, with bone lengths held fixed. Pure per-frame core (no threads); numba does the numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from livecap.camera import CameraIntrinsics
+from livecap.pose.fitting import model
+from livecap.pose.fitting.solver import forward_kinematics, local_quaternions, solve
+from livecap.types import SkeletonPose
+
+
+@dataclass
+class FitSettings:
+    iterations: int = 6  # per frame, warm-started from the previous frame
+    first_iterations: int = 40  # a new person starts from the T-pose
+    landmark_weight: float = 1.0
+    reprojection_weight: float = 3.0  # ~ a typical depth in metres: pixels/focal * depth = metres
+    limit_weight: float = 10.0
+    # priors are per radian against metres: 0.02 (= 2 cm per radian) biased synthetic poses by 2-5 cm
+    temporal_weight: float = 0.02
+    rest_weight: float = 0.001
+    bone_frames: int = 15  # frames whose median sets the bone lengths, then frozen
+    height: float | None = None  # metres; scales the estimated skeleton to this standing height
+
+
+@dataclass
+class _PersonState:
+    measured: list[np.ndarray] = field(default_factory=list)
+    offsets: np.ndarray | None = None
+    frozen: bool = False
+    params: np.ndarray | None = None
+
+
+def initial_root(target3d: np.ndarray, weight3d: np.ndarray, target2d: np.ndarray, weight2d: np.ndarray,
+                 camera: CameraIntrinsics) -> np.ndarray:
+    """Root rotation from the hips and shoulders, root translation by linear least squares on the projection."""
+    hips, left_leg, right_leg, neck = (model.J[n] for n in ("Hips", "LeftUpperLeg", "RightUpperLeg", "Neck"))
+    left = target3d[left_leg] - target3d[right_leg]
+    up = target3d[neck] - target3d[hips]
+    x_axis = left / max(np.linalg.norm(left), 1e-6)
+    y_axis = up - x_axis * np.dot(up, x_axis)
+    y_axis /= max(np.linalg.norm(y_axis), 1e-6)
+    rotation = np.column_stack([x_axis, y_axis, np.cross(x_axis, y_axis)])
+    rows, rhs = [], []
+    for j in np.nonzero((weight3d > 0) & (weight2d > 0))[0]:
+        (px, py, pz), (u, v) = target3d[j], target2d[j] - (camera.cx, camera.cy)
+        w = weight2d[j]
+        rows += [w * np.array([camera.fx, 0, -u]), w * np.array([0, camera.fy, -v])]
+        rhs += [w * (u * pz - camera.fx * px), w * (v * pz - camera.fy * py)]
+    translation = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)[0] if rows else np.array([0, 0, 3.0])
+    translation[2] = max(translation[2], 0.3)
+    params = np.zeros(model.NUM_PARAMS)
+    params[:3] = translation
+    params[3:6] = Rotation.from_matrix(rotation).as_rotvec()
+    return params
+
+
+class SkeletonFitter:
+    """Keeps each person's bone lengths and last solution; call fit() once per person per frame."""
+
+    def __init__(self, camera: CameraIntrinsics, settings: FitSettings | None = None):
+        self.camera = camera
+        self.settings = settings or FitSettings()
+        self._camera_array = np.array([camera.fx, camera.fy, camera.cx, camera.cy])
+        self._people: dict[int, _PersonState] = {}
+
+    def forget(self, person_id: int) -> None:
+        self._people.pop(person_id, None)
+
+    def forget_all_but(self, person_ids) -> None:
+        for stale in set(self._people) - set(person_ids):
+            del self._people[stale]
+
+    def _offsets(self, state: _PersonState, world33: np.ndarray) -> np.ndarray:
+        if not state.frozen:
+            state.measured.append(model.measure_segments(world33))
+            segments = np.median(np.array(state.measured), axis=0)
+            if self.settings.height:
+                segments *= self.settings.height / model.standing_height(segments)
+            state.offsets = model.rest_offsets(segments)
+            state.frozen = len(state.measured) >= self.settings.bone_frames
+        return state.offsets
+
+    def fit(self, person_id: int, landmarks2d: np.ndarray, world33: np.ndarray, temporal: bool = True
+            ) -> SkeletonPose:
+        """landmarks2d: 33 x 3 (x, y, visibility) pixels; world33: 33 x 3 metres, hip-centred, camera axes."""
+        state = self._people.setdefault(person_id, _PersonState())
+        offsets = self._offsets(state, world33)
+        visibility = np.clip(landmarks2d[:, 2].astype(np.float64), 0.0, 1.0)
+        target3d, weight3d = model.joint_targets(world33.astype(np.float64), np.sqrt(visibility))
+        target3d -= target3d[model.J["Hips"]]
+        target2d, weight2d = model.joint_targets(self.camera.undistort(landmarks2d[:, :2].astype(np.float64)),
+                                                 np.sqrt(visibility))
+        s = self.settings
+        warm = temporal and state.params is not None
+        start = state.params if warm else initial_root(target3d, weight3d, target2d, weight2d, self.camera)
+        weights = np.array([s.landmark_weight, s.reprojection_weight, s.limit_weight,
+                            s.temporal_weight if warm else 0.0, s.rest_weight])
+        params, _ = solve(start, start.copy(), model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF,
+                          model.HINGE_AXES, model.LOWER, model.UPPER, target3d, weight3d, target2d, weight2d,
+                          self._camera_array, weights, s.iterations if warm else s.first_iterations)
+        params = clamp_to_limits(params)
+        state.params = params
+        return pose_from_params(params, offsets)
+
+
+def clamp_to_limits(params: np.ndarray) -> np.ndarray:
+    """The soft limit penalty lets a solution sit a hair outside a range: return it inside."""
+    out = params.copy()
+    out[6:] = np.clip(out[6:], model.LOWER[6:], model.UPPER[6:])
+    return out
+
+
+def pose_from_params(params: np.ndarray, offsets: np.ndarray) -> SkeletonPose:
+    positions, world_rotations = forward_kinematics(params, model.PARENTS_ARRAY, offsets, model.DOF_START,
+                                                    model.DOF, model.HINGE_AXES)
+    return SkeletonPose(joints3d=positions.astype(np.float32), root=positions[0].astype(np.float32),
+                        rotations=local_quaternions(world_rotations, model.PARENTS_ARRAY).astype(np.float32),
+                        bone_lengths=np.linalg.norm(offsets, axis=1).astype(np.float32),
+                        offsets=offsets.astype(np.float32))

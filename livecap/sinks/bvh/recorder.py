@@ -1,0 +1,211 @@
+"""The BVH recorder: one file per tracked person, streamed to disk as frames arrive (see README "BVH recording").
+
+Per person: samples are resampled to a fixed frame rate (livecap.sinks.bvh.resample). The file is created once the
+person has been tracked for `min_seconds` and their bone lengths are frozen (the fitter measures them over its
+first `bone_frames` frames), so the hierarchy written at the start matches every frame; the frames before that
+are held in memory (about a second) and written then. A person tracked for less than `min_seconds` gets no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from livecap import __version__, skeleton
+from livecap.sinks.bvh.repair import repair_unfinished
+from livecap.sinks.bvh.resample import Pose, Resampler
+from livecap.sinks.bvh.stream import BvhStream
+from livecap.sinks.bvh.writer import UNIT_SCALE, EulerConverter, check_order, frame_line, header_text
+from livecap.errors import OutputError
+from livecap.types import FrameResult, PersonPose, StreamInfo
+
+log = logging.getLogger("livecap")
+
+BONE_FRAMES = 15  # livecap.pose.fitting.FitSettings.bone_frames: offsets may change before this many frames
+
+
+@dataclass
+class BvhOptions:
+    directory: Path
+    units: str = "cm"  # "cm" for most tools, "m" for Blender at scale 1
+    order: str = "ZXY"  # rotation channel order of every joint
+    fps: float = 30.0  # output frame rate; capture timestamps are resampled to it
+    min_seconds: float = 1.0  # people tracked for less get no file
+    max_gap: float = 0.5  # seconds unseen after which frames hold the last pose (listed as gaps in the sidecar)
+    take: str | None = None  # file name prefix; default: the source's name and the start time
+
+    def __post_init__(self):
+        self.directory = Path(self.directory)
+        self.order = check_order(self.order)
+        if self.units not in UNIT_SCALE:
+            raise ValueError(f"BVH units must be one of {', '.join(UNIT_SCALE)}, not {self.units!r}")
+        if not self.fps > 0:
+            raise ValueError(f"BVH frame rate must be positive, not {self.fps}")
+
+
+@dataclass
+class _Person:
+    id: int
+    resampler: Resampler
+    euler: EulerConverter
+    skeleton_frames: int = 0
+    offsets: np.ndarray | None = None
+    pending: list[Pose] = field(default_factory=list)  # resampled, not yet on disk
+    stream: BvhStream | None = None
+
+
+class BvhSink:
+    """Implements livecap.sinks.Sink."""
+
+    name = "bvh"
+
+    def __init__(self, options: BvhOptions):
+        self.options = options
+        self.scale = UNIT_SCALE[options.units]
+        self.people: dict[int, _Person] = {}
+        self.info: StreamInfo | None = None
+        self.take = options.take
+        self.files: list[Path] = []  # created so far
+        self.floor: float | None = None  # world y of the floor, set when the first file opens, shared by the take
+
+    def start(self, info: StreamInfo) -> None:
+        self.info = info
+        folder = self.options.directory
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the BVH folder {folder} ({exc.strerror}): choose a writable "
+                              f"--bvh folder") from None
+        repair_unfinished(folder)
+        if self.take is None:
+            self.take = _free_take(folder, _take_name(info.source))
+
+    def write(self, result: FrameResult) -> None:
+        for person in result.people:
+            if person.skeleton is not None:
+                self._add(person, result.time)
+
+    def _add(self, person: PersonPose, time_s: float) -> None:
+        track = self.people.get(person.id)
+        if track is None:
+            track = self.people[person.id] = _Person(person.id, Resampler(self.options.fps, self.options.max_gap),
+                                                     EulerConverter(self.options.order))
+        fit = person.skeleton
+        rotations, root = skeleton.to_world(fit.rotations, fit.root)
+        track.skeleton_frames += 1
+        track.offsets = np.asarray(fit.offsets, np.float64)
+        track.pending += track.resampler.add(float(time_s), Pose(root, rotations))
+        ready = track.skeleton_frames >= BONE_FRAMES and track.resampler.seconds >= self.options.min_seconds
+        if track.stream is None and ready:
+            self._open(track)
+        if track.stream is not None:
+            self._flush(track)
+
+    def _floor_from(self, track: _Person) -> float:
+        """The floor under the first person recorded (a low percentile of their lowest foot over the frames seen
+        so far), held for the whole take so that everyone stands on the same floor, at y = 0 in every file."""
+        feet = [skeleton.JOINTS.index(name) for name in ("LeftFoot", "RightFoot", "LeftToes", "RightToes")]
+        lowest = [skeleton.forward_kinematics(track.offsets, pose.rotations, pose.root)[feet, 1].min()
+                  for pose in track.pending]
+        return float(np.percentile(lowest, 10)) if lowest else 0.0
+
+    def _open(self, track: _Person) -> None:
+        if self.floor is None:
+            self.floor = self._floor_from(track)
+        path = self.options.directory / f"{self.take}_person{track.id}.bvh"
+        frame_time = 1.0 / self.options.fps
+        sidecar = {"livecap": __version__, "take": self.take, "person": track.id, "source": self.info.source,
+                   "units": self.options.units, "order": self.options.order, "fps": self.options.fps,
+                   "frame_time": frame_time, "start_time": track.resampler.t0,
+                   "floor_y": self.floor,  # metres subtracted from the world y (camera at y = -floor_y)
+                   "skeleton": "livecap.skeleton (Unity humanoid names, T-pose rest facing +Z, Y up)"}
+        track.stream = BvhStream(path, header_text(track.offsets, self.options.order, self.scale, frame_time),
+                                 sidecar)
+        self.files.append(path)
+
+    def _flush(self, track: _Person) -> None:
+        pending, track.pending = track.pending, []
+        lift = np.array([0.0, self.floor, 0.0])
+        for pose in pending:
+            track.stream.write(frame_line(pose.root - lift, track.euler(pose.rotations), self.scale))
+
+    def close(self) -> None:
+        """Completes every file; a person tracked long enough but not yet written gets their file now."""
+        for track in self.people.values():
+            try:
+                if track.stream is None and track.resampler.seconds >= self.options.min_seconds:
+                    self._open(track)  # bones not frozen yet (a short take): the latest offsets are the best
+                if track.stream is not None:
+                    self._flush(track)
+            except Exception as exc:  # noqa: BLE001 - close must not raise: the other files still get completed
+                log.error("bvh output: %s", exc)
+            if track.stream is not None:
+                track.stream.close(gaps=track.resampler.gaps, seconds=round(track.resampler.seconds, 6))
+            elif track.resampler.last is not None:
+                log.info("person %d was tracked for %.2f s only: no BVH file (--bvh-min-seconds %g)", track.id,
+                         track.resampler.seconds, self.options.min_seconds)
+        self.people.clear()
+
+
+def _take_name(source: str) -> str:
+    stem = Path(source).stem if source else "take"
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.") or "take"
+    return f"{stem}_{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _free_take(folder: Path, take: str) -> str:
+    """`take`, or `take-2`, `take-3`... so that no earlier recording is overwritten."""
+    candidate, n = take, 1
+    while any(folder.glob(f"{candidate}_person*.bvh")):
+        n += 1
+        candidate = f"{take}-{n}"
+    return candidate
+
+
+def _order_argument(text: str) -> str:
+    try:
+        return check_order(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _number_argument(low: float, strict: bool):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value > low if strict else value >= low):
+            raise argparse.ArgumentTypeError(f"must be a number {'above' if strict else 'of at least'} {low:g}, "
+                                             f"not {text!r}")
+        return value
+    return parse
+
+
+def add_bvh_arguments(parser: argparse.ArgumentParser) -> None:
+    """The recording flags, shared by `livecap process` and `livecap run`."""
+    group = parser.add_argument_group("BVH recording")
+    group.add_argument("--bvh", metavar="DIR", help="record every tracked person to DIR/<take>_person<id>.bvh")
+    group.add_argument("--bvh-units", choices=list(UNIT_SCALE), default="cm",
+                       help="cm (default; most tools) or m (Blender at scale 1)")
+    group.add_argument("--bvh-order", type=_order_argument, default="ZXY", metavar="ORDER",
+                       help="rotation channel order of every joint (default ZXY)")
+    group.add_argument("--bvh-fps", type=_number_argument(0, True), default=30.0, metavar="FPS",
+                       help="frame rate of the file; capture times are resampled to it (default 30)")
+    group.add_argument("--bvh-min-seconds", type=_number_argument(0, False), default=1.0, metavar="S",
+                       help="people tracked for less get no file (default 1)")
+    group.add_argument("--bvh-take", metavar="NAME", help="file name prefix (default: input name and start time)")
+
+
+def bvh_sinks_from_args(args: argparse.Namespace) -> list[BvhSink]:
+    """The BVH sink the flags ask for; none without --bvh."""
+    if not getattr(args, "bvh", None):
+        return []
+    return [BvhSink(BvhOptions(Path(args.bvh), args.bvh_units, args.bvh_order, args.bvh_fps, args.bvh_min_seconds,
+                               take=args.bvh_take))]

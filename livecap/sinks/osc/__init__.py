@@ -1,0 +1,11 @@
+"""Live motion over OSC: VMC protocol, VRChat OSC trackers and a plain per-joint scheme for creative tools.
+
+The modules here are pure: a FrameResult goes in, OSC messages come out as (address, args) pairs, where a Python
+float is sent as OSC float32 ('f'), an int as int32 ('i') and a str as a string ('s'). The threaded sender that
+turns them into bundles on a UDP socket is livecap.sinks.osc.sender; the command-line flags are livecap.sinks.osc.options.
+"""
+
+from __future__ import annotations
+
+Message = tuple[str, tuple]  # (address, args): float -> 'f', int -> 'i', str -> 's'
+Packet = tuple[int, list[Message]]  # (destination slot: added to the stream's base port, one bundle's messages)

@@ -1,0 +1,79 @@
+"""The plain OSC scheme for creative tools (TouchDesigner, Max/MSP, Processing): one bundle per frame.
+
+Addresses (README "OSC streaming" documents each argument):
+  /livecap/frame                    i frame, f time, i people
+  /livecap/people                   i id ... (the ids present, none when nobody is)
+  /livecap/person/appeared          i id
+  /livecap/person/left              i id
+  /livecap/person/<id>/score        f score
+  /livecap/person/<id>/root         f x, f y, f z, f qx, f qy, f qz, f qw
+  /livecap/person/<id>/joint/<name> f x, f y, f z, f confidence
+Flat addresses with several floats each suit TouchDesigner's OSC In CHOP; the whole frame in one bundle keeps a
+receiver from mixing two people's or two frames' joints.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from livecap.pose.fitting.model import LANDMARKS_OF_JOINT
+from livecap.sinks.osc import Message, Packet
+from livecap.sinks.osc.floor import FloorEstimator
+from livecap.sinks.osc.people import Presence
+from livecap.sinks.osc.space import J, world_pose
+from livecap.types import FrameResult, PersonPose
+from livecap.skeleton import JOINTS
+
+DEFAULT_PORT = 7000
+SPACES = ("camera", "floor")
+TORSO_LANDMARKS = [11, 12, 23, 24]  # shoulders and hips: for joints that no landmark pins
+
+
+def joint_confidence(landmarks2d: np.ndarray) -> np.ndarray:
+    """Per joint: the lowest visibility of the landmarks that pin it; joints the model places alone (spine,
+    chest, shoulders) take the torso's lowest visibility."""
+    visibility = np.clip(np.asarray(landmarks2d, np.float64)[:, 2], 0.0, 1.0)
+    out = np.full(len(JOINTS), visibility[TORSO_LANDMARKS].min())
+    for name, indices in LANDMARKS_OF_JOINT.items():
+        out[J[name]] = visibility[list(indices)].min()
+    return out
+
+
+class PlainEncoder:
+    def __init__(self, space: str = "camera"):
+        if space not in SPACES:
+            raise ValueError(f"unknown OSC space {space!r}: use camera or floor")
+        self.space = space
+        self.presence = Presence()
+        self.floor = FloorEstimator()
+
+    def encode(self, result: FrameResult) -> list[Packet]:
+        ids = [p.id for p in result.people]
+        appeared, left = self.presence.update(ids)
+        messages: list[Message] = [("/livecap/frame", (int(result.index), float(result.time), len(ids))),
+                                   ("/livecap/people", tuple(int(i) for i in ids))]
+        messages += [("/livecap/person/appeared", (int(i),)) for i in appeared]
+        messages += [("/livecap/person/left", (int(i),)) for i in left]
+        fitted = [p for p in result.people if p.skeleton is not None]
+        for person, (positions, root_rotation) in zip(fitted, self._placed(fitted)):
+            messages += self.person_messages(person, positions, root_rotation)
+        return [(0, messages)]
+
+    def _placed(self, people: list[PersonPose]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each person's joint positions and root rotation in the chosen space."""
+        if self.space == "camera":
+            return [(np.asarray(p.skeleton.joints3d, np.float64), np.asarray(p.skeleton.rotations[0], np.float64))
+                    for p in people]
+        poses = [world_pose(p.skeleton) for p in people]
+        floor_y = self.floor.update(poses)
+        return [(pose.positions - (0.0, floor_y, 0.0), pose.world[0]) for pose in poses]
+
+    @staticmethod
+    def person_messages(person: PersonPose, positions: np.ndarray, root_rotation: np.ndarray) -> list[Message]:
+        prefix = f"/livecap/person/{int(person.id)}"
+        confidence = joint_confidence(person.landmarks2d)
+        out: list[Message] = [(f"{prefix}/score", (float(person.score),)),
+                              (f"{prefix}/root", (*map(float, positions[0]), *map(float, root_rotation)))]
+        for j, name in enumerate(JOINTS):
+            out.append((f"{prefix}/joint/{name}", (*map(float, positions[j]), float(confidence[j]))))
+        return out

@@ -1,0 +1,74 @@
+"""VMC protocol performer messages (ecosystem notes section 1): one bundle per frame and avatar.
+
+Per frame and destination: /VMC/Ext/Root/Pos, /VMC/Ext/Bone/Pos for each of the 21 humanoid bones livecap fits,
+then /VMC/Ext/OK and /VMC/Ext/T. Bone rotations are local (parent-relative) and identity is the VRM T-pose, which
+is also livecap's rest pose, so they go out as they are after the handedness change (livecap.sinks.osc.space).
+Bone positions are the person's own rest offsets, so a receiver that syncs bone positions (EVMC4U's default)
+gets a plausible skeleton instead of a collapsed one. The root stands on the floor under the hips, relative to
+where the person was first seen, so the avatar starts at the receiver's origin; the Hips sit at the measured hip
+height above the floor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from livecap.sinks.osc import Message, Packet
+from livecap.sinks.osc.floor import FloorEstimator
+from livecap.sinks.osc.people import PersonChooser, SlotAssigner
+from livecap.sinks.osc.space import WorldPose, unity_position, unity_quaternion, world_pose
+from livecap.types import FrameResult
+from livecap.skeleton import JOINTS
+
+DEFAULT_PORT = 39539
+LOADED = 1  # /VMC/Ext/OK: the avatar is loaded (the v1 form every receiver reads)
+
+
+def _floats(values) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+def bone_messages(pose: WorldPose, floor_y: float, anchor: np.ndarray) -> list[Message]:
+    """Root/Pos and every Bone/Pos of one person, in Unity's frame."""
+    hips = pose.positions[0]
+    root = unity_position([hips[0] - anchor[0], 0.0, hips[2] - anchor[1]])
+    messages: list[Message] = [("/VMC/Ext/Root/Pos", ("root", *_floats(root), 0.0, 0.0, 0.0, 1.0))]
+    offsets = unity_position(pose.offsets)
+    offsets[0] = (0.0, hips[1] - floor_y, 0.0)  # the Hips' position in the root's (floor) frame
+    rotations = unity_quaternion(pose.local)
+    for j, name in enumerate(JOINTS):
+        messages.append(("/VMC/Ext/Bone/Pos", (name, *_floats(offsets[j]), *_floats(rotations[j]))))
+    return messages
+
+
+def status_messages(time: float) -> list[Message]:
+    return [("/VMC/Ext/OK", (LOADED,)), ("/VMC/Ext/T", (float(time),))]
+
+
+class VmcEncoder:
+    """FrameResults -> VMC bundles: one chosen person on slot 0, or (all_people) each person on their own slot,
+    i.e. their own port. A stream whose person is absent still sends OK and T, so the receiver keeps its avatar."""
+
+    def __init__(self, person: int | None = None, all_people: bool = False):
+        self.chooser = PersonChooser(person)
+        self.slots = SlotAssigner() if all_people else None
+        self.floor = FloorEstimator()
+        self.anchors: dict[int, np.ndarray] = {}  # person id -> hips x, z when first seen
+
+    def encode(self, result: FrameResult) -> list[Packet]:
+        poses = {p.id: world_pose(p.skeleton) for p in result.people if p.skeleton is not None}
+        floor_y = self.floor.update(list(poses.values()))
+        if self.slots is not None:
+            targets = [(slot, person) for person, slot in sorted(self.slots.assign(list(poses)).items())]
+        else:
+            targets = [(0, self.chooser.choose(sorted(poses)))]
+        for gone in set(self.anchors) - set(poses):
+            del self.anchors[gone]
+        packets = []
+        for slot, person in targets:
+            messages = []
+            if person is not None:
+                anchor = self.anchors.setdefault(person, poses[person].positions[0, [0, 2]].copy())
+                messages = bone_messages(poses[person], floor_y, anchor)
+            packets.append((slot, messages + status_messages(result.time)))
+        return packets

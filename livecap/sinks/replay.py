@@ -1,0 +1,51 @@
+"""Recorded JSONL results back into FrameResults, to stream a recording or benchmark the streams."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from livecap.types import FrameResult, PersonPose, SkeletonPose
+from livecap.skeleton import PARENTS
+
+
+def offsets_from_pose(joints3d: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+    """The rest offsets that forward kinematics turned into these joints (JSONL keeps bone lengths, not offsets):
+    offset(j) = world(parent)^-1 (p(j) - p(parent))."""
+    local = Rotation.from_quat(rotations).as_matrix()
+    world = np.empty_like(local)
+    offsets = np.zeros((len(PARENTS), 3))
+    for j, parent in enumerate(PARENTS):
+        if parent < 0:
+            world[j] = local[j]
+        else:
+            world[j] = world[parent] @ local[j]
+            offsets[j] = world[parent].T @ (joints3d[j] - joints3d[parent])
+    return offsets
+
+
+def person_from_record(record: dict) -> PersonPose:
+    arrays = {k: np.asarray(record[k], np.float32) for k in ("bbox", "coco17", "landmarks2d", "world33")}
+    fit = None
+    if "joints3d" in record:
+        joints = np.asarray(record["joints3d"], np.float64)
+        rotations = np.asarray(record["rotations"], np.float64)
+        fit = SkeletonPose(joints3d=joints.astype(np.float32), root=np.asarray(record["root"], np.float32),
+                           rotations=rotations.astype(np.float32),
+                           bone_lengths=np.asarray(record["bone_lengths"], np.float32),
+                           offsets=offsets_from_pose(joints, rotations).astype(np.float32))
+    return PersonPose(id=int(record["id"]), score=float(record["score"]), skeleton=fit, **arrays)
+
+
+def frame_from_record(record: dict, captured_at: float = 0.0) -> FrameResult:
+    return FrameResult(index=int(record["frame"]), time=float(record["time"]), captured_at=captured_at,
+                       people=[person_from_record(p) for p in record["people"]], name=record.get("image"))
+
+
+def read_results(path: str | Path) -> tuple[dict, list[FrameResult]]:
+    """The header and every frame of a `livecap process` results file."""
+    lines = Path(path).read_text().splitlines()
+    return json.loads(lines[0]), [frame_from_record(json.loads(line)) for line in lines[1:] if line.strip()]
