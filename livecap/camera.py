@@ -17,6 +17,13 @@ _MATRIX_KEYS = ("camera_matrix", "cameraMatrix", "K", "intrinsics")
 _DISTORTION_KEYS = ("distortion_coefficients", "dist_coeffs", "distCoeffs", "D", "distortion")
 
 
+def check_fov(horizontal_fov_deg: float) -> float:
+    if not 1.0 <= horizontal_fov_deg <= 179.0:
+        raise LivecapError(f"field of view {horizontal_fov_deg} degrees is not a camera's: give --fov between "
+                           f"1 and 179 (webcams are about 60-90)")
+    return horizontal_fov_deg
+
+
 @dataclass(frozen=True)
 class CameraIntrinsics:
     fx: float
@@ -28,9 +35,7 @@ class CameraIntrinsics:
 
     @classmethod
     def from_fov(cls, width: int, height: int, horizontal_fov_deg: float = DEFAULT_HORIZONTAL_FOV_DEG):
-        if not 1.0 <= horizontal_fov_deg <= 179.0:
-            raise LivecapError(f"field of view {horizontal_fov_deg} degrees is not a camera's: give --fov between "
-                               f"1 and 179 (webcams are about 60-90)")
+        check_fov(horizontal_fov_deg)
         f = (width / 2.0) / math.tan(math.radians(horizontal_fov_deg) / 2.0)
         return cls(fx=f, fy=f, cx=width / 2.0, cy=height / 2.0, origin=f"fov {horizontal_fov_deg:g}")
 

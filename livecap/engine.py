@@ -1,69 +1,52 @@
 """The real-time engine: capture, inference and every sink on threads of their own, joined by slots and queues
-that cannot grow. One start / pause / resume / stop / status API, shared by `livecap run`, `livecap bench` and
-the desktop app.
+that cannot grow. One start / pause / resume / stop / status API, shared by `livecap run`, `livecap process`,
+`livecap bench` and the desktop app.
 
 - Capture keeps only the newest frame: a frame inference has not taken when the next arrives is dropped and
-  counted (for an unpaced file nothing is dropped: capture waits instead).
-- Each sink has a bounded queue: a slow sink drops (and counts) results, never slows inference or capture; a
-  sink that fails is reported and stopped, the others go on.
+  counted. A file processed as fast as it goes (not paced) drops nothing: capture and sinks wait instead.
+- Each sink has a bounded queue (livecap.workers): a slow sink drops (and counts) results, never slows inference
+  or capture; a sink that fails is reported and stopped, the others go on; a required sink's failure fails the run.
 - A live source that fails is reported and reopened with back-off; a file's end stops the engine cleanly.
+- Threads the engine starts never receive SIGINT or SIGTERM: the main thread handles them and calls stop().
 """
 
 from __future__ import annotations
 
 import logging
-import queue
+import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
-from livecap.camera import camera_for
-from livecap.capture import CaptureRequest, FrameReader, open_reader
-from livecap.models.catalog import ModelCatalog
 from livecap.errors import LivecapError
-from livecap.pose.filtering import DEFAULT_SMOOTHING, SmoothingSettings
-from livecap.pose.fitting import FitSettings
-from livecap.pose.pipeline import PipelineModels, PosePipeline
-from livecap.presets import get_preset
-from livecap.types import Frame, FrameResult, StreamInfo
-from livecap.models.runtime import RuntimeOptions
+from livecap.pose.pipeline import PipelineModels, PosePipeline, build_pipeline
+from livecap.settings import PipelineSettings
 from livecap.sinks import Sink
+from livecap.sources import CaptureRequest, FrameSource, open_source
+from livecap.types import Frame, FrameResult, StreamInfo
+from livecap.workers import LatestSlot, SinkStatus, SinkWorker
 
 log = logging.getLogger("livecap")
 
 RECENT = 120  # frames the fps, latency and stage figures are taken over
+SourceFactory = Callable[[], FrameSource]
 
 
 @dataclass
 class EngineConfig:
     source: str  # camera index, file, folder or URL
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     paced: bool = False  # play a file as a camera: at its frame rate, dropping what inference cannot take
     loop: bool = False  # play a file again from the start when it ends
-    preset: str = "balanced"
+    stills: bool = False  # a folder's images are unrelated stills
     request: CaptureRequest = field(default_factory=CaptureRequest)
-    model_dir: str | None = None
-    providers: list[str] | None = None
-    fov: float | None = None
-    calibration: str | None = None
-    smoothing: float = DEFAULT_SMOOTHING
-    height: float | None = None
-    sink_queue: int = 64  # results waiting per sink before that sink drops
+    sink_queue: int = 64  # results waiting per sink before that sink drops the oldest
     max_frames: int | None = None
     reconnect_max_s: float = 5.0
-
-
-@dataclass
-class SinkStatus:
-    name: str
-    written: int
-    dropped: int
-    error: str | None
-    running: bool
 
 
 @dataclass
@@ -77,6 +60,8 @@ class EngineStatus:
     latency_p50_ms: float = 0.0
     latency_p95_ms: float = 0.0
     people: int = 0
+    people_seen: int = 0  # different people (ids) since the start
+    expected: int | None = None  # frames a file holds (up to max_frames), when known
     providers: list[str] = field(default_factory=list)
     mode: str = ""  # what the source actually delivers
     stage_ms: dict[str, float] = field(default_factory=dict)  # recent means, with "capture" and "sinks"
@@ -93,126 +78,42 @@ class EngineStatus:
                 text += f" | {sink.name} dropped {sink.dropped}"
         return text + (f" | {self.message}" if self.message else "")
 
-
-class LatestSlot:
-    """Holds one item. put() replaces an untaken item (counting the drop) or, with wait=True, waits for it to be
-    taken. close() wakes everyone: get() then returns None once the slot is empty."""
-
-    def __init__(self):
-        self._item = None
-        self._closed = False
-        self._ready = threading.Condition()
-        self.dropped = 0
-
-    def put(self, item, wait: bool = False) -> None:
-        with self._ready:
-            while wait and self._item is not None and not self._closed:
-                self._ready.wait(0.1)
-            if self._item is not None:
-                self.dropped += 1
-            self._item = item
-            self._ready.notify_all()
-
-    def get(self, timeout: float = 0.1):
-        with self._ready:
-            if self._item is None and not self._closed:
-                self._ready.wait(timeout)
-            item, self._item = self._item, None
-            self._ready.notify_all()
-            return item
-
-    def close(self) -> None:
-        with self._ready:
-            self._closed = True
-            self._ready.notify_all()
-
     @property
-    def closed(self) -> bool:
-        return self._closed and self._item is None
+    def failed_outputs(self) -> list[SinkStatus]:
+        return [sink for sink in self.sinks if sink.error]
 
 
-_STOP = object()
+def _models_key(settings: PipelineSettings) -> tuple:
+    return settings.preset, settings.model_dir, settings.providers
 
 
-class SinkWorker:
-    """One sink on its own thread behind a bounded queue."""
-
-    def __init__(self, sink: Sink, capacity: int):
-        self.sink = sink
-        self.queue: queue.Queue = queue.Queue(capacity)
-        self.written = self.dropped = 0
-        self.error: str | None = None
-        self.thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def start(self, info: StreamInfo) -> None:
-        try:
-            self.sink.start(info)
-        except Exception as exc:  # noqa: BLE001 - any sink failure is reported, never fatal to the engine
-            self._failed(exc)
-            self.sink.close()
-            return
-        self.thread = threading.Thread(target=self._run, name=f"livecap-sink-{self.sink.name}", daemon=True)
-        self.thread.start()
-
-    def offer(self, result: FrameResult) -> None:
-        if not self.running:
-            return
-        try:
-            self.queue.put_nowait(result)
-        except queue.Full:
-            self.dropped += 1
-
-    def _run(self) -> None:
-        try:
-            while (item := self.queue.get()) is not _STOP:
-                self.sink.write(item)
-                self.written += 1
-        except Exception as exc:  # noqa: BLE001
-            self._failed(exc)
-        finally:
-            self.sink.close()
-
-    def _failed(self, exc: Exception) -> None:
-        self.error = str(exc) if isinstance(exc, LivecapError) else f"{type(exc).__name__}: {exc}"
-        log.error("%s output stopped: %s", self.sink.name, self.error)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Lets the sink write what is queued (flush), then closes it."""
-        if self.thread is None:
-            return
-        deadline = time.monotonic() + timeout
-        while self.thread.is_alive() and time.monotonic() < deadline:
-            try:
-                self.queue.put(_STOP, timeout=0.1)
-                break
-            except queue.Full:
-                continue
-        self.thread.join(max(deadline - time.monotonic(), 0.1))
-
-    def status(self) -> SinkStatus:
-        return SinkStatus(self.sink.name, self.written, self.dropped, self.error,
-                          self.running or (self.thread is None and self.error is None))
-
-
-ReaderFactory = Callable[[], FrameReader]
+def _without_signals(start: Callable[[], None]) -> None:
+    """Threads inherit the signal mask of the thread that creates them: with SIGINT and SIGTERM blocked while the
+    engine creates its threads (and ONNX Runtime its thread pools), those signals reach only the main thread.
+    Delivered to a native worker thread instead, Ctrl-C aborted the process at exit."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        start()  # Windows has no signal masks (nor such delivery); other threads get no signals anyway
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class Engine:
     """Usage: engine = Engine(config, sinks); engine.start(); ... engine.status() ...; engine.stop().
-    start() loads the models (once per engine) and opens the source, raising LivecapError when either fails."""
+    start() opens the source, loads the models (once per engine and preset) and starts the sinks, raising
+    LivecapError when any of these fails."""
 
     def __init__(self, config: EngineConfig, sinks: list[Sink] | None = None,
-                 reader_factory: ReaderFactory | None = None, models: PipelineModels | None = None):
+                 source_factory: SourceFactory | None = None, models: PipelineModels | None = None):
         self.config = config
         self.sinks = list(sinks or [])
-        self._open_reader = reader_factory or (lambda: open_reader(config.source, config.paced, config.request,
-                                                                            config.loop))
+        self._open_source = source_factory or (lambda: open_source(config.source, config.paced, config.loop,
+                                                                   config.request, config.stills))
         self.models = models
-        self._models_preset = config.preset if models is not None else None  # the preset they were loaded for
+        self._models_key = _models_key(config.pipeline) if models is not None else None  # what they were loaded for
         self._threads: list[threading.Thread] = []
         self._workers: list[SinkWorker] = []
         self._stop = threading.Event()
@@ -223,6 +124,8 @@ class Engine:
         self._latest: tuple[Frame, FrameResult] | None = None
         self._capture_ms = 0.0  # mean time to read (and decode) a frame
         self._info: StreamInfo | None = None
+        self._lossless = False
+        self._people_seen: set[int] = set()
 
     # ---- control
     def start(self) -> None:
@@ -231,40 +134,42 @@ class Engine:
         self._stop.clear()
         self._finished.clear()
         self._paused.clear()
-        preset = get_preset(self.config.preset)
-        smoothing = SmoothingSettings.from_strength(self.config.smoothing)
-        if self.models is None or self._models_preset != preset.name:  # loaded once, again for another preset
-            self.models = PipelineModels.load(preset, ModelCatalog(self.config.model_dir),
-                                              RuntimeOptions(self.config.providers))
-            self._models_preset = preset.name
-        reader = self._open_reader()
+        self._people_seen = set()
+        source = self._open_source()
         try:
-            mode = reader.mode
-            camera = camera_for(mode.width, mode.height, self.config.fov, self.config.calibration)
-        except LivecapError:
-            reader.close()
+            pipeline = self._pipeline(source)
+            self._lossless = not source.live and not self.config.paced
+            self._info = pipeline.stream_info(source.description, source.mode.width, source.mode.height,
+                                              source.mode.fps)
+            expected = min(filter(None, (source.frame_count, self.config.max_frames)), default=None)
+            self._status = EngineStatus("running", providers=self.models.providers, mode=str(source.mode),
+                                        expected=expected)
+            self._workers = [SinkWorker(sink, self.config.sink_queue, self._lossless) for sink in self.sinks]
+            for worker in self._workers:
+                worker.start(self._info)
+        except BaseException:
+            source.close()
+            for worker in self._workers:
+                worker.stop()
             raise
-        pipeline = PosePipeline(self.models, preset, camera=camera, fit=FitSettings(height=self.config.height),
-                                smoothing=smoothing)
-        pipeline.warm_up(mode.width, mode.height)
-        info = StreamInfo(reader.description, mode.width, mode.height, mode.fps, camera, preset.name,
-                          self.models.providers, {"smoothing": self.config.smoothing, "height": self.config.height})
-        self._info = info
-        self._status = EngineStatus("running", providers=self.models.providers, mode=str(mode))
-        self._workers = [SinkWorker(sink, self.config.sink_queue) for sink in self.sinks]
-        for worker in self._workers:
-            worker.start(info)
         slot = LatestSlot()
-        self._threads = [threading.Thread(target=self._capture, args=(reader, slot), name="livecap-capture",
+        self._threads = [threading.Thread(target=self._capture, args=(source, slot), name="livecap-capture",
                                           daemon=True),
                          threading.Thread(target=self._infer, args=(pipeline, slot), name="livecap-inference",
                                           daemon=True)]
-        for thread in self._threads:
-            thread.start()
+        _without_signals(lambda: [thread.start() for thread in self._threads])
+
+    def _pipeline(self, source: FrameSource) -> PosePipeline:
+        settings = self.config.pipeline
+        models = self.models if self._models_key == _models_key(settings) else None  # loaded again for another preset
+        pipeline = build_pipeline(settings, source.mode.width, source.mode.height, source.stills, models)
+        self.models, self._models_key = pipeline.models, _models_key(settings)
+        pipeline.warm_up(source.mode.width, source.mode.height)
+        return pipeline
 
     def add_sink(self, sink: Sink) -> None:
         """Attach an output while running (the GUI's record and stream buttons); it starts with the next frame."""
-        worker = SinkWorker(sink, self.config.sink_queue)
+        worker = SinkWorker(sink, self.config.sink_queue, self._lossless)
         if self._info is not None and self._threads:
             worker.start(self._info)
         self.sinks.append(sink)
@@ -329,59 +234,56 @@ class Engine:
                 setattr(self._status, key, value)
 
     # ---- threads
-    def _capture(self, reader: FrameReader | None, slot: LatestSlot) -> None:
-        live, index, backoff = reader.live, 0, 0.5
+    def _capture(self, source: FrameSource | None, slot: LatestSlot) -> None:
+        live, captured, backoff = source.live, 0, 0.5
         started = time.monotonic()
-        fps = reader.mode.fps or 30.0
         read_ms: deque[float] = deque(maxlen=RECENT)
         try:
             while not self._stop.is_set():
-                if reader is None:
-                    reader = self._reopen(backoff)
+                if source is None:
+                    source = self._reopen(backoff)
                     backoff = min(backoff * 2, self.config.reconnect_max_s)
-                    if reader is None:
+                    if source is None:
                         continue
                     backoff = 0.5
-                    self._set(state="running", message="", mode=str(reader.mode))
+                    self._set(state="running", message="", mode=str(source.mode))
                 tick = time.monotonic()
                 try:
-                    image = reader.read()
+                    frame = source.read()
                 except (LivecapError, OSError, RuntimeError) as exc:
-                    self._lost(reader, exc, live)
-                    reader = None
+                    self._lost(source, exc, live)
+                    source = None
                     if not live:
                         break
                     continue
-                if image is None:
+                if frame is None:
                     break  # the end of a file
-                now = time.monotonic()
-                read_ms.append((now - tick - getattr(reader, "waited", 0.0)) * 1000.0)  # decoding, not pacing
-                media_time = index / fps if not live else now - started
-                # converted here, on the capture thread, so inference does not spend its time on it
-                rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-                slot.put(Frame(index, media_time, image, now, rgb=rgb), wait=not (live or self.config.paced))
-                index += 1
+                read_ms.append((time.monotonic() - tick - source.waited) * 1000.0)  # decoding, not pacing
+                if live:  # numbered and timed across reconnections
+                    frame.index, frame.time = captured, frame.captured_at - started
+                slot.put(frame, wait=self._lossless)
+                captured += 1
                 self._capture_ms = float(np.mean(read_ms))
-                self._set(captured=index, dropped=slot.dropped)
-                if self.config.max_frames is not None and index >= self.config.max_frames:
+                self._set(captured=captured, dropped=slot.dropped)
+                if self.config.max_frames is not None and captured >= self.config.max_frames:
                     break
         finally:
-            if reader is not None:
-                reader.close()
+            if source is not None:
+                source.close()
             slot.close()
 
-    def _reopen(self, backoff: float) -> FrameReader | None:
+    def _reopen(self, backoff: float) -> FrameSource | None:
         if self._stop.wait(backoff):
             return None
         try:
-            return self._open_reader()
+            return self._open_source()
         except LivecapError as exc:
             retry = min(backoff * 2, self.config.reconnect_max_s)
             self._set(state="reconnecting", message=f"{exc}; retrying in {retry:.0f} s")
             return None
 
-    def _lost(self, reader: FrameReader, exc: Exception, live: bool) -> None:
-        reader.close()
+    def _lost(self, source: FrameSource, exc: Exception, live: bool) -> None:
+        source.close()
         if live:
             log.warning("source lost (%s): reconnecting", exc)
             self._set(state="reconnecting", message=f"source lost ({exc}): reconnecting")
@@ -411,10 +313,14 @@ class Engine:
             tick = time.monotonic()
             for worker in self._workers:
                 worker.offer(result)
+            if any(w.required and w.error for w in self._workers):
+                self._set(state="failed", message=next(w.error for w in self._workers if w.required and w.error))
+                break
             now = time.monotonic()
             result.stage_ms["sinks"] = (now - tick) * 1000.0
             self._latest = (frame, result)
             frames += 1
+            self._people_seen.update(p.id for p in result.people)
             latencies.append((now - frame.captured_at) * 1000.0)
             done_at.append(now)
             stages.append(result.stage_ms)
@@ -422,6 +328,7 @@ class Engine:
         with self._lock:
             if slot.closed and not self._stop.is_set() and self._status.state != "failed":
                 self._status.state = "ended"
+        self._stop.set()  # capture stops too when inference has ended (a failure)
         self._finished.set()
 
     def _record(self, frames, latencies, done_at, stages, people) -> None:
@@ -431,5 +338,6 @@ class Engine:
         p50, p95 = np.percentile(latencies, [50, 95])
         with self._lock:
             self._status.frames, self._status.fps, self._status.people = frames, fps, people
+            self._status.people_seen = len(self._people_seen)
             self._status.latency_p50_ms, self._status.latency_p95_ms = float(p50), float(p95)
             self._status.stage_ms = means

@@ -1,4 +1,5 @@
-"""The one humanoid hierarchy every stage and sink uses.
+"""The world of a skeleton, one home for its geometry: the humanoid hierarchy every stage and sink uses, forward
+kinematics, camera -> world, body height and the floor.
 
 Convention (documented here once; the BVH and OSC sinks convert from it):
 - Joint names are Unity HumanBodyBones names, Hips is the root.
@@ -15,6 +16,9 @@ Convention (documented here once; the BVH and OSC sinks convert from it):
 """
 
 from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -43,6 +47,11 @@ PARENTS: tuple[int, ...] = tuple(
 )
 
 
+J = {name: i for i, name in enumerate(JOINTS)}
+FOOT_JOINTS = [J[name] for name in ("LeftFoot", "RightFoot", "LeftToes", "RightToes")]
+BONE_FRAMES = 15  # frames whose median sets a person's bone lengths, which are frozen from then on
+
+
 def header() -> dict:
     """The skeleton as the JSONL header and other sinks describe it."""
     return {"joints": list(JOINTS), "parents": list(PARENTS)}
@@ -51,19 +60,34 @@ def header() -> dict:
 CAMERA_TO_WORLD = np.diag([1.0, -1.0, -1.0])  # a 180-degree turn about X: its own inverse
 
 
+def world_rotations(rotations: np.ndarray) -> np.ndarray:
+    """Each joint's rotation matrix (J x 3 x 3) composed from the local quaternions (J x 4, x y z w)."""
+    local = Rotation.from_quat(np.asarray(rotations, np.float64)).as_matrix()
+    world = np.empty_like(local)
+    for j, parent in enumerate(PARENTS):
+        world[j] = local[j] if parent < 0 else world[parent] @ local[j]
+    return world
+
+
 def forward_kinematics(offsets: np.ndarray, rotations: np.ndarray, root: np.ndarray) -> np.ndarray:
     """Joint positions (J x 3) from rest offsets (J x 3), local quaternions (J x 4, x y z w) and the root
     position, in whatever space the root's rotation and position are given in."""
-    local = Rotation.from_quat(np.asarray(rotations, np.float64)).as_matrix()
-    world = np.empty_like(local)
+    world = world_rotations(rotations)
     positions = np.empty((len(JOINTS), 3))
     for j, parent in enumerate(PARENTS):
-        if parent < 0:
-            world[j], positions[j] = local[j], root
-        else:
-            world[j] = world[parent] @ local[j]
-            positions[j] = positions[parent] + world[parent] @ offsets[j]
+        positions[j] = root if parent < 0 else positions[parent] + world[parent] @ offsets[j]
     return positions
+
+
+def offsets_from_pose(joints3d: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+    """The rest offsets that forward kinematics turned into these joints: offset(j) = world(parent)^-1 (p(j) -
+    p(parent)). (The JSONL results keep bone lengths and joints, not offsets.)"""
+    world = world_rotations(rotations)
+    offsets = np.zeros((len(PARENTS), 3))
+    for j, parent in enumerate(PARENTS):
+        if parent >= 0:
+            offsets[j] = world[parent].T @ (joints3d[j] - joints3d[parent])
+    return offsets
 
 
 def to_world(rotations: np.ndarray, root: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,3 +97,68 @@ def to_world(rotations: np.ndarray, root: np.ndarray) -> tuple[np.ndarray, np.nd
     turn = Rotation.from_matrix(CAMERA_TO_WORLD)
     rotations[0] = (turn * Rotation.from_quat(rotations[0])).as_quat()
     return rotations, CAMERA_TO_WORLD @ np.asarray(root, np.float64)
+
+
+@dataclass
+class WorldPose:
+    """One person's fitted pose in world space (Y up, metres, origin at the camera), computed once per person and
+    frame by the pipeline and handed to every sink."""
+
+    positions: np.ndarray  # J x 3 joint positions
+    local: np.ndarray  # J x 4 local quaternions x y z w; the root's is its world rotation
+    world: np.ndarray  # J x 4 world quaternions x y z w
+    offsets: np.ndarray  # J x 3 rest offsets (skeleton axes, metres)
+
+    @property
+    def root(self) -> np.ndarray:
+        return self.positions[0]
+
+    @property
+    def lowest_foot(self) -> float:
+        return float(self.positions[FOOT_JOINTS, 1].min())
+
+
+def world_pose(fit) -> WorldPose:
+    """A fitted camera-space pose (livecap.types.SkeletonPose) in world space."""
+    local, _ = to_world(fit.rotations, fit.root)
+    rotations = Rotation.from_quat(local)
+    world = [rotations[0]]
+    for j in range(1, len(JOINTS)):
+        world.append(world[PARENTS[j]] * rotations[j])
+    world = Rotation.concatenate(world).as_quat()
+    positions = np.asarray(fit.joints3d, np.float64) @ CAMERA_TO_WORLD.T
+    return WorldPose(positions, local, world, np.asarray(fit.offsets, np.float64))
+
+
+def body_height(shin: float, thigh: float, torso: float, neck_head: float) -> float:
+    """Approximate standing height: ankle-to-ear chain plus the head above the ears and the heel below the ankle."""
+    return 1.12 * (shin + thigh + torso + neck_head)
+
+
+def skeleton_height(offsets: np.ndarray) -> float:
+    """A skeleton's standing height read back from its rest offsets (the fitter builds its torso as 0.25 + 0.35
+    + 0.40 of the measured torso over Spine, Chest and Neck)."""
+    lengths = np.linalg.norm(offsets, axis=1)
+    torso = lengths[J["Spine"]] + lengths[J["Chest"]] + lengths[J["Neck"]]
+    return float(body_height(lengths[J["LeftFoot"]], lengths[J["LeftLowerLeg"]], torso, lengths[J["Head"]]))
+
+
+class FloorEstimator:
+    """Where the floor is (its world y), from the lowest foot of every pose fed to it over recent frames. A low
+    percentile rather than the minimum keeps one bad fit from sinking the floor, and a window of a few seconds keeps
+    a jump from lifting it. The camera is assumed level (no roll or pitch correction)."""
+
+    def __init__(self, window: int | None = 90, percentile: float = 10.0):
+        self.lowest: deque[float] = deque(maxlen=window)
+        self.percentile = percentile
+        self.height: float | None = None  # the floor's world y, once any feet were seen
+
+    def update(self, poses: list[WorldPose]) -> float | None:
+        """Feed one frame's poses; returns the floor's world y (None before any person was seen)."""
+        for pose in poses:
+            self.add(pose.lowest_foot)
+        return self.height
+
+    def add(self, lowest_foot_y: float) -> None:
+        self.lowest.append(float(lowest_foot_y))
+        self.height = float(np.percentile(self.lowest, self.percentile))

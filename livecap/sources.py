@@ -1,10 +1,17 @@
-"""Frame sources: a video file, one image, or a folder of images (live cameras and streams: livecap.engine)."""
+"""Frame sources, one type for every input: a webcam (by index), a network stream (RTSP / HTTP URL), a video
+file, one image or a folder of images; a file can be played as a camera would deliver it (paced at its frame rate)
+and looped. A source opens, gives one Frame at a time (None at the end of a file; image names kept) and closes.
+The engine's capture thread owns it: it reopens a live source that fails and keeps only the newest frame.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -13,26 +20,104 @@ import numpy as np
 from livecap.errors import SourceError
 from livecap.types import Frame
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("livecap")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
-class FrameSource:
-    """Iterable of Frames with the stream's nominal properties."""
+@dataclass(frozen=True)
+class CaptureRequest:
+    """What to ask a camera for; it may deliver something else (the source reports what)."""
 
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    mjpg: bool = True  # USB cameras deliver high resolutions at full rate only as MJPG
+
+
+@dataclass(frozen=True)
+class CaptureMode:
     width: int
     height: int
     fps: float
-    frame_count: int | None  # None when unknown
-    stills: bool  # frames are unrelated images: nothing may be carried from one to the next
-    description: str
+    codec: str = ""
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height} @ {self.fps:.4g} fps" + (f" {self.codec}" if self.codec else "")
+
+
+class FrameSource:
+    """Frames with the stream's nominal properties. read() raises SourceError when a device fails."""
+
+    description: str
+    mode: CaptureMode
+    live: bool = False  # a camera or stream: reopen when it fails; a file: its end is the end
+    stills: bool = False  # frames are unrelated images: nothing may be carried from one to the next
+    frame_count: int | None = None  # None when unknown
+    waited: float = 0.0  # seconds the last read() spent waiting for its frame to be due (pacing, not decoding)
+
+    def read(self) -> Frame | None:
         raise NotImplementedError
 
     def close(self) -> None:
         pass
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.read()) is not None:
+            yield frame
+
+
+def make_frame(index: int, time_s: float, image: np.ndarray, name: str | None = None) -> Frame:
+    """A frame with its RGB copy, converted once, where it is read (the engine's capture thread)."""
+    return Frame(index, time_s, image, time.monotonic(), name=name, rgb=cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+
+def _fourcc(capture: cv2.VideoCapture) -> str:
+    code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return text if text.isprintable() and text.strip() else ""
+
+
+class CameraSource(FrameSource):
+    """A webcam (by index) or a network stream (RTSP / HTTP URL) through cv2.VideoCapture."""
+
+    live = True
+
+    def __init__(self, target: int | str, request: CaptureRequest | None = None):
+        self.description = f"camera {target}" if isinstance(target, int) else str(target)
+        self.capture = cv2.VideoCapture(target)
+        if not self.capture.isOpened():
+            self.capture.release()
+            fix = ("check that it is plugged in and not used by another program (`livecap cameras` lists them)"
+                   if isinstance(target, int) else "check the URL and that the stream is running")
+            raise SourceError(f"cannot open {self.description}: {fix}")
+        if isinstance(target, int) and request is not None:
+            self._ask(request)
+        self.mode = CaptureMode(int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                                int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                                float(self.capture.get(cv2.CAP_PROP_FPS) or 0.0), _fourcc(self.capture))
+        self._index, self._started = 0, time.monotonic()
+
+    def _ask(self, request: CaptureRequest) -> None:
+        # order matters to many drivers: codec first, then size, then rate
+        if request.mjpg:
+            self.capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        if request.width and request.height:
+            self.capture.set(cv2.CAP_PROP_FRAME_WIDTH, request.width)
+            self.capture.set(cv2.CAP_PROP_FRAME_HEIGHT, request.height)
+        if request.fps:
+            self.capture.set(cv2.CAP_PROP_FPS, request.fps)
+
+    def read(self) -> Frame | None:
+        ok, image = self.capture.read()
+        if not ok:
+            raise SourceError(f"{self.description} stopped delivering frames")
+        self._index += 1
+        return make_frame(self._index - 1, time.monotonic() - self._started, image)
+
+    def close(self) -> None:
+        self.capture.release()
 
 
 class VideoFileSource(FrameSource):
@@ -44,22 +129,26 @@ class VideoFileSource(FrameSource):
             self.capture.release()
             raise SourceError(f"cannot read {path} as a video or image: use a video file (mp4, avi, mkv, ...), "
                               f"an image or a folder of images")
-        self._first = first
-        self.height, self.width = first.shape[:2]
+        self._next, self._index = first, 0
+        height, width = first.shape[:2]
         fps = self.capture.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if fps and 0 < fps < 1000 else 30.0
+        self.mode = CaptureMode(width, height, float(fps) if fps and 0 < fps < 1000 else 30.0, "file")
         count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
-        self.stills = False
         self.description = str(path)
 
-    def __iter__(self) -> Iterator[Frame]:
-        image, index = self._first, 0
-        while image is not None:
-            yield Frame(index, index / self.fps, image, time.monotonic())
+    def read(self) -> Frame | None:
+        image, self._next = self._next, None
+        if image is None:
             ok, image = self.capture.read()
-            image = image if ok else None
-            index += 1
+            if not ok:
+                return None
+        self._index += 1
+        return make_frame(self._index - 1, (self._index - 1) / self.mode.fps, image)
+
+    @property
+    def frames_read(self) -> int:
+        return self._index
 
     def close(self) -> None:
         self.capture.release()
@@ -71,8 +160,7 @@ def _read_image(path: Path) -> np.ndarray | None:
         data = np.fromfile(str(path), np.uint8)
     except OSError:
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    return image
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
 
 
 class ImageFilesSource(FrameSource):
@@ -80,31 +168,25 @@ class ImageFilesSource(FrameSource):
 
     def __init__(self, paths: list[Path], stills: bool, description: str, fps: float = 30.0):
         self.paths = paths
-        first = None
-        for path in paths:
-            first = _read_image(path)
-            if first is not None:
-                break
+        first = next((image for image in map(_read_image, paths) if image is not None), None)
         if first is None:
             raise SourceError(f"no readable image in {description}: use JPEG, PNG, BMP, TIFF or WebP files")
-        self.height, self.width = first.shape[:2]
-        self.fps = fps
-        self.frame_count = len(paths)
-        self.stills = stills
-        self.description = description
+        self.mode = CaptureMode(first.shape[1], first.shape[0], fps, "images")
+        self.frame_count, self.stills, self.description = len(paths), stills, description
+        self._paths, self._index = iter(paths), 0
 
-    def __iter__(self) -> Iterator[Frame]:
-        index = 0
-        for path in self.paths:
+    def read(self) -> Frame | None:
+        for path in self._paths:
             image = _read_image(path)
             if image is None:
                 log.warning("skipping %s: not a readable image", path)
                 continue
-            yield Frame(index, index / self.fps, image, time.monotonic(), name=path.name)
-            index += 1
+            self._index += 1
+            return make_frame(self._index - 1, (self._index - 1) / self.mode.fps, image, name=path.name)
+        return None
 
 
-def open_file_source(path: str | Path, stills: bool = False) -> FrameSource:
+def open_file(path: str | Path, stills: bool = False) -> FrameSource:
     """A video file, an image, or a folder of images (a sequence unless stills=True)."""
     path = Path(path)
     if not path.exists():
@@ -121,3 +203,68 @@ def open_file_source(path: str | Path, stills: bool = False) -> FrameSource:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageFilesSource([path], True, str(path))
     return VideoFileSource(path)
+
+
+class Playback(FrameSource):
+    """A file played as a camera would deliver it (frame i due at i / fps, whether or not anyone is ready for
+    it), and/or looped from the start when it ends (demos, soak tests). Frames keep counting across loops."""
+
+    def __init__(self, open_once: Callable[[], FrameSource], paced: bool, loop: bool):
+        self._open, self.paced, self.loop = open_once, paced, loop
+        self.source = open_once()
+        self.description, self.mode, self.stills = self.source.description, self.source.mode, self.source.stills
+        self.frame_count = None if loop else self.source.frame_count
+        self._started: float | None = None
+        self._index = 0
+
+    def read(self) -> Frame | None:
+        if self.paced:
+            if self._started is None:
+                self._started = time.monotonic()
+            delay = self._started + self._index / self.mode.fps - time.monotonic()
+            self.waited = max(delay, 0.0)
+            if delay > 0:
+                time.sleep(delay)
+        frame = self.source.read()
+        if frame is None and self.loop:
+            self.source.close()
+            self.source = self._open()
+            frame = self.source.read()
+        if frame is None:
+            return None
+        frame.index, frame.time = self._index, self._index / self.mode.fps
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def parse_source(spec: str) -> int | str:
+    """'0' -> camera 0; a URL or a path stays a string."""
+    return int(spec) if spec.isdigit() else spec
+
+
+def open_source(spec: str, paced: bool = False, loop: bool = False, request: CaptureRequest | None = None,
+                stills: bool = False) -> FrameSource:
+    target = parse_source(str(spec))
+    if isinstance(target, int) or _URL.match(target):
+        return CameraSource(target, request)
+    if paced or loop:
+        return Playback(lambda: open_file(target, stills), paced, loop)
+    return open_file(target, stills)
+
+
+def list_cameras(max_index: int = 8) -> list[tuple[int, CaptureMode]]:
+    """Cameras that open, with the mode each delivers by default (OpenCV cannot enumerate modes portably)."""
+    found = []
+    for index in range(max_index):
+        if sys.platform.startswith("linux") and not Path(f"/dev/video{index}").exists():
+            continue  # probing absent V4L2 devices only prints warnings
+        try:
+            source = CameraSource(index)
+        except SourceError:
+            continue
+        found.append((index, source.mode))
+        source.close()
+    return found

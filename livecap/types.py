@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from livecap.camera import CameraIntrinsics
+from livecap.skeleton import WorldPose, world_pose
 
 
 @dataclass
@@ -82,6 +83,11 @@ class PersonPose:
     landmarks2d: np.ndarray  # 33 x 3: x, y, visibility
     world33: np.ndarray  # 33 x 3: metres, hip-centred
     skeleton: SkeletonPose | None = None
+    world: WorldPose | None = None  # the skeleton in world space (livecap.skeleton): what the sinks use
+
+    def __post_init__(self):
+        if self.world is None and self.skeleton is not None:
+            self.world = world_pose(self.skeleton)
 
 
 @dataclass

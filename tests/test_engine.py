@@ -13,19 +13,19 @@ import time
 import pytest
 
 from conftest import media, run_livecap
-from livecap.capture import FileReader
-from livecap.models.catalog import ModelCatalog
 from livecap.engine import Engine, EngineConfig
 from livecap.errors import OutputError, SourceError
 from livecap.pose.pipeline import PipelineModels
-from livecap.presets import get_preset
+from livecap.settings import PipelineSettings
+from livecap.sources import FrameSource, open_source
 
 VIDEO = "video/two_people_1080p.mp4"  # 72 frames at 28 fps
+FAST = PipelineSettings(preset="fast")
 
 
 @pytest.fixture(scope="module")
 def models():
-    return PipelineModels.load(get_preset("fast"), ModelCatalog())
+    return PipelineModels.load(FAST)
 
 
 class Collector:
@@ -56,7 +56,7 @@ def run_to_end(engine: Engine, timeout: float = 60.0):
 
 def test_a_paced_video_arrives_in_order_with_rising_timestamps_and_measured_latency(models):
     collector = Collector()
-    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), paced=True, preset="fast"), [collector],
+    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), FAST, paced=True), [collector],
                                models=models))
     assert status.state == "ended"
     indices = [r.index for r in collector.results]
@@ -73,13 +73,13 @@ def test_a_paced_video_arrives_in_order_with_rising_timestamps_and_measured_late
 
 def test_an_unpaced_file_loses_no_frame(models):
     collector = Collector()
-    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), preset="fast"), [collector], models=models))
+    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), FAST), [collector], models=models))
     assert status.dropped == 0 and [r.index for r in collector.results] == list(range(72))
 
 
 def test_a_slow_sink_drops_and_counts_while_the_others_get_every_frame(models):
     fast, slow = Collector("fast"), Collector("slow", delay=0.25)
-    config = EngineConfig(str(media(VIDEO)), paced=True, preset="fast", sink_queue=2)
+    config = EngineConfig(str(media(VIDEO)), FAST, paced=True, sink_queue=2)
     status = run_to_end(Engine(config, [fast, slow], models=models))
     by_name = {s.name: s for s in status.sinks}
     assert by_name["slow"].dropped > 0
@@ -90,21 +90,21 @@ def test_a_slow_sink_drops_and_counts_while_the_others_get_every_frame(models):
 
 def test_a_failing_sink_is_reported_and_stopped_and_the_rest_go_on(models):
     healthy, failing = Collector("healthy"), Collector("disk", fail_at=5)
-    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), preset="fast"), [healthy, failing], models=models))
+    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), FAST), [healthy, failing], models=models))
     by_name = {s.name: s for s in status.sinks}
     assert "disk is full" in by_name["disk"].error and not by_name["disk"].running
     assert len(failing.results) == 5 and failing.closed >= 1
     assert len(healthy.results) == 72
 
 
-class UnpluggedOnce:
+class UnpluggedOnce(FrameSource):
     """A camera stand-in: real frames at the video's rate; the first time, the device fails after 15 frames."""
 
     opened = 0
 
     def __init__(self, path):
         UnpluggedOnce.opened += 1
-        self.reader = FileReader(path, paced=True)
+        self.reader = open_source(path, paced=True)
         self.description, self.mode, self.live = "camera stand-in", self.reader.mode, True
         self.fail_after = 15 if UnpluggedOnce.opened == 1 else None
         self.count = 0
@@ -122,7 +122,7 @@ class UnpluggedOnce:
 def test_a_live_source_that_fails_is_reported_reopened_and_resumed(models):
     path = str(media(VIDEO))
     collector = Collector()
-    engine = Engine(EngineConfig(path, preset="fast"), [collector], reader_factory=lambda: UnpluggedOnce(path),
+    engine = Engine(EngineConfig(path, FAST), [collector], source_factory=lambda: UnpluggedOnce(path),
                     models=models)
     states = []
     engine.start()
@@ -143,13 +143,13 @@ def test_a_file_reader_that_raises_fails_the_run_with_its_message(models):
             super().__init__(path)
             self.live, self.fail_after = False, 10
 
-    engine = Engine(EngineConfig(path, preset="fast"), [], reader_factory=lambda: Broken(path), models=models)
+    engine = Engine(EngineConfig(path, FAST), [], source_factory=lambda: Broken(path), models=models)
     status = run_to_end(engine)
     assert status.state == "failed" and "stopped delivering" in status.message
 
 
 def test_pause_stops_processing_and_resume_continues(models):
-    engine = Engine(EngineConfig(str(media(VIDEO)), paced=True, preset="fast"), [], models=models)
+    engine = Engine(EngineConfig(str(media(VIDEO)), FAST, paced=True), [], models=models)
     engine.start()
     time.sleep(0.8)
     engine.pause()
@@ -164,7 +164,7 @@ def test_pause_stops_processing_and_resume_continues(models):
 
 def test_twenty_start_stop_cycles_leave_no_thread_or_file_behind(models):
     path = str(media(VIDEO))
-    engine = Engine(EngineConfig(path, paced=True, preset="fast"), [Collector()], models=models)
+    engine = Engine(EngineConfig(path, FAST, paced=True), [Collector()], models=models)
     engine.start()
     engine.stop()
     threads, files = threading.active_count(), len(os.listdir("/proc/self/fd"))
@@ -208,7 +208,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
 
 
 def test_an_output_attached_and_detached_while_running_gets_the_frames_in_between(models):
-    engine = Engine(EngineConfig(str(media(VIDEO)), paced=True, preset="fast"), [], models=models)
+    engine = Engine(EngineConfig(str(media(VIDEO)), FAST, paced=True), [], models=models)
     recorder = Collector("recorder")
     engine.start()
     time.sleep(0.7)
@@ -282,7 +282,7 @@ def test_a_network_stream_url_is_read_through_opencv(models):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         collector = Collector()
-        engine = Engine(EngineConfig(f"http://127.0.0.1:{server.server_address[1]}/two_people.mp4", preset="fast"),
+        engine = Engine(EngineConfig(f"http://127.0.0.1:{server.server_address[1]}/two_people.mp4", FAST),
                         [collector], models=models)
         engine.start()
         deadline = time.monotonic() + 30

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import media, read_jsonl, run_livecap
 from livecap.errors import LivecapError
-from livecap.pose.filtering import OneEuroFilter, PoseSmoother, RootKalman, SmoothingSettings
+from livecap.pose.filtering import OneEuroFilter, PersonSmoother, RootKalman, SmoothingSettings
 
 FPS = 30.0
 DEFAULT = SmoothingSettings.from_strength(0.5)
@@ -59,13 +59,14 @@ def test_root_filter_steadies_depth_far_more_than_the_direction_it_is_seen_in():
 
 
 def test_a_person_lost_and_found_again_starts_from_their_new_measurement():
-    smoother = PoseSmoother(DEFAULT)
+    smoother = PersonSmoother(DEFAULT)
     image, world = np.zeros((33, 3), np.float32), np.zeros((33, 3), np.float32)
     for i in range(30):
-        smoother.landmarks(7, i / FPS, image, world, body_pixels=300)
+        smoother.landmarks(i / FPS, image, world, body_pixels=300)
     moved = image.copy()
     moved[:, :2] = 500
-    filtered, _ = smoother.landmarks(7, 2.0, moved, world, body_pixels=300, restart=True)
+    smoother.reset()  # what the pipeline does when the person's track resumes
+    filtered, _ = smoother.landmarks(2.0, moved, world, body_pixels=300)
     assert np.all(filtered[:, :2] == 500)
 
 

@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from livecap.camera import CameraIntrinsics
-from livecap.pose.fitting import FitSettings, SkeletonFitter, model
+from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, model
 from livecap.pose.fitting.solver import forward_kinematics
 
 CAMERA = CameraIntrinsics.from_fov(1280, 720)
@@ -57,11 +57,12 @@ def test_fit_recovers_poses_made_by_forward_kinematics(seed):
     start = np.zeros(model.NUM_PARAMS)
     start[:6] = truth[:6]
     fitter = SkeletonFitter(CAMERA, FitSettings(iterations=15, bone_frames=1))
-    fitter.fit(1, *synthetic_landmarks(start))  # a T-pose first frame sets the bone lengths exactly
+    person = FitState()
+    fitter.fit(person, *synthetic_landmarks(start))  # a T-pose first frame sets the bone lengths exactly
     for step in np.linspace(0, 1, 20)[1:]:  # the person moves into the pose, then holds it
-        pose = fitter.fit(1, *synthetic_landmarks(start + step * (truth - start)))
+        pose = fitter.fit(person, *synthetic_landmarks(start + step * (truth - start)))
     for _ in range(3):
-        pose = fitter.fit(1, *synthetic_landmarks(truth))
+        pose = fitter.fit(person, *synthetic_landmarks(truth))
     true_positions, true_rotations = forward_kinematics(truth, model.PARENTS_ARRAY, model.rest_offsets(SEGMENTS),
                                                         model.DOF_START, model.DOF, model.HINGE_AXES)
     _, pinned = model.joint_targets(np.zeros((33, 3)), np.ones(33))

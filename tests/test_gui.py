@@ -145,11 +145,9 @@ def test_osc_switched_on_while_running_reaches_a_loopback_receiver(make_window, 
     server = ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        from gui_bench import LoopingReader
-
         window = make_window()
         # the clip lasts 2.6 s: looped, a slow machine still has it running when the stream is switched on
-        window.runner.reader_factory = lambda: LoopingReader(str(media(VIDEO)))
+        window.source_panel.loop.setChecked(True)
         row = window.stream_panel.rows["osc"]
         row.host.setText("127.0.0.1")
         row.port.setValue(server.server_address[1])

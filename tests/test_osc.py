@@ -18,18 +18,17 @@ from scipy.spatial.transform import Rotation
 from conftest import media, read_jsonl, run_livecap
 from livecap.app.cli import build_parser
 from livecap.pose.fitting import model, pose_from_params
-from livecap.pose.fitting.model import skeleton_height
-from livecap.sinks.osc.floor import FloorEstimator
 from livecap.sinks.osc.options import osc_sinks_from_args, parse_destination
 from livecap.sinks.osc.people import PersonChooser, Presence, SlotAssigner
 from livecap.sinks.osc.plain import PlainEncoder
-from livecap.sinks.replay import frame_from_record, offsets_from_pose
-from livecap.sinks.osc.space import unity_quaternion, world_pose
+from livecap.sinks.replay import frame_from_record
+from livecap.sinks.osc.unity import unity_quaternion
 from livecap.sinks.osc.vmc import VmcEncoder
 from livecap.sinks.osc.vrchat import VrchatEncoder
 from livecap.types import FrameResult, PersonPose
 from livecap.sinks.osc.sender import OscStreamer
-from livecap.skeleton import CAMERA_TO_WORLD, JOINTS, PARENTS, forward_kinematics, to_world
+from livecap.skeleton import (CAMERA_TO_WORLD, JOINTS, PARENTS, FloorEstimator, forward_kinematics, offsets_from_pose,
+                              skeleton_height, to_world, world_pose)
 from osc_receivers import Receiver, free_port_pair
 
 FRAMES = 72  # two_people_1080p.mp4

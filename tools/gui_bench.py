@@ -24,30 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from livecap.capture import FileReader
+from livecap.settings import PipelineSettings
+from livecap.sources import open_source
 from livecap.types import PersonPose
-
-
-class LoopingReader:
-    """A video file played as a camera, over and over (the 72-frame test clip lasts 2.6 s)."""
-
-    live = False
-
-    def __init__(self, path: str):
-        self.path = path
-        self.reader = FileReader(path, paced=True)
-        self.description, self.mode = self.reader.description, self.reader.mode
-
-    def read(self):
-        image = self.reader.read()
-        if image is None:
-            self.reader.close()
-            self.reader = FileReader(self.path, paced=True)
-            image = self.reader.read()
-        return image
-
-    def close(self) -> None:
-        self.reader.close()
 
 
 def multiply_people(count: int, width: int):
@@ -78,8 +57,8 @@ def multiply_people(count: int, width: int):
 def _engine_alone(source: str, models, seconds: float) -> dict:
     from livecap.engine import Engine, EngineConfig
 
-    config = EngineConfig(source, paced=True)
-    engine = Engine(config, reader_factory=lambda: LoopingReader(source), models=models.get(config))
+    config = EngineConfig(source, PipelineSettings(), paced=True, loop=True)
+    engine = Engine(config, models=models.get(config))
     engine.start()
     time.sleep(seconds)
     status = engine.status()
@@ -164,11 +143,11 @@ def run(source: str, seconds: float, people: int) -> dict:
         window = MainWindow(Path(settings), models=models)
         window.resize(1500, 900)
         window.show()
-        window.runner.reader_factory = lambda: LoopingReader(source)
-        reader = FileReader(source)
-        window.people_transform = multiply_people(people, reader.mode.width)
-        results["video"] = f"{reader.mode.width}x{reader.mode.height}"
-        reader.close()
+        window.source_panel.loop.setChecked(True)
+        probe = open_source(source)
+        window.people_transform = multiply_people(people, probe.mode.width)
+        results["video"] = f"{probe.mode.width}x{probe.mode.height}"
+        probe.close()
         counter = PaintCounter(app, window)
         window.source_panel.set_source(source)
         window.start()

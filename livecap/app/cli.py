@@ -9,50 +9,12 @@ from pathlib import Path
 
 from livecap import __version__
 from livecap.errors import LivecapError
-from livecap.sinks.osc.options import add_osc_arguments
-from livecap.presets import PRESETS
-from livecap.sinks.bvh.recorder import add_bvh_arguments, bvh_sinks_from_args
+from livecap.settings import PRESETS, PipelineSettings
+from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_osc_arguments, add_runtime_options,
+                               bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings, size_argument)
 
 log = logging.getLogger("livecap")
 PRESET_HELP = "speed against accuracy: fast, balanced (default) or accurate"
-
-
-def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-dir", help="user model directory (default: $LIVECAP_MODEL_DIR or "
-                                            "~/.local/share/livecap/models)")
-    parser.add_argument("--providers", type=lambda s: [p for p in s.split(",") if p],
-                        help="ONNX Runtime execution providers in order, e.g. cuda,cpu (default: automatic)")
-
-
-def _height(text: str) -> float:
-    value = float(text)
-    if not 0.5 <= value <= 2.6:
-        raise argparse.ArgumentTypeError(f"{text} is not a person's height in metres (0.5 to 2.6)")
-    return value
-
-
-def _strength(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a smoothing strength: give 0 (off) to 1 (heavy)")
-    return value
-
-
-def _add_fit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fov", type=float, metavar="DEG", help="horizontal field of view of the camera (default 60)")
-    parser.add_argument("--calibration", metavar="FILE", help="OpenCV camera calibration (yml, xml or json with "
-                                                              "camera_matrix and optional distortion); overrides --fov")
-    parser.add_argument("--smoothing", type=_strength, default=0.5, metavar="0..1",
-                        help="temporal smoothing strength: 0 off, 0.5 default, 1 heavy")
-    parser.add_argument("--height", type=_height, metavar="METRES",
-                        help="the people's standing height, when known (default: measured from the video)")
-
-
-def _size(text: str) -> tuple[int, int]:
-    width, _, height = text.lower().partition("x")
-    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
-        raise argparse.ArgumentTypeError(f"bad size {text!r}: give WIDTHxHEIGHT, e.g. 1280x720")
-    return int(width), int(height)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,10 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="balanced", choices=list(PRESETS), help=PRESET_HELP)
     p.add_argument("--stills", action="store_true", help="treat every image of a folder on its own")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
-    _add_fit_options(p)
+    add_fit_options(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
-    _add_runtime_options(p)
+    add_runtime_options(p)
     add_osc_arguments(p)
     add_bvh_arguments(p)
 
@@ -84,13 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "it, dropping frames that cannot be processed in time")
     p.add_argument("--preset", default="balanced", choices=list(PRESETS), help=PRESET_HELP)
     p.add_argument("--out", help="also write JSONL results to this file")
-    p.add_argument("--camera-size", type=_size, metavar="WxH", help="ask the camera for this resolution")
+    p.add_argument("--camera-size", type=size_argument, metavar="WxH", help="ask the camera for this resolution")
     p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
     p.add_argument("--no-mjpg", dest="mjpg", action="store_false", help="do not ask the camera for MJPG")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N captured frames")
-    _add_fit_options(p)
-    _add_runtime_options(p)
+    add_fit_options(p)
+    add_runtime_options(p)
     add_osc_arguments(p)
     add_bvh_arguments(p)
 
@@ -100,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="open this camera index, video file or URL and start at once")
     p.add_argument("--settings-dir", metavar="DIR", help="where the app keeps its settings (default: "
                                                          "$LIVECAP_CONFIG_DIR or the user config folder)")
+    add_fit_options(p)  # the config file's camera, height and runtime settings reach the app through these
+    add_runtime_options(p)
 
     p = commands.add_parser("bvh", help="inspect or repair a BVH file")
     p.add_argument("action", choices=["info", "repair"], help="info: joints, frames, timing, units guess; "
@@ -131,20 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "smoothing")
     p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
                                                                                 "compared with none (default 0.5)")
-    _add_runtime_options(p)
+    add_runtime_options(p)
     return parser
 
 
 def _cmd_process(args) -> int:
-    from livecap.sinks.osc.options import osc_sinks_from_args
-    from livecap.app.process import ProcessOptions, process
+    from livecap.app.process import process
 
     streams = osc_sinks_from_args(args)
-    summary = process(ProcessOptions(input=args.input, out=args.out, preset=args.preset, stills=args.stills,
-                                     max_frames=args.max_frames, model_dir=args.model_dir,
-                                     providers=args.providers, fov=args.fov, calibration=args.calibration,
-                                     smoothing=args.smoothing, height=args.height, progress=args.progress,
-                                     sinks=bvh_sinks_from_args(args) + list(streams)))
+    summary = process(args.input, args.out, pipeline_settings(args), stills=args.stills, max_frames=args.max_frames,
+                      progress=args.progress, sinks=bvh_sinks_from_args(args) + list(streams))
     print(summary.line(args.out))
     for stream in streams:
         s = stream.stats()
@@ -154,17 +114,14 @@ def _cmd_process(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from livecap.capture import CaptureRequest
-    from livecap.engine import EngineConfig
-    from livecap.sinks.osc.options import osc_sinks_from_args
     from livecap.app.run import run_live
+    from livecap.engine import EngineConfig
     from livecap.sinks.jsonl import JsonlSink
+    from livecap.sources import CaptureRequest
 
     width, height = args.camera_size or (None, None)
-    config = EngineConfig(source=args.source, paced=args.paced, preset=args.preset,
+    config = EngineConfig(source=args.source, pipeline=pipeline_settings(args), paced=args.paced,
                           request=CaptureRequest(width, height, args.camera_fps, args.mjpg),
-                          model_dir=args.model_dir, providers=args.providers, fov=args.fov,
-                          calibration=args.calibration, smoothing=args.smoothing, height=args.height,
                           max_frames=args.max_frames)
     sinks = ([JsonlSink(args.out)] if args.out else []) + bvh_sinks_from_args(args) + list(osc_sinks_from_args(args))
     run_live(config, sinks, args.duration)
@@ -172,7 +129,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_cameras(args) -> int:
-    from livecap.capture import list_cameras
+    from livecap.sources import list_cameras
 
     cameras = list_cameras()
     if not cameras:
@@ -187,7 +144,7 @@ def _cmd_cameras(args) -> int:
 def _cmd_gui(args) -> int:
     from livecap.gui import main as gui_main
 
-    return gui_main(getattr(args, "source", None), getattr(args, "settings_dir", None))
+    return gui_main(getattr(args, "source", None), getattr(args, "settings_dir", None), pipeline_settings(args))
 
 
 def _cmd_bvh(args) -> int:
@@ -228,8 +185,9 @@ def _cmd_bench(args) -> int:
         return 0
     from livecap.bench.engine import format_table, run_bench
 
-    rows = run_bench(args.source, args.preset or list(PRESETS), args.frames, args.json, args.model_dir,
-                     args.providers, args.mediapipe)
+    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers)
+                for preset in args.preset or PRESETS]
+    rows = run_bench(args.source, settings, args.frames, args.json, args.mediapipe)
     print(format_table(rows))
     return 0
 
@@ -241,8 +199,9 @@ def _bench_fitting(args) -> int:
     from livecap.bench.fitting import bench_fitting, format_fitting, warmup_seconds
 
     warmup = warmup_seconds()
-    preset = (args.preset or ["balanced"])[0]
-    rows = bench_fitting(args.source, preset, args.smoothing, args.model_dir, args.providers)
+    settings = PipelineSettings(preset=(args.preset or ["balanced"])[0], smoothing=args.smoothing,
+                                model_dir=args.model_dir, providers=args.providers)
+    rows = bench_fitting(args.source, settings)
     print(format_fitting(rows, warmup, args.smoothing))
     if args.json:
         with open(args.json, "w") as out:
@@ -298,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.parser, args.config_path = parser, config_path
     logging.basicConfig(format="livecap: %(message)s", level=logging.DEBUG if args.verbose else logging.INFO)
-    if args.command is None:
-        args.command = "gui"  # `livecap` alone opens the desktop app
+    if args.command is None:  # `livecap` alone opens the desktop app
+        args = parser.parse_args([*argv, "gui"])
+        args.parser, args.config_path = parser, config_path
     try:
         # these need no models; the app reports a missing ONNX Runtime in its window
         if args.command not in ("bvh", "config", "doctor", "gui"):

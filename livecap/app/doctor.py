@@ -65,7 +65,7 @@ def _providers() -> list[str]:
 
 def _cameras() -> list[str]:
     try:
-        from livecap.capture import list_cameras
+        from livecap.sources import list_cameras
 
         found = list_cameras()
         return [f"  camera {index}: {mode}" for index, mode in found] or ["  none found"]

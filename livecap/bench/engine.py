@@ -14,11 +14,9 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from livecap.models.catalog import ModelCatalog
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.pose.pipeline import PipelineModels
-from livecap.presets import get_preset
-from livecap.models.runtime import RuntimeOptions
+from livecap.settings import PipelineSettings
 from livecap.sinks.jsonl import JsonlSink
 
 STAGES = ("capture", "convert", "detect", "landmarks", "track", "filter", "fit", "sinks")
@@ -40,9 +38,10 @@ class BenchRow:
     peer_fps: dict[str, float] = field(default_factory=dict)  # other programs on the same video, same run
 
 
-def _run(path: str, preset: str, paced: bool, max_frames: int, models: PipelineModels) -> tuple[EngineStatus, float]:
+def _run(path: str, settings: PipelineSettings, paced: bool, max_frames: int, models: PipelineModels
+         ) -> tuple[EngineStatus, float]:
     with tempfile.TemporaryDirectory() as folder:
-        engine = Engine(EngineConfig(path, paced=paced, preset=preset, max_frames=max_frames),
+        engine = Engine(EngineConfig(path, settings, paced=paced, max_frames=max_frames),
                         [JsonlSink(Path(folder) / "bench.jsonl")], models=models)
         engine.start()
         people, samples = 0.0, 0
@@ -52,11 +51,11 @@ def _run(path: str, preset: str, paced: bool, max_frames: int, models: PipelineM
         return engine.stop(), people / samples if samples else float(engine.status().people)
 
 
-def bench_file(path: str, preset: str, max_frames: int, models: PipelineModels) -> BenchRow:
-    unpaced, people = _run(path, preset, False, max_frames, models)
-    paced, _ = _run(path, preset, True, max_frames, models)
+def bench_file(path: str, settings: PipelineSettings, max_frames: int, models: PipelineModels) -> BenchRow:
+    unpaced, people = _run(path, settings, False, max_frames, models)
+    paced, _ = _run(path, settings, True, max_frames, models)
     stages = {name: round(unpaced.stage_ms.get(name, 0.0), 2) for name in STAGES}
-    return BenchRow(Path(path).name, preset, unpaced.frames, round(unpaced.fps, 1), stages, round(people, 1),
+    return BenchRow(Path(path).name, settings.preset, unpaced.frames, round(unpaced.fps, 1), stages, round(people, 1),
                     models.providers, round(paced.latency_p50_ms, 1), round(paced.latency_p95_ms, 1), paced.dropped,
                     paced.captured)
 
@@ -102,14 +101,13 @@ def format_table(rows: list[BenchRow]) -> str:
                                "latency and dropped: paced)")
 
 
-def run_bench(sources: list[str], presets: list[str], max_frames: int, json_out: str | None,
-              model_dir: str | None = None, providers: list[str] | None = None,
+def run_bench(sources: list[str], settings: list[PipelineSettings], max_frames: int, json_out: str | None,
               mediapipe_python: str | None = None) -> list[BenchRow]:
-    catalog, options = ModelCatalog(model_dir), RuntimeOptions(providers)
+    """Every source with every settings (one per preset), each preset's models loaded once."""
     rows = []
-    for preset in presets:
-        models = PipelineModels.load(get_preset(preset), catalog, options)
-        rows += [bench_file(source, preset, max_frames, models) for source in sources]
+    for setting in settings:
+        models = PipelineModels.load(setting)
+        rows += [bench_file(source, setting, max_frames, models) for source in sources]
     if mediapipe_python:
         for source in sources:
             fps = mediapipe_fps(mediapipe_python, source, max_frames)

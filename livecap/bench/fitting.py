@@ -11,20 +11,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from livecap.camera import camera_for
-from livecap.models.catalog import ModelCatalog
-from livecap.pose.filtering import DEFAULT_SMOOTHING, SmoothingSettings
-from livecap.pose.fitting import SkeletonFitter
-from livecap.pose.pipeline import PipelineModels, PosePipeline
-from livecap.presets import get_preset
-from livecap.models.runtime import RuntimeOptions
-from livecap.sources import open_file_source
+from livecap.pose.fitting import FitState, SkeletonFitter
+from livecap.pose.pipeline import PipelineModels, build_pipeline
+from livecap.settings import PipelineSettings
+from livecap.sources import open_file
 
 
 @dataclass
@@ -36,10 +33,9 @@ class Recording:
     inputs: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)  # (id, landmarks2d, world33)
 
 
-def record(path: str, models: PipelineModels, preset_name: str, smoothing: float) -> Recording:
-    source = open_file_source(path)
-    pipeline = PosePipeline(models, get_preset(preset_name), camera=camera_for(source.width, source.height),
-                            smoothing=SmoothingSettings.from_strength(smoothing))
+def record(path: str, models: PipelineModels, settings: PipelineSettings) -> Recording:
+    source = open_file(path)
+    pipeline = build_pipeline(settings, source.mode.width, source.mode.height, models=models)
     out = Recording()
     try:
         for frame in source:
@@ -99,21 +95,21 @@ def lag_frames(raw: Recording, smoothed: Recording, max_lag: float = 4.0) -> flo
 def fit_milliseconds(recording: Recording, camera, repeats: int = 3) -> float:
     """Mean milliseconds per person per frame of SkeletonFitter.fit on recorded inputs, after warm-up."""
     fitter = SkeletonFitter(camera)
-    person_id, image, world = recording.inputs[0]
-    fitter.fit(person_id, image, world)  # JIT / cache load
+    _, image, world = recording.inputs[0]
+    fitter.fit(FitState(), image, world)  # JIT / cache load
     started = time.perf_counter()
     for _ in range(repeats):
-        fitter = SkeletonFitter(camera)
+        people: dict[int, FitState] = {}
         for person_id, image, world in recording.inputs:
-            fitter.fit(person_id, image, world)
+            fitter.fit(people.setdefault(person_id, FitState()), image, world)
     return (time.perf_counter() - started) * 1000.0 / (repeats * len(recording.inputs))
 
 
 _FIRST_FIT = ("import time, numpy as np; t = time.perf_counter(); "
-              "from livecap.camera import CameraIntrinsics; from livecap.pose.fitting import SkeletonFitter; "
+              "from livecap.camera import CameraIntrinsics; from livecap.pose.fitting import FitState, SkeletonFitter; "
               "rng = np.random.default_rng(0); image = np.ones((33, 3), np.float32); "
               "image[:, :2] = rng.uniform(200, 400, (33, 2)); world = rng.normal(0, 0.3, (33, 3)).astype(np.float32); "
-              "SkeletonFitter(CameraIntrinsics.from_fov(640, 480)).fit(1, image, world); "
+              "SkeletonFitter(CameraIntrinsics.from_fov(640, 480)).fit(FitState(), image, world); "
               "print(time.perf_counter() - t)")
 
 
@@ -148,15 +144,15 @@ class FittingFigures:
         return self.jitter_smoothed_mm / self.jitter_raw_mm
 
 
-def bench_fitting(sources: list[str], preset: str = "balanced", smoothing: float = DEFAULT_SMOOTHING,
-                  model_dir: str | None = None, providers: list[str] | None = None) -> list[FittingFigures]:
-    models = PipelineModels.load(get_preset(preset), ModelCatalog(model_dir), RuntimeOptions(providers))
+def bench_fitting(sources: list[str], settings: PipelineSettings) -> list[FittingFigures]:
+    """Each source fitted raw (no smoothing) and at the settings' smoothing, with the same models."""
+    models = PipelineModels.load(settings)
     rows = []
     for path in sources:
-        raw = record(path, models, preset, 0.0)
-        smoothed = record(path, models, preset, smoothing)
-        source = open_file_source(path)
-        camera = camera_for(source.width, source.height)
+        raw = record(path, models, replace(settings, smoothing=0.0))
+        smoothed = record(path, models, settings)
+        source = open_file(path)
+        camera = camera_for(source.mode.width, source.mode.height, settings.fov, settings.calibration)
         source.close()
         (raw_limbs, raw_root), (limbs, root) = limbs_and_root(raw), limbs_and_root(smoothed)
         rows.append(FittingFigures(Path(path).name, len(raw.inputs), fit_milliseconds(raw, camera),

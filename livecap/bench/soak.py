@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from livecap.settings import PipelineSettings
 from livecap.engine import Engine, EngineConfig
 
 
@@ -51,7 +52,7 @@ class SoakFigures:
 
 
 def soak(source: str, seconds: float, preset: str = "balanced", cycles: int = 20) -> SoakFigures:
-    engine = Engine(EngineConfig(source, paced=True, loop=True, preset=preset))
+    engine = Engine(EngineConfig(source, PipelineSettings(preset=preset), paced=True, loop=True))
     engine.start()
     started, samples = time.monotonic(), []
     while time.monotonic() - started < seconds:

@@ -29,7 +29,8 @@ def no_display() -> str | None:
     return None
 
 
-def main(source: str | None = None, settings_dir: str | None = None) -> int:
+def main(source: str | None = None, settings_dir: str | None = None, pipeline=None) -> int:
+    """pipeline: the PipelineSettings of the command line and config file (camera, height, providers...)."""
     problem = missing_gui_packages() or no_display()
     if problem:
         print(f"livecap: {problem}", file=sys.stderr)
@@ -39,4 +40,4 @@ def main(source: str | None = None, settings_dir: str | None = None) -> int:
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL says at INFO that an optional module is absent
     from livecap.gui.app import run_app
 
-    return run_app(source, Path(settings_dir) if settings_dir else None)
+    return run_app(source, Path(settings_dir) if settings_dir else None, pipeline)

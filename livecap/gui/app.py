@@ -12,13 +12,15 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from livecap.capture import list_cameras
+from livecap.sources import list_cameras
 from livecap.engine import EngineConfig
+from livecap.settings import PipelineSettings
 from livecap.gui.controls import RecordPanel, SourcePanel, StreamPanel
 from livecap.gui.engine_runner import EngineRunner, ModelCache
 from livecap.gui.latency_plot import LatencyPlot
@@ -37,9 +39,10 @@ MESSAGE_STYLE = {"info": "background: #1d3b5c; color: white", "ok": "background:
 
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, settings_dir: Path | None = None, models: ModelCache | None = None,
-                 display_hz: float = 60.0):
+                 display_hz: float = 60.0, pipeline: PipelineSettings | None = None):
         super().__init__()
         self.settings_dir = settings_dir
+        self.pipeline = pipeline or PipelineSettings()  # from the config file; preset and smoothing: the app's own
         self.settings = GuiSettings.load(settings_dir)
         self.runner = EngineRunner(models)
         self.outputs = Outputs(self.runner)
@@ -223,8 +226,9 @@ class MainWindow(QtWidgets.QMainWindow):
             raise ValueError("choose a source first: a camera, a video file (File…) or an RTSP/HTTP URL")
         self.settings.remember_source(source)
         # a file plays at its own frame rate, as a camera would deliver it
-        config = EngineConfig(source=source, paced=True, preset=sp.preset.currentText(),
-                              smoothing=sp.smoothing.value() / 100)
+        config = EngineConfig(source=source, paced=True, loop=sp.loop.isChecked(),
+                              pipeline=replace(self.pipeline, preset=sp.preset.currentText(),
+                                               smoothing=sp.smoothing.value() / 100))
         self.runner.start(config, self.outputs.wanted())
         self.latency.clear_history()
         self.skeletons.new_take()
@@ -242,7 +246,7 @@ class MainWindow(QtWidgets.QMainWindow):
         busy = phase in ("starting", "running")
         sp.start.setChecked(busy)
         sp.start.setText("Stop  (Space)" if busy else "Start  (Space)")
-        for widget in (sp.source, sp.browse, sp.preset, sp.smoothing):
+        for widget in (sp.source, sp.browse, sp.preset, sp.smoothing, sp.loop):
             widget.setEnabled(not busy)
         sp.progress.setVisible(phase == "starting")
         if phase == "running":
@@ -403,9 +407,10 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     return app
 
 
-def run_app(source: str | None = None, settings_dir: Path | None = None) -> int:
+def run_app(source: str | None = None, settings_dir: Path | None = None,
+            pipeline: PipelineSettings | None = None) -> int:
     app = make_app()
-    window = MainWindow(settings_dir)
+    window = MainWindow(settings_dir, pipeline=pipeline)
     # Ctrl-C in the terminal or a SIGTERM closes the window properly: settings saved, recordings completed. (The
     # display timer returns to Python 60 times a second, which is when Python runs signal handlers.)
     for number in (signal.SIGINT, signal.SIGTERM):

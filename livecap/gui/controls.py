@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from PyQt6 import QtCore, QtWidgets
 
-from livecap.capture import CaptureMode
+from livecap.sources import CaptureMode
 from livecap.gui.settings import GuiSettings, StreamSetting
-from livecap.presets import PRESETS
+from livecap.settings import PRESETS
 
 STREAMS = (("vmc", "VMC"), ("vrchat", "VRChat"), ("osc", "OSC"))
 LIGHTS = {"off": "#555", "waiting": "#d9a400", "ok": "#2fbf4a", "error": "#e0443e"}
@@ -42,6 +42,9 @@ class SourcePanel(QtWidgets.QGroupBox):
         srow.addWidget(self.smoothing, 1)
         srow.addWidget(self.smoothing_value)
         layout.addRow("Smoothing", srow)
+        self.loop = QtWidgets.QCheckBox("Loop a video file")
+        self.loop.setToolTip("play a file again from the start when it ends (demos, rehearsals)")
+        layout.addRow(self.loop)
         self.start = QtWidgets.QPushButton("Start  (Space)")
         self.start.setCheckable(True)
         layout.addRow(self.start)
@@ -80,11 +83,13 @@ class SourcePanel(QtWidgets.QGroupBox):
         self.preset.setCurrentText(settings.preset)
         self.smoothing.setValue(round(settings.smoothing * 100))
         self.smoothing_value.setText(f"{settings.smoothing:.2f}")
+        self.loop.setChecked(settings.loop)
 
     def save(self, settings: GuiSettings) -> None:
         settings.remember_source(self.source_text)
         settings.preset = self.preset.currentText()
         settings.smoothing = self.smoothing.value() / 100
+        settings.loop = self.loop.isChecked()
 
 
 class RecordPanel(QtWidgets.QGroupBox):

@@ -9,12 +9,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from livecap.models.catalog import ModelCatalog
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError
 from livecap.pose.pipeline import PipelineModels
-from livecap.presets import get_preset
-from livecap.models.runtime import RuntimeOptions
 from livecap.sinks import Sink
 
 
@@ -27,11 +24,11 @@ class ModelCache:
         self._lock = threading.Lock()
 
     def get(self, config: EngineConfig) -> PipelineModels:
-        key = (config.preset, config.model_dir, tuple(config.providers or ()))
+        settings = config.pipeline
+        key = (settings.preset, settings.model_dir, settings.providers)
         with self._lock:
             if key not in self._models:
-                self._models[key] = PipelineModels.load(get_preset(config.preset), ModelCatalog(config.model_dir),
-                                                        RuntimeOptions(config.providers))
+                self._models[key] = PipelineModels.load(settings)
             return self._models[key]
 
 
@@ -50,7 +47,6 @@ class EngineRunner:
     def __init__(self, cache: ModelCache | None = None):
         self.cache = cache or ModelCache()
         self.engine: Engine | None = None
-        self.reader_factory = None  # the viewer benchmark loops a file through the engine here; None in the app
         self.phase = "idle"
         self.message = ""  # the error of a failed start or run, one line
         self.progress = Progress(0, self.STEPS, "")
@@ -79,7 +75,7 @@ class EngineRunner:
             if cancel.is_set():
                 return
             self.progress = Progress(1, self.STEPS, "opening the source and warming up (JIT)")
-            engine = Engine(config, sinks, reader_factory=self.reader_factory, models=models)
+            engine = Engine(config, sinks, models=models)
             engine.start()
         except LivecapError as exc:
             if not cancel.is_set():

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from livecap.pose.fitting.model import skeleton_height
 from livecap.types import PersonPose
-from livecap.skeleton import JOINTS, PARENTS
+from livecap.skeleton import FOOT_JOINTS, PARENTS, J, skeleton_height
 
 # Distinct, readable on video and on a dark 3D background (Tableau 10, slightly brightened)
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
@@ -23,7 +22,6 @@ BLAZEPOSE_EDGES = np.array([
 VISIBLE = 0.3  # landmark visibility below which a segment is not drawn
 
 BONES = np.array([(p, j) for j, p in enumerate(PARENTS) if p >= 0], np.intp)
-_J = {name: i for i, name in enumerate(JOINTS)}
 # (name, joint before, the hinge, joint after): flexion is 0 for a straight limb
 ANGLES = (("L elbow", "LeftUpperArm", "LeftLowerArm", "LeftHand"),
           ("R elbow", "RightUpperArm", "RightLowerArm", "RightHand"),
@@ -50,19 +48,18 @@ def label_position(person: PersonPose) -> tuple[float, float]:
     return (x1 + x2) / 2, y1
 
 
-def camera_to_display(points: np.ndarray) -> np.ndarray:
-    """Camera space (x right, y down, z forward) to the 3D view's Z-up axes: x right, y away from the camera, z up.
-    (The same as livecap.skeleton's Y-up world, then Y-up to Z-up; the data model is not changed.)"""
+def world_to_display(points: np.ndarray) -> np.ndarray:
+    """World space (livecap.skeleton: x right, y up, z towards the camera) to the 3D view's Z-up axes: x right,
+    y away from the camera, z up."""
     points = np.asarray(points, np.float32)
-    return np.stack([points[..., 0], points[..., 2], -points[..., 1]], axis=-1)
+    return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
 
 
 def segments_3d(person: PersonPose) -> np.ndarray | None:
     """(2B x 3) display-space points, consecutive pairs forming the fitted skeleton's bones; None before a fit."""
-    if person.skeleton is None:
+    if person.world is None:
         return None
-    joints = camera_to_display(person.skeleton.joints3d)
-    return joints[BONES.reshape(-1)]
+    return world_to_display(person.world.positions)[BONES.reshape(-1)]
 
 
 def flexion_degrees(joints3d: np.ndarray, before: int, hinge: int, after: int) -> float:
@@ -80,7 +77,7 @@ def joint_angles(person: PersonPose) -> dict[str, float]:
     if person.skeleton is None:
         return {name: float("nan") for name, *_ in ANGLES}
     joints = np.asarray(person.skeleton.joints3d, np.float64)
-    return {name: flexion_degrees(joints, _J[a], _J[b], _J[c]) for name, a, b, c in ANGLES}
+    return {name: flexion_degrees(joints, J[a], J[b], J[c]) for name, a, b, c in ANGLES}
 
 
 def height_m(person: PersonPose) -> float:
@@ -92,12 +89,9 @@ def height_m(person: PersonPose) -> float:
 
 def floor_level(people: list[PersonPose]) -> float | None:
     """The display z of the lowest foot among the fitted people (the floor, with a level camera)."""
-    feet = [_J[n] for n in ("LeftFoot", "RightFoot", "LeftToes", "RightToes")]
-    lows = [float(camera_to_display(p.skeleton.joints3d[feet])[:, 2].min()) for p in people if p.skeleton is not None]
+    lows = [p.world.lowest_foot for p in people if p.world is not None]
     return min(lows) if lows else None
 
 
 def root_display(person: PersonPose) -> np.ndarray | None:
-    if person.skeleton is None:
-        return None
-    return camera_to_display(person.skeleton.root)
+    return world_to_display(person.world.root) if person.world is not None else None

@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from livecap.settings import DEFAULT_SMOOTHING
 from livecap.sinks.osc import plain, vmc, vrchat
 
 log = logging.getLogger("livecap")
@@ -47,7 +48,8 @@ class GuiSettings:
     source: str = ""  # camera index, file or URL; empty: the first camera found
     recent: list[str] = field(default_factory=list)  # files and URLs used before, newest first
     preset: str = "balanced"
-    smoothing: float = 0.5
+    smoothing: float = DEFAULT_SMOOTHING
+    loop: bool = False  # play a video file again when it ends
     record_dir: str = str(Path.home() / "livecap-recordings")
     streams: dict[str, StreamSetting] = field(default_factory=_streams)
     geometry: str = ""  # the window's saveGeometry(), base64

@@ -16,9 +16,7 @@ from filterpy.common import Q_discrete_white_noise
 from filterpy.kalman import KalmanFilter
 from scipy.linalg import block_diag
 
-from livecap.errors import LivecapError
-
-DEFAULT_SMOOTHING = 0.5
+from livecap.settings import check_smoothing
 
 
 @dataclass(frozen=True)
@@ -47,8 +45,7 @@ class SmoothingSettings:
     def from_strength(cls, strength: float) -> "SmoothingSettings":
         """0 = raw, 1 = heavy. The default 0.5 was tuned with `livecap bench --fitting` on two_people_1080p and
         basketball_240p to cut jitter to a third with under a frame of lag on the limbs."""
-        if not 0.0 <= strength <= 1.0 or math.isnan(strength):
-            raise LivecapError(f"smoothing must be between 0 (off) and 1 (heavy), not {strength}")
+        strength = check_smoothing(strength)
         # log-linear: each 0.1 of strength divides the cutoff by ~1.8 and the root's process noise by ~2.5
         return cls(strength, OneEuroSettings(min_cutoff=10 ** (-2.6 * strength), beta=30.0 * (1.0 - strength)),
                    root_process_noise=400.0 * 10 ** (-4.0 * strength))
@@ -128,39 +125,26 @@ class RootKalman:
         return np.array([u * depth, v * depth, depth])
 
 
-@dataclass
-class _PersonFilters:
-    image: OneEuroFilter
-    world: OneEuroFilter
-    root: RootKalman
-
-
-class PoseSmoother:
-    """Keeps each tracked person's filters; a person lost and found again starts afresh."""
+class PersonSmoother:
+    """One tracked person's filters (it lives on the person's track): their 2D and 3D landmarks before the fit, their
+    root after it. reset() when the person is found again after being lost: old motion must not pull the new."""
 
     def __init__(self, settings: SmoothingSettings):
         self.settings = settings
-        self._people: dict[int, _PersonFilters] = {}
+        self.reset()
 
-    def _filters(self, person_id: int, restart: bool) -> _PersonFilters:
-        if restart or person_id not in self._people:
-            s = self.settings
-            self._people[person_id] = _PersonFilters(OneEuroFilter(s.landmarks), OneEuroFilter(s.landmarks),
-                                                     RootKalman(s.root_process_noise, s.root_measurement_noise))
-        return self._people[person_id]
+    def reset(self) -> None:
+        s = self.settings
+        self.image, self.world = OneEuroFilter(s.landmarks), OneEuroFilter(s.landmarks)
+        self.root_filter = RootKalman(s.root_process_noise, s.root_measurement_noise)
 
-    def forget_all_but(self, person_ids) -> None:
-        for stale in set(self._people) - set(person_ids):
-            del self._people[stale]
-
-    def landmarks(self, person_id: int, time: float, image33: np.ndarray, world33: np.ndarray, body_pixels: float,
-                  restart: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def landmarks(self, time: float, image33: np.ndarray, world33: np.ndarray, body_pixels: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """Filtered (33 x 3 pixels + visibility, 33 x 3 metres); visibility passes through unfiltered."""
-        filters = self._filters(person_id, restart)
         image = image33.astype(np.float64)
-        image[:, :2] = filters.image(time, image33[:, :2], scale=body_pixels)
-        world = filters.world(time, world33, scale=1.0)  # hip-centred metres: a body is about 1 m across
+        image[:, :2] = self.image(time, image33[:, :2], scale=body_pixels)
+        world = self.world(time, world33, scale=1.0)  # hip-centred metres: a body is about 1 m across
         return image.astype(np.float32), world.astype(np.float32)
 
-    def root(self, person_id: int, time: float, root: np.ndarray) -> np.ndarray:
-        return self._filters(person_id, False).root(time, root)
+    def root(self, time: float, root: np.ndarray) -> np.ndarray:
+        return self.root_filter(time, root)

@@ -1,6 +1,8 @@
-"""One frame in, every person's 2D + 3D pose out: detection -> landmarks -> tracking, synchronously.
+"""One frame in, every person's 2D + 3D pose out: detection -> landmarks -> tracking -> per person smoothing, fit
+and world pose, synchronously. `build_pipeline(settings, ...)` is the one place a pipeline is assembled (the
+engine, `livecap process`, the benchmarks and the desktop app all call it).
 
-This is the pure per-frame core; threads, cameras and sinks live around it (livecap.engine, livecap.app.process).
+This is the pure per-frame core; threads, cameras and sinks live around it (livecap.engine).
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from livecap.camera import CameraIntrinsics
-from livecap.pose.filtering import PoseSmoother, SmoothingSettings
-from livecap.models.catalog import ModelCatalog
-from livecap.pose.fitting import FitSettings, SkeletonFitter
+from livecap import skeleton
+from livecap.camera import CameraIntrinsics, camera_for
 from livecap.models.blazepose import BlazePoseLandmarker
+from livecap.models.catalog import ModelCatalog
 from livecap.models.movenet import MoveNetMultiPose
-from livecap.presets import Preset
-from livecap.types import Frame, FrameResult, PersonPose, Roi
 from livecap.models.runtime import OnnxModel, RuntimeOptions
+from livecap.pose.filtering import PersonSmoother, SmoothingSettings
+from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter
 from livecap.pose.tracking import PoseTracker, Track, TrackerSettings
+from livecap.settings import PipelineSettings
+from livecap.types import Frame, FrameResult, PersonPose, Roi, StreamInfo
 
 
 @dataclass
@@ -29,7 +32,10 @@ class PipelineModels:
     landmarker: BlazePoseLandmarker
 
     @classmethod
-    def load(cls, preset: Preset, catalog: ModelCatalog, options: RuntimeOptions | None = None):
+    def load(cls, settings: PipelineSettings) -> "PipelineModels":
+        """The preset's models, from the user's model folder or the shipped ones."""
+        preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
+        options = RuntimeOptions(list(settings.providers) if settings.providers else None)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
         landmark = OnnxModel(catalog.require(preset.landmark_model).path, options)
         return cls(MoveNetMultiPose(detector, preset.detector_long_side), BlazePoseLandmarker(landmark))
@@ -39,26 +45,37 @@ class PipelineModels:
         return self.landmarker.model.providers
 
 
-def person_from_track(track: Track) -> PersonPose:
-    return PersonPose(id=track.id, score=track.score, bbox=track.bbox.copy(), coco17=track.coco17,
-                      landmarks2d=track.landmarks.image33, world33=track.landmarks.world33)
+@dataclass
+class PersonState:
+    """What the pipeline keeps about one tracked person between frames. Each track carries one, made when the
+    person is first seen and gone with the track."""
+
+    fit: FitState
+    smoother: PersonSmoother | None
 
 
 class PosePipeline:
     """Tracks people through a sequence; with stills=True every frame is treated on its own.
 
-    With a camera, every person also gets a fitted skeleton placed in that camera's space. With smoothing (not
-    for stills), the published landmarks and skeletons are filtered over time."""
+    With a camera, every person also gets a fitted skeleton placed in that camera's space, and its world pose.
+    With smoothing (not for stills), the published landmarks and skeletons are filtered over time."""
 
-    def __init__(self, models: PipelineModels, preset: Preset, stills: bool = False,
-                 camera: CameraIntrinsics | None = None, fit: FitSettings | None = None,
-                 smoothing: SmoothingSettings | None = None):
-        self.models = models
-        self.stills = stills
-        self.tracker = PoseTracker(TrackerSettings(detect_every=preset.detect_every))
-        self.fitter = SkeletonFitter(camera, fit) if camera is not None else None
-        smooth = smoothing is not None and smoothing.enabled and not stills
-        self.smoother = PoseSmoother(smoothing) if smooth else None
+    def __init__(self, models: PipelineModels, settings: PipelineSettings, camera: CameraIntrinsics | None = None,
+                 stills: bool = False):
+        self.models, self.settings, self.camera, self.stills = models, settings, camera, stills
+        smoothing = SmoothingSettings.from_strength(settings.smoothing)
+        self.smoothing = smoothing if smoothing.enabled and not stills else None
+        self.fitter = SkeletonFitter(camera, FitSettings(height=settings.height)) if camera is not None else None
+        self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
+                                   new_state=self._new_person)
+
+    def _new_person(self) -> PersonState:
+        return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None)
+
+    def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
+        """What every sink is told before the first frame."""
+        return StreamInfo(source, width, height, fps, self.camera, self.settings.preset, self.models.providers,
+                          self.settings.record())
 
     def process(self, frame: Frame) -> FrameResult:
         clock = time.perf_counter()
@@ -80,19 +97,36 @@ class PosePipeline:
         results = self.models.landmarker(rgb, [c.roi for c in candidates])
         lap("landmarks")
         tracks = self.tracker.update(candidates, results)
-        people = [person_from_track(t) for t in tracks]
         lap("track")
-        if self.smoother is not None:
-            self._smooth_landmarks(frame.time, tracks, people)
-            lap("filter")
-        if self.fitter is not None:
-            self._fit(tracks, people)
-            lap("fit")
-            if self.smoother is not None:
-                self._smooth_roots(frame.time, people)
-                lap("filter")
+        people = [self._person(track, frame.time, lap) for track in tracks]
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
+
+    def _person(self, track: Track, time_s: float, lap) -> PersonPose:
+        """One tracked person's published pose: landmarks smoothed, skeleton fitted, its root smoothed."""
+        person = PersonPose(id=track.id, score=track.score, bbox=track.bbox.copy(), coco17=track.coco17,
+                            landmarks2d=track.landmarks.image33, world33=track.landmarks.world33)
+        state: PersonState = track.state
+        if state.smoother is not None:
+            if track.resumed:
+                state.smoother.reset()
+            body_pixels = float(max(person.bbox[2] - person.bbox[0], person.bbox[3] - person.bbox[1]))
+            person.landmarks2d, person.world33 = state.smoother.landmarks(time_s, person.landmarks2d,
+                                                                          person.world33, body_pixels)
+            lap("filter")
+        if self.fitter is None:
+            return person
+        temporal = not self.stills and not track.resumed
+        fit = self.fitter.fit(state.fit, person.landmarks2d, person.world33, temporal=temporal)
+        lap("fit")
+        if state.smoother is not None:
+            shift = (state.smoother.root(time_s, fit.root) - fit.root).astype(np.float32)
+            fit.root = fit.root + shift
+            fit.joints3d = fit.joints3d + shift
+            lap("filter")
+        person.skeleton = fit
+        person.world = skeleton.world_pose(fit)
+        return person
 
     def warm_up(self, width: int, height: int) -> None:
         """Runs every model and the fit once on a blank image, so the first real frames are not late: ONNX
@@ -104,25 +138,12 @@ class PosePipeline:
         if self.fitter is not None and landmarks:
             image33 = landmarks[0].image33.copy()
             image33[:, 2] = 1.0
-            self.fitter.fit(-1, image33, landmarks[0].world33)
-            self.fitter.forget(-1)
+            skeleton.world_pose(self.fitter.fit(FitState(), image33, landmarks[0].world33))
 
-    def _smooth_landmarks(self, time: float, tracks: list[Track], people: list[PersonPose]) -> None:
-        self.smoother.forget_all_but(self.tracker.tracks)
-        for track, person in zip(tracks, people):
-            body_pixels = float(max(person.bbox[2] - person.bbox[0], person.bbox[3] - person.bbox[1]))
-            person.landmarks2d, person.world33 = self.smoother.landmarks(
-                track.id, time, person.landmarks2d, person.world33, body_pixels, restart=track.resumed)
 
-    def _smooth_roots(self, time: float, people: list[PersonPose]) -> None:
-        for person in people:
-            fit = person.skeleton
-            shift = (self.smoother.root(person.id, time, fit.root) - fit.root).astype(np.float32)
-            fit.root = fit.root + shift
-            fit.joints3d = fit.joints3d + shift
-
-    def _fit(self, tracks: list[Track], people: list[PersonPose]) -> None:
-        self.fitter.forget_all_but(self.tracker.tracks)
-        for track, person in zip(tracks, people):
-            temporal = not self.stills and not track.resumed
-            person.skeleton = self.fitter.fit(track.id, person.landmarks2d, person.world33, temporal=temporal)
+def build_pipeline(settings: PipelineSettings, width: int, height: int, stills: bool = False,
+                   models: PipelineModels | None = None) -> PosePipeline:
+    """The pipeline for a source of this size: its models (loaded unless given), its camera, its fit and
+    filters, all from one settings object."""
+    camera = camera_for(width, height, settings.fov, settings.calibration)
+    return PosePipeline(models or PipelineModels.load(settings), settings, camera, stills)

@@ -7,7 +7,9 @@ Detections are assigned to tracks with the Hungarian method on a pose similarity
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -63,6 +65,7 @@ class Track:
     coco_offset: np.ndarray | None = None  # 17 x 2: detector keypoint minus landmark, at the last detection
     detection_score: float = 1.0
     resumed: bool = False  # seen again this frame after being lost: temporal state must restart
+    state: Any = None  # what later stages keep about this person between frames; dies with the track
 
 
 @dataclass
@@ -85,8 +88,12 @@ class TrackerSettings:
 
 
 class PoseTracker:
-    def __init__(self, settings: TrackerSettings | None = None):
+    """`new_state` makes the per-person state each new track carries (filters, fit), so that state is created with
+    its person and forgotten with them, with no table of ids to keep in step."""
+
+    def __init__(self, settings: TrackerSettings | None = None, new_state: Callable[[], Any] | None = None):
         self.settings = settings or TrackerSettings()
+        self.new_state = new_state or (lambda: None)
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
         self._frames_since_detection = 0
@@ -161,7 +168,7 @@ class PoseTracker:
         if candidate.track_id is not None and candidate.track_id in self.tracks:
             return self.tracks[candidate.track_id]
         track = Track(self._next_id, candidate.roi, landmarks, np.zeros((17, 3), np.float32),
-                      np.zeros(4, np.float32), 0.0)
+                      np.zeros(4, np.float32), 0.0, state=self.new_state())
         self._next_id += 1
         self.tracks[track.id] = track
         return track

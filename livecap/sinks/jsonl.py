@@ -110,8 +110,9 @@ class JsonlSink:
 
     name = "jsonl"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, required: bool = False):
         self.path = path
+        self.required = required  # the run's main output (`livecap process`): its failure fails the run
         self.writer: JsonlWriter | None = None
 
     def start(self, info: StreamInfo) -> None:

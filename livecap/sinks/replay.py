@@ -6,25 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from livecap.types import FrameResult, PersonPose, SkeletonPose
-from livecap.skeleton import PARENTS
-
-
-def offsets_from_pose(joints3d: np.ndarray, rotations: np.ndarray) -> np.ndarray:
-    """The rest offsets that forward kinematics turned into these joints (JSONL keeps bone lengths, not offsets):
-    offset(j) = world(parent)^-1 (p(j) - p(parent))."""
-    local = Rotation.from_quat(rotations).as_matrix()
-    world = np.empty_like(local)
-    offsets = np.zeros((len(PARENTS), 3))
-    for j, parent in enumerate(PARENTS):
-        if parent < 0:
-            world[j] = local[j]
-        else:
-            world[j] = world[parent] @ local[j]
-            offsets[j] = world[parent].T @ (joints3d[j] - joints3d[parent])
-    return offsets
+from livecap.skeleton import offsets_from_pose
 
 
 def person_from_record(record: dict) -> PersonPose:

@@ -10,6 +10,7 @@ from scipy.spatial.transform import Rotation
 
 from livecap.camera import CameraIntrinsics
 from livecap.pose.fitting import model
+from livecap.skeleton import BONE_FRAMES
 from livecap.pose.fitting.solver import forward_kinematics, local_quaternions, solve
 from livecap.types import SkeletonPose
 
@@ -24,12 +25,15 @@ class FitSettings:
     # priors are per radian against metres: 0.02 (= 2 cm per radian) biased synthetic poses by 2-5 cm
     temporal_weight: float = 0.02
     rest_weight: float = 0.001
-    bone_frames: int = 15  # frames whose median sets the bone lengths, then frozen
+    bone_frames: int = BONE_FRAMES  # frames whose median sets the bone lengths, then frozen
     height: float | None = None  # metres; scales the estimated skeleton to this standing height
 
 
 @dataclass
-class _PersonState:
+class FitState:
+    """One person's fit between frames (it lives on the person's track): the segment lengths measured so far, the
+    rest offsets built from them (frozen after `bone_frames` frames) and the last solution, the next warm start."""
+
     measured: list[np.ndarray] = field(default_factory=list)
     offsets: np.ndarray | None = None
     frozen: bool = False
@@ -61,22 +65,14 @@ def initial_root(target3d: np.ndarray, weight3d: np.ndarray, target2d: np.ndarra
 
 
 class SkeletonFitter:
-    """Keeps each person's bone lengths and last solution; call fit() once per person per frame."""
+    """Fits one person's skeleton per call; what carries over between frames is the FitState passed in."""
 
     def __init__(self, camera: CameraIntrinsics, settings: FitSettings | None = None):
         self.camera = camera
         self.settings = settings or FitSettings()
         self._camera_array = np.array([camera.fx, camera.fy, camera.cx, camera.cy])
-        self._people: dict[int, _PersonState] = {}
 
-    def forget(self, person_id: int) -> None:
-        self._people.pop(person_id, None)
-
-    def forget_all_but(self, person_ids) -> None:
-        for stale in set(self._people) - set(person_ids):
-            del self._people[stale]
-
-    def _offsets(self, state: _PersonState, world33: np.ndarray) -> np.ndarray:
+    def _offsets(self, state: FitState, world33: np.ndarray) -> np.ndarray:
         if not state.frozen:
             state.measured.append(model.measure_segments(world33))
             segments = np.median(np.array(state.measured), axis=0)
@@ -86,10 +82,10 @@ class SkeletonFitter:
             state.frozen = len(state.measured) >= self.settings.bone_frames
         return state.offsets
 
-    def fit(self, person_id: int, landmarks2d: np.ndarray, world33: np.ndarray, temporal: bool = True
+    def fit(self, state: FitState, landmarks2d: np.ndarray, world33: np.ndarray, temporal: bool = True
             ) -> SkeletonPose:
-        """landmarks2d: 33 x 3 (x, y, visibility) pixels; world33: 33 x 3 metres, hip-centred, camera axes."""
-        state = self._people.setdefault(person_id, _PersonState())
+        """landmarks2d: 33 x 3 (x, y, visibility) pixels; world33: 33 x 3 metres, hip-centred, camera axes.
+        temporal: warm-start from the state's last solution (False for a still or a person found again)."""
         offsets = self._offsets(state, world33)
         visibility = np.clip(landmarks2d[:, 2].astype(np.float64), 0.0, 1.0)
         target3d, weight3d = model.joint_targets(world33.astype(np.float64), np.sqrt(visibility))

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from livecap.skeleton import JOINTS, PARENTS
+from livecap.skeleton import JOINTS, PARENTS, J, body_height
 
-J = {name: i for i, name in enumerate(JOINTS)}
 NUM_JOINTS = len(JOINTS)
 ROOT_PARAMS = 6  # translation + rotation vector
 
@@ -87,21 +86,9 @@ def measure_segments(world33: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
-def _height(shin: float, thigh: float, torso: float, neck_head: float) -> float:
-    """Approximate body height: ankle-to-ear chain plus the head above the ears and the heel below the ankle."""
-    return 1.12 * (shin + thigh + torso + neck_head)
-
-
 def standing_height(segments: np.ndarray) -> float:
     s = dict(zip(SEGMENT_NAMES, segments))
-    return _height(s["shin"], s["thigh"], s["torso"], s["neck_head"])
-
-
-def skeleton_height(offsets: np.ndarray) -> float:
-    """standing_height() of a skeleton built by rest_offsets(), read back from its offsets (what sinks have)."""
-    lengths = np.linalg.norm(offsets, axis=1)
-    torso = lengths[J["Spine"]] + lengths[J["Chest"]] + lengths[J["Neck"]]  # 0.25 + 0.35 + 0.40 of the torso
-    return float(_height(lengths[J["LeftFoot"]], lengths[J["LeftLowerLeg"]], torso, lengths[J["Head"]]))
+    return body_height(s["shin"], s["thigh"], s["torso"], s["neck_head"])
 
 
 def rest_offsets(segments: np.ndarray) -> np.ndarray:

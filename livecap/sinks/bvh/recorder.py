@@ -8,7 +8,6 @@ are held in memory (about a second) and written then. A person tracked for less 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import time
@@ -27,7 +26,6 @@ from livecap.types import FrameResult, PersonPose, StreamInfo
 
 log = logging.getLogger("livecap")
 
-BONE_FRAMES = 15  # livecap.pose.fitting.FitSettings.bone_frames: offsets may change before this many frames
 
 
 @dataclass
@@ -88,7 +86,7 @@ class BvhSink:
 
     def write(self, result: FrameResult) -> None:
         for person in result.people:
-            if person.skeleton is not None:
+            if person.world is not None:
                 self._add(person, result.time)
 
     def _add(self, person: PersonPose, time_s: float) -> None:
@@ -96,12 +94,11 @@ class BvhSink:
         if track is None:
             track = self.people[person.id] = _Person(person.id, Resampler(self.options.fps, self.options.max_gap),
                                                      EulerConverter(self.options.order))
-        fit = person.skeleton
-        rotations, root = skeleton.to_world(fit.rotations, fit.root)
+        world = person.world
         track.skeleton_frames += 1
-        track.offsets = np.asarray(fit.offsets, np.float64)
-        track.pending += track.resampler.add(float(time_s), Pose(root, rotations))
-        ready = track.skeleton_frames >= BONE_FRAMES and track.resampler.seconds >= self.options.min_seconds
+        track.offsets = world.offsets
+        track.pending += track.resampler.add(float(time_s), Pose(world.root, world.local))
+        ready = track.skeleton_frames >= skeleton.BONE_FRAMES and track.resampler.seconds >= self.options.min_seconds
         if track.stream is None and ready:
             self._open(track)
         if track.stream is not None:
@@ -110,10 +107,10 @@ class BvhSink:
     def _floor_from(self, track: _Person) -> float:
         """The floor under the first person recorded (a low percentile of their lowest foot over the frames seen
         so far), held for the whole take so that everyone stands on the same floor, at y = 0 in every file."""
-        feet = [skeleton.JOINTS.index(name) for name in ("LeftFoot", "RightFoot", "LeftToes", "RightToes")]
-        lowest = [skeleton.forward_kinematics(track.offsets, pose.rotations, pose.root)[feet, 1].min()
-                  for pose in track.pending]
-        return float(np.percentile(lowest, 10)) if lowest else 0.0
+        floor = skeleton.FloorEstimator(window=None)
+        for pose in track.pending:
+            floor.add(skeleton.forward_kinematics(track.offsets, pose.rotations, pose.root)[skeleton.FOOT_JOINTS, 1].min())
+        return floor.height if floor.height is not None else 0.0
 
     def _open(self, track: _Person) -> None:
         if self.floor is None:
@@ -166,46 +163,3 @@ def _free_take(folder: Path, take: str) -> str:
         n += 1
         candidate = f"{take}-{n}"
     return candidate
-
-
-def _order_argument(text: str) -> str:
-    try:
-        return check_order(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _number_argument(low: float, strict: bool):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not (value > low if strict else value >= low):
-            raise argparse.ArgumentTypeError(f"must be a number {'above' if strict else 'of at least'} {low:g}, "
-                                             f"not {text!r}")
-        return value
-    return parse
-
-
-def add_bvh_arguments(parser: argparse.ArgumentParser) -> None:
-    """The recording flags, shared by `livecap process` and `livecap run`."""
-    group = parser.add_argument_group("BVH recording")
-    group.add_argument("--bvh", metavar="DIR", help="record every tracked person to DIR/<take>_person<id>.bvh")
-    group.add_argument("--bvh-units", choices=list(UNIT_SCALE), default="cm",
-                       help="cm (default; most tools) or m (Blender at scale 1)")
-    group.add_argument("--bvh-order", type=_order_argument, default="ZXY", metavar="ORDER",
-                       help="rotation channel order of every joint (default ZXY)")
-    group.add_argument("--bvh-fps", type=_number_argument(0, True), default=30.0, metavar="FPS",
-                       help="frame rate of the file; capture times are resampled to it (default 30)")
-    group.add_argument("--bvh-min-seconds", type=_number_argument(0, False), default=1.0, metavar="S",
-                       help="people tracked for less get no file (default 1)")
-    group.add_argument("--bvh-take", metavar="NAME", help="file name prefix (default: input name and start time)")
-
-
-def bvh_sinks_from_args(args: argparse.Namespace) -> list[BvhSink]:
-    """The BVH sink the flags ask for; none without --bvh."""
-    if not getattr(args, "bvh", None):
-        return []
-    return [BvhSink(BvhOptions(Path(args.bvh), args.bvh_units, args.bvh_order, args.bvh_fps, args.bvh_min_seconds,
-                               take=args.bvh_take))]

@@ -18,11 +18,9 @@ import numpy as np
 
 from livecap.pose.fitting.model import LANDMARKS_OF_JOINT
 from livecap.sinks.osc import Message, Packet
-from livecap.sinks.osc.floor import FloorEstimator
 from livecap.sinks.osc.people import Presence
-from livecap.sinks.osc.space import J, world_pose
 from livecap.types import FrameResult, PersonPose
-from livecap.skeleton import JOINTS
+from livecap.skeleton import JOINTS, J, FloorEstimator
 
 DEFAULT_PORT = 7000
 SPACES = ("camera", "floor")
@@ -64,7 +62,7 @@ class PlainEncoder:
         if self.space == "camera":
             return [(np.asarray(p.skeleton.joints3d, np.float64), np.asarray(p.skeleton.rotations[0], np.float64))
                     for p in people]
-        poses = [world_pose(p.skeleton) for p in people]
+        poses = [p.world for p in people]
         floor_y = self.floor.update(poses)
         return [(pose.positions - (0.0, floor_y, 0.0), pose.world[0]) for pose in poses]
 

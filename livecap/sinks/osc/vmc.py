@@ -2,7 +2,7 @@
 
 Per frame and destination: /VMC/Ext/Root/Pos, /VMC/Ext/Bone/Pos for each of the 21 humanoid bones livecap fits,
 then /VMC/Ext/OK and /VMC/Ext/T. Bone rotations are local (parent-relative) and identity is the VRM T-pose, which
-is also livecap's rest pose, so they go out as they are after the handedness change (livecap.sinks.osc.space).
+is also livecap's rest pose, so they go out as they are after the handedness change (livecap.sinks.osc.unity).
 Bone positions are the person's own rest offsets, so a receiver that syncs bone positions (EVMC4U's default)
 gets a plausible skeleton instead of a collapsed one. The root stands on the floor under the hips, relative to
 where the person was first seen, so the avatar starts at the receiver's origin; the Hips sit at the measured hip
@@ -14,11 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from livecap.sinks.osc import Message, Packet
-from livecap.sinks.osc.floor import FloorEstimator
 from livecap.sinks.osc.people import PersonChooser, SlotAssigner
-from livecap.sinks.osc.space import WorldPose, unity_position, unity_quaternion, world_pose
+from livecap.sinks.osc.unity import unity_position, unity_quaternion
 from livecap.types import FrameResult
-from livecap.skeleton import JOINTS
+from livecap.skeleton import JOINTS, FloorEstimator, WorldPose
 
 DEFAULT_PORT = 39539
 LOADED = 1  # /VMC/Ext/OK: the avatar is loaded (the v1 form every receiver reads)
@@ -56,7 +55,7 @@ class VmcEncoder:
         self.anchors: dict[int, np.ndarray] = {}  # person id -> hips x, z when first seen
 
     def encode(self, result: FrameResult) -> list[Packet]:
-        poses = {p.id: world_pose(p.skeleton) for p in result.people if p.skeleton is not None}
+        poses = {p.id: p.world for p in result.people if p.world is not None}
         floor_y = self.floor.update(list(poses.values()))
         if self.slots is not None:
             targets = [(slot, person) for person, slot in sorted(self.slots.assign(list(poses)).items())]

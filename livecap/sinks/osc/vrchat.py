@@ -13,10 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from livecap.sinks.osc import Message, Packet
-from livecap.pose.fitting.model import skeleton_height
-from livecap.sinks.osc.floor import FloorEstimator
 from livecap.sinks.osc.people import PersonChooser
-from livecap.sinks.osc.space import J, WorldPose, unity_euler_degrees, unity_position, unity_quaternion, world_pose
+from livecap.sinks.osc.unity import unity_euler_degrees, unity_position, unity_quaternion
+from livecap.skeleton import J, FloorEstimator, WorldPose, skeleton_height
 from livecap.types import FrameResult
 
 DEFAULT_PORT = 9000
@@ -48,7 +47,7 @@ class VrchatEncoder:
         self.anchor: tuple[int, np.ndarray] | None = None  # (person id, hips x, z when first seen)
 
     def encode(self, result: FrameResult) -> list[Packet]:
-        poses = {p.id: world_pose(p.skeleton) for p in result.people if p.skeleton is not None}
+        poses = {p.id: p.world for p in result.people if p.world is not None}
         floor_y = self.floor.update(list(poses.values()))
         person = self.chooser.choose(sorted(poses))
         if person is None:

@@ -1,4 +1,4 @@
-"""From the fitted camera-space pose to the Y-up world of livecap.skeleton, and from there to Unity's frame.
+"""From the Y-up world of livecap.skeleton to Unity's frame.
 
 Unity (VMC, VRChat) is left-handed, Y up, and a VRM avatar's rest pose faces +Z with its left hand at -X.
 livecap's world is right-handed, Y up, and the rest pose faces +Z with the person's left at +X. So the change of
@@ -10,36 +10,8 @@ avatar's LeftUpperArm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.spatial.transform import Rotation
-
-from livecap.types import SkeletonPose
-from livecap.skeleton import CAMERA_TO_WORLD, JOINTS, PARENTS, to_world
-
-J = {name: i for i, name in enumerate(JOINTS)}
-
-
-@dataclass
-class WorldPose:
-    """One person's fitted pose in world space (Y up, metres, origin at the camera)."""
-
-    positions: np.ndarray  # J x 3 joint positions
-    local: np.ndarray  # J x 4 local quaternions x y z w; the root's is its world rotation
-    world: np.ndarray  # J x 4 world quaternions x y z w
-    offsets: np.ndarray  # J x 3 rest offsets (skeleton axes, metres)
-
-
-def world_pose(skeleton: SkeletonPose) -> WorldPose:
-    local, _ = to_world(skeleton.rotations, skeleton.root)
-    rotations = Rotation.from_quat(local)
-    world = [rotations[0]]
-    for j in range(1, len(JOINTS)):
-        world.append(world[PARENTS[j]] * rotations[j])
-    positions = np.asarray(skeleton.joints3d, np.float64) @ CAMERA_TO_WORLD.T
-    return WorldPose(positions, local, Rotation.concatenate(world).as_quat(),
-                     np.asarray(skeleton.offsets, np.float64))
 
 
 def unity_position(p: np.ndarray) -> np.ndarray:

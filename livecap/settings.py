@@ -1,0 +1,108 @@
+"""How the pipeline runs: the presets and one `PipelineSettings`, built from command-line flags, the configuration
+file and the desktop app alike, and validated here once (each check raises LivecapError with a one-line message
+that the command line, the config reader and the app all show as it is)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from livecap.camera import check_fov
+from livecap.errors import LivecapError
+
+DEFAULT_SMOOTHING = 0.5
+HEIGHT_RANGE_M = (0.5, 2.6)  # a person's standing height, for every setting that takes one
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Speed against accuracy: which models run, at what input size, how often the people detector runs."""
+
+    name: str
+    landmark_model: str  # catalog name
+    detector_model: str
+    detector_long_side: int  # MoveNet input, long side in pixels (multiple of 32)
+    detect_every: int  # frames between detector runs while every person stays tracked
+
+
+PRESETS = {
+    "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", 256, 12),
+    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", 256, 8),
+    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", 448, 4),
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise LivecapError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)}") from None
+
+
+def _number(value, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise LivecapError(f"{value!r} is not a number: {what}") from None
+    if math.isnan(number):
+        raise LivecapError(f"{value!r} is not a number: {what}")
+    return number
+
+
+def check_smoothing(value) -> float:
+    strength = _number(value, "give a smoothing strength between 0 (off) and 1 (heavy)")
+    if not 0.0 <= strength <= 1.0:
+        raise LivecapError(f"smoothing must be between 0 (off) and 1 (heavy), not {value}")
+    return strength
+
+
+def check_height(value) -> float:
+    low, high = HEIGHT_RANGE_M
+    height = _number(value, f"give a person's height in metres ({low} to {high})")
+    if not low <= height <= high:
+        raise LivecapError(f"{value} is not a person's height in metres ({low} to {high})")
+    return height
+
+
+def check_fov_degrees(value) -> float:
+    return check_fov(_number(value, "give the camera's horizontal field of view in degrees"))
+
+
+def check_providers(value) -> tuple[str, ...] | None:
+    """'cuda,cpu' or a list -> ('cuda', 'cpu'); empty -> automatic (None)."""
+    if value is None:
+        return None
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    providers = tuple(str(p).strip() for p in parts if str(p).strip())
+    return providers or None
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    preset: str = "balanced"
+    smoothing: float = DEFAULT_SMOOTHING  # 0 (off) to 1 (heavy)
+    fov: float | None = None  # horizontal field of view in degrees; None: the default webcam's
+    calibration: str | None = None  # an OpenCV calibration file; overrides fov
+    height: float | None = None  # everyone's standing height in metres, when known
+    providers: tuple[str, ...] | None = None  # ONNX Runtime execution providers in order; None: automatic
+    model_dir: str | None = None  # a user model folder
+
+    def __post_init__(self):
+        get_preset(self.preset)
+        object.__setattr__(self, "smoothing", check_smoothing(self.smoothing))
+        if self.fov is not None:
+            object.__setattr__(self, "fov", check_fov_degrees(self.fov))
+        if self.height is not None:
+            object.__setattr__(self, "height", check_height(self.height))
+        object.__setattr__(self, "providers", check_providers(self.providers))
+
+    @property
+    def preset_spec(self) -> Preset:
+        return get_preset(self.preset)
+
+    def record(self) -> dict:
+        """What the results header reports of how the stream was processed."""
+        return {"smoothing": self.smoothing, "height": self.height}
+
+    def as_dict(self) -> dict:
+        return asdict(self)

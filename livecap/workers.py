@@ -1,0 +1,157 @@
+"""The engine's hand-over points between threads: the newest-frame slot between capture and inference, and the
+worker thread each sink runs on behind a bounded queue (the only thread a sink needs)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from livecap.errors import LivecapError
+from livecap.sinks import Sink
+from livecap.types import FrameResult, StreamInfo
+
+log = logging.getLogger("livecap")
+
+
+class LatestSlot:
+    """Holds one item. put() replaces an untaken item (counting the drop) or, with wait=True, waits for it to be
+    taken. close() wakes everyone: get() then returns None once the slot is empty."""
+
+    def __init__(self):
+        self._item = None
+        self._closed = False
+        self._ready = threading.Condition()
+        self.dropped = 0
+
+    def put(self, item, wait: bool = False) -> None:
+        with self._ready:
+            while wait and self._item is not None and not self._closed:
+                self._ready.wait(0.1)
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._ready.notify_all()
+
+    def get(self, timeout: float = 0.1):
+        with self._ready:
+            if self._item is None and not self._closed:
+                self._ready.wait(timeout)
+            item, self._item = self._item, None
+            self._ready.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed and self._item is None
+
+
+@dataclass
+class SinkStatus:
+    name: str
+    written: int
+    dropped: int  # results the sink never got: it fell behind (the oldest waiting result goes first)
+    error: str | None
+    running: bool
+    detail: str = ""  # what the sink says of itself ("streaming to 127.0.0.1:39539", "3 files")
+    required: bool = False  # the run's main output: its failure fails the run
+
+
+class SinkWorker:
+    """One sink on its own thread behind a bounded queue. A live run drops the oldest waiting result when the sink
+    falls behind (a viewer or a stream wants the newest); a file processed as fast as it goes waits instead, so
+    every frame reaches every output (`lossless`)."""
+
+    def __init__(self, sink: Sink, capacity: int, lossless: bool = False):
+        self.sink = sink
+        self.capacity = getattr(sink, "queue_size", None) or capacity
+        self.lossless = lossless
+        self._queue: deque = deque()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self.written = self.dropped = 0
+        self.error: str | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def required(self) -> bool:
+        return bool(getattr(self.sink, "required", False))
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self, info: StreamInfo) -> None:
+        try:
+            self.sink.start(info)
+        except Exception as exc:  # noqa: BLE001 - any sink failure is reported, never fatal to the engine
+            self._failed(exc)
+            self._close()
+            if self.required:
+                raise LivecapError(self.error) from None
+            return
+        self.thread = threading.Thread(target=self._run, name=f"livecap-sink-{self.sink.name}", daemon=True)
+        self.thread.start()
+
+    def offer(self, result: FrameResult) -> None:
+        with self._wake:
+            while self.lossless and len(self._queue) >= self.capacity and self.running:
+                self._wake.wait(0.1)
+            if not self.running:
+                return
+            if len(self._queue) >= self.capacity:
+                self._queue.popleft()
+                self.dropped += 1
+            self._queue.append(result)
+            self._wake.notify_all()
+
+    def _next(self):
+        with self._wake:
+            while not self._queue and not self._stopping:
+                self._wake.wait()
+            item = self._queue.popleft() if self._queue else None
+            self._wake.notify_all()
+            return item
+
+    def _run(self) -> None:
+        try:
+            while (item := self._next()) is not None:
+                self.sink.write(item)
+                self.written += 1
+        except Exception as exc:  # noqa: BLE001
+            self._failed(exc)
+        finally:
+            self._close()
+
+    def _failed(self, exc: Exception) -> None:
+        self.error = str(exc) if isinstance(exc, LivecapError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s output stopped: %s", self.sink.name, self.error)
+
+    def _close(self) -> None:
+        try:
+            self.sink.close()
+        except Exception as exc:  # noqa: BLE001 - close must not raise; what it did not finish is reported
+            self.error = self.error or f"closing failed: {exc}"
+            log.error("%s output: closing failed (%s)", self.sink.name, exc)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Lets the sink write what is queued (flush), then closes it."""
+        if self.thread is None:
+            return
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        self.thread.join(timeout)
+
+    def status(self) -> SinkStatus:
+        detail = getattr(self.sink, "detail", None)
+        return SinkStatus(self.sink.name, self.written, self.dropped, self.error,
+                          self.running or (self.thread is None and self.error is None),
+                          detail() if callable(detail) else "", self.required)
