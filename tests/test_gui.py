@@ -325,3 +325,29 @@ def test_without_pyqt6_the_command_names_the_install(monkeypatch, capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(["--help"])
     assert done.value.code == 0
+
+
+def test_the_config_files_camera_height_and_providers_reach_the_apps_engine(display, qtbot, models, tmp_path,
+                                                                              monkeypatch):
+    from livecap.app import cli
+    from livecap.gui import app as gui_app
+
+    config = tmp_path / "config.toml"
+    config.write_text('[pipeline]\nfov = 75\nheight = 1.62\nproviders = "cpu"\n')
+    given = {}
+    monkeypatch.setattr(gui_app, "run_app", lambda source, settings_dir, pipeline: given.update(pipeline=pipeline)
+                        or 0)  # the window's event loop cannot run in a test: the settings it would get are kept
+    assert cli.main(["--config", str(config), "gui", "--settings-dir", str(tmp_path / "settings")]) == 0
+    window = gui_app.MainWindow(tmp_path / "settings", models=models, pipeline=given["pipeline"])
+    qtbot.addWidget(window)
+    with qtbot.waitExposed(window):
+        window.show()
+    start_video(window, qtbot)
+    qtbot.waitUntil(lambda: window.runner.phase == "running", timeout=60_000)
+    settings = window.runner.engine.config.pipeline
+    assert (settings.fov, settings.height, settings.providers) == (75.0, 1.62, ("cpu",))
+    assert window.runner.engine.status().providers == ["CPUExecutionProvider"]
+    wait_people(window, qtbot, 1)
+    heights = {window.people.item(row, 2).text() for row in range(window.people.rowCount())}
+    assert heights == {"1.62 m"}, heights  # everyone scaled to the configured height
+    window.stop()

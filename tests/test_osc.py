@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 from conftest import media, read_jsonl, run_livecap
 from livecap.app.cli import build_parser
 from livecap.pose.fitting import model, pose_from_params
-from livecap.sinks.osc.options import osc_sinks_from_args, parse_destination
+from livecap.app.flags import osc_sinks_from_args, parse_destination
 from livecap.sinks.osc.people import PersonChooser, Presence, SlotAssigner
 from livecap.sinks.osc.plain import PlainEncoder
 from livecap.sinks.replay import frame_from_record
