@@ -38,7 +38,7 @@ def display():
         if CI:
             pytest.fail(f"the GUI tests must run in CI: {problem}")
         pytest.skip(problem)
-    from livecap.gui.app import share_gl_contexts
+    from livecap.gui.launch import share_gl_contexts
     from xvfb import Xvfb
 
     Xvfb().start()
@@ -330,12 +330,12 @@ def test_without_pyqt6_the_command_names_the_install(monkeypatch, capsys):
 def test_the_config_files_camera_height_and_providers_reach_the_apps_engine(display, qtbot, models, tmp_path,
                                                                               monkeypatch):
     from livecap.app import cli
-    from livecap.gui import app as gui_app
+    from livecap.gui import app as gui_app, launch
 
     config = tmp_path / "config.toml"
     config.write_text('[pipeline]\nfov = 75\nheight = 1.62\nproviders = "cpu"\n')
     given = {}
-    monkeypatch.setattr(gui_app, "run_app", lambda source, settings_dir, pipeline: given.update(pipeline=pipeline)
+    monkeypatch.setattr(launch, "run_app", lambda source, settings_dir, pipeline: given.update(pipeline=pipeline)
                         or 0)  # the window's event loop cannot run in a test: the settings it would get are kept
     assert cli.main(["--config", str(config), "gui", "--settings-dir", str(tmp_path / "settings")]) == 0
     window = gui_app.MainWindow(tmp_path / "settings", models=models, pipeline=given["pipeline"])

@@ -129,7 +129,8 @@ def _window_run(app, window, counter, seconds: float, capacity: bool) -> dict:
 
 
 def run(source: str, seconds: float, people: int) -> dict:
-    from livecap.gui.app import MainWindow, make_app, share_gl_contexts
+    from livecap.gui.app import MainWindow
+    from livecap.gui.launch import make_app, share_gl_contexts
     from livecap.gui.engine_runner import ModelCache
     from xvfb import Xvfb
 

@@ -27,7 +27,8 @@ def _wait(app, condition, timeout: float) -> bool:
 def take(source: str, out: Path, people: int = 2, frame: int = 40, width: int = 1280, timeout: float = 120) -> Path:
     from PyQt6 import QtCore
 
-    from livecap.gui.app import MainWindow, make_app
+    from livecap.gui.app import MainWindow
+    from livecap.gui.launch import make_app
 
     app = make_app()
     with tempfile.TemporaryDirectory() as settings:
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         from xvfb import Xvfb
 
         Xvfb().start()  # ends with this process
-    from livecap.gui.app import share_gl_contexts
+    from livecap.gui.launch import share_gl_contexts
 
     share_gl_contexts()
     path = take(args.source, Path(args.out), args.people, width=args.width)

@@ -38,6 +38,6 @@ def main(source: str | None = None, settings_dir: str | None = None, pipeline=No
     import logging
 
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL says at INFO that an optional module is absent
-    from livecap.gui.app import run_app
+    from livecap.gui.launch import run_app
 
     return run_app(source, Path(settings_dir) if settings_dir else None, pipeline)

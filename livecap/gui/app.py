@@ -7,15 +7,12 @@ redraw can never pile up events. Status, the people table and the latency plot r
 from __future__ import annotations
 
 import logging
-import signal
-import sys
 import threading
 import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
 
-import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from livecap.sources import list_cameras
@@ -390,38 +387,3 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.stop()
         self.outputs.engine_stopped()
         super().closeEvent(event)
-
-
-def share_gl_contexts() -> None:
-    """Before the QApplication exists: pyqtgraph caches its compiled GL shaders across widgets, so a second
-    window's 3D view (a new GL context) would find them invalid unless every context shares its objects."""
-    QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-
-
-def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
-    # row-major: camera frames are (height, width, 3); the default column-major would show them transposed
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-    share_gl_contexts()
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or sys.argv[:1])
-    app.setApplicationName("livecap")
-    return app
-
-
-def run_app(source: str | None = None, settings_dir: Path | None = None,
-            pipeline: PipelineSettings | None = None) -> int:
-    app = make_app()
-    window = MainWindow(settings_dir, pipeline=pipeline)
-    # Ctrl-C in the terminal or a SIGTERM closes the window properly: settings saved, recordings completed. (The
-    # display timer returns to Python 60 times a second, which is when Python runs signal handlers.)
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: window.close())
-
-    def excepthook(kind, value, tb):  # anything escaping elsewhere: a message, not a vanished window
-        log.error("%s", "".join(traceback.format_exception(kind, value, tb)))
-        window.show_message(f"{kind.__name__}: {value}", "error")
-    sys.excepthook = excepthook
-    window.show()
-    if source:
-        window.source_panel.set_source(source)
-        window.start()
-    return app.exec()

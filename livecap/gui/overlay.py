@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from livecap.types import PersonPose
-from livecap.skeleton import FOOT_JOINTS, PARENTS, J, skeleton_height
+from livecap.skeleton import PARENTS, J, skeleton_height
 
 # Distinct, readable on video and on a dark 3D background (Tableau 10, slightly brightened)
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),

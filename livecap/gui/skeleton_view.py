@@ -5,7 +5,7 @@ OpenGL on every update, video included: on a machine rendering GL in software (M
 window's redraw rate. The same view as a QOpenGLWindow (pyqtgraph's GLViewMixin) in a window container renders
 into its own native surface and leaves the rest of the window on the raster path.
 
-Display axes are Z-up (pyqtgraph's orbit camera): x right, y away from the camera, z up (overlay.camera_to_display).
+Display axes are Z-up (pyqtgraph's orbit camera): x right, y away from the camera, z up (overlay.world_to_display).
 The livecap camera sits at the origin, drawn as a small frustum; the floor grid follows the lowest foot seen. One
 GLLinePlotItem per person reused between frames, one scatter item for all joints."""
 
