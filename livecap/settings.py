@@ -50,9 +50,10 @@ def _number(value, what: str) -> float:
 
 
 def check_smoothing(value) -> float:
-    strength = _number(value, "give a smoothing strength between 0 (off) and 1 (heavy)")
+    fix = "give a value between 0 (off) and 1 (heavy)"
+    strength = _number(value, f"smoothing strength: {fix}")
     if not 0.0 <= strength <= 1.0:
-        raise LivecapError(f"smoothing must be between 0 (off) and 1 (heavy), not {value}")
+        raise LivecapError(f"{value} is not a smoothing strength: {fix}")
     return strength
 
 

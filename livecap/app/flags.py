@@ -35,7 +35,7 @@ def _checked(check, name: str):
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", help="user model directory (default: $LIVECAP_MODEL_DIR or "
                                             "~/.local/share/livecap/models)")
-    parser.add_argument("--providers", type=check_providers,
+    parser.add_argument("--providers", type=lambda text: list(check_providers(text) or []),
                         help="ONNX Runtime execution providers in order, e.g. cuda,cpu (default: automatic)")
 
 
