@@ -3,6 +3,8 @@ files, a real OSC receiver on loopback, settings restored by a second window. Pl
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import os
 import shutil
@@ -288,9 +290,9 @@ def test_overlay_segments_leave_out_unseen_landmarks_and_map_3d_to_z_up():
     assert bones.shape == (2 * len(BONES), 3)
     assert np.allclose(bones[:, 1], 3.0)  # depth becomes the view's y
     person.skeleton.joints3d[:, 1] = 1.0  # below the camera (camera y points down) ...
+    person = dataclasses.replace(person, world=None)  # a person's world pose is derived when the person is made
     assert np.allclose(segments_3d(person)[:, 2], -1.0)  # ... is down in the view
-    person.skeleton = None
-    assert segments_3d(person) is None
+    assert segments_3d(dataclasses.replace(person, skeleton=None, world=None)) is None
 
 
 def test_joint_angles_are_flexion_and_colours_stay_with_ids():
