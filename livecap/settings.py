@@ -21,14 +21,16 @@ class Preset:
     name: str
     landmark_model: str  # catalog name
     detector_model: str
-    detector_long_side: int  # MoveNet input, long side in pixels (multiple of 32)
+    # MoveNet input sizes (long side in pixels, multiples of 32), taken in turn by successive detector runs and
+    # all at once on a still image: people far from one input's native scale are found at another
+    detector_long_sides: tuple[int, ...]
     detect_every: int  # frames between detector runs while every person stays tracked
 
 
 PRESETS = {
-    "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", 256, 12),
-    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", 256, 8),
-    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", 448, 4),
+    "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256,), 12),
+    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384), 8),
+    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 448), 4),
 }
 
 

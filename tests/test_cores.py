@@ -12,6 +12,7 @@ import pytest
 from conftest import media, read_jsonl, run_livecap
 from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix, roi_from_alignment_points
 from livecap.errors import RuntimeMissingError
+from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.movenet import decode_movenet, letterbox_shape
 from livecap.types import Landmarks, PeopleDetections, Roi
 from livecap.models.runtime import resolve_providers
@@ -64,11 +65,8 @@ def _landmarks_at(x: float, presence: float = 0.9) -> Landmarks:
 
 
 def _detections_at(*xs: float) -> PeopleDetections:
-    keypoints = np.zeros((len(xs), 17, 3), np.float32)
-    for i, x in enumerate(xs):
-        keypoints[i, :, 0] = x + np.linspace(-20, 20, 17)
-        keypoints[i, :, 1] = np.linspace(100, 400, 17)
-        keypoints[i, :, 2] = 0.9
+    """The detector's people at these x positions, on the same bodies as _landmarks_at."""
+    keypoints = np.stack([coco17_from_landmarks(_landmarks_at(x).image33) for x in xs]).reshape(-1, 17, 3)
     boxes = np.array([[x - 25, 95, x + 25, 405] for x in xs], np.float32)
     return PeopleDetections(boxes, np.full(len(xs), 0.8, np.float32), keypoints)
 

@@ -170,28 +170,21 @@ class TracingTracker(PoseTracker):
             return candidates
         tracks = list(self.tracks.values())
         for i in range(len(detections)):
-            sims = {t.id: round(self._similarity(detections, i, t), 2) for t in tracks}
             ious = {t.id: round(box_iou(detections.boxes[i], t.bbox), 2) for t in tracks}
-            oks = {t.id: round(self._landmark_oks(detections.keypoints[i], t), 2) for t in tracks}
+            oks = {t.id: round(self._detection_oks(detections, i, t), 2) for t in tracks}
             used = [c.track_id for c in candidates if c.detection_keypoints is detections.keypoints[i]
                     or (c.detection_keypoints is not None and np.array_equal(c.detection_keypoints,
                                                                              detections.keypoints[i]))]
             fate = f"-> track {used[0]}" if used and used[0] is not None else ("-> new" if used else "SUPPRESSED")
             self.log.append(f"det {i} score {detections.scores[i]:.2f} kps>=0.3 "
                             f"{int(bp.confident_count(detections.keypoints[i]))} box {np.round(detections.boxes[i])} "
-                            f"sim {sims} iou {ious} oks-to-landmarks {oks} {fate}")
+                            f"iou {ious} oks-to-landmarks {oks} {fate}")
         return candidates
-
-    @staticmethod
-    def _landmark_oks(keypoints, track) -> float:
-        """OKS of a detection against the track's own BlazePose points (not its carried coco17)."""
-        area = float((track.bbox[2] - track.bbox[0]) * (track.bbox[3] - track.bbox[1]))
-        own = bp.coco17_from_landmarks(track.landmarks.image33)
-        return object_keypoint_similarity(keypoints, own, area)
 
     def update(self, candidates, results):
         for c, r in zip(candidates, results):
-            self.log.append(f"crop for {c.track_id} presence {r.presence:.2f}")
+            same = "" if c.detection_keypoints is None else f" same body as its detection {self._same_body(c, r)}"
+            self.log.append(f"crop for {c.track_id} presence {r.presence:.2f}{same}")
         return super().update(candidates, results)
 
 

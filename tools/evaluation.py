@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livecap.pose.tracking import COCO_SIGMAS
+from livecap.pose.similarity import COCO_SIGMAS
 
 COCO17_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
                 "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",

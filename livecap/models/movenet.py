@@ -34,18 +34,29 @@ def decode_movenet(raw: np.ndarray, scale: float, pad_w: int, pad_h: int, min_sc
 
 
 class MoveNetMultiPose:
-    """Bottom-up detector of up to six people with COCO-17 keypoints."""
+    """Bottom-up detector of up to six people with COCO-17 keypoints.
 
-    def __init__(self, model: OnnxModel, long_side: int = 256, min_score: float = 0.2):
+    Its usable scale depends on how large people are in its input, so it may run at several input sizes (long
+    side in pixels, aspect kept): one per call in turn (`pass_index`); livecap.pose.similarity.merge_people joins passes."""
+
+    def __init__(self, model: OnnxModel, long_sides: int | tuple[int, ...] = 256, min_score: float = 0.2):
         self.model = model
-        self.long_side = long_side
+        self.long_sides = (long_sides,) if isinstance(long_sides, int) else tuple(long_sides)
         self.min_score = min_score
 
-    def __call__(self, image_rgb: np.ndarray) -> PeopleDetections:
+    @property
+    def long_side(self) -> int:
+        return self.long_sides[0]
+
+    def __call__(self, image_rgb: np.ndarray, pass_index: int = 0) -> PeopleDetections:
+        return self.run(image_rgb, self.long_sides[pass_index % len(self.long_sides)])
+
+    def run(self, image_rgb: np.ndarray, long_side: int) -> PeopleDetections:
         height, width = image_rgb.shape[:2]
-        scale, pad_w, pad_h = letterbox_shape(width, height, self.long_side)
+        scale, pad_w, pad_h = letterbox_shape(width, height, long_side)
         new_w, new_h = min(pad_w, round(width * scale)), min(pad_h, round(height * scale))
         canvas = np.zeros((1, pad_h, pad_w, 3), np.int32)
         canvas[0, :new_h, :new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
         raw = self.model.run(None, {self.model.input_names[0]: canvas})[0]
         return decode_movenet(raw, scale, pad_w, pad_h, self.min_score)
+

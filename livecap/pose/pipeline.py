@@ -21,6 +21,7 @@ from livecap.models.movenet import MoveNetMultiPose
 from livecap.models.runtime import OnnxModel, RuntimeOptions
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter
+from livecap.pose.similarity import merge_people
 from livecap.pose.tracking import PoseTracker, Track, TrackerSettings
 from livecap.settings import PipelineSettings
 from livecap.types import Frame, FrameResult, PersonPose, Roi, StreamInfo
@@ -38,7 +39,7 @@ class PipelineModels:
         options = RuntimeOptions(list(settings.providers) if settings.providers else None)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
         landmark = OnnxModel(catalog.require(preset.landmark_model).path, options)
-        return cls(MoveNetMultiPose(detector, preset.detector_long_side), BlazePoseLandmarker(landmark))
+        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark))
 
     @property
     def providers(self) -> list[str]:
@@ -68,6 +69,7 @@ class PosePipeline:
         self.fitter = SkeletonFitter(camera, FitSettings(height=settings.height)) if camera is not None else None
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
+        self._detector_runs = 0
 
     def _new_person(self) -> PersonState:
         return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None)
@@ -91,7 +93,7 @@ class PosePipeline:
         lap("convert")
         if self.stills:
             self.tracker.reset()
-        detections = self.models.people(rgb) if self.stills or self.tracker.needs_detection() else None
+        detections = self._detect(rgb)
         lap("detect")
         candidates = self.tracker.propose(detections)
         results = self.models.landmarker(rgb, [c.roi for c in candidates])
@@ -101,6 +103,15 @@ class PosePipeline:
         people = [self._person(track, frame.time, lap) for track in tracks]
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
+
+    def _detect(self, rgb: np.ndarray):
+        """A still image gets every detector input size at once; a sequence takes them in turn, one per run."""
+        if self.stills:
+            return merge_people([self.models.people.run(rgb, side) for side in self.models.people.long_sides])
+        if not self.tracker.needs_detection():
+            return None
+        self._detector_runs += 1
+        return self.models.people(rgb, self._detector_runs - 1)
 
     def _person(self, track: Track, time_s: float, lap) -> PersonPose:
         """One tracked person's published pose: landmarks smoothed, skeleton fitted, its root smoothed."""
@@ -132,7 +143,8 @@ class PosePipeline:
         """Runs every model and the fit once on a blank image, so the first real frames are not late: ONNX
         Runtime plans its memory and numba loads its compiled code on first use."""
         blank = np.zeros((height, width, 3), np.uint8)
-        self.models.people(blank)
+        for side in self.models.people.long_sides:
+            self.models.people.run(blank, side)
         side = min(width, height) / 2
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
         if self.fitter is not None and landmarks:

@@ -1,55 +1,27 @@
 """Stable person ids across frames (pure: detections and landmarks in, tracks out).
 
-Each tracked person's next crop comes from its own landmarks, as MediaPipe does; the people detector runs every
-few frames and whenever a track was lost, to find newcomers and to re-find people after short occlusions.
-Detections are assigned to tracks with the Hungarian method on a pose similarity (OKS, box IoU).
+Each tracked person's next crop comes from its own landmarks, as MediaPipe does; the people detector runs on a
+schedule, whenever a track was lost and whenever it saw a body that no track explains. One record is one body:
+detections are assigned to tracks by pose similarity (COCO OKS) against each track's own landmarks with a gate,
+never by box overlap, and a detection's keypoints join a record only where they agree with its landmarks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
 from livecap.models.blazepose import coco17_from_landmarks
+from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
+from livecap.pose.similarity import (MIN_KEYPOINT_SCORE, box_area, box_centre, box_iou, keypoint_box,
+                                     keypoint_similarities, object_keypoint_similarity)
 from livecap.types import Landmarks, PeopleDetections, Roi
 
-COCO_SIGMAS = np.array([.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062,
-                        .107, .107, .087, .087, .089, .089], np.float32)
 NO_MATCH_COST = 1e6  # finite, so linear_sum_assignment never finds the matrix infeasible
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def object_keypoint_similarity(a: np.ndarray, b: np.ndarray, area: float, min_score: float = 0.3) -> float:
-    """COCO OKS between two 17 x 3 keypoint sets, over the points both see."""
-    seen = (a[:, 2] >= min_score) & (b[:, 2] >= min_score)
-    if not seen.any() or area <= 0:
-        return 0.0
-    d2 = ((a[seen, :2] - b[seen, :2]) ** 2).sum(axis=1)
-    return float(np.exp(-d2 / (2 * area * (2 * COCO_SIGMAS[seen]) ** 2)).mean())
-
-
-def keypoint_box(points: np.ndarray, min_score: float = 0.5, margin: float = 0.05) -> np.ndarray:
-    """Box around the confident points (all points when too few are confident), with a small margin."""
-    seen = points[points[:, 2] >= min_score, :2]
-    if len(seen) < 3:
-        seen = points[:, :2]
-    lo, hi = seen.min(axis=0), seen.max(axis=0)
-    pad = (hi - lo) * margin
-    return np.concatenate([lo - pad, hi + pad]).astype(np.float32)
 
 
 @dataclass
@@ -62,10 +34,21 @@ class Track:
     score: float
     missed: int = 0  # consecutive frames without this person
     age: int = 0  # frames seen
-    coco_offset: np.ndarray | None = None  # 17 x 2: detector keypoint minus landmark, at the last detection
+    # 17 x 2: detector keypoint minus landmark at the last detection, zero where the two disagreed
+    coco_offset: np.ndarray | None = None
     detection_score: float = 1.0
     resumed: bool = False  # seen again this frame after being lost: temporal state must restart
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # box centre, pixels per frame
     state: Any = None  # what later stages keep about this person between frames; dies with the track
+
+    @property
+    def own_coco17(self) -> np.ndarray:
+        """The track's body as its landmarks place it, in COCO-17 points (no detector offset)."""
+        return coco17_from_landmarks(self.landmarks.image33)
+
+    @property
+    def height(self) -> float:
+        return float(max(self.bbox[3] - self.bbox[1], self.bbox[2] - self.bbox[0], 1.0))
 
 
 @dataclass
@@ -82,14 +65,30 @@ class Candidate:
 class TrackerSettings:
     detect_every: int = 8  # frames between detector runs while nothing changes
     presence_threshold: float = 0.3  # 0.5 dropped real people in the fast preset (AP 0.339 -> 0.345)
-    max_missed: int = 30  # frames a lost track is kept for re-identification
-    min_similarity: float = 0.25
-    duplicate_iou: float = 0.6  # two tracks this overlapped follow the same person
+    max_missed: int = 60  # frames a lost track is kept for re-attachment
+    # Two poses at least this similar (COCO OKS) are one body: COCO's own mid threshold, where a keypoint
+    # detector's person counts as found; it also decides which of a detection's points join a record.
+    same_body_oks: float = 0.5
+    reattach_distance: float = 0.6  # a lost track's predicted centre within this many body heights
+    reattach_size_ratio: float = 1.5  # and a body height within this factor
+
+
+def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
+    """A landmark result as COCO-17 points and the area OKS scales them by."""
+    return coco17_from_landmarks(landmarks.image33), box_area(keypoint_box(landmarks.image33))
+
+
+def same_pose(a: Landmarks, b: Landmarks, gate: float) -> bool:
+    (pose_a, area_a), (pose_b, area_b) = landmark_pose(a), landmark_pose(b)
+    return object_keypoint_similarity(pose_a, pose_b, max(area_a, area_b)) >= gate
 
 
 class PoseTracker:
     """`new_state` makes the per-person state each new track carries (filters, fit), so that state is created with
-    its person and forgotten with them, with no table of ids to keep in step."""
+    its person and forgotten with them, with no table of ids to keep in step.
+
+    Per frame: `propose(detections)` gives the crops, the landmark model runs on them, `crowded(...)` names the
+    crops that found another crop's body (to run again with that body masked out), then `update(...)`."""
 
     def __init__(self, settings: TrackerSettings | None = None, new_state: Callable[[], Any] | None = None):
         self.settings = settings or TrackerSettings()
@@ -98,18 +97,27 @@ class PoseTracker:
         self._next_id = 1
         self._frames_since_detection = 0
         self._lost_last_frame = False
+        self._unexplained = False  # the last detector run saw a body that no track took
 
     def reset(self) -> None:
         """Forget every track (ids still never repeat)."""
         self.tracks.clear()
-        self._lost_last_frame = False
+        self._lost_last_frame = self._unexplained = False
 
     def active(self) -> list[Track]:
         return [t for t in self.tracks.values() if t.missed == 0]
 
+    def lost(self) -> list[Track]:
+        return [t for t in self.tracks.values() if t.missed > 0]
+
     def needs_detection(self) -> bool:
-        return (not self.active() or self._lost_last_frame
-                or self._frames_since_detection >= self.settings.detect_every)
+        """On a schedule; at once when someone was lost; soon when a body went unexplained (not every frame,
+        so that a body the landmark model cannot follow does not make every frame pay for the detector)."""
+        since = self._frames_since_detection
+        return (not self.active() or self._lost_last_frame or since >= self.settings.detect_every
+                or (self._unexplained and since >= max(1, self.settings.detect_every // 4)))
+
+    # ------------------------------------------------------------------ detections -> crops
 
     def propose(self, detections: PeopleDetections | None) -> list[Candidate]:
         """The crops to run this frame: every active track, plus detections of lost or new people."""
@@ -118,20 +126,63 @@ class PoseTracker:
             self._frames_since_detection += 1
             return [Candidate(t.id, t.roi) for t in active]
         self._frames_since_detection = 0
-        matched_tracks, free = self._match(detections, list(self.tracks.values()))
-        by_track = {track.id: det_index for det_index, track in matched_tracks}
-        candidates = []
-        for track in self.tracks.values():
-            det_index = by_track.get(track.id)
-            if track.missed == 0:
-                candidates.append(self._candidate(track.id, track.roi, detections, det_index))
-            elif det_index is not None:  # a lost person found again: restart from the detector's crop
-                candidates.append(self._candidate(track.id, None, detections, det_index))
+        self._unexplained = False
+        pairs, free = self._match_active(detections, active)
+        by_track = {track.id: det_index for det_index, track in pairs}
+        candidates = [self._candidate(t.id, t.roi, detections, by_track.get(t.id)) for t in active]
+        claimed: set[int] = set()
         for det_index in free:
-            box = detections.boxes[det_index]
-            if all(box_iou(box, t.bbox) < self.settings.duplicate_iou for t in active):
-                candidates.append(self._candidate(None, None, detections, det_index))
+            if self._best_active_oks(detections, det_index, active) >= self.settings.same_body_oks:
+                continue  # a second detection of a tracked body
+            lost = self._reattach(detections, det_index, claimed)
+            if lost is not None:
+                claimed.add(lost.id)
+            candidates.append(self._candidate(None if lost is None else lost.id, None, detections, det_index))
         return candidates
+
+    def _detection_oks(self, detections: PeopleDetections, det_index: int, track: Track) -> float:
+        return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17, box_area(track.bbox))
+
+    def _best_active_oks(self, detections: PeopleDetections, det_index: int, active: list[Track]) -> float:
+        if detections.keypoints is None:
+            return max((box_iou(detections.boxes[det_index], t.bbox) for t in active), default=0.0)
+        return max((self._detection_oks(detections, det_index, t) for t in active), default=0.0)
+
+    def _match_active(self, detections: PeopleDetections, active: list[Track]):
+        """Hungarian assignment of detections to the tracks seen last frame, by OKS against each track's own
+        landmarks, gated: (det, track) pairs and the unmatched detections."""
+        if not len(detections) or not active or detections.keypoints is None:
+            return [], list(range(len(detections)))
+        cost = np.full((len(detections), len(active)), NO_MATCH_COST)
+        for i in range(len(detections)):
+            for j, track in enumerate(active):
+                oks = self._detection_oks(detections, i, track)
+                if oks >= self.settings.same_body_oks:
+                    cost[i, j] = 1.0 - oks
+        rows, cols = linear_sum_assignment(cost)
+        pairs = [(int(i), active[j]) for i, j in zip(rows, cols) if cost[i, j] < NO_MATCH_COST]
+        matched = {i for i, _ in pairs}
+        return pairs, [i for i in range(len(detections)) if i not in matched]
+
+    def _reattach(self, detections: PeopleDetections, det_index: int, claimed: set[int]) -> Track | None:
+        """The lost track this detection continues: appearance-free, by where the track was heading and its body
+        size; None for a newcomer. Only lost tracks compete, so a person is never handed to their occluder."""
+        box = detections.boxes[det_index]
+        if detections.keypoints is not None:
+            box = keypoint_box(detections.keypoints[det_index], MIN_KEYPOINT_SCORE)
+        height = float(max(box[3] - box[1], box[2] - box[0], 1.0))
+        best, best_distance = None, self.settings.reattach_distance
+        for track in self.lost():
+            if track.id in claimed:
+                continue
+            ratio = height / track.height
+            if not 1 / self.settings.reattach_size_ratio <= ratio <= self.settings.reattach_size_ratio:
+                continue
+            predicted = box_centre(track.bbox) + track.velocity * min(track.missed, 10)
+            distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.height
+            if distance <= best_distance:
+                best, best_distance = track, distance
+        return best
 
     @staticmethod
     def _candidate(track_id, roi, detections: PeopleDetections, det_index: int | None) -> Candidate:
@@ -143,16 +194,45 @@ class PoseTracker:
                    else box_roi(detections.boxes[det_index]))
         return Candidate(track_id, roi, float(detections.scores[det_index]), keypoints)
 
+    # ------------------------------------------------------------------ landmarks -> tracks
+
+    def _continuity(self, candidate: Candidate, landmarks: Landmarks) -> tuple:
+        """Sort key: which crop keeps a body that several crops found. A track whose previous pose this result
+        continues best, then the older; a newcomer never takes a body from a track."""
+        track = self.tracks.get(candidate.track_id) if candidate.track_id is not None else None
+        if track is None:
+            return (1, 0.0, 0)
+        pose, _ = landmark_pose(landmarks)
+        return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.bbox)), -track.age)
+
+    def crowded(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks]:
+        """Crops whose landmarks found a body that another crop keeps (people close together: the landmark model
+        follows the more visible one): candidate index -> the body to mask out before running that crop again."""
+        order = sorted((i for i, r in enumerate(results) if r.presence >= self.settings.presence_threshold),
+                       key=lambda i: self._continuity(candidates[i], results[i]))
+        kept: list[int] = []
+        retry: dict[int, Landmarks] = {}
+        for i in order:
+            owner = next((k for k in kept if same_pose(results[i], results[k], self.settings.same_body_oks)), None)
+            if owner is None:
+                kept.append(i)
+            else:
+                retry[i] = results[owner]
+        return retry
+
     def update(self, candidates: list[Candidate], results: list[Landmarks]) -> list[Track]:
         """Apply this frame's landmarks; returns the people seen in it, oldest id first."""
-        seen: list[Track] = []
+        found: list[tuple[Candidate, Landmarks]] = []
         for candidate, landmarks in zip(candidates, results):
             if landmarks.presence < self.settings.presence_threshold:
                 continue
-            track = self._track_for(candidate, landmarks)
-            self._observe(track, candidate, landmarks)
-            seen.append(track)
-        seen = self._drop_duplicates(seen)
+            if candidate.detection_keypoints is not None and not self._same_body(candidate, landmarks):
+                self._unexplained = True  # the detector saw a body this crop did not find: look again soon
+                if candidate.track_id is None:
+                    continue  # a newcomer's crop that found another body: no record made of two
+                candidate = Candidate(candidate.track_id, candidate.roi)
+            found.append((candidate, landmarks))
+        seen = [self._observe(self._track_for(c), c, lm) for c, lm in self._one_crop_per_body(found)]
         seen_ids = {t.id for t in seen}
         self._lost_last_frame = False
         for track in list(self.tracks.values()):
@@ -164,60 +244,48 @@ class PoseTracker:
                 del self.tracks[track.id]
         return sorted(seen, key=lambda t: t.id)
 
-    def _track_for(self, candidate: Candidate, landmarks: Landmarks) -> Track:
+    def _same_body(self, candidate: Candidate, landmarks: Landmarks) -> bool:
+        pose, area = landmark_pose(landmarks)
+        return object_keypoint_similarity(candidate.detection_keypoints, pose, area) >= self.settings.same_body_oks
+
+    def _one_crop_per_body(self, found: list[tuple[Candidate, Landmarks]]) -> list[tuple[Candidate, Landmarks]]:
+        """Crops that still converged on one body keep one (see _continuity); the others are not seen."""
+        kept: list[tuple[Candidate, Landmarks]] = []
+        for candidate, landmarks in sorted(found, key=lambda item: self._continuity(*item)):
+            if not any(same_pose(landmarks, other, self.settings.same_body_oks) for _, other in kept):
+                kept.append((candidate, landmarks))
+        return kept
+
+    def _track_for(self, candidate: Candidate) -> Track:
         if candidate.track_id is not None and candidate.track_id in self.tracks:
             return self.tracks[candidate.track_id]
-        track = Track(self._next_id, candidate.roi, landmarks, np.zeros((17, 3), np.float32),
+        track = Track(self._next_id, candidate.roi, None, np.zeros((17, 3), np.float32),  # type: ignore[arg-type]
                       np.zeros(4, np.float32), 0.0, state=self.new_state())
         self._next_id += 1
         self.tracks[track.id] = track
         return track
 
-    @staticmethod
-    def _observe(track: Track, candidate: Candidate, landmarks: Landmarks) -> None:
-        """COCO-17 keeps the detector's keypoints (better on the dev images than the landmark model's), carried
-        between detector runs by the landmarks' motion, so its point definitions never switch between models."""
-        from_landmarks = coco17_from_landmarks(landmarks.image33)
+    def _observe(self, track: Track, candidate: Candidate, landmarks: Landmarks) -> Track:
+        """COCO-17 keeps the detector's keypoints where they agree with this body's landmarks (they are the better
+        points on the dev images), carried between detector runs by the landmarks' motion; where the two models
+        disagree the record keeps the landmarks' point, so a record never draws two bodies."""
+        own, _ = landmark_pose(landmarks)
+        bbox = keypoint_box(landmarks.image33)
         if candidate.detection_keypoints is not None:
-            track.coco_offset = candidate.detection_keypoints[:, :2] - from_landmarks[:, :2]
+            detected = candidate.detection_keypoints
+            agree = keypoint_similarities(detected, own, box_area(bbox)) >= self.settings.same_body_oks
+            track.coco_offset = np.where(agree[:, None], detected[:, :2] - own[:, :2], 0.0).astype(np.float32)
             track.detection_score = candidate.detection_score
-            from_landmarks[:, 2] = candidate.detection_keypoints[:, 2]
+            own[:, 2] = np.where(agree, detected[:, 2], own[:, 2])
         if track.coco_offset is not None:
-            from_landmarks[:, :2] += track.coco_offset
-        track.landmarks, track.coco17 = landmarks, from_landmarks
-        track.bbox = keypoint_box(landmarks.image33)
+            own[:, :2] += track.coco_offset
+        if track.landmarks is not None:
+            step = box_centre(bbox) - box_centre(track.bbox)
+            moving = track.missed == 0
+            track.velocity = (0.5 * track.velocity + 0.5 * step if moving else np.zeros(2)).astype(np.float32)
+        track.landmarks, track.coco17, track.bbox = landmarks, own, bbox
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
         track.resumed = track.missed > 0
         track.missed, track.age = 0, track.age + 1
-
-    def _drop_duplicates(self, seen: list[Track]) -> list[Track]:
-        """Two crops that converged on one person: keep the longer-lived track."""
-        kept: list[Track] = []
-        for track in sorted(seen, key=lambda t: (-t.age, t.id)):
-            if all(box_iou(track.bbox, k.bbox) < self.settings.duplicate_iou for k in kept):
-                kept.append(track)
-        return kept
-
-    def _similarity(self, detections: PeopleDetections, det_index: int, track: Track) -> float:
-        box = detections.boxes[det_index]
-        iou = box_iou(box, track.bbox)
-        if detections.keypoints is None:
-            return iou
-        area = float((track.bbox[2] - track.bbox[0]) * (track.bbox[3] - track.bbox[1]))
-        return max(iou, object_keypoint_similarity(detections.keypoints[det_index], track.coco17, area))
-
-    def _match(self, detections: PeopleDetections, tracks: list[Track]):
-        """Hungarian assignment of detections to tracks; returns (det, track) pairs and unmatched detections."""
-        if not len(detections) or not tracks:
-            return [], list(range(len(detections)))
-        cost = np.full((len(detections), len(tracks)), NO_MATCH_COST)
-        for i in range(len(detections)):
-            for j, track in enumerate(tracks):
-                sim = self._similarity(detections, i, track)
-                if sim >= self.settings.min_similarity:
-                    cost[i, j] = 1.0 - sim + 0.01 * track.missed  # prefer tracks seen more recently
-        rows, cols = linear_sum_assignment(cost)
-        pairs = [(int(i), tracks[j]) for i, j in zip(rows, cols) if cost[i, j] < NO_MATCH_COST]
-        matched = {i for i, _ in pairs}
-        return pairs, [i for i in range(len(detections)) if i not in matched]
+        return track
