@@ -97,6 +97,12 @@ class PosePipeline:
         lap("detect")
         candidates = self.tracker.propose(detections)
         results = self.models.landmarker(rgb, [c.roi for c in candidates])
+        crowded = self.tracker.crowded(candidates, results)
+        if crowded:  # crops that found another person's body: again, with that body masked out
+            again = self.models.landmarker(rgb, [candidates[i].roi for i in crowded],
+                                           [body.image33 for body in crowded.values()])
+            for i, landmarks in zip(crowded, again):
+                results[i] = landmarks
         lap("landmarks")
         tracks = self.tracker.update(candidates, results)
         lap("track")
