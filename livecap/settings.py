@@ -25,12 +25,16 @@ class Preset:
     # all at once on a still image: people far from one input's native scale are found at another
     detector_long_sides: tuple[int, ...]
     detect_every: int  # frames between detector runs while every person stays tracked
+    # a top-down keypoint model run on each detected person's aligned crop when the detector runs (its points
+    # then replace the detector's); None: the detector's points
+    refiner_model: str | None = None
 
 
 PRESETS = {
-    "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256,), 12),
-    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384), 8),
-    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 448), 4),
+    "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256, 512), 12),
+    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 640), 8),
+    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 640), 4,
+                       "movenet_singlepose_thunder"),
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livecap.types import PeopleDetections
+from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix
+from livecap.types import PeopleDetections, Roi
 from livecap.models.runtime import OnnxModel
 
 
@@ -48,8 +49,16 @@ class MoveNetMultiPose:
     def long_side(self) -> int:
         return self.long_sides[0]
 
+    def sides_for(self, width: int, height: int) -> tuple[int, ...]:
+        """The input sizes that suit an image: the first always; a larger one only up to half the image's own
+        long side, since beyond that MoveNet sees upsampled pixels (dev images: 1920 px frames gain most from
+        640, 900 px ones from 384, 640 px ones from none)."""
+        half = max(width, height) / 2
+        return self.long_sides[:1] + tuple(side for side in self.long_sides[1:] if side <= half)
+
     def __call__(self, image_rgb: np.ndarray, pass_index: int = 0) -> PeopleDetections:
-        return self.run(image_rgb, self.long_sides[pass_index % len(self.long_sides)])
+        sides = self.sides_for(image_rgb.shape[1], image_rgb.shape[0])
+        return self.run(image_rgb, sides[pass_index % len(sides)])
 
     def run(self, image_rgb: np.ndarray, long_side: int) -> PeopleDetections:
         height, width = image_rgb.shape[:2]
@@ -60,3 +69,29 @@ class MoveNetMultiPose:
         raw = self.model.run(None, {self.model.input_names[0]: canvas})[0]
         return decode_movenet(raw, scale, pad_w, pad_h, self.min_score)
 
+
+
+class MoveNetSinglePose:
+    """Top-down COCO-17 keypoints of one person (MoveNet SinglePose Thunder) on their rotation-aligned crop,
+    the same square the landmark model sees: a second opinion on each body, made on that body alone."""
+
+    CROP_SIZE = 256
+
+    def __init__(self, model: OnnxModel):
+        self.model = model
+
+    def __call__(self, image_rgb: np.ndarray, rois: list[Roi]) -> list[np.ndarray]:
+        """17 x 3 (x, y in image pixels, score) per crop."""
+        out = []
+        for roi in rois:
+            patch = cv2.warpAffine(image_rgb, image_to_crop_matrix(roi, self.CROP_SIZE),
+                                   (self.CROP_SIZE, self.CROP_SIZE), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT)
+            raw = self.model.run(None, {self.model.input_names[0]: patch[None].astype(np.int32)})[0]
+            yx_score = raw.reshape(17, 3)
+            points = np.empty((17, 3), np.float32)
+            points[:, :2] = apply_affine(crop_to_image_matrix(roi, self.CROP_SIZE),
+                                         yx_score[:, [1, 0]].astype(np.float64) * self.CROP_SIZE)
+            points[:, 2] = yx_score[:, 2]
+            out.append(points)
+        return out

@@ -7,6 +7,7 @@ This is the pure per-frame core; threads, cameras and sinks live around it (live
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -17,20 +18,25 @@ from livecap import skeleton
 from livecap.camera import CameraIntrinsics, camera_for
 from livecap.models.blazepose import BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog
-from livecap.models.movenet import MoveNetMultiPose
+from livecap.models.crop import roi_from_alignment_points
+from livecap.models.movenet import MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.runtime import OnnxModel, RuntimeOptions
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter
 from livecap.pose.similarity import merge_people
-from livecap.pose.tracking import PoseTracker, Track, TrackerSettings
+from livecap.pose.tracking import Candidate, PoseTracker, Track, TrackerSettings
 from livecap.settings import PipelineSettings
-from livecap.types import Frame, FrameResult, PersonPose, Roi, StreamInfo
+from livecap.types import Frame, FrameResult, Landmarks, PersonPose, Roi, StreamInfo
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class PipelineModels:
     people: MoveNetMultiPose
     landmarker: BlazePoseLandmarker
+    refiner: MoveNetSinglePose | None = None
 
     @classmethod
     def load(cls, settings: PipelineSettings) -> "PipelineModels":
@@ -39,7 +45,13 @@ class PipelineModels:
         options = RuntimeOptions(list(settings.providers) if settings.providers else None)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
         landmark = OnnxModel(catalog.require(preset.landmark_model).path, options)
-        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark))
+        refiner = None
+        if preset.refiner_model and preset.refiner_model not in catalog.names():
+            log.warning("model %s is not installed: the %s preset uses the people detector's keypoints instead "
+                        "(reinstall livecap to get it)", preset.refiner_model, preset.name)
+        elif preset.refiner_model:
+            refiner = MoveNetSinglePose(OnnxModel(catalog.require(preset.refiner_model).path, options))
+        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark), refiner)
 
     @property
     def providers(self) -> list[str]:
@@ -104,16 +116,28 @@ class PosePipeline:
             for i, landmarks in zip(crowded, again):
                 results[i] = landmarks
         lap("landmarks")
+        if self.models.refiner is not None:
+            self._refine(rgb, candidates, results)
+            lap("refine")
         tracks = self.tracker.update(candidates, results)
         lap("track")
         people = [self._person(track, frame.time, lap) for track in tracks]
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
 
+    def _refine(self, rgb: np.ndarray, candidates: list[Candidate], results: list[Landmarks]) -> None:
+        """Top-down keypoints for each person the detector saw this frame, on the crop their landmarks align."""
+        chosen = [i for i, c in enumerate(candidates) if c.detection_keypoints is not None
+                  and results[i].presence >= self.tracker.settings.presence_threshold]
+        rois = [roi_from_alignment_points(*results[i].roi_points) for i in chosen]
+        for i, keypoints in zip(chosen, self.models.refiner(rgb, rois)):
+            candidates[i].refined_keypoints = keypoints
+
     def _detect(self, rgb: np.ndarray):
         """A still image gets every detector input size at once; a sequence takes them in turn, one per run."""
         if self.stills:
-            return merge_people([self.models.people.run(rgb, side) for side in self.models.people.long_sides])
+            sides = self.models.people.sides_for(rgb.shape[1], rgb.shape[0])
+            return merge_people([self.models.people.run(rgb, side) for side in sides])
         if not self.tracker.needs_detection():
             return None
         self._detector_runs += 1
@@ -149,7 +173,7 @@ class PosePipeline:
         """Runs every model and the fit once on a blank image, so the first real frames are not late: ONNX
         Runtime plans its memory and numba loads its compiled code on first use."""
         blank = np.zeros((height, width, 3), np.uint8)
-        for side in self.models.people.long_sides:
+        for side in self.models.people.sides_for(width, height):
             self.models.people.run(blank, side)
         side = min(width, height) / 2
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
