@@ -31,9 +31,9 @@ class Preset:
 
 
 PRESETS = {
-    "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256, 512), 12),
+    "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256, 384, 512), 12),
     "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 640), 8),
-    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 640), 4,
+    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 4,
                        "movenet_singlepose_thunder"),
 }
 
