@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import media, read_jsonl, run_livecap
-from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix, roi_from_alignment_points
+from livecap.models.crop import (apply_affine, crop_to_image_matrix, image_to_crop_matrix, roi_from_alignment_points,
+                                 roi_from_coco17)
 from livecap.errors import RuntimeMissingError
 from livecap.models.blazepose import coco17_from_landmarks
-from livecap.models.movenet import decode_movenet, letterbox_shape
+from livecap.models.blazepose import cut_crops
+from livecap.models.movenet import MoveNetMultiPose, decode_movenet, letterbox_shape
+from livecap.pose.similarity import box_iou, merge_people
 from livecap.types import Landmarks, PeopleDetections, Roi
 from livecap.models.runtime import resolve_providers
 from livecap.sinks.jsonl import JsonlWriter
@@ -156,3 +159,76 @@ def test_max_frames_stops_early(tmp_path):
     done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(out), "--max-frames", "5")
     assert done.returncode == 0 and "processed 5 frames, 2 people" in done.stdout
     assert len(read_jsonl(out)[1]) == 5
+
+
+def test_a_detection_on_another_body_inside_a_tracks_box_becomes_a_newcomer():
+    """Someone standing just behind a tracked person: boxes overlap, poses do not, so it is a new candidate."""
+    tracker = PoseTracker(TrackerSettings(detect_every=1000))
+    tracker.update(tracker.propose(_detections_at(100)), [_landmarks_at(100)])
+    both = _detections_at(100, 120)  # the second box overlaps the track's (IoU 0.39), its pose is 20 px off
+    assert box_iou(both.boxes[1], tracker.tracks[1].bbox) > 0.35
+    candidates = tracker.propose(both)
+    assert [c.track_id for c in candidates] == [1, None]
+    seen = tracker.update(candidates, [_landmarks_at(100), _landmarks_at(120)])
+    assert [t.id for t in seen] == [1, 2]
+
+
+def test_a_detection_is_kept_out_of_a_record_whose_landmarks_found_another_body():
+    tracker = PoseTracker(TrackerSettings(detect_every=1000))
+    candidates = tracker.propose(_detections_at(100))
+    assert tracker.update(candidates, [_landmarks_at(300)]) == []  # the newcomer's crop found someone else
+    assert tracker.needs_detection()
+
+
+def test_a_track_no_detection_explains_restarts_from_the_detection_where_it_stands():
+    """The track's landmarks drifted (20 px off its person) and the detector sees the person where it stands:
+    the same id restarts from the detector's crop instead of a newcomer taking the person."""
+    tracker = PoseTracker(TrackerSettings(detect_every=1000))
+    tracker.update(tracker.propose(_detections_at(100)), [_landmarks_at(100)])
+    tracker.update(tracker.propose(None), [_landmarks_at(120)])  # drifted
+    detections = _detections_at(100)
+    candidates = tracker.propose(detections)
+    assert [(c.track_id, c.detection_keypoints is not None) for c in candidates] == [(1, True)]
+    assert candidates[0].roi == roi_from_coco17(detections.keypoints[0], detections.boxes[0])
+
+
+def test_a_lost_person_is_reattached_by_position_and_never_handed_to_the_occluder():
+    tracker = PoseTracker(TrackerSettings(detect_every=1000, max_missed=10))
+    tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
+    for _ in range(4):  # person 2 walks behind person 1 and is not seen
+        candidates = tracker.propose(None)
+        tracker.update(candidates, [_landmarks_at(100)])
+    candidates = tracker.propose(_detections_at(100, 290))  # back, close to where it was lost
+    assert [c.track_id for c in candidates] == [1, 2]
+    seen = tracker.update(candidates, [_landmarks_at(100), _landmarks_at(290)])
+    assert [(t.id, t.resumed) for t in seen] == [(1, False), (2, True)]
+
+
+def test_detector_passes_merge_by_pose_so_two_people_in_one_box_stay_two():
+    one = _detections_at(100)
+    other = _detections_at(100)
+    other.keypoints[0, :, 0] = 2 * 100 - other.keypoints[0, :, 0]  # mirrored body in the same box
+    other.keypoints[0, :, 1] = 500 - other.keypoints[0, :, 1]
+    again = _detections_at(101)  # the first person found again by another pass
+    merged = merge_people([one, PeopleDetections(other.boxes, np.array([0.5], np.float32), other.keypoints), again])
+    assert len(merged) == 2
+
+
+def test_a_masked_body_is_painted_out_of_the_crop():
+    image = np.full((400, 400, 3), 200, np.uint8)
+    body = np.zeros((33, 3), np.float32)
+    body[:, :2] = [200, 200]
+    body[[11, 12, 23, 24], :2] = [[180, 150], [220, 150], [185, 250], [215, 250]]
+    body[:, 2] = 1.0
+    roi = Roi(200, 200, 400, 0.0)
+    plain, masked = cut_crops(image, [roi, roi], [None, body])
+    assert plain[128, 128].tolist() == pytest.approx([200 / 255] * 3)
+    assert masked[128, 128].tolist() == [0.0, 0.0, 0.0]  # inside the torso
+    assert masked[10, 10].tolist() == pytest.approx([200 / 255] * 3)  # elsewhere untouched
+
+
+def test_movenet_input_sizes_follow_the_image():
+    detector = MoveNetMultiPose(None, (256, 384, 640))  # type: ignore[arg-type]
+    assert detector.sides_for(1920, 1080) == (256, 384, 640)
+    assert detector.sides_for(900, 700) == (256, 384)
+    assert detector.sides_for(426, 240) == (256,)

@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
-from livecap.pose.similarity import (MIN_KEYPOINT_SCORE, box_area, box_centre, box_iou, keypoint_box,
+from livecap.pose.similarity import (box_area, box_centre, box_iou, keypoint_box,
                                      keypoint_similarities, object_keypoint_similarity)
 from livecap.types import Landmarks, PeopleDetections, Roi
 
@@ -47,9 +47,7 @@ class Track:
         """The track's body as its landmarks place it, in COCO-17 points (no detector offset)."""
         return coco17_from_landmarks(self.landmarks.image33)
 
-    @property
-    def height(self) -> float:
-        return float(max(self.bbox[3] - self.bbox[1], self.bbox[2] - self.bbox[0], 1.0))
+    body_size: float = 0.0  # the box's longer side, averaged over recent frames (a last bad frame moves it little)
 
 
 @dataclass
@@ -72,7 +70,7 @@ class TrackerSettings:
     # detector's person counts as found; it also decides which of a detection's points join a record.
     same_body_oks: float = 0.5
     reattach_distance: float = 0.6  # a lost track's predicted centre within this many body heights
-    reattach_size_ratio: float = 1.5  # and a body height within this factor
+    reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
 
 
 def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
@@ -131,16 +129,24 @@ class PoseTracker:
         self._unexplained = False
         pairs, free = self._match_active(detections, active)
         by_track = {track.id: det_index for det_index, track in pairs}
-        candidates = [self._candidate(t.id, t.roi, detections, by_track.get(t.id)) for t in active]
-        claimed: set[int] = set()
+        # a track whose pose no detection matches may have drifted off its person: it competes with the lost
+        # tracks for the unexplained detections, by position and size, and restarts from the detection's crop
+        unexplained_tracks = [t for t in active if t.id not in by_track] + self.lost()
+        restarted: dict[int, int] = {}
+        newcomers: list[int] = []
         for det_index in free:
             if self._best_active_oks(detections, det_index, active) >= self.settings.same_body_oks:
                 continue  # a second detection of a tracked body
-            lost = self._reattach(detections, det_index, claimed)
-            if lost is not None:
-                claimed.add(lost.id)
-            candidates.append(self._candidate(None if lost is None else lost.id, None, detections, det_index))
-        return candidates
+            track = self._reattach(detections, det_index, unexplained_tracks, set(restarted))
+            if track is None:
+                newcomers.append(det_index)
+            else:
+                restarted[track.id] = det_index
+        candidates = [self._candidate(t.id, t.roi, detections, by_track.get(t.id)) if t.id not in restarted
+                      else self._candidate(t.id, None, detections, restarted[t.id]) for t in active]
+        candidates += [self._candidate(t.id, None, detections, restarted[t.id]) for t in self.lost()
+                       if t.id in restarted]
+        return candidates + [self._candidate(None, None, detections, i) for i in newcomers]
 
     def _detection_oks(self, detections: PeopleDetections, det_index: int, track: Track) -> float:
         return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17, box_area(track.bbox))
@@ -166,22 +172,22 @@ class PoseTracker:
         matched = {i for i, _ in pairs}
         return pairs, [i for i in range(len(detections)) if i not in matched]
 
-    def _reattach(self, detections: PeopleDetections, det_index: int, claimed: set[int]) -> Track | None:
-        """The lost track this detection continues: appearance-free, by where the track was heading and its body
-        size; None for a newcomer. Only lost tracks compete, so a person is never handed to their occluder."""
-        box = detections.boxes[det_index]
-        if detections.keypoints is not None:
-            box = keypoint_box(detections.keypoints[det_index], MIN_KEYPOINT_SCORE)
+    def _reattach(self, detections: PeopleDetections, det_index: int, tracks: list[Track],
+                  claimed: set[int]) -> Track | None:
+        """Which of these tracks (lost, or seen but explained by no detection) this detection continues:
+        appearance-free, by where the track was heading and its body size; None for a newcomer. A track that a
+        detection explains never competes, so a person is never handed to their occluder."""
+        box = detections.boxes[det_index]  # the detector's box spans the whole body, as the track's does
         height = float(max(box[3] - box[1], box[2] - box[0], 1.0))
         best, best_distance = None, self.settings.reattach_distance
-        for track in self.lost():
+        for track in tracks:
             if track.id in claimed:
                 continue
-            ratio = height / track.height
+            ratio = height / track.body_size
             if not 1 / self.settings.reattach_size_ratio <= ratio <= self.settings.reattach_size_ratio:
                 continue
             predicted = box_centre(track.bbox) + track.velocity * min(track.missed, 10)
-            distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.height
+            distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.body_size
             if distance <= best_distance:
                 best, best_distance = track, distance
         return best
@@ -303,6 +309,8 @@ class PoseTracker:
             step = box_centre(bbox) - box_centre(track.bbox)
             moving = track.missed == 0
             track.velocity = (0.5 * track.velocity + 0.5 * step if moving else np.zeros(2)).astype(np.float32)
+        size = float(max(bbox[3] - bbox[1], bbox[2] - bbox[0], 1.0))
+        track.body_size = size if track.landmarks is None or track.missed else 0.8 * track.body_size + 0.2 * size
         track.landmarks, track.coco17, track.bbox = landmarks, own, bbox
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
