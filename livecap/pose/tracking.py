@@ -17,8 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
-from livecap.pose.similarity import (box_area, box_centre, box_iou, keypoint_box,
-                                     keypoint_similarities, object_keypoint_similarity)
+from livecap.pose.similarity import box_area, box_centre, box_iou, keypoint_box, object_keypoint_similarity
 from livecap.types import Landmarks, PeopleDetections, Roi
 
 TORSO = np.isin(np.arange(17), [5, 6, 11, 12])  # COCO-17 shoulders and hips: where a body is
@@ -69,6 +68,9 @@ class TrackerSettings:
     # Two poses at least this similar (COCO OKS) are one body: COCO's own mid threshold, where a keypoint
     # detector's person counts as found; it also decides which of a detection's points join a record.
     same_body_oks: float = 0.5
+    # A record's torso points from two models describe one body when they lie within this share of its box height
+    # of each other (the record-consistency rule of the people benchmark); farther, the landmarks' point is kept.
+    same_point_tolerance: float = 0.15
     reattach_distance: float = 0.6  # a lost track's predicted centre within this many body heights
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
 
@@ -264,6 +266,11 @@ class PoseTracker:
                 kept.append((candidate, landmarks))
         return kept
 
+    def _torso_fits(self, offset: np.ndarray, bbox: np.ndarray) -> np.ndarray:
+        """Per point: is the detector's point within the tolerance of the landmarks' (the record rule)?"""
+        height = max(float(bbox[3] - bbox[1]), 1.0)
+        return np.linalg.norm(offset, axis=1) <= self.settings.same_point_tolerance * height
+
     def _keypoints_for(self, candidate: Candidate, landmarks: Landmarks) -> np.ndarray:
         """The detector's points, fused with the top-down refinement when one ran and found this body: each point
         the two models' mean weighted by their confidences (on the dev images neither model was better on every
@@ -292,18 +299,21 @@ class PoseTracker:
     def _observe(self, track: Track, candidate: Candidate, landmarks: Landmarks) -> Track:
         """COCO-17 keeps the detector's keypoints (the better points on the dev images: AP 0.44 against 0.30 for
         the landmarks' own), carried between detector runs by the landmarks' motion. Their shoulders and hips
-        join only where they agree with the landmarks' (the body the fit and the landmarks describe): a record
-        never draws two bodies."""
+        join only where they lie within same_point_tolerance of the landmarks' (the body the fit and the
+        landmarks describe): a record never draws two bodies."""
         own, _ = landmark_pose(landmarks)
         bbox = keypoint_box(landmarks.image33)
         if candidate.detection_keypoints is not None:
             detected = self._keypoints_for(candidate, landmarks)
-            agree = keypoint_similarities(detected, own, box_area(bbox)) >= self.settings.same_body_oks
-            agree |= ~TORSO  # limbs: the detector's point is the better one even where the two differ
-            track.coco_offset = np.where(agree[:, None], detected[:, :2] - own[:, :2], 0.0).astype(np.float32)
+            offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
+            # limbs: the detector's point is the better one even where the two differ
+            agree = ~TORSO | self._torso_fits(offset, bbox)
+            track.coco_offset = np.where(agree[:, None], offset, 0.0).astype(np.float32)
             track.detection_score = candidate.detection_score
             own[:, 2] = np.where(agree, detected[:, 2], own[:, 2])
         if track.coco_offset is not None:
+            # a carried torso offset that no longer fits this body (it turned, or its size changed) is dropped
+            track.coco_offset[TORSO & ~self._torso_fits(track.coco_offset, bbox)] = 0.0
             own[:, :2] += track.coco_offset
         if track.landmarks is not None:
             step = box_centre(bbox) - box_centre(track.bbox)
