@@ -16,7 +16,7 @@ import numpy as np
 
 from livecap import skeleton
 from livecap.camera import CameraIntrinsics, camera_for
-from livecap.models.blazepose import BlazePoseLandmarker
+from livecap.models.blazepose import COCO17_FROM_BLAZEPOSE33, BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog
 from livecap.models.crop import roi_from_alignment_points
 from livecap.models.movenet import MoveNetMultiPose, MoveNetSinglePose
@@ -152,8 +152,12 @@ class PosePipeline:
             if track.resumed:
                 state.smoother.reset()
             body_pixels = float(max(person.bbox[2] - person.bbox[0], person.bbox[3] - person.bbox[1]))
+            raw = person.landmarks2d
             person.landmarks2d, person.world33 = state.smoother.landmarks(time_s, person.landmarks2d,
                                                                           person.world33, body_pixels)
+            # COCO-17 rides on the landmarks: it follows the published (filtered) ones, so the two stay one body
+            person.coco17 = track.coco17.copy()
+            person.coco17[:, :2] += (person.landmarks2d - raw)[COCO17_FROM_BLAZEPOSE33, :2]
             lap("filter")
         if self.fitter is None:
             return person

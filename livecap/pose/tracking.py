@@ -9,7 +9,7 @@ never by box overlap, and a detection's keypoints join a record only where they 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,7 @@ class Candidate:
     detection_score: float = 0.0
     detection_keypoints: np.ndarray | None = None  # 17 x 3, when the detector matched this person now
     refined_keypoints: np.ndarray | None = None  # 17 x 3 from a top-down model on this body's own crop, if run
+    restart: bool = False  # a seen track restarting from the detector's crop: its temporal state must restart
 
 
 @dataclass
@@ -145,7 +146,8 @@ class PoseTracker:
             else:
                 restarted[track.id] = det_index
         candidates = [self._candidate(t.id, t.roi, detections, by_track.get(t.id)) if t.id not in restarted
-                      else self._candidate(t.id, None, detections, restarted[t.id]) for t in active]
+                      else replace(self._candidate(t.id, None, detections, restarted[t.id]), restart=True)
+                      for t in active]
         candidates += [self._candidate(t.id, None, detections, restarted[t.id]) for t in self.lost()
                        if t.id in restarted]
         return candidates + [self._candidate(None, None, detections, i) for i in newcomers]
@@ -324,6 +326,6 @@ class PoseTracker:
         track.landmarks, track.coco17, track.bbox = landmarks, own, bbox
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
-        track.resumed = track.missed > 0
+        track.resumed = track.missed > 0 or candidate.restart
         track.missed, track.age = 0, track.age + 1
         return track
