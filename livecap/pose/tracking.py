@@ -70,7 +70,8 @@ class TrackerSettings:
     # detector's person counts as found; it also decides which of a detection's points join a record.
     same_body_oks: float = 0.5
     # A record's torso points from two models describe one body when they lie within this share of its box height
-    # of each other (the record-consistency rule of the people benchmark); farther, the landmarks' point is kept.
+    # of each other (the record-consistency rule of the people benchmark); a detector's shoulder or hip farther
+    # than that from the landmarks' is pulled in to this distance.
     same_point_tolerance: float = 0.15
     reattach_distance: float = 0.6  # a lost track's predicted centre within this many body heights
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
@@ -268,10 +269,13 @@ class PoseTracker:
                 kept.append((candidate, landmarks))
         return kept
 
-    def _torso_fits(self, offset: np.ndarray, bbox: np.ndarray) -> np.ndarray:
-        """Per point: is the detector's point within the tolerance of the landmarks' (the record rule)?"""
-        height = max(float(bbox[3] - bbox[1]), 1.0)
-        return np.linalg.norm(offset, axis=1) <= self.settings.same_point_tolerance * height
+    def _within_tolerance(self, offsets: np.ndarray, bbox: np.ndarray) -> np.ndarray:
+        """Offsets (detector point minus landmark point) shortened to the record rule's tolerance: the detector
+        refines the landmarks' point within the body, never moves it onto another."""
+        # a hair inside the tolerance: published coordinates are rounded
+        limit = 0.99 * self.settings.same_point_tolerance * max(float(bbox[3] - bbox[1]), 1.0)
+        length = np.linalg.norm(offsets, axis=1, keepdims=True)
+        return (offsets * np.minimum(1.0, limit / np.maximum(length, 1e-6))).astype(np.float32)
 
     def _keypoints_for(self, candidate: Candidate, landmarks: Landmarks) -> np.ndarray:
         """The detector's points, fused with the top-down refinement when one ran and found this body: each point
@@ -301,21 +305,20 @@ class PoseTracker:
     def _observe(self, track: Track, candidate: Candidate, landmarks: Landmarks) -> Track:
         """COCO-17 keeps the detector's keypoints (the better points on the dev images: AP 0.44 against 0.30 for
         the landmarks' own), carried between detector runs by the landmarks' motion. Their shoulders and hips
-        join only where they lie within same_point_tolerance of the landmarks' (the body the fit and the
-        landmarks describe): a record never draws two bodies."""
+        stay within same_point_tolerance of the landmarks' (the body the fit and the landmarks describe): a
+        record never draws two bodies."""
         own, _ = landmark_pose(landmarks)
         bbox = keypoint_box(landmarks.image33)
         if candidate.detection_keypoints is not None:
             detected = self._keypoints_for(candidate, landmarks)
-            offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
-            # limbs: the detector's point is the better one even where the two differ
-            agree = ~TORSO | self._torso_fits(offset, bbox)
-            track.coco_offset = np.where(agree[:, None], offset, 0.0).astype(np.float32)
+            track.coco_offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
             track.detection_score = candidate.detection_score
-            own[:, 2] = np.where(agree, detected[:, 2], own[:, 2])
+            own[:, 2] = detected[:, 2]
         if track.coco_offset is not None:
-            # a carried torso offset that no longer fits this body (it turned, or its size changed) is dropped
-            track.coco_offset[TORSO & ~self._torso_fits(track.coco_offset, bbox)] = 0.0
+            # limbs: the detector's point is the better one even where the two differ; shoulders and hips are held
+            # within the tolerance of the landmarks' (at detection, and while carried as the body turns or its
+            # size changes)
+            track.coco_offset[TORSO] = self._within_tolerance(track.coco_offset[TORSO], bbox)
             own[:, :2] += track.coco_offset
         if track.landmarks is not None:
             step = box_centre(bbox) - box_centre(track.bbox)
