@@ -106,10 +106,11 @@ def _cmd_process(args) -> int:
     summary = process(args.input, args.out, pipeline_settings(args), stills=args.stills, max_frames=args.max_frames,
                       progress=args.progress, sinks=bvh_sinks_from_args(args) + list(streams))
     print(summary.line(args.out))
+    dropped = {sink.name: sink.dropped for sink in summary.status.sinks}
     for stream in streams:
         s = stream.stats()
-        print(f"{stream.name}: {s.sent} of {s.frames} frames sent, {s.dropped} dropped, {s.failed} failed "
-              f"({s.status})")
+        print(f"{stream.name}: {s.sent} of {s.frames} frames sent, {dropped.get(stream.name, 0)} dropped, "
+              f"{s.failed} failed ({s.status})")
     return 0
 
 

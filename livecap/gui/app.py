@@ -43,8 +43,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = GuiSettings.load(settings_dir)
         self.runner = EngineRunner(models)
         self.outputs = Outputs(self.runner)
-        self.people_transform = None  # the viewer benchmark multiplies people here; None in the app
-        self.force_redraw = False  # the benchmark redraws everything every tick, changed or not
         self._phase = "idle"
         self._shown = None  # the FrameResult on screen, to redraw only what changed
         self._people: list = []
@@ -317,16 +315,21 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.runner.phase != self._phase:
             self._phase_changed()
         latest = self.runner.latest()
-        if latest is None or (latest[1] is self._shown and not self.force_redraw):
+        if latest is None or (latest[1] is self._shown and not self.redraw_unchanged):
             self.skeletons.render_pending()  # orbiting and zooming between results
             return
         frame, result = latest
         self._shown = result
-        people = self.people_transform(result.people) if self.people_transform else result.people
+        people = self.people_to_draw(result)
         self._people = people
-        self.video.show_frame(frame.image, people, force=self.force_redraw)
+        self.video.show_frame(frame.image, people, force=self.redraw_unchanged)
         self.skeletons.show_people(people)
         self.skeletons.render_pending()
+
+    redraw_unchanged = False  # draw only results not on screen yet (a benchmark's window may draw every tick)
+
+    def people_to_draw(self, result) -> list:
+        return result.people
 
     def _refresh_status(self) -> None:
         if self._cameras is not None:
