@@ -10,7 +10,8 @@ from scipy.spatial.transform import Rotation
 
 from livecap.camera import CameraIntrinsics
 from livecap.fitting import model
-from livecap.fitting.solver import forward_kinematics, local_quaternions, solve
+from livecap.fitting.seed import analytic_seed, place_root
+from livecap.fitting.solver import cost, forward_kinematics, local_quaternions, solve
 from livecap.results import SkeletonPose
 
 
@@ -92,21 +93,33 @@ class SkeletonFitter:
         state = self._people.setdefault(person_id, _PersonState())
         offsets = self._offsets(state, world33)
         visibility = np.clip(landmarks2d[:, 2].astype(np.float64), 0.0, 1.0)
-        target3d, weight3d = model.joint_targets(world33.astype(np.float64), np.sqrt(visibility))
+        target3d, weight3d = model.joint_targets(world33.astype(np.float64), visibility)
         target3d -= target3d[model.J["Hips"]]
         target2d, weight2d = model.joint_targets(self.camera.undistort(landmarks2d[:, :2].astype(np.float64)),
-                                                 np.sqrt(visibility))
+                                                 visibility)
         s = self.settings
         warm = temporal and state.params is not None
-        start = state.params if warm else initial_root(target3d, weight3d, target2d, weight2d, self.camera)
         weights = np.array([s.landmark_weight, s.reprojection_weight, s.limit_weight,
                             s.temporal_weight if warm else 0.0, s.rest_weight])
-        params, _ = solve(start, start.copy(), model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF,
-                          model.HINGE_AXES, model.LOWER, model.UPPER, target3d, weight3d, target2d, weight2d,
-                          self._camera_array, weights, s.iterations if warm else s.first_iterations)
+        problem = (model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF, model.HINGE_AXES, model.LOWER,
+                   model.UPPER, target3d, weight3d, target2d, weight2d, self._camera_array, weights)
+        start = analytic_seed(target3d, weight3d, offsets, model.DOF_START, model.NUM_PARAMS, model.TOE_DIRECTION, SEED_JOINTS)
+        place_root(start, model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF, model.HINGE_AXES, target2d,
+                   weight2d, self._camera_array, state.params[2] if state.params is not None else 3.0)
+        prev = state.params if warm else start
+        params, best = solve(start, prev.copy(), *problem, s.iterations if warm else s.first_iterations)
+        if warm:  # last frame's pose may explain this one better than the seed does
+            tracked, tracked_cost = solve(state.params, prev, *problem, s.iterations)
+            if tracked_cost < best:
+                params = tracked
         params = clamp_to_limits(params)
         state.params = params
         return pose_from_params(params, offsets)
+
+
+SEED_JOINTS = np.array([model.J[name] for name in ("Hips", "Spine", "Chest", "Neck", "Head")] + [
+    model.J[side + name] for side in ("Left", "Right")
+    for name in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot", "Toes")])
 
 
 def clamp_to_limits(params: np.ndarray) -> np.ndarray:

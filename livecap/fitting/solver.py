@@ -211,3 +211,15 @@ def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, u
         if not improved:
             break
     return x, cost
+
+
+@njit(cache=True)
+def cost(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
+         target3d, weight3d, target2d, weight2d, camera, weights):
+    """The sum of squared residuals `solve` minimises, at x."""
+    m = 5 * parents.shape[0] + 3 * (x.shape[0] - 6) + 6
+    r = np.zeros(m)
+    count = residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d,
+                      weight3d, target2d, weight2d, camera, weights, r, np.zeros((parents.shape[0], 3)),
+                      np.zeros((parents.shape[0], 3, 3)), np.zeros((2, 3, 3)))
+    return np.dot(r[:count], r[:count])
