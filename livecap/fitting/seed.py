@@ -17,6 +17,7 @@ from numba import njit
 from livecap.fitting.solver import fk_into, rotvec_into
 
 STRAIGHT = 0.15  # sin of the bend below which a limb's own bend plane gives way to the parent's frame
+SLIGHT = 0.05  # metres: an elbow or knee this close to the line from its limb's top to its end is unbent
 
 
 @njit(cache=True)
@@ -112,7 +113,11 @@ def _two_bone_middle(top, middle, end, upper, lower, trust, default_out):
         return middle
     c = min(max(c, abs(upper - lower) + 1e-3), upper + lower - 1e-3)
     along = (upper * upper - lower * lower + c * c) / (2.0 * c)
-    out = _perpendicular(middle - top, axis) * trust + _perpendicular(default_out, axis) * (1e-3 + 0.1 * (1 - trust))
+    seen = _perpendicular(middle - top, axis) * trust
+    usual = _perpendicular(default_out, axis)
+    if _length(seen) < SLIGHT and seen[0] * usual[0] + seen[1] * usual[1] + seen[2] * usual[2] < 0:
+        seen = seen * 0.0  # a slight bend to the unusual side is noise (knees bend forward, elbows back)
+    out = seen + usual * (1e-3 + 0.1 * (1 - trust))
     return top + axis * along + _unit(out) * np.sqrt(max(upper * upper - along * along, 0.0))
 
 
@@ -129,7 +134,10 @@ def _hinged_limb(target, top, middle, end, parent_world, rest_direction, bend_ax
     bend = _perpendicular(f, u)
     size = np.sqrt(bend[0] ** 2 + bend[1] ** 2 + bend[2] ** 2)
     if size < STRAIGHT:  # nearly straight: the bend plane is noise, lean on the parent's frame
-        bend = bend + default_bend * (STRAIGHT - size)
+        if bend[0] * default_bend[0] + bend[1] * default_bend[1] + bend[2] * default_bend[2] < 0:
+            bend = default_bend  # a slight bend the wrong way is a straight limb, not a twisted one
+        else:
+            bend = bend + default_bend * (STRAIGHT - size)
     bend = _unit(bend)
     angle = np.arctan2(f[0] * bend[0] + f[1] * bend[1] + f[2] * bend[2], f[0] * u[0] + f[1] * u[1] + f[2] * u[2])
     if rest_direction[1] != 0.0:  # a leg: y = -u, z = -bend
@@ -150,7 +158,10 @@ def analytic_seed(observed, weight, offsets, dof_start, num_params, toe_directio
     l_arm, l_fore, l_hand, l_leg, l_shin, l_foot, l_toes = joints[5:12]
     r_arm, r_fore, r_hand, r_leg, r_shin, r_foot, r_toes = joints[12:19]
     up = target[neck] - target[hips]
-    root = _frame(_unit(target[l_leg] - target[r_leg]), up)
+    thighs_up = target[l_leg] + target[r_leg] - target[l_shin] - target[r_shin]
+    # the pelvis takes half the bend between the thighs and the torso (sitting tilts it back, bending over
+    # forward); how the bend splits is unobservable, this is the rest between the two extremes
+    root = _frame(_unit(target[l_leg] - target[r_leg]), _unit(up) + _unit(thighs_up))
     params[3:6] = rotvec_of(root)
     torso = _frame(_unit(target[l_arm] - target[r_arm]), up)
     half = rotvec_of(root.T @ torso) * 0.5  # the turn from pelvis to chest, shared by Spine and Chest
@@ -160,11 +171,12 @@ def analytic_seed(observed, weight, offsets, dof_start, num_params, toe_directio
     _set_ball(params, dof_start[neck], torso, head_swing)
     x_axis, down, forward, back = (np.array([1.0, 0.0, 0.0]), np.array([0.0, -1.0, 0.0]),
                                    np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, -1.0]))
-    elbows_out, knees_out = -np.ascontiguousarray(torso[:, 2]), np.ascontiguousarray(root[:, 2])
-    for top, mid, end, leg in ((l_arm, l_fore, l_hand, False), (r_arm, r_fore, r_hand, False),
-                               (l_leg, l_shin, l_foot, True), (r_leg, r_shin, r_foot, True)):
+    elbows_out = -np.ascontiguousarray(torso[:, 2])  # elbows stick out backwards, knees over the toes
+    for top, mid, end, usual in ((l_arm, l_fore, l_hand, elbows_out), (r_arm, r_fore, r_hand, elbows_out),
+                                 (l_leg, l_shin, l_foot, _unit(target[l_toes] - target[l_foot])),
+                                 (r_leg, r_shin, r_foot, _unit(target[r_toes] - target[r_foot]))):
         target[mid] = _two_bone_middle(target[top], target[mid], target[end], _length(offsets[mid]),
-                                       _length(offsets[end]), min(weight[mid], 1.0), knees_out if leg else elbows_out)
+                                       _length(offsets[end]), min(weight[mid], 1.0), usual)
     for arm, fore, hand, side in ((l_arm, l_fore, l_hand, 1.0), (r_arm, r_fore, r_hand, -1.0)):
         world, angle = _hinged_limb(target, arm, fore, hand, torso, x_axis * side, forward, side)
         _set_ball(params, dof_start[arm], torso, world)
