@@ -17,8 +17,8 @@ from livecap.results import SkeletonPose
 
 @dataclass
 class FitSettings:
-    iterations: int = 4  # per frame and start (the seed, last frame's pose)
-    first_iterations: int = 12  # from the seed alone (a new person, or a cold start)
+    iterations: int = 6  # per frame and start (the seed, last frame's pose)
+    first_iterations: int = 20  # from the seed alone (a new person, or a cold start)
     landmark_weight: float = 1.0
     reprojection_weight: float = 3.0  # ~ a typical depth in metres: pixels/focal * depth = metres
     limit_weight: float = 10.0
