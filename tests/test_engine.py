@@ -201,7 +201,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
         time.sleep(0.2)
     child.send_signal(signal.SIGINT)
     _, stderr = child.communicate(timeout=30)
-    assert child.returncode == 0, stderr
+    assert child.returncode == 130, stderr  # the convention of `run` and `process` alike (README: Commands)
     assert "interrupted" in stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) >= 10

@@ -25,12 +25,26 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
+SIDECAR_RESERVE = 4096  # bytes a sidecar holds from the start, so that completing it needs no new disk space
+
+
 def write_sidecar(path: Path, record: dict) -> None:
-    """Atomically (write + rename), so a crash leaves the old or the new sidecar, never half of one."""
+    """Atomically (write + rename), so a crash leaves the old or the new sidecar, never half of one. On a full disk
+    (no room for the new copy), the sidecar is rewritten in place, in the room reserved when it was created; no
+    temporary file is left behind."""
     side = sidecar_path(path)
+    text = (json.dumps(record, indent=1) + "\n").ljust(SIDECAR_RESERVE)  # JSON allows the trailing spaces
     temporary = side.with_name(side.name + ".tmp")
-    temporary.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(temporary, side)
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, side)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        if not side.exists() or side.stat().st_size < len(text):
+            raise
+        with open(side, "r+") as existing:  # the same size or smaller: no block to allocate
+            existing.write(text)
+            existing.truncate()
 
 
 class BvhStream:
