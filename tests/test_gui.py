@@ -4,7 +4,7 @@ files, a real OSC receiver on loopback, settings restored by a second window. Pl
 from __future__ import annotations
 
 import dataclasses
-
+import json
 import math
 import os
 import shutil
@@ -199,6 +199,58 @@ def test_settings_are_restored_after_a_restart(make_window, tmp_path, qtbot):
     assert (second.width(), second.height()) == (1234, 777)
 
 
+def test_without_a_camera_the_app_offers_the_sample_clip_and_plays_it(make_window, qtbot):
+    from livecap.samples import sample_video
+
+    window = make_window()  # fresh settings: no source chosen before
+    sp = window.source_panel
+    qtbot.waitUntil(lambda: "looking" not in sp.cameras_note.text(), timeout=60_000)
+    if any(sp.source.itemText(i).isdigit() for i in range(sp.source.count())):
+        pytest.skip("a camera is attached: the app offers it rather than the sample")
+    assert "no camera found" in sp.cameras_note.text() and "sample" in sp.cameras_note.text()
+    assert sp.source_text == str(sample_video())
+    sp.start.click()
+    wait_people(window, qtbot)
+    assert window.people.ids == [1, 2]
+    wait_end(window, qtbot)
+    assert window.runner.phase == "ended"
+
+
+def test_with_a_source_chosen_before_the_sample_is_only_in_the_list(make_window, qtbot, tmp_path):
+    from livecap.gui.settings import GuiSettings
+    from livecap.samples import sample_video
+
+    settings = GuiSettings()
+    settings.remember_source("/videos/dance.mp4")
+    settings.save(tmp_path / "config")
+    window = make_window(tmp_path / "config")
+    sp = window.source_panel
+    qtbot.waitUntil(lambda: "looking" not in sp.cameras_note.text(), timeout=60_000)
+    assert sp.source_text == "/videos/dance.mp4"
+    if "no camera found" in sp.cameras_note.text():
+        assert sp.source.findText(str(sample_video())) >= 0
+
+
+def test_a_relative_source_and_folder_are_saved_as_absolute_paths(make_window, qtbot, tmp_path, monkeypatch):
+    from livecap.samples import sample_video
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clip.mp4").symlink_to(sample_video())
+    window = make_window(tmp_path / "config")
+    window.source_panel.set_source("clip.mp4")  # as `livecap gui --source clip.mp4` gives it
+    window.record_panel.folder.setText("takes")
+    window.start()
+    assert window.source_panel.source_text == str(tmp_path / "clip.mp4")
+    window.stop()
+    window.close()
+    saved = json.loads((tmp_path / "config" / "gui.json").read_text())
+    assert saved["source"] == str(tmp_path / "clip.mp4") and saved["recent"][0] == saved["source"]
+    assert saved["record_dir"] == str(tmp_path / "takes")
+    monkeypatch.chdir(tmp_path / "config")  # started again from another folder, the source is still found
+    again = make_window(tmp_path / "config")
+    assert again.source_panel.source_text == str(tmp_path / "clip.mp4")
+
+
 def test_a_bad_source_is_a_message_in_the_window_not_a_crash(make_window, qtbot, tmp_path):
     window = make_window()
     window.source_panel.set_source(str(tmp_path / "missing.mp4"))
@@ -309,11 +361,13 @@ def test_settings_round_trip_and_a_damaged_file_gives_the_defaults(tmp_path):
 
     settings = GuiSettings()
     settings.remember_source("/a.mp4")
+    settings.remember_source("rtsp://camera.local/stream")
     settings.remember_source("0")
     settings.streams["osc"].port = 7777
     settings.save(tmp_path)
     loaded = GuiSettings.load(tmp_path)
-    assert loaded.source == "0" and loaded.recent == ["/a.mp4"] and loaded.streams["osc"].port == 7777
+    assert loaded.source == "0" and loaded.recent == ["rtsp://camera.local/stream", "/a.mp4"]
+    assert loaded.streams["osc"].port == 7777
     (tmp_path / "gui.json").write_text("{not json")
     assert GuiSettings.load(tmp_path) == GuiSettings()
 
