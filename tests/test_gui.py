@@ -108,6 +108,53 @@ def test_a_video_shows_each_person_in_the_panel_on_the_video_and_in_3d(make_wind
     assert window.runner.phase == "ended" and window.isVisible()
 
 
+def colours_drawn_in_3d(window, tolerance: int = 20, least: int = 15) -> set[tuple[int, int, int]]:
+    """The people colours the 3D view really shows: its GL picture rendered now, searched for each palette colour
+    (at least `least` pixels of it)."""
+    from PyQt6 import QtGui
+
+    from livecap.gui.overlay import PALETTE
+
+    image = window.skeletons.scene.grabFramebuffer().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8).reshape(image.height(), -1)
+    pixels = rows[:, :image.width() * 3].reshape(image.height(), image.width(), 3).astype(int)
+    return {c for c in PALETTE if (np.abs(pixels - c).max(axis=-1) <= tolerance).sum() >= least}
+
+
+def test_every_tracked_person_with_a_fitted_skeleton_is_drawn_in_3d(make_window, qtbot):
+    """vtest.avi: three to six people at once, walking 6 to 18 m from the camera and up to 15 m apart, coming and
+    going. At several moments (the engine paused, the table caught up with the picture) every person the table
+    lists with a fitted skeleton is in the 3D view's rendered picture, in their colour, and nobody else is."""
+    from livecap.gui.overlay import colour
+
+    window = make_window()
+    window.source_panel.set_source(str(media("video/vtest.avi")))
+    window.start()
+
+    def listed_fitted() -> list[int]:  # rows with a height: a fitted skeleton
+        return [pid for row, pid in enumerate(window.people.ids) if window.people.item(row, 2).text() != "-"]
+
+    def table_shows_latest() -> bool:
+        latest = window.runner.latest()
+        return latest is not None and window.people.ids == sorted(p.id for p in latest[1].people)
+
+    checked, last_frame = [], -1
+    while len(checked) < 4:
+        qtbot.waitUntil(lambda: window.runner.phase not in ("starting", "running") or (
+            len(listed_fitted()) >= 3 and window.runner.latest()[1].index >= last_frame + 30), timeout=120_000)
+        assert window.runner.phase == "running", f"the video ended after {checked} people were checked"
+        window.runner.engine.pause()
+        qtbot.waitUntil(table_shows_latest, timeout=10_000)
+        listed = {colour(pid) for pid in listed_fitted()}
+        drawn = colours_drawn_in_3d(window)
+        assert drawn == listed, f"frame {window.runner.latest()[1].index}: people {listed_fitted()} listed"
+        checked.append(len(listed_fitted()))
+        last_frame = window.runner.latest()[1].index
+        window.runner.engine.resume()
+    window.stop()
+    print(f"people listed and drawn at {len(checked)} moments: {checked}")
+
+
 def test_record_writes_one_bvh_per_person_and_says_where(make_window, qtbot, tmp_path):
     from PyQt6 import QtCore
 

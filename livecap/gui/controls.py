@@ -31,6 +31,7 @@ class SourcePanel(QtWidgets.QGroupBox):
         layout.addRow(row)
         self.cameras_note = QtWidgets.QLabel("looking for cameras…")
         self.cameras_note.setStyleSheet("color: #888")
+        self.cameras_note.setWordWrap(True)
         layout.addRow(self.cameras_note)
         self.preset = QtWidgets.QComboBox()
         self.preset.addItems(list(PRESETS))
@@ -69,7 +70,7 @@ class SourcePanel(QtWidgets.QGroupBox):
         if sample is None:
             self.cameras_note.setText("no camera found: choose a file or type a URL")
             return
-        self.cameras_note.setText("no camera found: the sample clip is in the list; or choose a file or type a URL")
+        self.cameras_note.setText("no camera found: the sample clip is offered; or choose a file or type a URL")
         if current or self.source_text:
             self.set_recent([str(sample)])
         else:
