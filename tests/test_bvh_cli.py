@@ -153,7 +153,7 @@ KILLED_AFTER_A_GAP = """
 import json, os, signal, sys
 from bvh_support import results_from_jsonl
 from test_bvh_recording import _info
-from livecap.sinks.bvh import BvhOptions, BvhSink
+from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 
 results = results_from_jsonl([json.loads(line) for line in open(sys.argv[1])][1:])
 for result in results[30:50]:  # person 1 away from 1.07 s to 1.78 s
