@@ -67,10 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_fit_options(p)  # the config file's camera, height and runtime settings reach the app through these
     add_runtime_options(p)
 
-    p = commands.add_parser("bvh", help="inspect or repair a BVH file")
-    p.add_argument("action", choices=["info", "repair"], help="info: joints, frames, timing, units guess; "
-                                                              "repair: complete a recording cut off by a crash")
+    p = commands.add_parser("bvh", help="inspect or repair BVH files, or import a take into Blender")
+    p.add_argument("action", choices=["info", "repair", "blender"],
+                   help="info: joints, frames, timing, units guess; repair: complete a recording cut off by a crash; "
+                        "blender: import every file into one Blender scene, in metres, people in step")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--blender", metavar="PATH", help="with blender: the Blender executable (default: blender)")
+    p.add_argument("--save", metavar="SCENE.blend", help="with blender: import headless and save the scene here "
+                                                         "(default: open Blender's window)")
 
     p = commands.add_parser("config", help="show every setting of the configuration file and its current value")
     p.add_argument("--show", action="store_true", help="print the settings as TOML (the default action)")
@@ -163,6 +167,11 @@ def _cmd_gui(args) -> int:
 def _cmd_bvh(args) -> int:
     from livecap.sinks.bvh.tool import info_text, repair_text
 
+    if args.action == "blender":
+        from livecap.sinks.bvh.blender import import_into_blender
+
+        print(import_into_blender(args.files, args.blender, args.save))
+        return 0
     for path in args.files:
         print(info_text(path) if args.action == "info" else repair_text(path))
     return 0
