@@ -12,7 +12,9 @@ from livecap.catalog import ModelCatalog
 from livecap.errors import ModelError
 from test_errors import assert_one_line_error
 
-SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full"}
+SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full",
+           "blazepose_landmark_heavy", "hand_landmark_lite", "hand_landmark_full", "movenet_singlepose_thunder",
+           "nanodet_g"}
 
 
 def test_every_shipped_model_verifies():
