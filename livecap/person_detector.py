@@ -46,7 +46,7 @@ def _side_distances(logits: np.ndarray, stride: int) -> np.ndarray:
     return (weights @ np.arange(DISTANCE_BINS, dtype=np.float32)) * stride
 
 
-def decode_nanodet(raw: list[np.ndarray], scale: float, input_size: int = INPUT_SIZE, min_score: float = 0.4,
+def decode_nanodet(raw: list[np.ndarray], scale: float, input_size: int = INPUT_SIZE, min_score: float = 0.5,
                    iou_threshold: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
     """NanoDet's six raw outputs -> person boxes N x 4 (x1, y1, x2, y2, image pixels) and scores N, best first.
 
@@ -85,7 +85,7 @@ def nanodet_input(image_rgb: np.ndarray, input_size: int = INPUT_SIZE) -> tuple[
 class NanoDetPersonDetector:
     """Person boxes from NanoDet-g: no limit on the number of people, no keypoints."""
 
-    def __init__(self, model: OnnxModel, input_size: int = INPUT_SIZE, min_score: float = 0.4,
+    def __init__(self, model: OnnxModel, input_size: int = INPUT_SIZE, min_score: float = 0.5,
                  iou_threshold: float = 0.6):
         self.model = model
         self.input_size = input_size
