@@ -95,6 +95,7 @@ PERSON_BOX = (147, 172, 220, 703)
 HAND_IMAGE = "media/images/hands/onehand10k/9.jpg"
 HAND_BOX = (63, 92, 99, 194)
 
+
 def shared_path(relative: str) -> Path | None:
     """A file in the developers' shared folder, when $LIVECAP_SHARED names it."""
     root = os.environ.get(SHARED_ENV)
@@ -197,7 +198,7 @@ def compare_with_reference(python: Path, converted: dict[str, Path], reference: 
                            inputs: dict[str, Path]) -> dict[str, str]:
     """SHA256 of each uncut conversion against the reference; on a mismatch,
     compare outputs numerically: plain tf2onnx 1.17 names its generated
-    tensors differently from run to run (see step_tf2onnx), so the reference
+    tensors differently from run to run (see model_build_steps.step_tf2onnx), so the reference
     bytes cannot be expected, only the same numbers."""
     pinned = read_sha256sums(reference) if reference else {}
     if not pinned:

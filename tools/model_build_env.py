@@ -79,5 +79,5 @@ def print_versions(python: Path) -> None:
 
 def step_env() -> dict[str, str]:
     # PYTHONHASHSEED: tf2onnx's TF.js path iterates sets of strings, and the
-    # order decides the names of generated tensors (see step_tf2onnx).
+    # order decides the names of generated tensors (see model_build_steps.step_tf2onnx).
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore", PYTHONHASHSEED="0")
