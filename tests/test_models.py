@@ -12,7 +12,9 @@ from livecap.models.catalog import ModelCatalog
 from livecap.errors import ModelError
 from test_errors import assert_one_line_error
 
-SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full"}
+SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full",
+           "blazepose_landmark_heavy", "hand_landmark_lite", "hand_landmark_full", "movenet_singlepose_thunder",
+           "nanodet_g"}
 
 
 def test_every_shipped_model_verifies():
@@ -22,6 +24,18 @@ def test_every_shipped_model_verifies():
         status = catalog.status(name)
         assert status.state == "ok", status.problem()
         assert catalog.entries[name].license == "Apache-2.0"
+
+
+def test_catalog_names_each_models_real_input_and_outputs():
+    """catalog.json is where the input and output names live (tools/build_models.py cuts graphs to its outputs)."""
+    from livecap.runtime import OnnxModel
+
+    catalog = ModelCatalog(user_dir="/nonexistent")
+    listed = {m["name"]: m for m in json.loads((catalog.shipped_dir / "catalog.json").read_text())["models"]}
+    for name in SHIPPED:
+        model = OnnxModel(catalog.require(name).path)
+        assert model.input_names == [listed[name]["input"]["name"]], name
+        assert sorted(model.output_names) == sorted(listed[name]["outputs"]), name
 
 
 def test_models_verify_command_reports_all_ok():
