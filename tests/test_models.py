@@ -28,7 +28,7 @@ def test_every_shipped_model_verifies():
 
 def test_catalog_names_each_models_real_input_and_outputs():
     """catalog.json is where the input and output names live (tools/build_models.py cuts graphs to its outputs)."""
-    from livecap.runtime import OnnxModel
+    from livecap.models.runtime import OnnxModel
 
     catalog = ModelCatalog(user_dir="/nonexistent")
     listed = {m["name"]: m for m in json.loads((catalog.shipped_dir / "catalog.json").read_text())["models"]}

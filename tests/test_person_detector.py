@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import media
-from livecap.catalog import ModelCatalog
-from livecap.person_detector import DISTANCE_BINS, NUM_CLASSES, NanoDetPersonDetector, decode_nanodet
-from livecap.runtime import OnnxModel
+from livecap.models.catalog import ModelCatalog
+from livecap.models.nanodet import DISTANCE_BINS, NUM_CLASSES, NanoDetPersonDetector, decode_nanodet
+from livecap.models.runtime import OnnxModel
 
 # vtest.avi frame 250 holds seven pedestrians; a point on each body, located by eye on the frame.
 BUSY_FRAME = 250

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from livecap.catalog import ModelCatalog
-from livecap.runtime import OnnxModel, RuntimeOptions
+from livecap.models.catalog import ModelCatalog
+from livecap.models.runtime import OnnxModel, RuntimeOptions
 
 FREE_SIZE = 256  # for symbolic height / width (MoveNet MultiPose's native scale)
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livecap.catalog import ModelCatalog
-from livecap.runtime import OnnxModel
+from livecap.models.catalog import ModelCatalog
+from livecap.models.runtime import OnnxModel
 
 CROP_SIZE = 224
 SETS = ("freihand", "onehand10k", "rhd")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livecap.results import PeopleDetections
-from livecap.runtime import OnnxModel
+from livecap.types import PeopleDetections
+from livecap.models.runtime import OnnxModel
 
 INPUT_SIZE = 416
 STRIDES = (8, 16, 32)
