@@ -91,3 +91,12 @@ def test_user_model_directory_from_the_environment(tmp_path):
     done = run_livecap("models", "list", env={"LIVECAP_MODEL_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "rtmdet_nano_person" in done.stdout and str(tmp_path) in done.stdout
+
+
+def test_heavy_landmarks_run_only_where_a_gpu_carries_them():
+    from livecap.pose.pipeline import PipelineModels
+    from livecap.settings import PRESETS, PipelineSettings
+
+    assert PRESETS["accurate"].gpu_landmark_model == "blazepose_landmark_heavy"
+    models = PipelineModels.load(PipelineSettings(preset="accurate", providers=("cpu",)))
+    assert models.landmarker.model.path.name == "blazepose_pose_landmark_full.onnx"

@@ -37,7 +37,9 @@ class PipelineModels:
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
         options = RuntimeOptions(list(settings.providers) if settings.providers else None)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
-        landmark = OnnxModel(catalog.require(preset.landmark_model).path, options)
+        on_gpu = detector.on_gpu and preset.gpu_landmark_model is not None
+        landmark = OnnxModel(catalog.require(preset.gpu_landmark_model if on_gpu else preset.landmark_model).path,
+                             options)
         return cls(MoveNetMultiPose(detector, preset.detector_long_side), BlazePoseLandmarker(landmark))
 
     @property
