@@ -134,9 +134,10 @@ def test_every_tracked_person_with_a_fitted_skeleton_is_drawn_in_3d(make_window,
     def listed_fitted() -> list[int]:  # rows with a height: a fitted skeleton
         return [pid for row, pid in enumerate(window.people.ids) if window.people.item(row, 2).text() != "-"]
 
-    def table_shows_latest() -> bool:
+    def table_shows_latest() -> bool:  # and so does the 3D view: the two refresh on timers of their own
         latest = window.runner.latest()
-        return latest is not None and window.people.ids == sorted(p.id for p in latest[1].people)
+        return (latest is not None and window.people.ids == sorted(p.id for p in latest[1].people)
+                and window._shown is latest[1])
 
     checked, last_frame = [], -1
     while len(checked) < 4:
