@@ -16,7 +16,7 @@ HEIGHT_RANGE_M = (0.5, 2.6)  # a person's standing height, for every setting tha
 
 @dataclass(frozen=True)
 class Preset:
-    """Speed against accuracy: which models run, at what input size, how often the people detector runs."""
+    """Speed against accuracy: which models run, at what input sizes, how often the people detector runs."""
 
     name: str
     landmark_model: str  # catalog name
@@ -25,16 +25,20 @@ class Preset:
     # all at once on a still image: people far from one input's native scale are found at another
     detector_long_sides: tuple[int, ...]
     detect_every: int  # frames between detector runs while every person stays tracked
-    # a top-down keypoint model run on each detected person's aligned crop when the detector runs (its points
-    # then replace the detector's); None: the detector's points
+    gpu_landmark_model: str | None = None  # used instead when the models run on a GPU
+    # a top-down keypoint model run on each detected person's aligned crop when the detector runs, its points
+    # fused with the detector's (confidence-weighted); None: the detector's points alone
     refiner_model: str | None = None
 
 
+# BlazePose heavy costs ~26 ms a crop on a quiet 2-core CPU (full ~5): two people at 15 fps would not fit in a
+# CPU's time, so heavy runs where a GPU carries it (its 3D is MediaPipe's best: mAP 68-74 against full's 63-68)
 PRESETS = {
     "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256, 384, 512), 12),
-    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 640), 8),
+    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 640), 8,
+                       gpu_landmark_model="blazepose_landmark_heavy"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 4,
-                       "movenet_singlepose_thunder"),
+                       gpu_landmark_model="blazepose_landmark_heavy", refiner_model="movenet_singlepose_thunder"),
 }
 
 

@@ -30,7 +30,7 @@ from livecap.types import PersonPose
 
 
 def multiply_people(count: int, width: int):
-    """A people_transform that adds copies of the real people, shifted sideways, up to `count` people."""
+    """A function of a frame's people that adds copies of the real people, shifted sideways, up to `count` people."""
     def transform(people: list[PersonPose]) -> list[PersonPose]:
         out = list(people)
         k = 1
@@ -110,7 +110,7 @@ class PaintCounter:
 def _window_run(app, window, counter, seconds: float, capacity: bool) -> dict:
     from PyQt6 import QtCore
 
-    window.force_redraw = capacity
+    window.redraw_unchanged = capacity
     window.display_timer.setInterval(0 if capacity else 16)  # 0: as fast as the event loop turns
     counter.reset()
     started = time.perf_counter()
@@ -141,14 +141,19 @@ def run(source: str, seconds: float, people: int) -> dict:
     results = {"source": source, "seconds": seconds, "people": people}
     results["engine"] = _engine_alone(source, models, seconds)
     with tempfile.TemporaryDirectory() as settings:
-        window = MainWindow(Path(settings), models=models)
+        probe = open_source(source)
+        results["video"] = f"{probe.mode.width}x{probe.mode.height}"
+        transform = multiply_people(people, probe.mode.width)
+        probe.close()
+
+        class CrowdedWindow(MainWindow):  # the video's people, copied sideways up to `people`
+            def people_to_draw(self, result):
+                return transform(result.people)
+
+        window = CrowdedWindow(Path(settings), models=models)
         window.resize(1500, 900)
         window.show()
         window.source_panel.loop.setChecked(True)
-        probe = open_source(source)
-        window.people_transform = multiply_people(people, probe.mode.width)
-        results["video"] = f"{probe.mode.width}x{probe.mode.height}"
-        probe.close()
         counter = PaintCounter(app, window)
         window.source_panel.set_source(source)
         window.start()

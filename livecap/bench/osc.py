@@ -1,6 +1,6 @@
 """Paced OSC streaming benchmark: replay a recorded run at its own frame rate through the VMC, VRChat and plain
 OSC streamers to python-osc receivers on loopback, and report what was sent, received and dropped, and what
-write() costs the pipeline.
+handing a frame to each stream costs the pipeline.
 
     python -m livecap.bench.osc results.jsonl --seconds 300
 
@@ -21,6 +21,7 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
 from livecap.sinks.osc.options import StreamOptions, osc_sinks
+from livecap.workers import SinkWorker
 from livecap.sinks.replay import read_results
 
 
@@ -61,8 +62,9 @@ def run(path: str, seconds: float, rate: float | None) -> dict:
                             osc=("127.0.0.1", receivers["osc"].port), stream_rate=rate,
                             vrchat_trackers=("hips", "feet", "knees", "chest", "elbows"))
     streams = osc_sinks(options)
-    for stream in streams:
-        stream.start()
+    workers = [SinkWorker(stream, capacity=stream.queue_size) for stream in streams]  # as the engine runs them
+    for worker in workers:
+        worker.start(None)
     costs, lateness = [], []
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
@@ -75,14 +77,14 @@ def run(path: str, seconds: float, rate: float | None) -> dict:
         lateness.append(time.perf_counter() - due)
         source = frames[n % len(frames)]
         frame = dataclasses.replace(source, index=n, time=n / fps, captured_at=time.monotonic())
-        for stream in streams:
+        for worker in workers:
             t0 = time.perf_counter_ns()
-            stream.write(frame)
+            worker.offer(frame)
             costs.append(time.perf_counter_ns() - t0)
         n += 1
     wall = time.perf_counter() - started
-    for stream in streams:
-        stream.close()
+    for worker in workers:
+        worker.stop()
     time.sleep(0.5)
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
@@ -92,8 +94,9 @@ def run(path: str, seconds: float, rate: float | None) -> dict:
     return {"frames": n, "fps": fps, "wall_s": wall, "cpu_percent": 100 * cpu / wall,
             "write_us_p50": float(np.percentile(micro, 50)), "write_us_p99": float(np.percentile(micro, 99)),
             "write_us_max": float(micro.max()), "late_ms_p99": 1000 * float(np.percentile(lateness, 99)),
-            "streams": {s.name: {**dataclasses.asdict(s.stats()), "received_bundles": receivers[s.name].bundles,
-                                 "received_messages": receivers[s.name].messages} for s in streams}}
+            "streams": {w.sink.name: {**dataclasses.asdict(w.sink.stats()), "dropped": w.status().dropped,
+                                      "received_bundles": receivers[w.sink.name].bundles,
+                                      "received_messages": receivers[w.sink.name].messages} for w in workers}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ redraw can never pile up events. Status, the people table and the latency plot r
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -23,9 +24,10 @@ from livecap.gui.engine_runner import EngineRunner, ModelCache
 from livecap.gui.latency_plot import LatencyPlot
 from livecap.gui.outputs import Outputs
 from livecap.gui.people_panel import PeoplePanel
-from livecap.gui.settings import GuiSettings
+from livecap.gui.settings import GuiSettings, absolute_source
 from livecap.gui.skeleton_view import SkeletonView
 from livecap.gui.video_view import VideoView
+from livecap.samples import sample_video
 
 log = logging.getLogger("livecap")
 
@@ -43,8 +45,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = GuiSettings.load(settings_dir)
         self.runner = EngineRunner(models)
         self.outputs = Outputs(self.runner)
-        self.people_transform = None  # the viewer benchmark multiplies people here; None in the app
-        self.force_redraw = False  # the benchmark redraws everything every tick, changed or not
         self._phase = "idle"
         self._shown = None  # the FrameResult on screen, to redraw only what changed
         self._people: list = []
@@ -178,7 +178,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def save_settings(self) -> Path:
         s = self.settings
         self.source_panel.save(s)
-        s.record_dir = self.record_panel.folder.text().strip()
+        folder = self.record_panel.folder.text().strip()
+        s.record_dir = os.path.abspath(os.path.expanduser(folder)) if folder else ""
         self.stream_panel.save(s)
         s.geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.splitters = {name: bytes(split.saveState().toBase64()).decode()
@@ -217,10 +218,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def start(self) -> None:
         sp = self.source_panel
-        source = sp.source_text
+        source = absolute_source(sp.source_text)
         if not source:
             sp.start.setChecked(False)
             raise ValueError("choose a source first: a camera, a video file (File…) or an RTSP/HTTP URL")
+        sp.set_source(source)
         self.settings.remember_source(source)
         # a file plays at its own frame rate, as a camera would deliver it
         config = EngineConfig(source=source, paced=True, loop=sp.loop.isChecked(),
@@ -317,20 +319,25 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.runner.phase != self._phase:
             self._phase_changed()
         latest = self.runner.latest()
-        if latest is None or (latest[1] is self._shown and not self.force_redraw):
+        if latest is None or (latest[1] is self._shown and not self.redraw_unchanged):
             self.skeletons.render_pending()  # orbiting and zooming between results
             return
         frame, result = latest
         self._shown = result
-        people = self.people_transform(result.people) if self.people_transform else result.people
+        people = self.people_to_draw(result)
         self._people = people
-        self.video.show_frame(frame.image, people, force=self.force_redraw)
+        self.video.show_frame(frame.image, people, force=self.redraw_unchanged)
         self.skeletons.show_people(people)
         self.skeletons.render_pending()
 
+    redraw_unchanged = False  # draw only results not on screen yet (a benchmark's window may draw every tick)
+
+    def people_to_draw(self, result) -> list:
+        return result.people
+
     def _refresh_status(self) -> None:
         if self._cameras is not None:
-            self.source_panel.set_cameras(self._cameras, self.settings.source)
+            self.source_panel.set_cameras(self._cameras, self.settings.source, sample_video())
             self._cameras = None
         sp = self.source_panel
         if self.runner.phase == "starting":

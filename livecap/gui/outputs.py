@@ -107,10 +107,11 @@ class Outputs:
             return "off", "off"
         stats = streamer.stats()
         engine = self._engine()
-        failed = next((s.error for s in engine.status().sinks if s.error and s.name == name), None) if engine else None
-        if failed:
-            return "error", failed
-        tip = f"{stats.status}; {stats.sent} frames sent, {stats.dropped} dropped, {stats.failed} failed"
+        sink = next((s for s in engine.status().sinks if s.name == name), None) if engine else None
+        if sink is not None and sink.error:
+            return "error", sink.error
+        dropped = sink.dropped if sink is not None else 0
+        tip = f"{stats.status}; {stats.sent} frames sent, {dropped} dropped, {stats.failed} failed"
         if stats.status.startswith("streaming") and stats.sent:
             return "ok", tip
         if stats.errors or stats.failed:

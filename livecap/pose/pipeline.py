@@ -7,7 +7,6 @@ This is the pure per-frame core; threads, cameras and sinks live around it (live
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 
@@ -29,9 +28,6 @@ from livecap.settings import PipelineSettings
 from livecap.types import Frame, FrameResult, Landmarks, PersonPose, Roi, StreamInfo
 
 
-log = logging.getLogger(__name__)
-
-
 @dataclass
 class PipelineModels:
     people: MoveNetMultiPose
@@ -44,13 +40,11 @@ class PipelineModels:
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
         options = RuntimeOptions(list(settings.providers) if settings.providers else None)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
-        landmark = OnnxModel(catalog.require(preset.landmark_model).path, options)
-        refiner = None
-        if preset.refiner_model and preset.refiner_model not in catalog.names():
-            log.warning("model %s is not installed: the %s preset uses the people detector's keypoints instead "
-                        "(reinstall livecap to get it)", preset.refiner_model, preset.name)
-        elif preset.refiner_model:
-            refiner = MoveNetSinglePose(OnnxModel(catalog.require(preset.refiner_model).path, options))
+        on_gpu = detector.on_gpu and preset.gpu_landmark_model is not None
+        landmark = OnnxModel(catalog.require(preset.gpu_landmark_model if on_gpu else preset.landmark_model).path,
+                             options)
+        refiner = (MoveNetSinglePose(OnnxModel(catalog.require(preset.refiner_model).path, options))
+                   if preset.refiner_model else None)
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark), refiner)
 
     @property

@@ -6,19 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from livecap.camera import CameraIntrinsics
 from livecap.pose.fitting import model
-from livecap.skeleton import BONE_FRAMES
+from livecap.pose.fitting.seed import analytic_seed, place_root
 from livecap.pose.fitting.solver import forward_kinematics, local_quaternions, solve
+from livecap.skeleton import BONE_FRAMES
 from livecap.types import SkeletonPose
 
 
 @dataclass
 class FitSettings:
-    iterations: int = 6  # per frame, warm-started from the previous frame
-    first_iterations: int = 40  # a new person starts from the T-pose
+    iterations: int = 6  # per frame and start (the seed, last frame's pose)
+    first_iterations: int = 20  # from the seed alone (a new person, or a cold start)
     landmark_weight: float = 1.0
     reprojection_weight: float = 3.0  # ~ a typical depth in metres: pixels/focal * depth = metres
     limit_weight: float = 10.0
@@ -38,30 +38,6 @@ class FitState:
     offsets: np.ndarray | None = None
     frozen: bool = False
     params: np.ndarray | None = None
-
-
-def initial_root(target3d: np.ndarray, weight3d: np.ndarray, target2d: np.ndarray, weight2d: np.ndarray,
-                 camera: CameraIntrinsics) -> np.ndarray:
-    """Root rotation from the hips and shoulders, root translation by linear least squares on the projection."""
-    hips, left_leg, right_leg, neck = (model.J[n] for n in ("Hips", "LeftUpperLeg", "RightUpperLeg", "Neck"))
-    left = target3d[left_leg] - target3d[right_leg]
-    up = target3d[neck] - target3d[hips]
-    x_axis = left / max(np.linalg.norm(left), 1e-6)
-    y_axis = up - x_axis * np.dot(up, x_axis)
-    y_axis /= max(np.linalg.norm(y_axis), 1e-6)
-    rotation = np.column_stack([x_axis, y_axis, np.cross(x_axis, y_axis)])
-    rows, rhs = [], []
-    for j in np.nonzero((weight3d > 0) & (weight2d > 0))[0]:
-        (px, py, pz), (u, v) = target3d[j], target2d[j] - (camera.cx, camera.cy)
-        w = weight2d[j]
-        rows += [w * np.array([camera.fx, 0, -u]), w * np.array([0, camera.fy, -v])]
-        rhs += [w * (u * pz - camera.fx * px), w * (v * pz - camera.fy * py)]
-    translation = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)[0] if rows else np.array([0, 0, 3.0])
-    translation[2] = max(translation[2], 0.3)
-    params = np.zeros(model.NUM_PARAMS)
-    params[:3] = translation
-    params[3:6] = Rotation.from_matrix(rotation).as_rotvec()
-    return params
 
 
 class SkeletonFitter:
@@ -88,21 +64,34 @@ class SkeletonFitter:
         temporal: warm-start from the state's last solution (False for a still or a person found again)."""
         offsets = self._offsets(state, world33)
         visibility = np.clip(landmarks2d[:, 2].astype(np.float64), 0.0, 1.0)
-        target3d, weight3d = model.joint_targets(world33.astype(np.float64), np.sqrt(visibility))
+        target3d, weight3d = model.joint_targets(world33.astype(np.float64), visibility)
         target3d -= target3d[model.J["Hips"]]
         target2d, weight2d = model.joint_targets(self.camera.undistort(landmarks2d[:, :2].astype(np.float64)),
-                                                 np.sqrt(visibility))
+                                                 visibility)
         s = self.settings
         warm = temporal and state.params is not None
-        start = state.params if warm else initial_root(target3d, weight3d, target2d, weight2d, self.camera)
         weights = np.array([s.landmark_weight, s.reprojection_weight, s.limit_weight,
                             s.temporal_weight if warm else 0.0, s.rest_weight])
-        params, _ = solve(start, start.copy(), model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF,
-                          model.HINGE_AXES, model.LOWER, model.UPPER, target3d, weight3d, target2d, weight2d,
-                          self._camera_array, weights, s.iterations if warm else s.first_iterations)
+        problem = (model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF, model.HINGE_AXES, model.LOWER,
+                   model.UPPER, target3d, weight3d, target2d, weight2d, self._camera_array, weights)
+        start = analytic_seed(target3d, weight3d, offsets, model.DOF_START, model.NUM_PARAMS, model.TOE_DIRECTION,
+                              SEED_JOINTS)
+        place_root(start, model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF, model.HINGE_AXES, target2d,
+                   weight2d, self._camera_array, state.params[2] if state.params is not None else 3.0)
+        prev = state.params if warm else start
+        params, best = solve(start, prev.copy(), *problem, s.iterations if warm else s.first_iterations)
+        if warm:  # last frame's pose may explain this one better than the seed does
+            tracked, tracked_cost = solve(state.params, prev, *problem, s.iterations)
+            if tracked_cost < best:
+                params = tracked
         params = clamp_to_limits(params)
         state.params = params
         return pose_from_params(params, offsets)
+
+
+SEED_JOINTS = np.array([model.J[name] for name in ("Hips", "Spine", "Chest", "Neck", "Head")] + [
+    model.J[side + name] for side in ("Left", "Right")
+    for name in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot", "Toes")])
 
 
 def clamp_to_limits(params: np.ndarray) -> np.ndarray:

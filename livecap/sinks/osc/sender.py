@@ -1,12 +1,11 @@
-"""OscStreamer: the threaded shell around a pure OSC encoder (livecap.sinks.osc).
+"""OscStreamer: a sink that turns each frame into OSC bundles (livecap.sinks.osc encoders) and sends them over UDP.
 
-write() only puts the frame in a small bounded queue (dropping and counting the oldest frame when the sender
-falls behind), so the pipeline never waits on the network. The sender thread encodes each frame, builds one OSC
-bundle per destination with python-osc and sends it over UDP, at most `rate` bundles a second when a rate is set
-(then it sends the newest frame and counts the ones it passed over as skipped). A destination that fails (a name
-that does not resolve, an unreachable network, a refused send) is logged once per change of state and retried
-every `retry_s` seconds; frames meant for it meanwhile are counted as failed. Nothing here raises into the
-pipeline.
+It runs on the engine's sink worker (livecap.workers), the only thread it needs: the worker's bounded queue drops
+the oldest frame when the network falls behind, so the pipeline never waits on it. With a rate, a frame that comes
+before the next one is due is skipped (and counted): the stream carries the newest pose at that rate. A
+destination that fails (a name that does not resolve, an unreachable network, a refused send) is logged once per
+change of state and retried every `retry_s` seconds; frames meant for it meanwhile are counted as failed. Nothing
+here raises into the pipeline.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import logging
 import socket
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, replace
 
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
@@ -34,12 +32,12 @@ TYPE_TAGS = {float: "f", int: "i", str: "s"}
 
 @dataclass
 class StreamStats:
-    """Counters for status lines and the GUI (a snapshot: read it with OscStreamer.stats())."""
+    """Counters for status lines and the GUI (a snapshot: read it with OscStreamer.stats()). Frames the sink never
+    got (its queue was full) are the engine's count: SinkStatus.dropped."""
 
     frames: int = 0  # frames handed to write()
     sent: int = 0  # frames whose bundles all went out
     bundles: int = 0  # datagrams sent
-    dropped: int = 0  # frames lost because the sender fell behind (queue full)
     skipped: int = 0  # frames passed over to keep to the rate limit
     failed: int = 0  # frames not (fully) sent because a destination failed
     errors: int = 0  # failed resolutions and sends
@@ -120,83 +118,45 @@ class _Link:
 
 
 class OscStreamer:
-    """A Sink that streams an encoder's packets to host:port (+ the packet's slot) on a thread of its own."""
+    """A Sink that streams an encoder's packets to host:port (+ the packet's slot)."""
 
     def __init__(self, name: str, encoder, host: str = "127.0.0.1", port: int = 9000, rate: float | None = None,
-                 queue_size: int = 8, retry_s: float = 2.0, drain_s: float = 2.0):
+                 queue_size: int = 8, retry_s: float = 2.0):
         self.name, self.encoder, self.host, self.port = name, encoder, host, port
-        self.rate, self.retry_s, self.drain_s = rate, retry_s, drain_s
-        self._queue: deque[FrameResult] = deque()
-        self._queue_size = queue_size
-        self._wake = threading.Condition()
+        self.rate, self.retry_s = rate, retry_s
+        self.queue_size = queue_size  # frames the engine's worker holds for it, the oldest dropped first
         self._stats = StreamStats()
+        self._lock = threading.Lock()  # stats are read from other threads
         self._links: dict[int, _Link] = {}
         self._encode_errors = 0
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._next_due = 0.0
 
     def start(self, info: StreamInfo | None = None) -> None:
         self._stats.status = f"waiting for frames ({self.host}:{self.port})"
-        self._thread = threading.Thread(target=self._run, name=f"livecap-{self.name}", daemon=True)
-        self._thread.start()
 
     def write(self, result: FrameResult) -> None:
-        with self._wake:
+        with self._lock:
             self._stats.frames += 1
-            if len(self._queue) >= self._queue_size:
-                self._queue.popleft()
-                self._stats.dropped += 1
-            self._queue.append(result)
-            self._wake.notify()
+        if self.rate:
+            now = time.monotonic()
+            if now < self._next_due:
+                with self._lock:
+                    self._stats.skipped += 1
+                return
+            self._next_due = max(self._next_due + 1.0 / self.rate, now)
+        self._send_frame(result)
 
     def stats(self) -> StreamStats:
-        with self._wake:
+        with self._lock:
             return replace(self._stats)
 
+    def detail(self) -> str:
+        s = self.stats()
+        return f"{s.status}; {s.sent} of {s.frames} frames sent, {s.skipped} skipped, {s.failed} failed"
+
     def close(self) -> None:
-        """Sends what is queued (for at most drain_s seconds), then stops. Never raises."""
-        try:
-            with self._wake:
-                self._stopping = True
-                self._wake.notify()
-            if self._thread is not None:
-                self._thread.join(self.drain_s + 1.0)
-            for link in self._links.values():
-                link.close()
-        except Exception as exc:  # close must not raise: report and go on
-            log.warning("%s: closing failed (%s)", self.name, exc)
-
-    def _run(self) -> None:
-        next_due = 0.0
-        deadline = None
-        while True:
-            with self._wake:
-                while not self._queue and not self._stopping:
-                    self._wake.wait()
-                if not self._queue:
-                    return
-                if self._stopping and deadline is None:
-                    deadline = time.monotonic() + self.drain_s
-            if self.rate and not self._stopping:
-                time.sleep(max(0.0, next_due - time.monotonic()))
-                next_due = max(next_due + 1.0 / self.rate, time.monotonic())
-            result = self._take()
-            if deadline is not None and time.monotonic() > deadline:
-                with self._wake:
-                    self._stats.dropped += len(self._queue) + 1
-                    self._queue.clear()
-                return
-            self._send_frame(result)
-
-    def _take(self) -> FrameResult:
-        """The next frame; with a rate limit the newest one, counting the frames passed over."""
-        with self._wake:
-            if self.rate and not self._stopping:
-                self._stats.skipped += len(self._queue) - 1
-                result = self._queue[-1]
-                self._queue.clear()
-                return result
-            return self._queue.popleft()
+        for link in self._links.values():
+            link.close()
 
     def _send_frame(self, result: FrameResult) -> None:
         try:
@@ -204,14 +164,14 @@ class OscStreamer:
             built = [(slot, build_bundles(messages)) for slot, messages in packets if messages]
         except Exception as exc:  # a bug in an encoder must not end the stream: report it, go on
             log.exception("%s: could not encode frame %s", self.name, result.index)
-            with self._wake:
+            with self._lock:
                 self._encode_errors += 1
                 self._stats.errors += 1
                 self._stats.failed += 1
                 self._stats.status = f"encoding failed ({exc})"
             return
         ok = all([self._link(slot).send(bundles) for slot, bundles in built])
-        with self._wake:
+        with self._lock:
             self._stats.bundles += sum(len(d) for _, d in built) if ok else 0
             self._stats.sent += ok
             self._stats.failed += not ok
