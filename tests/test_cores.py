@@ -230,5 +230,6 @@ def test_a_masked_body_is_painted_out_of_the_crop():
 def test_movenet_input_sizes_follow_the_image():
     detector = MoveNetMultiPose(None, (256, 384, 640))  # type: ignore[arg-type]
     assert detector.sides_for(1920, 1080) == (256, 384, 640)
-    assert detector.sides_for(900, 700) == (256, 384)
-    assert detector.sides_for(426, 240) == (256,)
+    assert detector.sides_for(640, 480) == (256, 384, 640)
+    assert detector.sides_for(426, 240) == (256, 384)
+    assert detector.sides_for(200, 100) == (256,)

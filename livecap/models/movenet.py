@@ -50,11 +50,10 @@ class MoveNetMultiPose:
         return self.long_sides[0]
 
     def sides_for(self, width: int, height: int) -> tuple[int, ...]:
-        """The input sizes that suit an image: the first always; a larger one only up to half the image's own
-        long side, since beyond that MoveNet sees upsampled pixels (dev images: 1920 px frames gain most from
-        640, 900 px ones from 384, 640 px ones from none)."""
-        half = max(width, height) / 2
-        return self.long_sides[:1] + tuple(side for side in self.long_sides[1:] if side <= half)
+        """The input sizes that suit an image: the first always, a larger one only up to the image's own long side
+        (beyond it MoveNet would see upsampled pixels and nothing new)."""
+        long_side = max(width, height)
+        return self.long_sides[:1] + tuple(side for side in self.long_sides[1:] if side <= long_side)
 
     def __call__(self, image_rgb: np.ndarray, pass_index: int = 0) -> PeopleDetections:
         sides = self.sides_for(image_rgb.shape[1], image_rgb.shape[0])
