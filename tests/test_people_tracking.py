@@ -1,9 +1,9 @@
 """Every visible person found, followed under one id, and each record drawn from one body: `livecap process` with
 the default preset on real clips, scored by the people benchmark's metrics (tools/people_bench.py).
 
-Floors are set a little under what was measured (balanced, onnxruntime CPU): two_people_1080p recall 0.972 against
-the reference pass with 0 id switches, both people in all 72 frames, records consistent 1.000; vtest (300 frames)
-records consistent 0.99+."""
+Measured (balanced, onnxruntime CPU): two_people_1080p recall 0.965 against the reference pass with 0 id switches,
+two ids, one in all 72 frames and the other in 71, records consistent 1.000; vtest (300 frames) records consistent
+1.000. Floors: the issue's 0.99 for consistency, a little under the measurement for the rest."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_every_record_of_two_people_draws_one_body(two_people_results):
 
 def test_every_record_of_a_street_scene_draws_one_body(vtest_results):
     _, frames = vtest_results
-    assert consistency(frames) >= 0.98
+    assert consistency(frames) >= 0.99
 
 
 def test_two_people_are_found_in_nearly_every_frame_against_a_reference_pass(two_people_results):
