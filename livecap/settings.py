@@ -35,7 +35,7 @@ class Preset:
 # CPU's time, so heavy runs where a GPU carries it (its 3D is MediaPipe's best: mAP 68-74 against full's 63-68)
 PRESETS = {
     "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256, 384, 512), 12),
-    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512), 8,
+    "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512), 12,
                        gpu_landmark_model="blazepose_landmark_heavy"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 4,
                        gpu_landmark_model="blazepose_landmark_heavy", refiner_model="movenet_singlepose_thunder"),

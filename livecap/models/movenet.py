@@ -38,7 +38,8 @@ class MoveNetMultiPose:
     """Bottom-up detector of up to six people with COCO-17 keypoints.
 
     Its usable scale depends on how large people are in its input, so it may run at several input sizes (long
-    side in pixels, aspect kept): one per call in turn (`pass_index`); livecap.pose.similarity.merge_people joins passes."""
+    side in pixels, aspect kept): one per call of a sequence (`pass_index`), or all on a still image (`run` each;
+    livecap.pose.similarity.merge_people joins them)."""
 
     def __init__(self, model: OnnxModel, long_sides: int | tuple[int, ...] = 256, min_score: float = 0.2):
         self.model = model
@@ -56,8 +57,12 @@ class MoveNetMultiPose:
         return self.long_sides[:1] + tuple(side for side in self.long_sides[1:] if side <= long_side)
 
     def __call__(self, image_rgb: np.ndarray, pass_index: int = 0) -> PeopleDetections:
+        """One run of a sequence: the first (native) size every other run, the larger ones in turn between, so
+        the costlier inputs come round less often (256, 384, 256, 512, ...)."""
         sides = self.sides_for(image_rgb.shape[1], image_rgb.shape[0])
-        return self.run(image_rgb, sides[pass_index % len(sides)])
+        if pass_index % 2 == 0 or len(sides) == 1:
+            return self.run(image_rgb, sides[0])
+        return self.run(image_rgb, sides[1 + (pass_index // 2) % (len(sides) - 1)])
 
     def run(self, image_rgb: np.ndarray, long_side: int) -> PeopleDetections:
         height, width = image_rgb.shape[:2]
