@@ -24,7 +24,7 @@ class Preset:
     # MoveNet input sizes (long side in pixels, multiples of 32), taken in turn by successive detector runs and
     # all at once on a still image: people far from one input's native scale are found at another
     detector_long_sides: tuple[int, ...]
-    detect_every: int  # frames between detector runs while every person stays tracked
+    detect_every: int  # frames at 30 fps between detector runs while everyone stays tracked (same time at any rate)
     gpu_landmark_model: str | None = None  # used instead when the models run on a GPU
     # a top-down keypoint model run on each detected person's aligned crop when the detector runs, its points
     # fused with the detector's (confidence-weighted); None: the detector's points alone
@@ -37,7 +37,7 @@ PRESETS = {
     "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256, 384, 512), 12),
     "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512), 12,
                        gpu_landmark_model="blazepose_landmark_heavy"),
-    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 4,
+    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 2,
                        gpu_landmark_model="blazepose_landmark_heavy", refiner_model="movenet_singlepose_thunder"),
 }
 

@@ -61,6 +61,9 @@ class PersonState:
     smoother: PersonSmoother | None
 
 
+REFERENCE_FPS = 30.0  # the frame rate the presets' detector periods are counted at
+
+
 class PosePipeline:
     """Tracks people through a sequence; with stills=True every frame is treated on its own.
 
@@ -76,6 +79,8 @@ class PosePipeline:
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
         self._detector_runs = 0
+        self._last_time: float | None = None
+        self._frame_interval: float | None = None  # seconds between frames, averaged
 
     def _new_person(self) -> PersonState:
         return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None)
@@ -99,6 +104,8 @@ class PosePipeline:
         lap("convert")
         if self.stills:
             self.tracker.reset()
+        else:
+            self._follow_frame_rate(frame.time)
         detections = self._detect(rgb)
         lap("detect")
         candidates = self.tracker.propose(detections)
@@ -118,6 +125,17 @@ class PosePipeline:
         people = [self._person(track, frame.time, lap) for track in tracks]
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
+
+    def _follow_frame_rate(self, time_s: float) -> None:
+        """The preset's detector period is in frames at 30 fps: at other rates the same time passes between
+        detector runs (a 10 fps street clip is searched every 4 frames, not every 12), so the search for newcomers
+        costs the same CPU per second and finds them as soon at any rate."""
+        if self._last_time is not None and time_s > self._last_time:
+            step = time_s - self._last_time
+            self._frame_interval = step if self._frame_interval is None else 0.9 * self._frame_interval + 0.1 * step
+            frames = self.settings.preset_spec.detect_every / (REFERENCE_FPS * self._frame_interval)
+            self.tracker.settings.detect_every = max(1, round(frames))
+        self._last_time = time_s
 
     def _refine(self, rgb: np.ndarray, candidates: list[Candidate], results: list[Landmarks]) -> None:
         """Top-down keypoints for each person the detector saw this frame, on the crop their landmarks align."""
