@@ -193,6 +193,8 @@ class PosePipeline:
             self.models.people.run(blank, side)
         side = min(width, height) / 2
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
+        if self.models.refiner is not None:
+            self.models.refiner(blank, [Roi(width / 2, height / 2, side, 0.0)])
         if self.fitter is not None and landmarks:
             image33 = landmarks[0].image33.copy()
             image33[:, 2] = 1.0
