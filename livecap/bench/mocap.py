@@ -305,16 +305,13 @@ class VideoInputs:
 
 def record_video_inputs(path: str | Path, models, preset: str = "balanced") -> VideoInputs:
     """Runs the pipeline (default smoothing, as `livecap process` does) and keeps the fit's inputs."""
-    from livecap.camera import camera_for
-    from livecap.pose.filtering import DEFAULT_SMOOTHING, SmoothingSettings
-    from livecap.pose.pipeline import PosePipeline
-    from livecap.presets import get_preset
-    from livecap.sources import open_file_source
+    from livecap.pose.pipeline import build_pipeline
+    from livecap.settings import PipelineSettings
+    from livecap.sources import open_file
 
-    source = open_file_source(str(path))
-    camera = camera_for(source.width, source.height)
-    pipeline = PosePipeline(models, get_preset(preset), camera=camera, smoothing=SmoothingSettings.from_strength(DEFAULT_SMOOTHING))
-    out = VideoInputs(camera, [], [], [], [])
+    source = open_file(str(path))
+    pipeline = build_pipeline(PipelineSettings(preset=preset), source.mode.width, source.mode.height, models=models)
+    out = VideoInputs(pipeline.camera, [], [], [], [])
     try:
         for frame in source:
             for person in pipeline.process(frame).people:

@@ -2,8 +2,9 @@
 
 Parameters x: root translation (3, camera space, metres), root rotation vector (3), then for every joint its
 degrees of freedom (see livecap.pose.fitting.model): 3 for a ball joint (a rotation vector), 1 for a hinge (an angle
-about a fixed local axis), 0 for a locked joint. The Jacobian is taken by forward differences: with ~37
-parameters that costs 37 residual evaluations of a few microseconds, simpler and as fast as the analytic form.
+about a fixed local axis), 0 for a locked joint. The Jacobian is analytic: a joint's rotation about a world axis w
+moves every joint below it by w x (its offset from the joint), which costs about one forward kinematics pass where
+forward differences cost one per parameter (~37).
 """
 
 from __future__ import annotations
@@ -163,49 +164,232 @@ def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower
 
 
 @njit(cache=True)
+def _left_jacobian_into(vx, vy, vz, out):
+    """d exp(v + e) = exp(J e) exp(v): the left Jacobian J of SO(3), which turns a change of a rotation vector
+    into the (parent-frame) angular change it makes."""
+    angle2 = vx * vx + vy * vy + vz * vz
+    if angle2 < 1e-12:
+        a, b = 0.5, 1.0 / 6.0
+    else:
+        angle = np.sqrt(angle2)
+        a, b = (1.0 - np.cos(angle)) / angle2, (angle - np.sin(angle)) / (angle2 * angle)
+    k = ((0.0, -vz, vy), (vz, 0.0, -vx), (-vy, vx, 0.0))
+    for r in range(3):
+        for c in range(3):
+            kk = k[r][0] * k[0][c] + k[r][1] * k[1][c] + k[r][2] * k[2][c]
+            out[r, c] = (1.0 if r == c else 0.0) + a * k[r][c] + b * kk
+
+
+@njit(cache=True)
+def _strict_ancestors(parents):
+    """moves[k, j]: joint k's rotation carries joint j (k is above j)."""
+    n = parents.shape[0]
+    moves = np.zeros((n, n), np.bool_)
+    for j in range(n):
+        p = parents[j]
+        while p >= 0:
+            moves[p, j] = True
+            p = parents[p]
+    return moves
+
+
+@njit(cache=True)
+def _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pivots, scratch):
+    """For every parameter from 3 on: the world axis its rotation turns about and the joint it turns at."""
+    _left_jacobian_into(x[3], x[4], x[5], scratch)
+    for c in range(3):
+        for a in range(3):
+            axes[3 + c, a] = scratch[a, c]
+        pivots[3 + c] = 0
+    for k in range(parents.shape[0]):
+        p, start = parents[k], dof_start[k]
+        if p < 0 or dof_count[k] == 0:
+            continue
+        if dof_count[k] == 1:
+            for a in range(3):
+                axes[start, a] = (rotations[p, a, 0] * hinge_axes[k, 0] + rotations[p, a, 1] * hinge_axes[k, 1]
+                                  + rotations[p, a, 2] * hinge_axes[k, 2])
+            pivots[start] = k
+            continue
+        _left_jacobian_into(x[start], x[start + 1], x[start + 2], scratch)
+        for c in range(3):
+            for a in range(3):
+                axes[start + c, a] = (rotations[p, a, 0] * scratch[0, c] + rotations[p, a, 1] * scratch[1, c]
+                                      + rotations[p, a, 2] * scratch[2, c])
+            pivots[start + c] = k
+
+
+@njit(cache=True)
+def _landmark_jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights,
+                       positions, rotations, moves, axes, pivots, rows, jac, scratch):
+    """The analytic Jacobian of the landmark residuals (3D shape, then reprojection, as in `residuals`) at the
+    pose whose forward kinematics are in positions/rotations: a rotation about world axis w at joint k moves each
+    joint j below k by w x (p_j - p_k). Only the rows listed in `rows` (the weighted ones) are written, packed."""
+    n, count = parents.shape[0], x.shape[0]
+    _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pivots, scratch)
+    jac[:, :] = 0.0
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        if row < 3 * n:
+            j, a = row // 3, row % 3
+            w = weights[0] * weight3d[j]
+            for c in range(3, count):  # translations move every joint alike: no change in root-relative shape
+                k = pivots[c]
+                if moves[k, j]:
+                    b, d = (a + 1) % 3, (a + 2) % 3  # (w x v)_a = w_b v_d - w_d v_b
+                    jac[r, c] = w * (axes[c, b] * (positions[j, d] - positions[k, d])
+                                     - axes[c, d] * (positions[j, b] - positions[k, b]))
+        else:
+            j, a = (row - 3 * n) // 2, (row - 3 * n) % 2
+            w = weights[1] * weight2d[j]
+            z = positions[j, 2]
+            if z < 0.05:  # the residual clamps the depth there: only the sideways motion counts
+                jac[r, a] = w / 0.05
+                for c in range(3, count):
+                    k = pivots[c]
+                    if moves[k, j]:
+                        b, d = (a + 1) % 3, (a + 2) % 3
+                        jac[r, c] = w / 0.05 * (axes[c, b] * (positions[j, d] - positions[k, d])
+                                                - axes[c, d] * (positions[j, b] - positions[k, b]))
+                continue
+            lateral = positions[j, a]
+            jac[r, a] = w / z  # d(p_a / z): the translation's own axis ...
+            jac[r, 2] = -w * lateral / (z * z)  # ... and its depth
+            for c in range(3, count):
+                k = pivots[c]
+                if moves[k, j]:
+                    vx, vy, vz = (positions[j, 0] - positions[k, 0], positions[j, 1] - positions[k, 1],
+                                  positions[j, 2] - positions[k, 2])
+                    dz = axes[c, 0] * vy - axes[c, 1] * vx
+                    if a == 0:
+                        dl = axes[c, 1] * vz - axes[c, 2] * vy
+                    else:
+                        dl = axes[c, 2] * vx - axes[c, 0] * vz
+                    jac[r, c] = w * (dl / z - lateral * dz / (z * z))
+
+
+@njit(cache=True)
+def _prior_curvature(x, lower, upper, weights, diagonal):
+    """The limit, temporal and rest residuals each depend on one parameter: their J^T J is diagonal."""
+    for i in range(x.shape[0]):
+        diagonal[i] = weights[3] * weights[3]
+        if i >= 6:
+            diagonal[i] += weights[4] * weights[4]
+            if x[i] > upper[i] or x[i] < lower[i]:
+                diagonal[i] += weights[2] * weights[2]
+
+
+@njit(cache=True)
+def _solve_positive_definite(a, b):
+    """Solves a x = b in place (x into b, a overwritten by its Cholesky factor): a is the damped normal matrix,
+    symmetric positive definite. Hand-written: LAPACK's per-call overhead is most of the cost at this size."""
+    n = b.shape[0]
+    for j in range(n):
+        d = a[j, j]
+        for k in range(j):
+            d -= a[j, k] * a[j, k]
+        d = np.sqrt(max(d, 1e-18))
+        a[j, j] = d
+        for i in range(j + 1, n):
+            v = a[i, j]
+            for k in range(j):
+                v -= a[i, k] * a[j, k]
+            a[i, j] = v / d
+    for i in range(n):  # L y = b
+        v = b[i]
+        for k in range(i):
+            v -= a[i, k] * b[k]
+        b[i] = v / a[i, i]
+    for i in range(n - 1, -1, -1):  # L^T x = y
+        v = b[i]
+        for k in range(i + 1, n):
+            v -= a[k, i] * b[k]
+        b[i] = v / a[i, i]
+
+
+TOLERANCE = 1e-4  # relative cost gain of an undamped step below which a solve stops
+
+
+@njit(cache=True)
 def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
           target3d, weight3d, target2d, weight2d, camera, weights, iterations):
-    """Levenberg-Marquardt from x0; returns the best parameters found and their cost."""
-    m = 5 * parents.shape[0] + 3 * (x0.shape[0] - 6) + 6
+    """Levenberg-Marquardt from x0; returns the best parameters found and their cost. Stops early once a step
+    gains less than TOLERANCE of the cost: more iterations would not move a joint by a tenth of a millimetre."""
+    n, count = parents.shape[0], x0.shape[0]
+    m = 5 * n + 3 * (count - 6) + 6
+    rows = np.empty(5 * n, np.int64)  # the landmark residuals that carry weight; the others stay zero
+    used = 0
+    for j in range(n):
+        if weights[0] * weight3d[j] != 0.0:
+            for a in range(3):
+                rows[used] = 3 * j + a
+                used += 1
+    for j in range(n):
+        if weights[1] * weight2d[j] != 0.0:
+            for a in range(2):
+                rows[used] = 3 * n + 2 * j + a
+                used += 1
+    rows = rows[:used]
     r = np.zeros(m)
     r_try = np.zeros(m)
-    jac = np.zeros((m, x0.shape[0]))
-    positions = np.zeros((parents.shape[0], 3))
-    rotations = np.zeros((parents.shape[0], 3, 3))
+    packed = np.zeros(used)
+    jac = np.zeros((used, count))
+    positions = np.zeros((n, 3))
+    rotations = np.zeros((n, 3, 3))
     scratch = np.zeros((2, 3, 3))
+    moves = _strict_ancestors(parents)
+    axes = np.zeros((count, 3))
+    pivots = np.zeros(count, np.int64)
+    diagonal = np.zeros(count)
+    gradient = np.zeros(count)
+    damped = np.zeros((count, count))
+    delta = np.zeros(count)
     x = x0.copy()
-    x_step = x0.copy()
-    count = residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-                      target3d, weight3d, target2d, weight2d, camera, weights, r, positions, rotations, scratch)
-    cost = np.dot(r[:count], r[:count])
+    residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
+              target3d, weight3d, target2d, weight2d, camera, weights, r, positions, rotations, scratch)
+    cost = np.dot(r, r)
     damping = 1e-3
-    step = 1e-6
     for _ in range(iterations):
-        x_step[:] = x
-        for i in range(x.shape[0]):
-            x_step[i] += step
-            residuals(x_step, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-                      target3d, weight3d, target2d, weight2d, camera, weights, r_try, positions, rotations, scratch)
-            jac[:count, i] = (r_try[:count] - r[:count]) / step
-            x_step[i] = x[i]
-        jt = jac[:count].T
-        normal = jt @ jac[:count]
-        gradient = jt @ r[:count]
+        fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch)
+        _landmark_jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights,
+                           positions, rotations, moves, axes, pivots, rows, jac, scratch[0])
+        for i in range(used):
+            packed[i] = r[rows[i]]
+        normal = jac.T @ jac
+        gradient[:] = jac.T @ packed
+        _prior_curvature(x, lower, upper, weights, diagonal)
+        k = 5 * n
+        for i in range(6, count):  # the prior residuals' own gradient: each is weight * (something in x[i])
+            gradient[i] += weights[2] * r[k] + weights[3] * r[k + 1] + weights[4] * r[k + 2]
+            k += 3
+        for i in range(6):
+            gradient[i] += weights[3] * r[k + i]
+        for i in range(count):
+            normal[i, i] += diagonal[i]
         improved = False
         for _attempt in range(10):  # up to 4^10 more damping: far from the minimum, steps must shrink a lot
-            damped = normal.copy()
-            for i in range(x.shape[0]):
+            for i in range(count):
+                for c in range(count):
+                    damped[i, c] = normal[i, c]
                 damped[i, i] += damping * (normal[i, i] + 1e-9)
-            delta = np.linalg.solve(damped, -gradient)
+                delta[i] = -gradient[i]
+            _solve_positive_definite(damped, delta)
+            # the decrease the linear model promises: |r|^2 - |r + J delta|^2
+            predicted = -2.0 * np.dot(delta, gradient) - np.dot(delta, normal @ delta)
+            if damping < 1e-2 and predicted < 0.1 * TOLERANCE * cost:
+                break  # converged: even a nearly undamped step has nothing left to gain
             x_new = x + delta
             residuals(x_new, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
                       target3d, weight3d, target2d, weight2d, camera, weights, r_try, positions, rotations, scratch)
-            new_cost = np.dot(r_try[:count], r_try[:count])
+            new_cost = np.dot(r_try, r_try)
             if new_cost < cost:
+                # converged: a nearly undamped (Gauss-Newton) step gained almost nothing; a small gain from a
+                # heavily damped step only means the step was short
+                converged = cost - new_cost < TOLERANCE * new_cost and damping < 1e-2
                 x, cost = x_new, new_cost
-                r[:count] = r_try[:count]
+                r[:] = r_try
                 damping = max(damping / 3.0, 1e-7)
-                improved = True
+                improved = not converged
                 break
             damping *= 4.0
         if not improved:
