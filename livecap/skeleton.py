@@ -49,7 +49,7 @@ PARENTS: tuple[int, ...] = tuple(
 
 J = {name: i for i, name in enumerate(JOINTS)}
 FOOT_JOINTS = [J[name] for name in ("LeftFoot", "RightFoot", "LeftToes", "RightToes")]
-BONE_FRAMES = 15  # frames whose median sets a person's bone lengths, which are frozen from then on
+BONE_FRAMES = 30  # frames (about a second) whose reliability-weighted median sets a person's bone lengths, then frozen
 
 
 def header() -> dict:

@@ -84,6 +84,7 @@ class PersonPose:
     world33: np.ndarray  # 33 x 3: metres, hip-centred
     skeleton: SkeletonPose | None = None
     world: WorldPose | None = None  # the skeleton in world space (livecap.skeleton): what the sinks use
+    contacts: dict[str, bool] | None = None  # {"left", "right"}: feet on the floor (livecap.pose.contact)
 
     def __post_init__(self):
         if self.world is None and self.skeleton is not None:

@@ -137,6 +137,7 @@ class PersonSmoother:
         s = self.settings
         self.image, self.world = OneEuroFilter(s.landmarks), OneEuroFilter(s.landmarks)
         self.root_filter = RootKalman(s.root_process_noise, s.root_measurement_noise)
+        self._correction = np.zeros(3)  # filtered root - fitted root, as published
 
     def landmarks(self, time: float, image33: np.ndarray, world33: np.ndarray, body_pixels: float
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -146,5 +147,13 @@ class PersonSmoother:
         world = self.world(time, world33, scale=1.0)  # hip-centred metres: a body is about 1 m across
         return image.astype(np.float32), world.astype(np.float32)
 
-    def root(self, time: float, root: np.ndarray) -> np.ndarray:
-        return self.root_filter(time, root)
+    def root(self, time: float, root: np.ndarray, planted: bool = False) -> np.ndarray:
+        """The filtered root. While a foot is planted the fit already holds the body still, and any change of the
+        filter's correction would slide that foot: the correction is held as it was, and eased back to the
+        filter's once the feet are free."""
+        correction = self.root_filter(time, root) - np.asarray(root, np.float64)
+        if not planted:
+            self._correction += self.RELEASE_EASE * (correction - self._correction)
+        return np.asarray(root, np.float64) + self._correction
+
+    RELEASE_EASE = 0.3  # of the way back to the filter's correction per frame after a foot lifts

@@ -19,8 +19,9 @@ from livecap.models.blazepose import BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog
 from livecap.models.movenet import MoveNetMultiPose
 from livecap.models.runtime import OnnxModel, RuntimeOptions
+from livecap.pose.contact import FootContacts, joints_in_contact
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
-from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter
+from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
 from livecap.pose.tracking import PoseTracker, Track, TrackerSettings
 from livecap.settings import PipelineSettings
 from livecap.types import Frame, FrameResult, PersonPose, Roi, StreamInfo
@@ -52,6 +53,7 @@ class PersonState:
 
     fit: FitState
     smoother: PersonSmoother | None
+    contacts: FootContacts | None = None  # not for stills: contact needs motion
 
 
 class PosePipeline:
@@ -70,7 +72,8 @@ class PosePipeline:
                                    new_state=self._new_person)
 
     def _new_person(self) -> PersonState:
-        return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None)
+        return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None,
+                           None if self.stills else FootContacts())
 
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
@@ -119,8 +122,15 @@ class PosePipeline:
         temporal = not self.stills and not track.resumed
         fit = self.fitter.fit(state.fit, person.landmarks2d, person.world33, temporal=temporal)
         lap("fit")
+        if state.contacts is not None:
+            if track.resumed:
+                state.contacts.reset()
+            # contact is judged on the fit itself (before the root filter) and planted in the fit's own space
+            person.contacts = state.contacts.update(time_s, skeleton.world_pose(fit))
+            plant(state.fit, fit, joints_in_contact(person.contacts))
         if state.smoother is not None:
-            shift = (state.smoother.root(time_s, fit.root) - fit.root).astype(np.float32)
+            planted = bool(person.contacts and any(person.contacts.values()))
+            shift = (state.smoother.root(time_s, fit.root, planted) - fit.root).astype(np.float32)
             fit.root = fit.root + shift
             fit.joints3d = fit.joints3d + shift
             lap("filter")

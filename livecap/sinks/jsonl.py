@@ -50,6 +50,8 @@ def person_record(person: PersonPose) -> dict:
     if fit is not None:
         record.update({"joints3d": _rounded(fit.joints3d, METRE_DECIMALS), "root": _rounded(fit.root, METRE_DECIMALS),
                        "rotations": _rounded(fit.rotations, 5), "bone_lengths": _rounded(fit.bone_lengths, 4)})
+    if person.contacts is not None:
+        record["contacts"] = {side: bool(flag) for side, flag in person.contacts.items()}
     return record
 
 

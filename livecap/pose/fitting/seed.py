@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from livecap.pose.fitting.solver import fk_into, rotvec_into
+from livecap.pose.fitting.kinematics import fk_into, rotvec_into
 
 STRAIGHT = 0.15  # sin of the bend below which a limb's own bend plane gives way to the parent's frame
 SLIGHT = 0.05  # metres: an elbow or knee this close to the line from its limb's top to its end is unbent

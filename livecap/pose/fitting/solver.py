@@ -1,10 +1,14 @@
-"""Numba core of the skeleton fit: forward kinematics and a Levenberg-Marquardt solve (arrays in, arrays out).
+"""Numba core of the skeleton fit: a Levenberg-Marquardt solve of the body model's parameters (arrays in, arrays
+out). Parameter layout and forward kinematics: livecap.pose.fitting.kinematics.
 
-Parameters x: root translation (3, camera space, metres), root rotation vector (3), then for every joint its
-degrees of freedom (see livecap.pose.fitting.model): 3 for a ball joint (a rotation vector), 1 for a hinge (an angle
-about a fixed local axis), 0 for a locked joint. The Jacobian is analytic: a joint's rotation about a world axis w
-moves every joint below it by w x (its offset from the joint), which costs about one forward kinematics pass where
-forward differences cost one per parameter (~37).
+The problem is a tuple of arrays (see `residuals`); what it weighs, per kind of residual:
+- weights: [3D landmarks, reprojection, joint limits, anchors]
+- priors: one row per parameter, (temporal weight, pose-prior weight, pose-prior target): the temporal term pulls
+  a parameter towards last frame's value, the pose prior towards its target (the analytic seed).
+- anchors: one row per joint, (x, y, z, weight): a camera-space point the joint is held at (a planted foot).
+
+The Jacobian is analytic: a joint's rotation about a world axis w moves every joint below it by w x (its offset
+from the joint), which costs about one forward kinematics pass where forward differences cost one per parameter.
 """
 
 from __future__ import annotations
@@ -12,127 +16,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True)
-def rotvec_into(vx, vy, vz, out):
-    """Rodrigues' formula, written into a 3x3 buffer (no allocation: this runs ~10^4 times per frame)."""
-    angle = np.sqrt(vx * vx + vy * vy + vz * vz)
-    if angle < 1e-12:
-        for a in range(3):
-            for b in range(3):
-                out[a, b] = 1.0 if a == b else 0.0
-        return
-    kx, ky, kz = vx / angle, vy / angle, vz / angle
-    c, s = np.cos(angle), np.sin(angle)
-    t = 1.0 - c
-    out[0, 0] = c + kx * kx * t
-    out[0, 1] = kx * ky * t - kz * s
-    out[0, 2] = kx * kz * t + ky * s
-    out[1, 0] = ky * kx * t + kz * s
-    out[1, 1] = c + ky * ky * t
-    out[1, 2] = ky * kz * t - kx * s
-    out[2, 0] = kz * kx * t - ky * s
-    out[2, 1] = kz * ky * t + kx * s
-    out[2, 2] = c + kz * kz * t
+from livecap.pose.fitting.kinematics import (  # noqa: F401 (re-exported: the fit's one numeric namespace)
+    fk_into, forward_kinematics, local_quaternions, rotvec_into)
 
 
 @njit(cache=True)
-def _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, out):
-    n = dof_count[j]
-    if n == 3:
-        i = dof_start[j]
-        rotvec_into(x[i], x[i + 1], x[i + 2], out)
-    elif n == 1:
-        angle = x[dof_start[j]]
-        rotvec_into(hinge_axes[j, 0] * angle, hinge_axes[j, 1] * angle, hinge_axes[j, 2] * angle, out)
-    else:
-        rotvec_into(0.0, 0.0, 0.0, out)
+def residual_count(joints, params):
+    return 8 * joints + 3 * (params - 6) + 6
 
 
 @njit(cache=True)
-def _matmul3_into(a, b, out):
-    # hand-written: numba sends `@` to BLAS, whose per-call overhead dwarfs a 3x3 product
-    for r in range(3):
-        for c in range(3):
-            out[r, c] = a[r, 0] * b[0, c] + a[r, 1] * b[1, c] + a[r, 2] * b[2, c]
-
-
-@njit(cache=True)
-def fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch):
-    """World (camera) positions and rotations of every joint into buffers; joints are ordered parents first."""
-    for j in range(parents.shape[0]):
-        _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, scratch[0])
-        p = parents[j]
-        if p < 0:
-            rotvec_into(x[3], x[4], x[5], scratch[1])
-            _matmul3_into(scratch[1], scratch[0], rotations[j])
-            for a in range(3):
-                positions[j, a] = x[a]
-        else:
-            _matmul3_into(rotations[p], scratch[0], rotations[j])
-            for a in range(3):
-                positions[j, a] = positions[p, a] + (rotations[p, a, 0] * offsets[j, 0] + rotations[p, a, 1]
-                                                     * offsets[j, 1] + rotations[p, a, 2] * offsets[j, 2])
-
-
-@njit(cache=True)
-def forward_kinematics(x, parents, offsets, dof_start, dof_count, hinge_axes):
-    n = parents.shape[0]
-    positions = np.zeros((n, 3))
-    rotations = np.zeros((n, 3, 3))
-    fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, np.zeros((2, 3, 3)))
-    return positions, rotations
-
-
-@njit(cache=True)
-def local_quaternions(rotations, parents):
-    """Each joint's rotation relative to its parent as a quaternion (x, y, z, w), from world rotation matrices.
-    In numba because scipy's Rotation costs ~0.2 ms a call here, as much as the rest of a person's fit."""
-    n = parents.shape[0]
-    out = np.zeros((n, 4))
-    local = np.zeros((3, 3))
-    for j in range(n):
-        p = parents[j]
-        if p < 0:
-            local[:, :] = rotations[j]
-        else:
-            for r in range(3):  # parent^T @ joint
-                for c in range(3):
-                    local[r, c] = (rotations[p, 0, r] * rotations[j, 0, c] + rotations[p, 1, r] * rotations[j, 1, c]
-                                   + rotations[p, 2, r] * rotations[j, 2, c])
-        _quaternion_into(local, out[j])
-    return out
-
-
-@njit(cache=True)
-def _quaternion_into(m, q):
-    """Shepperd's method: pick the largest of w, x, y, z to divide by, for accuracy at every angle."""
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > m[0, 0] and trace > m[1, 1] and trace > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + trace)
-        q[3], q[0], q[1], q[2] = 0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q[3], q[0], q[1], q[2] = (m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q[3], q[0], q[1], q[2] = (m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s
-    else:
-        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q[3], q[0], q[1], q[2] = (m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s
-    if q[3] < 0:  # one sign for the same rotation: w >= 0
-        for i in range(4):
-            q[i] = -q[i]
-
-
-@njit(cache=True)
-def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-              target3d, weight3d, target2d, weight2d, camera, weights, out, positions, rotations, scratch):
-    """Fills `out` with every weighted residual; returns how many were written.
-
-    weights: [3D landmarks, reprojection, joint limits, temporal, rest prior]
-    camera: [fx, fy, cx, cy]
-    """
+def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+              target2d, weight2d, camera, weights, priors, anchors, out, positions, rotations, scratch):
+    """Fills `out` with every weighted residual (residual_count of them). camera: [fx, fy, cx, cy]."""
     fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch)
     k = 0
     n = parents.shape[0]
@@ -147,18 +43,23 @@ def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower
         out[k] = w * ((camera[0] * positions[j, 0] / z + camera[2]) - target2d[j, 0]) / camera[0]
         out[k + 1] = w * ((camera[1] * positions[j, 1] / z + camera[3]) - target2d[j, 1]) / camera[1]
         k += 2
-    for i in range(6, x.shape[0]):  # 3. joint limits (soft), 4. temporal smoothness, 5. rest prior
+    for j in range(n):  # 3. anchors: joints held where they were planted
+        w = weights[3] * anchors[j, 3]
+        for a in range(3):
+            out[k] = w * (positions[j, a] - anchors[j, a])
+            k += 1
+    for i in range(6, x.shape[0]):  # 4. joint limits (soft), 5. temporal smoothness, 6. pose prior
         over = 0.0
         if x[i] > upper[i]:
             over = x[i] - upper[i]
         elif x[i] < lower[i]:
             over = x[i] - lower[i]
         out[k] = weights[2] * over
-        out[k + 1] = weights[3] * (x[i] - prev[i])
-        out[k + 2] = weights[4] * x[i]
+        out[k + 1] = priors[i, 0] * (x[i] - prev[i])
+        out[k + 2] = priors[i, 1] * (x[i] - priors[i, 2])
         k += 3
     for i in range(6):
-        out[k] = weights[3] * (x[i] - prev[i])
+        out[k] = priors[i, 0] * (x[i] - prev[i])
         k += 1
     return k
 
@@ -220,11 +121,18 @@ def _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pi
 
 
 @njit(cache=True)
-def _landmark_jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights,
-                       positions, rotations, moves, axes, pivots, rows, jac, scratch):
-    """The analytic Jacobian of the landmark residuals (3D shape, then reprojection, as in `residuals`) at the
-    pose whose forward kinematics are in positions/rotations: a rotation about world axis w at joint k moves each
-    joint j below k by w x (p_j - p_k). Only the rows listed in `rows` (the weighted ones) are written, packed."""
+def _moved_by(axes, positions, c, k, j, a):
+    """Component a of w_c x (p_j - p_k): how joint j moves as parameter c turns joint k."""
+    b, d = (a + 1) % 3, (a + 2) % 3  # (w x v)_a = w_b v_d - w_d v_b
+    return axes[c, b] * (positions[j, d] - positions[k, d]) - axes[c, d] * (positions[j, b] - positions[k, b])
+
+
+@njit(cache=True)
+def _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights, anchors,
+              positions, rotations, moves, axes, pivots, rows, jac, scratch):
+    """The analytic Jacobian of the point residuals (3D shape, reprojection, anchors, as in `residuals`) at the
+    pose whose forward kinematics are in positions/rotations. Only the rows listed in `rows` (the weighted ones)
+    are written, packed."""
     n, count = parents.shape[0], x.shape[0]
     _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pivots, scratch)
     jac[:, :] = 0.0
@@ -234,49 +142,65 @@ def _landmark_jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, w
             j, a = row // 3, row % 3
             w = weights[0] * weight3d[j]
             for c in range(3, count):  # translations move every joint alike: no change in root-relative shape
-                k = pivots[c]
-                if moves[k, j]:
-                    b, d = (a + 1) % 3, (a + 2) % 3  # (w x v)_a = w_b v_d - w_d v_b
-                    jac[r, c] = w * (axes[c, b] * (positions[j, d] - positions[k, d])
-                                     - axes[c, d] * (positions[j, b] - positions[k, b]))
+                if moves[pivots[c], j]:
+                    jac[r, c] = w * _moved_by(axes, positions, c, pivots[c], j, a)
+        elif row >= 5 * n:
+            j, a = (row - 5 * n) // 3, (row - 5 * n) % 3
+            w = weights[3] * anchors[j, 3]
+            jac[r, a] = w
+            for c in range(3, count):
+                if moves[pivots[c], j]:
+                    jac[r, c] = w * _moved_by(axes, positions, c, pivots[c], j, a)
         else:
             j, a = (row - 3 * n) // 2, (row - 3 * n) % 2
             w = weights[1] * weight2d[j]
             z = positions[j, 2]
-            if z < 0.05:  # the residual clamps the depth there: only the sideways motion counts
-                jac[r, a] = w / 0.05
-                for c in range(3, count):
-                    k = pivots[c]
-                    if moves[k, j]:
-                        b, d = (a + 1) % 3, (a + 2) % 3
-                        jac[r, c] = w / 0.05 * (axes[c, b] * (positions[j, d] - positions[k, d])
-                                                - axes[c, d] * (positions[j, b] - positions[k, b]))
-                continue
+            clamped = z < 0.05  # the residual clamps the depth there: only the sideways motion counts
+            z = max(z, 0.05)
             lateral = positions[j, a]
             jac[r, a] = w / z  # d(p_a / z): the translation's own axis ...
-            jac[r, 2] = -w * lateral / (z * z)  # ... and its depth
+            if not clamped:
+                jac[r, 2] = -w * lateral / (z * z)  # ... and its depth
             for c in range(3, count):
                 k = pivots[c]
                 if moves[k, j]:
-                    vx, vy, vz = (positions[j, 0] - positions[k, 0], positions[j, 1] - positions[k, 1],
-                                  positions[j, 2] - positions[k, 2])
-                    dz = axes[c, 0] * vy - axes[c, 1] * vx
-                    if a == 0:
-                        dl = axes[c, 1] * vz - axes[c, 2] * vy
-                    else:
-                        dl = axes[c, 2] * vx - axes[c, 0] * vz
+                    dl = _moved_by(axes, positions, c, k, j, a)
+                    dz = 0.0 if clamped else _moved_by(axes, positions, c, k, j, 2)
                     jac[r, c] = w * (dl / z - lateral * dz / (z * z))
 
 
 @njit(cache=True)
-def _prior_curvature(x, lower, upper, weights, diagonal):
-    """The limit, temporal and rest residuals each depend on one parameter: their J^T J is diagonal."""
+def _prior_curvature(x, lower, upper, weights, priors, diagonal):
+    """The limit, temporal and pose-prior residuals each depend on one parameter: their J^T J is diagonal."""
     for i in range(x.shape[0]):
-        diagonal[i] = weights[3] * weights[3]
+        diagonal[i] = priors[i, 0] * priors[i, 0]
         if i >= 6:
-            diagonal[i] += weights[4] * weights[4]
+            diagonal[i] += priors[i, 1] * priors[i, 1]
             if x[i] > upper[i] or x[i] < lower[i]:
                 diagonal[i] += weights[2] * weights[2]
+
+
+@njit(cache=True)
+def _weighted_rows(n, weights, weight3d, weight2d, anchors):
+    """The point residuals that carry weight; the others stay zero and are left out of the Jacobian."""
+    rows = np.empty(8 * n, np.int64)
+    used = 0
+    for j in range(n):
+        if weights[0] * weight3d[j] != 0.0:
+            for a in range(3):
+                rows[used] = 3 * j + a
+                used += 1
+    for j in range(n):
+        if weights[1] * weight2d[j] != 0.0:
+            for a in range(2):
+                rows[used] = 3 * n + 2 * j + a
+                used += 1
+    for j in range(n):
+        if weights[3] * anchors[j, 3] != 0.0:
+            for a in range(3):
+                rows[used] = 5 * n + 3 * j + a
+                used += 1
+    return rows[:used]
 
 
 @njit(cache=True)
@@ -311,59 +235,41 @@ TOLERANCE = 1e-4  # relative cost gain of an undamped step below which a solve s
 
 
 @njit(cache=True)
-def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-          target3d, weight3d, target2d, weight2d, camera, weights, iterations):
-    """Levenberg-Marquardt from x0; returns the best parameters found and their cost. Stops early once a step
-    gains less than TOLERANCE of the cost: more iterations would not move a joint by a tenth of a millimetre."""
+def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+          target2d, weight2d, camera, weights, priors, anchors, iterations):
+    """Levenberg-Marquardt from x0; returns the best parameters found and their cost. Stops early once a nearly
+    undamped step gains less than TOLERANCE of the cost."""
     n, count = parents.shape[0], x0.shape[0]
-    m = 5 * n + 3 * (count - 6) + 6
-    rows = np.empty(5 * n, np.int64)  # the landmark residuals that carry weight; the others stay zero
-    used = 0
-    for j in range(n):
-        if weights[0] * weight3d[j] != 0.0:
-            for a in range(3):
-                rows[used] = 3 * j + a
-                used += 1
-    for j in range(n):
-        if weights[1] * weight2d[j] != 0.0:
-            for a in range(2):
-                rows[used] = 3 * n + 2 * j + a
-                used += 1
-    rows = rows[:used]
-    r = np.zeros(m)
-    r_try = np.zeros(m)
-    packed = np.zeros(used)
+    m = residual_count(n, count)
+    rows = _weighted_rows(n, weights, weight3d, weight2d, anchors)
+    used = rows.shape[0]
+    r, r_try, packed = np.zeros(m), np.zeros(m), np.zeros(used)
     jac = np.zeros((used, count))
-    positions = np.zeros((n, 3))
-    rotations = np.zeros((n, 3, 3))
-    scratch = np.zeros((2, 3, 3))
+    positions, rotations, scratch = np.zeros((n, 3)), np.zeros((n, 3, 3)), np.zeros((2, 3, 3))
     moves = _strict_ancestors(parents)
-    axes = np.zeros((count, 3))
-    pivots = np.zeros(count, np.int64)
-    diagonal = np.zeros(count)
-    gradient = np.zeros(count)
+    axes, pivots = np.zeros((count, 3)), np.zeros(count, np.int64)
+    diagonal, gradient, delta = np.zeros(count), np.zeros(count), np.zeros(count)
     damped = np.zeros((count, count))
-    delta = np.zeros(count)
     x = x0.copy()
-    residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-              target3d, weight3d, target2d, weight2d, camera, weights, r, positions, rotations, scratch)
+    residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+              target2d, weight2d, camera, weights, priors, anchors, r, positions, rotations, scratch)
     cost = np.dot(r, r)
     damping = 1e-3
     for _ in range(iterations):
         fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch)
-        _landmark_jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights,
-                           positions, rotations, moves, axes, pivots, rows, jac, scratch[0])
+        _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights, anchors,
+                  positions, rotations, moves, axes, pivots, rows, jac, scratch[0])
         for i in range(used):
             packed[i] = r[rows[i]]
         normal = jac.T @ jac
         gradient[:] = jac.T @ packed
-        _prior_curvature(x, lower, upper, weights, diagonal)
-        k = 5 * n
+        _prior_curvature(x, lower, upper, weights, priors, diagonal)
+        k = 8 * n
         for i in range(6, count):  # the prior residuals' own gradient: each is weight * (something in x[i])
-            gradient[i] += weights[2] * r[k] + weights[3] * r[k + 1] + weights[4] * r[k + 2]
+            gradient[i] += weights[2] * r[k] + priors[i, 0] * r[k + 1] + priors[i, 1] * r[k + 2]
             k += 3
         for i in range(6):
-            gradient[i] += weights[3] * r[k + i]
+            gradient[i] += priors[i, 0] * r[k + i]
         for i in range(count):
             normal[i, i] += diagonal[i]
         improved = False
@@ -379,8 +285,9 @@ def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, u
             if damping < 1e-2 and predicted < 0.1 * TOLERANCE * cost:
                 break  # converged: even a nearly undamped step has nothing left to gain
             x_new = x + delta
-            residuals(x_new, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-                      target3d, weight3d, target2d, weight2d, camera, weights, r_try, positions, rotations, scratch)
+            residuals(x_new, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d,
+                      weight3d, target2d, weight2d, camera, weights, priors, anchors, r_try, positions, rotations,
+                      scratch)
             new_cost = np.dot(r_try, r_try)
             if new_cost < cost:
                 # converged: a nearly undamped (Gauss-Newton) step gained almost nothing; a small gain from a
@@ -398,12 +305,12 @@ def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, u
 
 
 @njit(cache=True)
-def cost(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-         target3d, weight3d, target2d, weight2d, camera, weights):
+def cost(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+         target2d, weight2d, camera, weights, priors, anchors):
     """The sum of squared residuals `solve` minimises, at x."""
-    m = 5 * parents.shape[0] + 3 * (x.shape[0] - 6) + 6
-    r = np.zeros(m)
-    count = residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d,
-                      weight3d, target2d, weight2d, camera, weights, r, np.zeros((parents.shape[0], 3)),
-                      np.zeros((parents.shape[0], 3, 3)), np.zeros((2, 3, 3)))
-    return np.dot(r[:count], r[:count])
+    n = parents.shape[0]
+    r = np.zeros(residual_count(n, x.shape[0]))
+    residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+              target2d, weight2d, camera, weights, priors, anchors, r, np.zeros((n, 3)), np.zeros((n, 3, 3)),
+              np.zeros((2, 3, 3)))
+    return np.dot(r, r)
