@@ -81,9 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", help="user model directory")
 
     p = commands.add_parser("bench", help="measure per-stage milliseconds and frames per second")
-    p.add_argument("--source", action="append", required=True, help="video file or folder (repeatable)")
+    p.add_argument("--source", action="append", help="video file or folder (repeatable; required but with --mocap)")
     p.add_argument("--preset", action="append", choices=list(PRESETS), help="preset (repeatable; default all)")
-    p.add_argument("--frames", type=int, default=100, help="frames measured per run (default 100)")
+    p.add_argument("--frames", type=int, help="frames measured per run (default 100; with --mocap: per take, "
+                                              "default 150)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--mediapipe", metavar="PYTHON", help="also time MediaPipe's legacy Pose on each source, with "
                                                          "this interpreter (one with mediapipe==0.10.14 installed)")
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fitting", action="store_true", help="measure the skeleton fit instead: milliseconds per "
                                                           "person, JIT warm-up, jitter and lag with and without "
                                                           "smoothing")
+    p.add_argument("--mocap", metavar="DIR", help="instead: the skeleton fit against real motion capture, from a "
+                                                  "folder of BVH takes (DIR/<take>.bvh as in livecap.bench.mocap)")
     p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
                                                                                 "compared with none (default 0.5)")
     add_runtime_options(p)
@@ -177,6 +180,13 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_bench(args) -> int:
+    if args.mocap:
+        from livecap.bench.mocap import main as bench_mocap
+
+        bench_mocap(args.mocap, max_frames=args.frames or 150)
+        return 0
+    if not args.source:
+        raise SystemExit("livecap bench: --source is required (a video file or folder), or use --mocap DIR")
     if args.fitting:
         return _bench_fitting(args)
     if args.soak:
@@ -188,7 +198,7 @@ def _cmd_bench(args) -> int:
 
     settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers)
                 for preset in args.preset or PRESETS]
-    rows = run_bench(args.source, settings, args.frames, args.json, args.mediapipe)
+    rows = run_bench(args.source, settings, args.frames or 100, args.json, args.mediapipe)
     print(format_table(rows))
     return 0
 

@@ -28,7 +28,7 @@ class FitSettings:
     first_iterations: int = 20  # from the seed alone (a new person, or a cold start)
     landmark_weight: float = 1.0
     reprojection_weight: float = 3.0  # ~ a typical depth in metres: pixels/focal * depth = metres
-    hidden_3d_weight: float = 0.5  # the 3D weight of a landmark the network marks as not visible (1 when visible)
+    hidden_3d_weight: float = 0.2  # the 3D weight of a landmark the network marks as not visible (1 when visible)
     limit_weight: float = 10.0
     # priors are per radian against metres: 0.02 (= 2 cm per radian) biased synthetic poses by 2-5 cm
     temporal_weight: float = 0.02
