@@ -2,9 +2,9 @@
 in camera space, with bone lengths held fixed. Pure per-frame core (no threads); numba does the numbers.
 
 What each landmark is trusted for: its 3D (BlazePose's metric guess, made even for hidden joints) always counts,
-a hidden one less; its 2D only while it is visible and inside the image. A joint whose landmarks are lost holds
-its last pose and relaxes, over a few frames, towards the analytic seed (which the 3D guess still drives): it never
-snaps. A foot planted on the floor (livecap.pose.contact decides) is held where it was planted until its 2D
+a hidden one less; its 2D only while it is visible and inside the image. A joint whose landmarks are lost (not
+visible, or outside the image) holds its last place relative to the body and relaxes a step per frame towards the
+network's guess, which the analytic seed follows too: it never snaps. A foot planted on the floor (livecap.pose.contact decides) is held where it was planted until its 2D
 landmark leaves that spot.
 """
 
@@ -33,8 +33,8 @@ class FitSettings:
     # priors are per radian against metres: 0.02 (= 2 cm per radian) biased synthetic poses by 2-5 cm
     temporal_weight: float = 0.02
     rest_weight: float = 0.001  # towards the analytic seed
-    hold_weight: float = 0.05  # added to the temporal weight of a joint whose landmarks are lost
-    relax_weight: float = 0.02  # added to the seed prior of a joint whose landmarks are lost
+    lost_below: float = 0.05  # a joint less visible than this is lost
+    lost_step: float = 0.02  # metres per frame a lost joint may move towards the network's 3D guess of it
     anchor_weight: float = 10.0  # per metre: a planted foot stays within a millimetre or two
     release_distance: float = 0.08  # metres: a planted foot whose 2D landmark is this far from the spot is lifted
     planted_root_weight: float = 10.0  # temporal weight of the root's sideways and depth position while planted
@@ -44,8 +44,8 @@ class FitSettings:
 
 @dataclass
 class FitState:
-    """One person's fit between frames (it lives on the person's track): the segment lengths measured so far and
-    how reliable each was, the rest offsets built from them (frozen after `bone_frames` frames), the last solution
+    """One person's fit between frames (it lives on the person's track): the landmark pair lengths measured so far
+    and how reliable each was, the rest offsets built from them (frozen after `bone_frames` frames), the last solution
     (the next warm start) and the joints planted in camera space (joint index -> position)."""
 
     measured: list[np.ndarray] = field(default_factory=list)
@@ -53,16 +53,8 @@ class FitState:
     offsets: np.ndarray | None = None
     frozen: bool = False
     params: np.ndarray | None = None
+    relative: np.ndarray | None = None  # the last fitted joints relative to the root (where lost joints hold)
     anchors: dict[int, np.ndarray] = field(default_factory=dict)
-
-
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Per column of values (frames x segments): the median weighted by `weights`; the plain median where a
-    column has no weight at all (its lower median)."""
-    order = np.argsort(values, axis=0)
-    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=0) + 1e-9, axis=0)  # + 1e-9: none weighs 0
-    middle = np.argmax(cumulative >= 0.5 * cumulative[-1], axis=0)
-    return np.take_along_axis(values, order, axis=0)[middle, np.arange(values.shape[1])]
 
 
 class SkeletonFitter:
@@ -76,9 +68,9 @@ class SkeletonFitter:
 
     def _offsets(self, state: FitState, world33: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         if not state.frozen:
-            state.measured.append(model.measure_segments(world33))
-            state.reliability.append(model.segment_reliability(visibility))
-            segments = weighted_median(np.array(state.measured), np.array(state.reliability))
+            state.measured.append(model.measure_pairs(world33))
+            state.reliability.append(model.pair_reliability(visibility))
+            segments = model.segments_from_pairs(np.array(state.measured), np.array(state.reliability))
             if self.settings.height:
                 segments *= self.settings.height / model.standing_height(segments)
             state.offsets = model.rest_offsets(segments)
@@ -98,19 +90,27 @@ class SkeletonFitter:
         visibility = np.clip(landmarks2d[:, 2].astype(np.float64), 0.0, 1.0)
         world = world33.astype(np.float64)
         offsets = self._offsets(state, world, visibility)
-        target3d, weight3d = model.joint_targets(world, s.hidden_3d_weight + (1 - s.hidden_3d_weight) * visibility)
-        target3d -= target3d[model.J["Hips"]]
         target2d, weight2d = model.joint_targets(self.camera.undistort(landmarks2d[:, :2].astype(np.float64)),
                                                  self._seen_in_image(landmarks2d))
         warm = temporal and state.params is not None
+        target3d, weight3d = model.joint_targets(world, s.hidden_3d_weight + (1 - s.hidden_3d_weight) * visibility)
+        target3d -= target3d[model.J["Hips"]]
+        if warm and state.relative is not None:
+            # a lost joint holds where it was and follows the network's guess of it at a bounded speed: a guess
+            # moving smoothly is followed as it is, a jump is walked (BlazePose's visibility also falls for points
+            # that leave the frame)
+            _, seen = model.joint_targets(world, visibility)
+            lost = (seen < s.lost_below) & model.PINNED
+            gap = target3d[lost] - state.relative[lost]
+            distance = np.maximum(np.linalg.norm(gap, axis=1, keepdims=True), 1e-9)
+            target3d[lost] = state.relative[lost] + gap * np.minimum(1.0, s.lost_step / distance)
         start = analytic_seed(target3d, weight3d, offsets, model.DOF_START, model.NUM_PARAMS, model.TOE_DIRECTION,
                               SEED_JOINTS)
         place_root(start, model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF, model.HINGE_AXES, target2d,
                    weight2d, self._camera_array, state.params[2] if state.params is not None else 3.0)
-        lost = 1.0 - model.PARAM_SEEN_BY @ weight2d  # per parameter: how lost the landmarks it moves are
         priors = np.empty((model.NUM_PARAMS, 3))
-        priors[:, 0] = (s.temporal_weight + s.hold_weight * lost) if warm else 0.0
-        priors[:, 1] = s.rest_weight + s.relax_weight * lost
+        priors[:, 0] = s.temporal_weight if warm else 0.0
+        priors[:, 1] = s.rest_weight
         priors[:, 2] = start
         if not warm:
             state.anchors.clear()
@@ -131,7 +131,9 @@ class SkeletonFitter:
                 params = tracked
         params = clamp_to_limits(params)
         state.params = params
-        return pose_from_params(params, offsets)
+        pose = pose_from_params(params, offsets)
+        state.relative = pose.joints3d.astype(np.float64) - pose.joints3d[0]
+        return pose
 
     def _release_lifted(self, state: FitState, target2d: np.ndarray, weight2d: np.ndarray) -> None:
         """Lets go of a planted joint whose (visible) 2D landmark has moved off the planted spot."""

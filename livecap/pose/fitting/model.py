@@ -94,11 +94,35 @@ def _segment_matrices():
 
 _PAIR_ENDS, _PAIRS_OF_SEGMENT = _segment_matrices()
 _PAIR_LANDMARKS = (_PAIR_ENDS > 0).any(axis=0)
+_SEGMENT_SCALE = np.array([0.5 if name.endswith("_half") else 1.0 for name in SEGMENTS])
+
+
+def measure_pairs(world33: np.ndarray) -> np.ndarray:
+    """One frame's length of every measured landmark pair (each side of each segment), metres."""
+    return np.linalg.norm(_PAIR_ENDS[0] @ world33 - _PAIR_ENDS[1] @ world33, axis=1)
+
+
+def pair_reliability(visibility: np.ndarray) -> np.ndarray:
+    """How far each pair's length can be trusted: the visibility of the least visible landmark it spans."""
+    return np.where(_PAIR_LANDMARKS, visibility, np.inf).min(axis=1)
 
 
 def measure_segments(world33: np.ndarray) -> np.ndarray:
     """One frame's segment lengths (metres), in SEGMENT_NAMES order."""
-    return _PAIRS_OF_SEGMENT @ np.linalg.norm(_PAIR_ENDS[0] @ world33 - _PAIR_ENDS[1] @ world33, axis=1)
+    return _PAIRS_OF_SEGMENT @ measure_pairs(world33)
+
+
+def segments_from_pairs(lengths: np.ndarray, reliability: np.ndarray) -> np.ndarray:
+    """Segment lengths from many frames' pair lengths (frames x pairs): per segment, the median of every sample
+    of it (both sides, all frames) weighted by its reliability squared, so a hidden limb's guesses barely count."""
+    out = np.empty(len(SEGMENTS))
+    for k in range(len(SEGMENTS)):
+        pairs = _PAIRS_OF_SEGMENT[k] > 0
+        values, weights = lengths[:, pairs].ravel(), reliability[:, pairs].ravel() ** 2 + 1e-9
+        order = np.argsort(values)
+        cumulative = np.cumsum(weights[order])
+        out[k] = values[order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]]
+    return out * _SEGMENT_SCALE
 
 
 def standing_height(segments: np.ndarray) -> float:
@@ -142,13 +166,6 @@ def joint_targets(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, 
 
 
 PARENTS_ARRAY = np.array(PARENTS, np.int64)
-
-
-def segment_reliability(visibility: np.ndarray) -> np.ndarray:
-    """How far one frame's segment lengths can be trusted (SEGMENT_NAMES order): the visibility of the least
-    visible landmark each is measured between (both sides averaged)."""
-    least = np.where(_PAIR_LANDMARKS, visibility, np.inf).min(axis=1)
-    return (_PAIRS_OF_SEGMENT > 0) @ least / (_PAIRS_OF_SEGMENT > 0).sum(axis=1)
 
 
 def _first_pinned_below(joint: int) -> list[int]:
