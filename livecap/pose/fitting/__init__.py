@@ -38,6 +38,7 @@ class FitSettings:
     anchor_weight: float = 10.0  # per metre: a planted foot stays within a millimetre or two
     release_distance: float = 0.08  # metres: a planted foot whose 2D landmark is this far from the spot is lifted
     planted_root_weight: float = 10.0  # temporal weight of the root's sideways and depth position while planted
+    root_hold_fade: float = 0.5  # per frame, of that weight, once no foot is planted
     bone_frames: int = BONE_FRAMES  # frames whose reliability-weighted median sets the bone lengths, then frozen
     height: float | None = None  # metres; scales the estimated skeleton to this standing height
 
@@ -55,6 +56,7 @@ class FitState:
     params: np.ndarray | None = None
     relative: np.ndarray | None = None  # the last fitted joints relative to the root (where lost joints hold)
     anchors: dict[int, np.ndarray] = field(default_factory=dict)
+    root_hold: float = 0.0  # the root's current hold (planted_root_weight while planted, fading after)
 
 
 class SkeletonFitter:
@@ -118,8 +120,11 @@ class SkeletonFitter:
         anchors = np.zeros((model.NUM_JOINTS, 4))
         for joint, position in state.anchors.items():
             anchors[joint] = (*position, 1.0)
-        if state.anchors:  # someone standing: the legs take the landmarks' depth noise, not the root; it may still
-            priors[[0, 2], 0] = max(priors[0, 0], s.planted_root_weight)  # rise and sink (a squat), not slide
+        # someone standing: the legs take the landmarks' depth noise, not the root, which may still rise and sink (a
+        # squat) but not slide; once the feet lift, the hold fades over a few frames rather than letting go at once
+        state.root_hold = s.planted_root_weight if state.anchors else state.root_hold * s.root_hold_fade
+        if warm:
+            priors[[0, 2], 0] = max(priors[0, 0], state.root_hold)
         weights = np.array([s.landmark_weight, s.reprojection_weight, s.limit_weight, s.anchor_weight])
         problem = (model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF, model.HINGE_AXES, model.LOWER,
                    model.UPPER, target3d, weight3d, target2d, weight2d, self._camera_array, weights, priors, anchors)
