@@ -17,7 +17,8 @@ import numpy as np
 from livecap.camera import CameraIntrinsics
 from livecap.pose.fitting import model
 from livecap.pose.fitting.seed import analytic_seed, place_root
-from livecap.pose.fitting.solver import forward_kinematics, local_quaternions, solve
+from livecap.pose.fitting.kinematics import forward_kinematics, local_quaternions
+from livecap.pose.fitting.solver import solve
 from livecap.skeleton import BONE_FRAMES
 from livecap.types import SkeletonPose
 

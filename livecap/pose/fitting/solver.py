@@ -16,8 +16,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from livecap.pose.fitting.kinematics import (  # noqa: F401 (re-exported: the fit's one numeric namespace)
-    fk_into, forward_kinematics, local_quaternions, rotvec_into)
+from livecap.pose.fitting.kinematics import fk_into, forward_kinematics, local_quaternions, rotvec_into
+
+# the fit's numeric namespace: its kinematics (moved to their own module) are still importable from here
+__all__ = ["cost", "fk_into", "forward_kinematics", "local_quaternions", "residual_count", "residuals", "rotvec_into",
+           "solve"]
 
 
 @njit(cache=True)
