@@ -213,8 +213,10 @@ def run_batch(args: argparse.Namespace) -> int:
             pool = _pool(args, worker_spec(args), len(todo))
             try:
                 run_jobs(todo, pool, progress, on_record)
-            finally:
-                pool.close()
+            except BaseException:  # Ctrl-C, a fatal error: the inputs being processed stay under .part names
+                pool.close(now=True)
+                raise
+            pool.close()
     finally:
         progress.bar.close()
     print(progress.line(record_path))

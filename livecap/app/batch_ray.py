@@ -114,9 +114,14 @@ class RayPool:
         self.RayError = RayError
         self.spec, self.options = spec, options
         self.remote = self.ray.remote(RayJobWorker)
-        self.actors = [self._start() for _ in range(actor_count(self.ray, options))]
         self.busy: dict = {}  # run() reference -> (actor, job)
-        self._check_ready(self.actors)
+        try:
+            self.actors = [self._start() for _ in range(actor_count(self.ray, options))]
+            self._check_ready(self.actors)
+        except BaseException:
+            self.actors = []
+            self.ray.shutdown()
+            raise
 
     def _start(self):
         return self.remote.options(num_cpus=self.options.cpus, num_gpus=self.options.gpus,
@@ -170,7 +175,8 @@ class RayPool:
         return JobOutcome(error=f"the Ray worker died while processing this input ({type(exc).__name__})",
                           crashed=True)
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """The actors end at once (busy ones leave their outputs under .part names); a private Ray stops."""
         for actor in self.actors:
             try:
                 self.ray.kill(actor)

@@ -131,6 +131,14 @@ def _worker_main(spec: WorkerSpec, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle: it stops the workers
     _exit_with_parent()
     logging.basicConfig(format="livecap worker: %(message)s", level=logging.WARNING)
+    import cv2
+    from tqdm import tqdm
+
+    # process()'s (hidden) bar would make tqdm create a process-shared lock: a thread lock does here, and a
+    # worker killed mid-input (Ctrl-C) leaves no semaphore behind to be warned about
+    tqdm.set_lock(threading.RLock())
+    # errors only: an unreadable input's failure is its batch.json line, not FFmpeg's warnings
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
         runner = JobRunner(spec)
     except LivecapError as exc:
@@ -218,16 +226,18 @@ class LocalPool:
         return [("done", dead.job.index, JobOutcome(error=f"the worker died ({how}) while processing this input",
                                                     crashed=True))]
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Idle workers end on being told; with `now` (Ctrl-C, a fatal error), busy ones are killed, their
+        outputs left under .part names."""
         for worker in self.workers:
             try:
                 worker.conn.send(None)
             except OSError:
                 pass
-        deadline = time.monotonic() + 10.0
+        deadline = time.monotonic() + (1.0 if now else 10.0)
         for worker in self.workers:
             worker.process.join(max(deadline - time.monotonic(), 0.1))
-            if worker.process.is_alive():  # still in an input (Ctrl-C, a fatal error): its outputs stay .part
+            if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(5.0)
             worker.conn.close()
