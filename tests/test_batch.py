@@ -132,7 +132,7 @@ def test_a_killed_batch_leaves_nothing_that_looks_complete_and_its_rerun_complet
             assert running.poll() is None, "the batch ended before it could be killed"
             assert time.monotonic() < deadline, "no input finished in 300 s"
             time.sleep(0.2)
-        workers = _children(running.pid)
+        workers = [pid for pid in _children(running.pid) if "spawn_main" in _command(pid)]
         running.send_signal(signal.SIGKILL)
     finally:
         running.wait(30)
@@ -154,6 +154,39 @@ def test_a_killed_batch_leaves_nothing_that_looks_complete_and_its_rerun_complet
     assert sorted(statuses.values()).count("done") == len(videos) - len(finished)
     assert_matches_process(out, one_by_one)
     assert not list(out.rglob("*.part"))
+
+
+def test_a_worker_that_dies_mid_input_is_replaced_and_the_input_tried_again(videos, one_by_one, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "livecap", "batch", *map(str, videos[1:]), "--out-dir", str(out), "--workers",
+               "1", "--max-frames", str(FRAMES), "--no-progress"]
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(out.glob("*.part")):  # the worker is writing the first input
+            assert running.poll() is None and time.monotonic() < deadline, "the first input never started"
+            time.sleep(0.05)
+        workers = [pid for pid in _children(running.pid) if "spawn_main" in _command(pid)]
+        assert len(workers) == 1
+        os.kill(workers[0], signal.SIGKILL)
+        stdout, stderr = running.communicate(timeout=300)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert running.returncode == 0, stderr
+    assert "2 done, 0 failed" in stdout
+    first, second = (records(out)[v.name] for v in videos[1:])
+    assert (first["status"], first["attempts"]) == ("done", 2)  # crashed once, done on its second try
+    assert (second["status"], second["attempts"]) == ("done", 1)
+    for video in videos[1:]:
+        assert_same_results(read_jsonl(out / f"{video.name}.jsonl")[1], one_by_one[video.name])
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _state(pid: int) -> str:

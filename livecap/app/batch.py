@@ -13,6 +13,7 @@ import os
 import time
 from collections import deque
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
@@ -92,13 +93,29 @@ def worker_spec(args: argparse.Namespace) -> WorkerSpec:
     return WorkerSpec(settings, args.stills, args.max_frames, args.threads, bvh)
 
 
-def _pool(args: argparse.Namespace, spec: WorkerSpec, pending: int):
+class WorkerPool(Protocol):
+    """Workers that each process one input at a time (batch_workers.LocalPool, batch_ray.RayPool)."""
+
+    def idle(self) -> int:
+        """How many workers wait for an input."""
+
+    def submit(self, job: BatchJob) -> None:
+        """Hands the job to an idle worker."""
+
+    def events(self, timeout: float) -> list[tuple]:
+        """What happened within `timeout`: ("frames", job index, frames so far) and ("done", job index,
+        JobOutcome); a worker lost while it held a job gives that job a crashed outcome."""
+
+    def close(self, now: bool = False) -> None:
+        """Ends the workers (at once with `now`, leaving busy ones' outputs under .part names)."""
+
+
+def _pool(args: argparse.Namespace, spec: WorkerSpec, pending: int) -> WorkerPool:
     if args.ray:
         from livecap.app.batch_ray import RayOptions, RayPool
 
         cpus = args.ray_cpus if args.ray_cpus is not None else float(args.threads)
-        return RayPool(spec, RayOptions(args.ray, min(args.workers, pending) if args.workers else None, cpus,
-                                        args.ray_gpus))
+        return RayPool(spec, RayOptions(args.ray, args.workers, cpus, args.ray_gpus), pending)
     from livecap.app.batch_workers import LocalPool
 
     workers = args.workers or max((os.cpu_count() or 1) // args.threads, 1)
@@ -155,7 +172,7 @@ def _record(job: BatchJob, outcome: JobOutcome, attempts: int) -> BatchRecord:
                        round(outcome.seconds, 3), outcome.error, attempts, str(job.bvh) if job.bvh else None)
 
 
-def run_jobs(jobs: list[BatchJob], pool, progress: BatchProgress, on_record) -> None:
+def run_jobs(jobs: list[BatchJob], pool: WorkerPool, progress: BatchProgress, on_record) -> None:
     """Hands the jobs to the pool's idle workers until every one is done or failed twice."""
     waiting, attempts, running = deque(jobs), {job.index: 0 for job in jobs}, set()
     by_index = {job.index: job for job in jobs}

@@ -93,21 +93,23 @@ def start_ray(options: RayOptions):
     return ray
 
 
-def actor_count(ray, options: RayOptions) -> int:
+def actor_count(ray, options: RayOptions, most: int | None = None) -> int:
+    """--workers, or as many actors as the cluster's CPUs (and GPUs) hold; never more than `most` (the inputs)."""
+    most = most or 1 << 30
     if options.workers:
-        return options.workers
+        return min(options.workers, most)
     resources = ray.cluster_resources()
     counts = [int(resources.get("CPU", 1) // options.cpus)] if options.cpus else []
     if options.gpus:
         counts.append(int(resources.get("GPU", 0) // options.gpus))
-    return max(min(counts, default=1), 1)
+    return max(min([*counts, most]), 1)
 
 
 class RayPool:
     """The LocalPool's interface over Ray actors; an actor that dies (a crash, a lost node) is replaced and the
     input it held reported as crashed."""
 
-    def __init__(self, spec: WorkerSpec, options: RayOptions):
+    def __init__(self, spec: WorkerSpec, options: RayOptions, most: int | None = None):
         self.ray = start_ray(options)
         from ray.exceptions import RayError
 
@@ -116,7 +118,7 @@ class RayPool:
         self.remote = self.ray.remote(RayJobWorker)
         self.busy: dict = {}  # run() reference -> (actor, job)
         try:
-            self.actors = [self._start() for _ in range(actor_count(self.ray, options))]
+            self.actors = [self._start() for _ in range(actor_count(self.ray, options, most))]
             self._check_ready(self.actors)
         except BaseException:
             self.actors = []
@@ -131,10 +133,6 @@ class RayPool:
         for error in self.ray.get([actor.ready.remote() for actor in actors]):
             if error:
                 raise LivecapError(error)
-
-    @property
-    def capacity(self) -> int:
-        return len(self.actors)
 
     def idle(self) -> int:
         return len(self.actors) - len(self.busy)

@@ -176,10 +176,6 @@ class LocalPool:
         child.close()
         return _Worker(process, parent)
 
-    @property
-    def capacity(self) -> int:
-        return len(self.workers)
-
     def idle(self) -> int:
         return sum(w.job is None for w in self.workers)
 
