@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from livecap.errors import LivecapError
+from livecap.errors import LivecapError, OutputError
 from livecap.sources import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts",
@@ -205,7 +205,7 @@ def read_records(path: Path) -> dict[str, BatchRecord]:
 
 def skipped_record(job: BatchJob, earlier: BatchRecord | None) -> BatchRecord:
     """A complete input not run again: its figures from the earlier record when there is one."""
-    figures = (earlier.frames, earlier.people, earlier.seconds) if earlier and earlier.status == "done" else \
+    figures = (earlier.frames, earlier.people, earlier.seconds) if earlier and earlier.status != "failed" else \
         (None, None, None)
     return BatchRecord(job.source, str(job.results), "skipped", *figures, attempts=0,
                        bvh=str(job.bvh) if job.bvh else None)
@@ -214,5 +214,9 @@ def skipped_record(job: BatchJob, earlier: BatchRecord | None) -> BatchRecord:
 def write_records(path: Path, records: list[BatchRecord]) -> None:
     """batch.json, one line per input, replaced whole (a reader never sees half of it)."""
     temporary = part_path(path)
-    temporary.write_text("".join(record.line() + "\n" for record in records), encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text("".join(record.line() + "\n" for record in records), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror}): free some disk space or choose another "
+                          f"--out-dir") from None

@@ -82,8 +82,10 @@ def start_ray(options: RayOptions):
     try:
         ray.init(**kwargs)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
-        raise LivecapError(f"cannot {'start' if local else 'join'} Ray ({' '.join(str(exc).split())[:300]}): "
-                           f"{'check that ray start ran on the head node and the address is right' if not local else 'see ray status'}") from None
+        reason = " ".join(str(exc).split())[:300]
+        fix = ("use --workers instead, or check Ray with `ray start --head` by hand" if local else
+               "check that `ray start` ran on the head node and that the address is right")
+        raise LivecapError(f"cannot {'start' if local else 'join'} Ray ({reason}): {fix}") from None
     if local:
         host = urlsplit("//" + ray.get_runtime_context().gcs_address).hostname
         if host not in LOOPBACK:

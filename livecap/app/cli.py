@@ -252,7 +252,8 @@ def _cmd_doctor(args) -> int:
 
 
 COMMANDS = {"process": _cmd_process, "batch": _cmd_batch, "run": _cmd_run, "cameras": _cmd_cameras,
-            "models": _cmd_models, "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor, "gui": _cmd_gui}
+            "models": _cmd_models, "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor,
+            "gui": _cmd_gui}
 
 
 def main(argv: list[str] | None = None) -> int:
