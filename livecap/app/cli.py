@@ -11,6 +11,7 @@ from pathlib import Path
 from livecap import __version__
 from livecap.errors import LivecapError, OutputError, Terminated
 from livecap.settings import PRESETS, PipelineSettings
+from livecap.app.batch import add_batch_parser
 from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_osc_arguments, add_runtime_options,
                                bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings, positive_int,
                                size_argument)
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_runtime_options(p)
     add_osc_arguments(p)
     add_bvh_arguments(p)
+
+    add_batch_parser(commands, PRESET_HELP)
 
     commands.add_parser("cameras", help="list the cameras attached and the mode each delivers")
 
@@ -119,6 +122,12 @@ def _cmd_process(args) -> int:
               f"{s.failed} failed ({s.status})")
     _fail_on_failed_outputs(summary.status)
     return 0
+
+
+def _cmd_batch(args) -> int:
+    from livecap.app.batch import run_batch
+
+    return run_batch(args)
 
 
 def _cmd_run(args) -> int:
@@ -246,7 +255,7 @@ def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
     path = Path(given) if given else config.default_path()
     commands = _commands(parser)
     settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"])
-    config.apply(settings, [commands[name] for name in ("run", "process", "gui") if name in commands])
+    config.apply(settings, [commands[name] for name in ("run", "process", "batch", "gui") if name in commands])
     return path
 
 
@@ -264,8 +273,9 @@ def _cmd_doctor(args) -> int:
     return 0
 
 
-COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models,
-            "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor, "gui": _cmd_gui}
+COMMANDS = {"process": _cmd_process, "batch": _cmd_batch, "run": _cmd_run, "cameras": _cmd_cameras,
+            "models": _cmd_models, "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor,
+            "gui": _cmd_gui}
 
 
 def _terminate(signum, frame) -> None:
