@@ -17,5 +17,9 @@ class SourceError(LivecapError):
     """An input (file, folder, camera, stream) cannot be opened or read."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, `timeout`, a closed terminal), handled as gracefully as Ctrl-C."""
+
+
 class OutputError(LivecapError):
     """An output (results, recording) cannot be written."""

@@ -136,19 +136,26 @@ class VideoFileSource(FrameSource):
         count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         self.description = str(path)
+        self._told = False
 
     def read(self) -> Frame | None:
         image, self._next = self._next, None
         if image is None:
             ok, image = self.capture.read()
             if not ok:
+                self._check_complete()
                 return None
         self._index += 1
         return make_frame(self._index - 1, (self._index - 1) / self.mode.fps, image)
 
-    @property
-    def frames_read(self) -> int:
-        return self._index
+    def _check_complete(self) -> None:
+        """A file cut short (a copy or a recording that stopped mid-way) reads to the cut: say so. Containers count
+        their frames only roughly, so a frame or two less is no cut."""
+        promised = self.frame_count
+        if promised and self._index < promised - 2 and not self._told:
+            self._told = True
+            log.warning("%s ended after %d of the %d frames it promises: the file is cut short or damaged; the frames "
+                        "read are processed", self.path, self._index, promised)
 
     def close(self) -> None:
         self.capture.release()

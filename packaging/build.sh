@@ -7,7 +7,7 @@
 #   SKIP_INSTALL=1 packaging/build.sh  # reuse the venv as it is
 #   SKIP_TESTS=1 packaging/build.sh    # no smoke test
 #   VIDEO=clip.mp4 packaging/build.sh  # the video the smoke test processes: use one with people in it, so the
-#                                      # numba skeleton fit runs (default: ../shared/media/video/two_people_1080p.mp4
+#                                      # numba skeleton fit runs (default: the sample clip samples/two_people.mp4
 #                                      # when present, else a synthetic clip with nobody in it)
 #
 # The venv holds only what the bundle needs: whatever else is installed there can end up in the bundle.
@@ -55,8 +55,8 @@ export NUMBA_CACHE_DIR="$WORK/numba-cache"
 "$APP" --version
 "$APP" models verify
 
-SHARED_VIDEO="$ROOT/../shared/media/video/two_people_1080p.mp4"  # the test media beside a checkout, as in CI
-[[ -z "${VIDEO:-}" && -f "$SHARED_VIDEO" ]] && VIDEO="$SHARED_VIDEO"
+SAMPLE_VIDEO="$ROOT/samples/two_people.mp4"  # the sample clip shipped in the repository (two people)
+[[ -z "${VIDEO:-}" && -f "$SAMPLE_VIDEO" ]] && VIDEO="$SAMPLE_VIDEO"
 if [[ -z "${VIDEO:-}" ]]; then
   # no video given: write a short synthetic clip with the build venv's OpenCV (no person in it; the test is
   # that the pipeline runs end to end and writes one result line per frame)

@@ -29,6 +29,18 @@ def run_livecap(*args: str, env: dict | None = None, **kwargs) -> subprocess.Com
                           env=full_env, timeout=600, **kwargs)
 
 
+# Python leaves SIGINT ignored when it starts with it ignored, as a shell's background job does (`pytest ... &`):
+# Ctrl-C would then never reach the child. A child meant to get it starts with Python's own handler back.
+_INTERRUPTIBLE = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                  "runpy.run_module('livecap', run_name='__main__', alter_sys=True)")
+
+
+def interruptible_livecap(*args: str, **kwargs) -> subprocess.Popen:
+    """The real command line in a child process that handles Ctrl-C (SIGINT) as it would in a terminal, whatever
+    the test runner's parent does with SIGINT."""
+    return subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE, *args], **kwargs)
+
+
 def read_jsonl(path: Path) -> tuple[dict, list[dict]]:
     lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
     return lines[0], lines[1:]

@@ -3,6 +3,7 @@ bvhio and Blender's own importer (headless) see the same joints where livecap pu
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -103,8 +104,9 @@ def test_an_unwritable_bvh_folder_stops_only_the_recording(tmp_path):
     (tmp_path / "a_file").write_text("")
     done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(tmp_path / "r.jsonl"),
                        "--bvh", str(tmp_path / "a_file" / "takes"), "--max-frames", "3")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 2, done.stderr  # the run went on, but the command reports the failed output
     assert "bvh output stopped: cannot create the BVH folder" in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("livecap: error: the bvh output failed")
     assert len(read_jsonl(tmp_path / "r.jsonl")[1]) == 3  # the results are complete
 
 
@@ -146,6 +148,64 @@ def test_killing_a_recording_mid_take_then_repair_loses_under_a_second(tmp_path)
         lost = min(seen[-1], last_time) - covered
         print(f"{path.name}: {bvh.frames} frames kept, {max(lost, 0):.3f} s lost")
         assert lost < 1.0
+
+
+KILLED_AFTER_A_GAP = """
+import json, os, signal, sys
+from bvh_support import results_from_jsonl
+from test_bvh_recording import _info
+from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
+
+results = results_from_jsonl([json.loads(line) for line in open(sys.argv[1])][1:])
+for result in results[30:50]:  # person 1 away from 1.07 s to 1.78 s
+    result.people = [p for p in result.people if p.id != 1]
+sink = BvhSink(BvhOptions(sys.argv[2], take="killed"))
+sink.start(_info())
+for result in results[:60]:
+    sink.write(result)
+os.kill(os.getpid(), signal.SIGKILL)  # mid-take, after person 1 came back
+"""
+
+
+@pytest.fixture(scope="module")
+def take_killed_after_a_gap(tmp_path_factory) -> Path:
+    """A real recording process killed (-9) with a held gap recorded (frames 32-53 of person 1, as a take that
+    runs to its end records it: test_bvh_recording)."""
+    folder = tmp_path_factory.mktemp("gap")
+    results = folder / "two.jsonl"
+    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(results))
+    assert done.returncode == 0, done.stderr
+    child = subprocess.run([sys.executable, "-c", KILLED_AFTER_A_GAP, str(results), str(folder / "takes")],
+                           cwd=Path(__file__).parent, capture_output=True, text=True, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    return folder / "takes" / "killed_person1.bvh"
+
+
+@pytest.mark.parametrize("cut_to, gaps", [(None, [[32, 53]]), (40, [[32, 39]]), (30, [])])
+def test_repair_keeps_the_gaps_the_take_recorded(take_killed_after_a_gap, tmp_path, cut_to, gaps):
+    """kill -9 (None: every frame written kept) or a power loss on top (the file cut to `cut_to` frames): the
+    repaired sidecar lists the held frames the take had recorded, within the frames kept."""
+    path = tmp_path / take_killed_after_a_gap.name
+    path.write_bytes(take_killed_after_a_gap.read_bytes())
+    side = Path(str(path) + ".json")
+    side.write_bytes(Path(str(take_killed_after_a_gap) + ".json").read_bytes())
+    assert json.loads(side.read_text())["state"] == "recording"
+    if cut_to is not None:
+        data = path.read_bytes()
+        start = data.index(b"\n", data.index(b"Frame Time:")) + 1
+        for _ in range(cut_to):
+            start = data.index(b"\n", start) + 1
+        path.write_bytes(data[:start])
+    done = run_livecap("bvh", "repair", str(path))
+    assert done.returncode == 0, done.stderr
+    record = json.loads(side.read_text())
+    frames = read(path).frames
+    assert record["state"] == "repaired" and record["frames"] == frames and record["gaps"] == gaps
+    assert frames >= 60 if cut_to is None else frames == cut_to
+    assert f"held gaps {gaps}" in run_livecap("bvh", "info", str(path)).stdout
+    if gaps:
+        held = read(path).motion[32:gaps[0][1] + 1]
+        assert np.abs(held - held[0]).max() == 0  # the file really holds the pose there
 
 
 def read_jsonl_lines(path: Path) -> list[str]:

@@ -6,13 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from conftest import media, run_livecap
+from conftest import interruptible_livecap, media, run_livecap
 from livecap.engine import Engine, EngineConfig
 from livecap.errors import OutputError, SourceError
 from livecap.pose.pipeline import PipelineModels
@@ -194,14 +193,19 @@ def test_run_without_a_camera_says_so_in_one_line():
 
 def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
     out = tmp_path / "live.jsonl"
-    child = subprocess.Popen([sys.executable, "-m", "livecap", "run", "--source", str(media("video/vtest.avi")),
-                              "--paced", "--preset", "fast", "--out", str(out)], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
-        time.sleep(0.2)
-    child.send_signal(signal.SIGINT)
-    _, stderr = child.communicate(timeout=30)
-    assert child.returncode == 0, stderr
+    child = interruptible_livecap("run", "--source", str(media("video/vtest.avi")), "--paced", "--preset", "fast",
+                                  "--out", str(out), stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
+            time.sleep(0.2)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:  # it ignored Ctrl-C: leave no process behind
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, stderr  # the convention of `run` and `process` alike (README: Commands)
     assert "interrupted" in stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) >= 10

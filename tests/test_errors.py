@@ -95,3 +95,88 @@ def test_without_onnx_runtime_every_command_names_both_installs(tmp_path):
     for args in (["models", "list"], ["process", "x.mp4", "--out", "o.jsonl"]):
         done = run_livecap(*args, env={"PYTHONPATH": str(tmp_path)})
         assert_one_line_error(done, "ONNX Runtime is not installed", ".[cpu]", ".[gpu]")
+
+
+@pytest.mark.parametrize("count", ["0", "-1"])
+def test_a_frame_limit_below_one_is_refused(tmp_path, count):
+    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(tmp_path / "o.jsonl"),
+                       "--max-frames", count)
+    assert done.returncode == 2 and "--max-frames" in done.stderr and "give 1 or more" in done.stderr
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_video_cut_short_says_how_many_frames_were_read_of_how_many(tmp_path):
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(media("video/vtest.avi").read_bytes()[:800_000])  # about 70 of its 795 frames
+    done = run_livecap("process", str(cut), "--out", str(tmp_path / "o.jsonl"), "--preset", "fast")
+    assert done.returncode == 0, done.stderr
+    frames = len((tmp_path / "o.jsonl").read_text().splitlines()) - 1
+    assert f"ended after {frames} of the 795 frames it promises" in done.stderr and 20 < frames < 200
+
+
+def test_an_output_that_fails_mid_run_fails_the_command_and_leaves_complete_files(tmp_path, monkeypatch, capsys):
+    """A full disk under the BVH folder: the results file is still written whole, every BVH take and sidecar is
+    completed (the sidecar in the room it reserved), no temporary file is left, and the command ends with 2."""
+    import errno
+    import pathlib
+
+    from livecap.app import cli
+    from livecap.sinks.bvh import stream as bvh_stream
+
+    full = {"now": False, "writes": 0}
+    real_write, real_write_text = bvh_stream.os.write, pathlib.Path.write_text
+
+    def fill_up(fd, data):
+        full["writes"] += 1
+        if full["writes"] > 40:
+            full["now"] = True
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    def write_text(path, text, *args, **kwargs):
+        if full["now"] and path.name.endswith(".json.tmp"):
+            real_write_text(path, "")  # created, then nothing fits
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_text(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(bvh_stream.BvhStream, "write_bytes", staticmethod(fill_up))
+    monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    out, takes = tmp_path / "o.jsonl", tmp_path / "takes"
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        code = cli.main(["process", str(media("video/two_people_1080p.mp4")), "--out", str(out), "--bvh", str(takes),
+                         "--no-progress"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("livecap: error:")]
+    assert code == 2 and len(errors) == 1
+    assert "the bvh output failed" in errors[0] and "No space left" in errors[0] and "completed: jsonl" in errors[0]
+    assert len(out.read_text().splitlines()) == 1 + 72
+    sidecars = [json.loads(path.read_text()) for path in takes.glob("*.bvh.json")]
+    assert sidecars and all(record["state"] == "complete" for record in sidecars)
+    assert not list(takes.glob("*.tmp"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("command", ["process", "run"])
+def test_sigterm_stops_as_gracefully_as_ctrl_c(tmp_path, command):
+    import subprocess
+    import time
+
+    out, takes = tmp_path / "o.jsonl", tmp_path / "takes"
+    source = str(media("video/vtest.avi"))
+    args = ["process", source, "--out", str(out)] if command == "process" else \
+        ["run", "--source", source, "--paced", "--out", str(out)]
+    child = subprocess.Popen([sys.executable, "-m", "livecap", *args, "--preset", "fast", "--bvh", str(takes),
+                              "--bvh-min-seconds", "0.5"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 40):
+        time.sleep(0.2)
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 143, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]  # whole lines only
+    assert len(records) >= 40
+    sidecars = [json.loads(path.read_text()) for path in takes.glob("*.bvh.json")]
+    assert sidecars and all(record["state"] == "complete" for record in sidecars)

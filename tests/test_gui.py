@@ -4,7 +4,7 @@ files, a real OSC receiver on loopback, settings restored by a second window. Pl
 from __future__ import annotations
 
 import dataclasses
-
+import json
 import math
 import os
 import shutil
@@ -108,6 +108,54 @@ def test_a_video_shows_each_person_in_the_panel_on_the_video_and_in_3d(make_wind
     assert window.runner.phase == "ended" and window.isVisible()
 
 
+def colours_drawn_in_3d(window, tolerance: int = 20, least: int = 15) -> set[tuple[int, int, int]]:
+    """The people colours the 3D view really shows: its GL picture rendered now, searched for each palette colour
+    (at least `least` pixels of it)."""
+    from PyQt6 import QtGui
+
+    from livecap.gui.overlay import PALETTE
+
+    image = window.skeletons.scene.grabFramebuffer().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8).reshape(image.height(), -1)
+    pixels = rows[:, :image.width() * 3].reshape(image.height(), image.width(), 3).astype(int)
+    return {c for c in PALETTE if (np.abs(pixels - c).max(axis=-1) <= tolerance).sum() >= least}
+
+
+def test_every_tracked_person_with_a_fitted_skeleton_is_drawn_in_3d(make_window, qtbot):
+    """vtest.avi: three to six people at once, walking 6 to 18 m from the camera and up to 15 m apart, coming and
+    going. At several moments (the engine paused, the table caught up with the picture) every person the table
+    lists with a fitted skeleton is in the 3D view's rendered picture, in their colour, and nobody else is."""
+    from livecap.gui.overlay import colour
+
+    window = make_window()
+    window.source_panel.set_source(str(media("video/vtest.avi")))
+    window.start()
+
+    def listed_fitted() -> list[int]:  # rows with a height: a fitted skeleton
+        return [pid for row, pid in enumerate(window.people.ids) if window.people.item(row, 2).text() != "-"]
+
+    def table_shows_latest() -> bool:  # and so does the 3D view: the two refresh on timers of their own
+        latest = window.runner.latest()
+        return (latest is not None and window.people.ids == sorted(p.id for p in latest[1].people)
+                and window._shown is latest[1])
+
+    checked, last_frame = [], -1
+    while len(checked) < 4:
+        qtbot.waitUntil(lambda: window.runner.phase not in ("starting", "running") or (
+            len(listed_fitted()) >= 3 and window.runner.latest()[1].index >= last_frame + 30), timeout=120_000)
+        assert window.runner.phase == "running", f"the video ended after {checked} people were checked"
+        window.runner.engine.pause()
+        qtbot.waitUntil(table_shows_latest, timeout=10_000)
+        listed = {colour(pid) for pid in listed_fitted()}
+        drawn = colours_drawn_in_3d(window)
+        assert drawn == listed, f"frame {window.runner.latest()[1].index}: people {listed_fitted()} listed"
+        checked.append(len(listed_fitted()))
+        last_frame = window.runner.latest()[1].index
+        window.runner.engine.resume()
+    window.stop()
+    print(f"people listed and drawn at {len(checked)} moments: {checked}")
+
+
 def test_record_writes_one_bvh_per_person_and_says_where(make_window, qtbot, tmp_path):
     from PyQt6 import QtCore
 
@@ -197,6 +245,58 @@ def test_settings_are_restored_after_a_restart(make_window, tmp_path, qtbot):
     assert vmc.enabled.isChecked() and vmc.host.text() == "192.168.1.20" and vmc.port.value() == 40123
     assert "vmc" in second.outputs.streamers  # switched on again, waiting for the engine
     assert (second.width(), second.height()) == (1234, 777)
+
+
+def test_without_a_camera_the_app_offers_the_sample_clip_and_plays_it(make_window, qtbot):
+    from livecap.samples import sample_video
+
+    window = make_window()  # fresh settings: no source chosen before
+    sp = window.source_panel
+    qtbot.waitUntil(lambda: "looking" not in sp.cameras_note.text(), timeout=60_000)
+    if any(sp.source.itemText(i).isdigit() for i in range(sp.source.count())):
+        pytest.skip("a camera is attached: the app offers it rather than the sample")
+    assert "no camera found" in sp.cameras_note.text() and "sample" in sp.cameras_note.text()
+    assert sp.source_text == str(sample_video())
+    sp.start.click()
+    wait_people(window, qtbot)
+    assert window.people.ids == [1, 2]
+    wait_end(window, qtbot)
+    assert window.runner.phase == "ended"
+
+
+def test_with_a_source_chosen_before_the_sample_is_only_in_the_list(make_window, qtbot, tmp_path):
+    from livecap.gui.settings import GuiSettings
+    from livecap.samples import sample_video
+
+    settings = GuiSettings()
+    settings.remember_source("/videos/dance.mp4")
+    settings.save(tmp_path / "config")
+    window = make_window(tmp_path / "config")
+    sp = window.source_panel
+    qtbot.waitUntil(lambda: "looking" not in sp.cameras_note.text(), timeout=60_000)
+    assert sp.source_text == "/videos/dance.mp4"
+    if "no camera found" in sp.cameras_note.text():
+        assert sp.source.findText(str(sample_video())) >= 0
+
+
+def test_a_relative_source_and_folder_are_saved_as_absolute_paths(make_window, qtbot, tmp_path, monkeypatch):
+    from livecap.samples import sample_video
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clip.mp4").symlink_to(sample_video())
+    window = make_window(tmp_path / "config")
+    window.source_panel.set_source("clip.mp4")  # as `livecap gui --source clip.mp4` gives it
+    window.record_panel.folder.setText("takes")
+    window.start()
+    assert window.source_panel.source_text == str(tmp_path / "clip.mp4")
+    window.stop()
+    window.close()
+    saved = json.loads((tmp_path / "config" / "gui.json").read_text())
+    assert saved["source"] == str(tmp_path / "clip.mp4") and saved["recent"][0] == saved["source"]
+    assert saved["record_dir"] == str(tmp_path / "takes")
+    monkeypatch.chdir(tmp_path / "config")  # started again from another folder, the source is still found
+    again = make_window(tmp_path / "config")
+    assert again.source_panel.source_text == str(tmp_path / "clip.mp4")
 
 
 def test_a_bad_source_is_a_message_in_the_window_not_a_crash(make_window, qtbot, tmp_path):
@@ -309,11 +409,13 @@ def test_settings_round_trip_and_a_damaged_file_gives_the_defaults(tmp_path):
 
     settings = GuiSettings()
     settings.remember_source("/a.mp4")
+    settings.remember_source("rtsp://camera.local/stream")
     settings.remember_source("0")
     settings.streams["osc"].port = 7777
     settings.save(tmp_path)
     loaded = GuiSettings.load(tmp_path)
-    assert loaded.source == "0" and loaded.recent == ["/a.mp4"] and loaded.streams["osc"].port == 7777
+    assert loaded.source == "0" and loaded.recent == ["rtsp://camera.local/stream", "/a.mp4"]
+    assert loaded.streams["osc"].port == 7777
     (tmp_path / "gui.json").write_text("{not json")
     assert GuiSettings.load(tmp_path) == GuiSettings()
 

@@ -12,7 +12,9 @@ from livecap.models.catalog import ModelCatalog
 from livecap.errors import ModelError
 from test_errors import assert_one_line_error
 
-SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full"}
+SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full",
+           "blazepose_landmark_heavy", "hand_landmark_lite", "hand_landmark_full", "movenet_singlepose_thunder",
+           "nanodet_g"}
 
 
 def test_every_shipped_model_verifies():
@@ -22,6 +24,18 @@ def test_every_shipped_model_verifies():
         status = catalog.status(name)
         assert status.state == "ok", status.problem()
         assert catalog.entries[name].license == "Apache-2.0"
+
+
+def test_catalog_names_each_models_real_input_and_outputs():
+    """catalog.json is where the input and output names live (tools/build_models.py cuts graphs to its outputs)."""
+    from livecap.models.runtime import OnnxModel
+
+    catalog = ModelCatalog(user_dir="/nonexistent")
+    listed = {m["name"]: m for m in json.loads((catalog.shipped_dir / "catalog.json").read_text())["models"]}
+    for name in SHIPPED:
+        model = OnnxModel(catalog.require(name).path)
+        assert model.input_names == [listed[name]["input"]["name"]], name
+        assert sorted(model.output_names) == sorted(listed[name]["outputs"]), name
 
 
 def test_models_verify_command_reports_all_ok():
@@ -77,3 +91,12 @@ def test_user_model_directory_from_the_environment(tmp_path):
     done = run_livecap("models", "list", env={"LIVECAP_MODEL_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "rtmdet_nano_person" in done.stdout and str(tmp_path) in done.stdout
+
+
+def test_heavy_landmarks_run_only_where_a_gpu_carries_them():
+    from livecap.pose.pipeline import PipelineModels
+    from livecap.settings import PRESETS, PipelineSettings
+
+    assert PRESETS["accurate"].gpu_landmark_model == "blazepose_landmark_heavy"
+    models = PipelineModels.load(PipelineSettings(preset="accurate", providers=("cpu",)))
+    assert models.landmarker.model.path.name == "blazepose_pose_landmark_full.onnx"

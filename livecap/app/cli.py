@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
 from livecap import __version__
-from livecap.errors import LivecapError
+from livecap.errors import LivecapError, OutputError, Terminated
 from livecap.settings import PRESETS, PipelineSettings
+from livecap.app.batch import add_batch_parser
 from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_osc_arguments, add_runtime_options,
-                               bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings, size_argument)
+                               bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings, positive_int,
+                               size_argument)
 
 log = logging.getLogger("livecap")
 PRESET_HELP = "speed against accuracy: fast, balanced (default) or accurate"
@@ -31,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="results file (.jsonl)")
     p.add_argument("--preset", default="balanced", choices=list(PRESETS), help=PRESET_HELP)
     p.add_argument("--stills", action="store_true", help="treat every image of a folder on its own")
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
     add_fit_options(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
@@ -50,11 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
     p.add_argument("--no-mjpg", dest="mjpg", action="store_false", help="do not ask the camera for MJPG")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N captured frames")
+    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N captured frames")
     add_fit_options(p)
     add_runtime_options(p)
     add_osc_arguments(p)
     add_bvh_arguments(p)
+
+    add_batch_parser(commands, PRESET_HELP)
 
     commands.add_parser("cameras", help="list the cameras attached and the mode each delivers")
 
@@ -65,10 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_fit_options(p)  # the config file's camera, height and runtime settings reach the app through these
     add_runtime_options(p)
 
-    p = commands.add_parser("bvh", help="inspect or repair a BVH file")
-    p.add_argument("action", choices=["info", "repair"], help="info: joints, frames, timing, units guess; "
-                                                              "repair: complete a recording cut off by a crash")
+    p = commands.add_parser("bvh", help="inspect or repair BVH files, or import a take into Blender")
+    p.add_argument("action", choices=["info", "repair", "blender"],
+                   help="info: joints, frames, timing, units guess; repair: complete a recording cut off by a crash; "
+                        "blender: import every file into one Blender scene, in metres, people in step")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--blender", metavar="PATH", help="with blender: the Blender executable (default: blender)")
+    p.add_argument("--save", metavar="SCENE.blend", help="with blender: import headless and save the scene here "
+                                                         "(default: open Blender's window)")
 
     p = commands.add_parser("config", help="show every setting of the configuration file and its current value")
     p.add_argument("--show", action="store_true", help="print the settings as TOML (the default action)")
@@ -114,7 +123,14 @@ def _cmd_process(args) -> int:
         s = stream.stats()
         print(f"{stream.name}: {s.sent} of {s.frames} frames sent, {dropped.get(stream.name, 0)} dropped, "
               f"{s.failed} failed ({s.status})")
+    _fail_on_failed_outputs(summary.status)
     return 0
+
+
+def _cmd_batch(args) -> int:
+    from livecap.app.batch import run_batch
+
+    return run_batch(args)
 
 
 def _cmd_run(args) -> int:
@@ -128,8 +144,17 @@ def _cmd_run(args) -> int:
                           request=CaptureRequest(width, height, args.camera_fps, args.mjpg),
                           max_frames=args.max_frames)
     sinks = ([JsonlSink(args.out)] if args.out else []) + bvh_sinks_from_args(args) + list(osc_sinks_from_args(args))
-    run_live(config, sinks, args.duration)
+    _fail_on_failed_outputs(run_live(config, sinks, args.duration))
     return 0
+
+
+def _fail_on_failed_outputs(status) -> None:
+    """An output that failed mid-run was stopped while the others went on; the command still ends as failed."""
+    failed = status.failed_outputs
+    if failed:
+        others = [s.name for s in status.sinks if not s.error]
+        raise OutputError("; ".join(f"the {s.name} output failed: {s.error}" for s in failed)
+                          + (f" (completed: {', '.join(others)})" if others else ""))
 
 
 def _cmd_cameras(args) -> int:
@@ -154,6 +179,11 @@ def _cmd_gui(args) -> int:
 def _cmd_bvh(args) -> int:
     from livecap.sinks.bvh.tool import info_text, repair_text
 
+    if args.action == "blender":
+        from livecap.sinks.bvh.blender import import_into_blender
+
+        print(import_into_blender(args.files, args.blender, args.save))
+        return 0
     for path in args.files:
         print(info_text(path) if args.action == "info" else repair_text(path))
     return 0
@@ -235,7 +265,7 @@ def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
     path = Path(given) if given else config.default_path()
     commands = _commands(parser)
     settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"])
-    config.apply(settings, [commands[name] for name in ("run", "process", "gui") if name in commands])
+    config.apply(settings, [commands[name] for name in ("run", "process", "batch", "gui") if name in commands])
     return path
 
 
@@ -253,8 +283,13 @@ def _cmd_doctor(args) -> int:
     return 0
 
 
-COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models,
-            "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor, "gui": _cmd_gui}
+COMMANDS = {"process": _cmd_process, "batch": _cmd_batch, "run": _cmd_run, "cameras": _cmd_cameras,
+            "models": _cmd_models, "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor,
+            "gui": _cmd_gui}
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:  # `livecap` alone opens the desktop app
         args = parser.parse_args([*argv, "gui"])
         args.parser, args.config_path = parser, config_path
+    if args.command in ("run", "process"):
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         # these need no models; the app reports a missing ONNX Runtime in its window
         if args.command not in ("bvh", "config", "doctor", "gui"):
@@ -281,6 +318,6 @@ def main(argv: list[str] | None = None) -> int:
     except LivecapError as exc:
         print(f"livecap: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("livecap: interrupted; results written so far are kept", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130

@@ -55,6 +55,12 @@ def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
                             height=args.height, providers=args.providers, model_dir=args.model_dir)
 
 
+def positive_int(text: str) -> int:
+    if not (text.strip().isdigit() and int(text) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of frames: give 1 or more")
+    return int(text)
+
+
 def size_argument(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):

@@ -1,9 +1,8 @@
 """`livecap run`: the engine live without a window, with one status line, until the source ends, a duration
-passes or Ctrl-C (which stops capture and flushes every sink)."""
+passes, Ctrl-C or SIGTERM (which stop capture and flush every sink, then end the command with 130 or 143)."""
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from typing import TextIO
@@ -20,39 +19,27 @@ def run_live(config: EngineConfig, sinks: list[Sink], duration: float | None = N
              out: TextIO = sys.stderr) -> EngineStatus:
     engine = Engine(config, sinks)
     terminal = out.isatty()
-    interrupted = False
+    interrupted: KeyboardInterrupt | None = None
     try:
-        _start_with_signals_for_the_main_thread_only(engine)
+        engine.start()
         started = time.monotonic()
         while not engine.wait(TERMINAL_REFRESH_S if terminal else LOG_REFRESH_S):
             _show(engine.status(), out, terminal)
             if duration is not None and time.monotonic() - started >= duration:
                 break
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (livecap.app.cli): stop as cleanly as at the end
+        interrupted = exc
     finally:
         status = engine.stop()
     if terminal:
         out.write("\n")
-    out.write(f"livecap: {'interrupted, ' if interrupted else ''}{status.frames} of {status.captured} frames "
+    out.write(f"livecap: {'interrupted, ' if interrupted is not None else ''}{status.frames} of {status.captured} frames "
               f"processed; {status.line()}\n")
+    if interrupted is not None:
+        raise interrupted
     if status.state == "failed":
         raise LivecapError(status.message)
     return status
-
-
-def _start_with_signals_for_the_main_thread_only(engine: Engine) -> None:
-    """Threads inherit the signal mask of the thread that creates them: with SIGINT blocked while the engine
-    creates its threads (and ONNX Runtime its thread pools), Ctrl-C reaches only the main thread. Delivered to a
-    native worker thread instead, it aborted the process at exit."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks, and no such delivery either
-        engine.start()
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        engine.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _show(status: EngineStatus, out: TextIO, terminal: bool) -> None:

@@ -7,6 +7,7 @@ redraw can never pile up events. Status, the people table and the latency plot r
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -23,9 +24,10 @@ from livecap.gui.engine_runner import EngineRunner, ModelCache
 from livecap.gui.latency_plot import LatencyPlot
 from livecap.gui.outputs import Outputs
 from livecap.gui.people_panel import PeoplePanel
-from livecap.gui.settings import GuiSettings
+from livecap.gui.settings import GuiSettings, absolute_source
 from livecap.gui.skeleton_view import SkeletonView
 from livecap.gui.video_view import VideoView
+from livecap.samples import sample_video
 
 log = logging.getLogger("livecap")
 
@@ -176,7 +178,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def save_settings(self) -> Path:
         s = self.settings
         self.source_panel.save(s)
-        s.record_dir = self.record_panel.folder.text().strip()
+        folder = self.record_panel.folder.text().strip()
+        s.record_dir = os.path.abspath(os.path.expanduser(folder)) if folder else ""
         self.stream_panel.save(s)
         s.geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.splitters = {name: bytes(split.saveState().toBase64()).decode()
@@ -215,10 +218,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def start(self) -> None:
         sp = self.source_panel
-        source = sp.source_text
+        source = absolute_source(sp.source_text)
         if not source:
             sp.start.setChecked(False)
             raise ValueError("choose a source first: a camera, a video file (File…) or an RTSP/HTTP URL")
+        sp.set_source(source)
         self.settings.remember_source(source)
         # a file plays at its own frame rate, as a camera would deliver it
         config = EngineConfig(source=source, paced=True, loop=sp.loop.isChecked(),
@@ -333,7 +337,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _refresh_status(self) -> None:
         if self._cameras is not None:
-            self.source_panel.set_cameras(self._cameras, self.settings.source)
+            self.source_panel.set_cameras(self._cameras, self.settings.source, sample_video())
             self._cameras = None
         sp = self.source_panel
         if self.runner.phase == "starting":

@@ -3,6 +3,8 @@ do is wired in app.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PyQt6 import QtCore, QtWidgets
 
 from livecap.sources import CaptureMode
@@ -29,6 +31,7 @@ class SourcePanel(QtWidgets.QGroupBox):
         layout.addRow(row)
         self.cameras_note = QtWidgets.QLabel("looking for cameras…")
         self.cameras_note.setStyleSheet("color: #888")
+        self.cameras_note.setWordWrap(True)
         layout.addRow(self.cameras_note)
         self.preset = QtWidgets.QComboBox()
         self.preset.addItems(list(PRESETS))
@@ -53,15 +56,25 @@ class SourcePanel(QtWidgets.QGroupBox):
         self.progress.setVisible(False)
         layout.addRow(self.progress)
 
-    def set_cameras(self, cameras: list[tuple[int, CaptureMode]], current: str) -> None:
-        """Puts the cameras found first in the list; says so plainly when there are none."""
+    def set_cameras(self, cameras: list[tuple[int, CaptureMode]], current: str, sample: Path | None = None) -> None:
+        """Puts the cameras found first in the list; with none, says so plainly and offers the sample clip (chosen
+        when no source was chosen before), so that Start shows what the app does."""
         for index, mode in cameras:
             self.source.insertItem(index, f"{index}", str(index))
             self.source.setItemData(index, f"camera {index}: {mode}", QtCore.Qt.ItemDataRole.ToolTipRole)
-        self.cameras_note.setText(", ".join(f"camera {i}: {m.width}x{m.height}" for i, m in cameras)
-                                  if cameras else "no camera found: choose a file or type a URL")
-        if not current and cameras:
-            self.source.setCurrentIndex(0)
+        if cameras:
+            self.cameras_note.setText(", ".join(f"camera {i}: {m.width}x{m.height}" for i, m in cameras))
+            if not current:
+                self.source.setCurrentIndex(0)
+            return
+        if sample is None:
+            self.cameras_note.setText("no camera found: choose a file or type a URL")
+            return
+        self.cameras_note.setText("no camera found: the sample clip is offered; or choose a file or type a URL")
+        if current or self.source_text:
+            self.set_recent([str(sample)])
+        else:
+            self.set_source(str(sample))
 
     def set_recent(self, recent: list[str]) -> None:
         for path in recent:

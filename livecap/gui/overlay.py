@@ -3,6 +3,8 @@ No Qt here, so they are tested without a display, and the views stay thin."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from livecap.types import PersonPose
@@ -95,3 +97,20 @@ def floor_level(people: list[PersonPose]) -> float | None:
 
 def root_display(person: PersonPose) -> np.ndarray | None:
     return world_to_display(person.world.root) if person.world is not None else None
+
+
+def sphere_distance(points: np.ndarray, centre: np.ndarray, fov_deg: float, aspect: float,
+                    margin: float = 1.15) -> float:
+    """The orbit distance from `centre` at which a view with this horizontal field of view and aspect (width /
+    height) sees every point whatever its orbit angles: the points' enclosing sphere fits the narrower angle."""
+    radius = float(np.linalg.norm(np.asarray(points, np.float64) - centre, axis=1).max())
+    half = math.atan(math.tan(math.radians(fov_deg) / 2) / max(aspect, 1.0))  # narrower half-angle of the two
+    return margin * radius / math.sin(half)
+
+
+def framing(points: np.ndarray, fov_deg: float, aspect: float, nearest: float = 2.5) -> tuple[np.ndarray, float]:
+    """Centre and orbit distance that show every point (display space): the middle of their bounding box, and far
+    enough for all of them, never nearer than `nearest` metres (one person fills the view, no more)."""
+    points = np.asarray(points, np.float64)
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    return centre, max(nearest, sphere_distance(points, centre, fov_deg, aspect))

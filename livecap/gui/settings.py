@@ -89,6 +89,16 @@ class GuiSettings:
         return path
 
     def remember_source(self, source: str, keep: int = 8) -> None:
+        source = absolute_source(source)
         self.source = source
         if source and not source.isdigit():
             self.recent = [source] + [s for s in self.recent if s != source][:keep - 1]
+
+
+def absolute_source(source: str) -> str:
+    """A file or folder as an absolute path (a relative one would point elsewhere when the app is started from
+    another folder); a camera index or a URL as it is."""
+    source = source.strip()
+    if not source or source.isdigit() or "://" in source:
+        return source
+    return os.path.abspath(os.path.expanduser(source))

@@ -7,7 +7,14 @@ into its own native surface and leaves the rest of the window on the raster path
 
 Display axes are Z-up (pyqtgraph's orbit camera): x right, y away from the camera, z up (overlay.world_to_display).
 The livecap camera sits at the origin, drawn as a small frustum; the floor grid follows the lowest foot seen. One
-GLLinePlotItem per person reused between frames, one scatter item for all joints."""
+GLLinePlotItem per person reused between frames, one scatter item for all joints, drawn opaque (pyqtgraph's default
+additive blending brightens them and mixes them with what lies behind: a person's colour must be the same here as
+in the video and the table).
+
+The view keeps every fitted skeleton in frame: people stand anywhere from one metre to twenty from the camera and
+several metres apart, far more than one fixed view holds. Its centre and distance glide to frame them all, but never
+so slowly that anyone is left outside. Orbiting keeps that; zooming or panning hands the view to the user until
+`Reset view`."""
 
 from __future__ import annotations
 
@@ -17,11 +24,13 @@ from pyqtgraph import Vector
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PyQt6 import QtCore, QtGui, QtOpenGL, QtWidgets
 
-from livecap.gui.overlay import colour, floor_level, root_display, segments_3d
+from livecap.gui.overlay import colour, floor_level, framing, root_display, segments_3d, sphere_distance
 from livecap.types import PersonPose
 
 HOME = {"distance": 4.2, "elevation": 16.0, "azimuth": -90.0}  # behind and above the camera, looking out
 HOME_CENTRE = (0.0, 3.0, -0.3)  # a few metres in front of the camera, where people stand
+EASE = 0.15  # the share of the way to the new framing taken per result: the view glides, it does not jump
+GRID_SIZE = 24.0  # metres: the floor under a street scene's people too
 
 
 class SkeletonScene(GLViewMixin, QtOpenGL.QOpenGLWindow):
@@ -34,23 +43,29 @@ class SkeletonScene(GLViewMixin, QtOpenGL.QOpenGLWindow):
         self.on_key = None
         self.setBackgroundColor((17, 17, 17))
         self.grid = gl.GLGridItem(color=(255, 255, 255, 50))
-        self.grid.setSize(12, 12)
+        self.grid.setSize(GRID_SIZE, GRID_SIZE)
         self.grid.setSpacing(0.5, 0.5)
-        self.grid.translate(0, 4, -1.5)
-        self._floor = -1.5
+        self._grid_at = np.array([0.0, GRID_SIZE / 2 - 2, -1.5])  # x, y under the people; z the floor
+        self._place_grid()
         self.addItem(self.grid)
         self.addItem(gl.GLLinePlotItem(pos=_frustum(), mode="lines", color=(0.8, 0.8, 0.8, 0.8), width=1))
-        self.joints = gl.GLScatterPlotItem(pos=np.zeros((0, 3), np.float32), size=6, pxMode=True)
+        self.joints = gl.GLScatterPlotItem(pos=np.zeros((0, 3), np.float32), size=6, pxMode=True,
+                                           glOptions="opaque")
         self.addItem(self.joints)
         self.lines: list[gl.GLLinePlotItem] = []
         self.follow_id: int | None = None
-        self._centre = Vector(*HOME_CENTRE)  # where the people are, for the reset view
-        self._framed = False  # the view is framed on the people once, when they first appear
+        self.auto_frame = True  # the view frames every skeleton until the user zooms or pans
+        self._points: np.ndarray | None = None  # the skeletons on screen, display space
+        self._framed = False  # False: the next framing jumps rather than glides
         self.reset_view()
 
     def reset_view(self) -> None:
-        """Behind and above the camera, looking at the people (or where people usually stand)."""
-        self.setCameraPosition(pos=Vector(self._centre), **HOME)
+        """Behind and above the camera, every person in frame (or where people usually stand)."""
+        self.auto_frame = True
+        self._framed = False
+        self.setCameraPosition(pos=Vector(*HOME_CENTRE), **HOME)
+        if self._points is not None:
+            self._frame(self._points)
 
     def new_take(self) -> None:
         self._framed = False
@@ -60,7 +75,7 @@ class SkeletonScene(GLViewMixin, QtOpenGL.QOpenGLWindow):
         for slot, (person, seg) in enumerate(fitted):
             if slot == len(self.lines):
                 # no antialiasing: smoothed lines cost a lot in software GL, and 3-pixel lines read well without it
-                item = gl.GLLinePlotItem(mode="lines", width=3, antialias=False)
+                item = gl.GLLinePlotItem(mode="lines", width=3, antialias=False, glOptions="opaque")
                 self.lines.append(item)
                 self.addItem(item)
             r, g, b = colour(person.id)
@@ -73,26 +88,51 @@ class SkeletonScene(GLViewMixin, QtOpenGL.QOpenGLWindow):
             colours = np.concatenate([np.tile([*(c / 255 for c in colour(p.id)), 1.0], (len(seg), 1))
                                       for p, seg in fitted]).astype(np.float32)
             self.joints.setData(pos=joints, color=colours)
+            self._points = joints
+            if self.auto_frame and self.follow_id is None:
+                self._frame(joints)
         else:
             self.joints.setData(pos=np.zeros((0, 3), np.float32))
         self._follow_floor(people)
-        roots = [r for p in people if (r := root_display(p)) is not None]
-        if roots:
-            middle = np.mean(roots, axis=0)
-            self._centre = Vector(float(middle[0]), float(middle[1]), float(self._floor + 0.9))
-            if not self._framed:
-                self._framed = True
-                self.reset_view()
         self._follow_person(people)
+
+    def _frame(self, points: np.ndarray) -> None:
+        """Glides towards the framing of every point, at once as far out as needed to keep them all in view."""
+        fov, aspect = self.opts["fov"], max(self.width(), 1) / max(self.height(), 1)
+        target, distance = framing(points, fov, aspect)
+        if self._framed:
+            c = self.opts["center"]
+            centre = np.array([c.x(), c.y(), c.z()]) + EASE * (target - np.array([c.x(), c.y(), c.z()]))
+            distance = self.opts["distance"] + EASE * (distance - self.opts["distance"])
+        else:
+            centre, self._framed = target, True
+        self.opts["center"] = Vector(*(float(v) for v in centre))
+        self.opts["distance"] = max(distance, sphere_distance(points, centre, fov, aspect))
+        self._grid_at[:2] = np.round(centre[:2] * 2) / 2  # on the grid's own spacing: the lines do not swim
+        self._place_grid()
+        self.update()
 
     def _follow_floor(self, people: list[PersonPose]) -> None:
         level = floor_level(people)
         if level is None:
             return
-        # eased, so one bad foot does not make the floor jump
-        new = self._floor + 0.1 * (level - self._floor)
-        self.grid.translate(0, 0, new - self._floor)
-        self._floor = new
+        self._grid_at[2] += 0.1 * (level - self._grid_at[2])  # eased, so one bad foot does not make the floor jump
+        self._place_grid()
+
+    def _place_grid(self) -> None:
+        self.grid.resetTransform()
+        self.grid.translate(*(float(v) for v in self._grid_at))
+
+    def wheelEvent(self, event: QtGui.QWheelEvent) -> None:
+        self.auto_frame = False  # the user zooms: theirs until Reset view
+        super().wheelEvent(event)
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        buttons, ctrl = event.buttons(), bool(event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier)
+        panning = buttons == QtCore.Qt.MouseButton.MiddleButton or (buttons == QtCore.Qt.MouseButton.LeftButton and ctrl)
+        if panning:
+            self.auto_frame = False  # orbiting (a plain left drag) keeps the framing: it sees everyone from any angle
+        super().mouseMoveEvent(event)
 
     def _follow_person(self, people: list[PersonPose]) -> None:
         if self.follow_id is None:

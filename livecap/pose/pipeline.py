@@ -33,12 +33,15 @@ class PipelineModels:
     landmarker: BlazePoseLandmarker
 
     @classmethod
-    def load(cls, settings: PipelineSettings) -> "PipelineModels":
-        """The preset's models, from the user's model folder or the shipped ones."""
+    def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
+        """The preset's models, from the user's model folder or the shipped ones; ONNX Runtime's threads per
+        model (0: its default, one per core), fewer where several pipelines share the cores (`livecap batch`)."""
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
-        options = RuntimeOptions(list(settings.providers) if settings.providers else None)
+        options = RuntimeOptions(list(settings.providers) if settings.providers else None, intra_op_threads)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
-        landmark = OnnxModel(catalog.require(preset.landmark_model).path, options)
+        on_gpu = detector.on_gpu and preset.gpu_landmark_model is not None
+        landmark = OnnxModel(catalog.require(preset.gpu_landmark_model if on_gpu else preset.landmark_model).path,
+                             options)
         return cls(MoveNetMultiPose(detector, preset.detector_long_side), BlazePoseLandmarker(landmark))
 
     @property

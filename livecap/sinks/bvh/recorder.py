@@ -56,6 +56,7 @@ class _Person:
     offsets: np.ndarray | None = None
     pending: list[Pose] = field(default_factory=list)  # resampled, not yet on disk
     stream: BvhStream | None = None
+    gaps_noted: int = 0  # how many of the resampler's gaps the sidecar lists
 
 
 class BvhSink:
@@ -121,12 +122,17 @@ class BvhSink:
                    "units": self.options.units, "order": self.options.order, "fps": self.options.fps,
                    "frame_time": frame_time, "start_time": track.resampler.t0,
                    "floor_y": self.floor,  # metres subtracted from the world y (camera at y = -floor_y)
-                   "skeleton": "livecap.skeleton (Unity humanoid names, T-pose rest facing +Z, Y up)"}
+                   "skeleton": "livecap.skeleton (Unity humanoid names, T-pose rest facing +Z, Y up)",
+                   "gaps": _gap_list(track.resampler.gaps)}
         track.stream = BvhStream(path, header_text(track.offsets, self.options.order, self.scale, frame_time),
                                  sidecar)
+        track.gaps_noted = len(track.resampler.gaps)
         self.files.append(path)
 
     def _flush(self, track: _Person) -> None:
+        if len(track.resampler.gaps) != track.gaps_noted:  # a person came back: the sidecar lists the gap before
+            track.gaps_noted = len(track.resampler.gaps)    # its frames are written (repair trims it to them)
+            track.stream.note(gaps=_gap_list(track.resampler.gaps))
         pending, track.pending = track.pending, []
         lift = np.array([0.0, self.floor, 0.0])
         for pose in pending:
@@ -143,11 +149,15 @@ class BvhSink:
             except Exception as exc:  # noqa: BLE001 - close must not raise: the other files still get completed
                 log.error("bvh output: %s", exc)
             if track.stream is not None:
-                track.stream.close(gaps=track.resampler.gaps, seconds=round(track.resampler.seconds, 6))
+                track.stream.close(gaps=_gap_list(track.resampler.gaps), seconds=round(track.resampler.seconds, 6))
             elif track.resampler.last is not None:
                 log.info("person %d was tracked for %.2f s only: no BVH file (--bvh-min-seconds %g)", track.id,
                          track.resampler.seconds, self.options.min_seconds)
         self.people.clear()
+
+
+def _gap_list(gaps: list[tuple[int, int]]) -> list[list[int]]:
+    return [[int(first), int(last)] for first, last in gaps]
 
 
 def _take_name(source: str) -> str:

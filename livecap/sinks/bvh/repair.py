@@ -86,12 +86,21 @@ def _sidecar(path: Path) -> dict:
 
 
 def _mark_sidecar(path: Path, frames: int) -> None:
+    """A take's sidecar, completed: its recorded gaps are kept, trimmed to the frames kept."""
     record = _sidecar(path)
     if record.get("state") == "recording":
+        gaps = [[first, min(last, frames - 1)] for first, last in _gaps(record) if first < frames]
         try:
-            write_sidecar(path, dict(record, state="repaired", frames=frames))
+            write_sidecar(path, dict(record, state="repaired", frames=frames, gaps=gaps))
         except OSError:
             pass
+
+
+def _gaps(record: dict) -> list[tuple[int, int]]:
+    """The sidecar's [first, last] held frames; a damaged entry is left out rather than failing the repair."""
+    gaps = record.get("gaps")
+    return [(g[0], g[1]) for g in gaps if isinstance(g, list) and len(g) == 2 and all(type(v) is int for v in g)
+            ] if isinstance(gaps, list) else []
 
 
 def _process_alive(pid) -> bool:

@@ -4,7 +4,8 @@
 - About once a second the header's frame count is rewritten in place and the file is fsync'ed: after a power
   loss the file holds every frame up to the last second, and reads as a valid BVH up to that count.
 - A sidecar `<name>.bvh.json` says `"state": "recording"` until close() completes the header; a sidecar still
-  saying so later (with its process gone) marks an unfinished take for `livecap bvh repair`.
+  saying so later (with its process gone) marks an unfinished take for `livecap bvh repair`. What the take learns
+  while recording (its held gaps) goes into the sidecar at once (note()), so repair keeps it.
 - A failed write (disk full) is cut back to the last whole frame, the count is completed, and OutputError says so.
 """
 
@@ -25,12 +26,26 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
+SIDECAR_RESERVE = 4096  # bytes a sidecar holds from the start, so that completing it needs no new disk space
+
+
 def write_sidecar(path: Path, record: dict) -> None:
-    """Atomically (write + rename), so a crash leaves the old or the new sidecar, never half of one."""
+    """Atomically (write + rename), so a crash leaves the old or the new sidecar, never half of one. On a full disk
+    (no room for the new copy), the sidecar is rewritten in place, in the room reserved when it was created; no
+    temporary file is left behind."""
     side = sidecar_path(path)
+    text = (json.dumps(record, indent=1) + "\n").ljust(SIDECAR_RESERVE)  # JSON allows the trailing spaces
     temporary = side.with_name(side.name + ".tmp")
-    temporary.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(temporary, side)
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, side)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        if not side.exists() or side.stat().st_size < len(text):
+            raise
+        with open(side, "r+") as existing:  # the same size or smaller: no block to allocate
+            existing.write(text)
+            existing.truncate()
 
 
 class BvhStream:
@@ -88,6 +103,16 @@ class BvhStream:
             self._fail(f"updating {self.path} failed ({exc.strerror}) after {self.frames} frames; they are kept: "
                        f"free some disk space or choose another --bvh folder")
         self.synced_at = time.monotonic()
+
+    def note(self, **details) -> None:
+        """Records details in the sidecar while recording (the held gaps as they happen), so that a take cut off
+        by a crash keeps them: repair starts from this sidecar."""
+        self.sidecar.update(details, frames=self.frames)
+        try:
+            write_sidecar(self.path, self.sidecar)
+        except OSError as exc:
+            self._fail(f"updating {sidecar_path(self.path)} failed ({exc.strerror}) after {self.frames} frames; they "
+                       f"are kept: free some disk space or choose another --bvh folder")
 
     def close(self, **details) -> None:
         """Completes the header and the sidecar. Never raises: what was written stays readable."""
