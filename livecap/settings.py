@@ -23,12 +23,15 @@ class Preset:
     detector_model: str
     detector_long_side: int  # MoveNet input, long side in pixels (multiple of 32)
     detect_every: int  # frames between detector runs while every person stays tracked
+    hand_model: str = "hand_landmark_lite"  # catalog name, when hands are on
+    hands: bool = False  # hands and fingers on by default
 
 
 PRESETS = {
     "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", 256, 12),
     "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", 256, 8),
-    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", 448, 4),
+    "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", 448, 4,
+                       "hand_landmark_full", hands=True),
 }
 
 
@@ -87,6 +90,7 @@ class PipelineSettings:
     height: float | None = None  # everyone's standing height in metres, when known
     providers: tuple[str, ...] | None = None  # ONNX Runtime execution providers in order; None: automatic
     model_dir: str | None = None  # a user model folder
+    hands: bool | None = None  # hands and fingers for every person; None: the preset's default
 
     def __post_init__(self):
         get_preset(self.preset)
@@ -101,9 +105,13 @@ class PipelineSettings:
     def preset_spec(self) -> Preset:
         return get_preset(self.preset)
 
+    @property
+    def hands_on(self) -> bool:
+        return self.preset_spec.hands if self.hands is None else bool(self.hands)
+
     def record(self) -> dict:
         """What the results header reports of how the stream was processed."""
-        return {"smoothing": self.smoothing, "height": self.height}
+        return {"smoothing": self.smoothing, "height": self.height, "hands": self.hands_on}
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -17,10 +17,12 @@ from livecap import skeleton
 from livecap.camera import CameraIntrinsics, camera_for
 from livecap.models.blazepose import BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog
+from livecap.models.hands import MediaPipeHandLandmarker
 from livecap.models.movenet import MoveNetMultiPose
 from livecap.models.runtime import OnnxModel, RuntimeOptions
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter
+from livecap.pose.hands import HandStage, PersonHands
 from livecap.pose.tracking import PoseTracker, Track, TrackerSettings
 from livecap.settings import PipelineSettings
 from livecap.types import Frame, FrameResult, PersonPose, Roi, StreamInfo
@@ -30,6 +32,7 @@ from livecap.types import Frame, FrameResult, PersonPose, Roi, StreamInfo
 class PipelineModels:
     people: MoveNetMultiPose
     landmarker: BlazePoseLandmarker
+    hands: MediaPipeHandLandmarker | None = None  # when hands are on
 
     @classmethod
     def load(cls, settings: PipelineSettings) -> "PipelineModels":
@@ -38,7 +41,9 @@ class PipelineModels:
         options = RuntimeOptions(list(settings.providers) if settings.providers else None)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
         landmark = OnnxModel(catalog.require(preset.landmark_model).path, options)
-        return cls(MoveNetMultiPose(detector, preset.detector_long_side), BlazePoseLandmarker(landmark))
+        hands = (MediaPipeHandLandmarker(OnnxModel(catalog.require(preset.hand_model).path, options))
+                 if settings.hands_on else None)
+        return cls(MoveNetMultiPose(detector, preset.detector_long_side), BlazePoseLandmarker(landmark), hands)
 
     @property
     def providers(self) -> list[str]:
@@ -52,6 +57,7 @@ class PersonState:
 
     fit: FitState
     smoother: PersonSmoother | None
+    hands: PersonHands | None = None  # when hands are on (livecap.pose.hands)
 
 
 class PosePipeline:
@@ -66,11 +72,13 @@ class PosePipeline:
         smoothing = SmoothingSettings.from_strength(settings.smoothing)
         self.smoothing = smoothing if smoothing.enabled and not stills else None
         self.fitter = SkeletonFitter(camera, FitSettings(height=settings.height)) if camera is not None else None
+        self.hands = HandStage(models.hands, self.smoothing) if models.hands is not None else None
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
 
     def _new_person(self) -> PersonState:
-        return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None)
+        return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None,
+                           self.hands.new_person() if self.hands is not None else None)
 
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
@@ -98,7 +106,14 @@ class PosePipeline:
         lap("landmarks")
         tracks = self.tracker.update(candidates, results)
         lap("track")
+        if self.hands is not None:
+            hands = self.hands.find_all(rgb, [(t.landmarks.image33, t.state.hands, t.resumed) for t in tracks])
+            lap("hands")
         people = [self._person(track, frame.time, lap) for track in tracks]
+        if self.hands is not None:
+            for person, track, found in zip(people, tracks, hands):
+                self.hands.attach(person, track.state.hands, found, frame.time)
+            lap("hands")
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
 
@@ -135,6 +150,8 @@ class PosePipeline:
         self.models.people(blank)
         side = min(width, height) / 2
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
+        if self.models.hands is not None:
+            self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
         if self.fitter is not None and landmarks:
             image33 = landmarks[0].image33.copy()
             image33[:, 2] = 1.0
