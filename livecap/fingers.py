@@ -116,10 +116,11 @@ TYPICAL_LENGTHS = np.array([0.04, 0.035, 0.03, 0.045, 0.025, 0.022, 0.05, 0.03, 
                             0.035, 0.02, 0.02])
 
 
-def typical_offsets(side: str, forearm: float) -> np.ndarray:
-    """A typical hand's rest offsets, scaled to a person's forearm length (metres)."""
+def typical_offsets(side: str, forearm: float) -> tuple[np.ndarray, np.ndarray]:
+    """A typical hand's rest offsets and tip offsets, scaled to a person's forearm length (metres)."""
     scale = forearm / TYPICAL_FOREARM if forearm > 0 else 1.0
-    return rest_offsets(TYPICAL_BASES * scale, TYPICAL_LENGTHS * scale, side)
+    return (rest_offsets(TYPICAL_BASES * scale, TYPICAL_LENGTHS * scale, side),
+            tip_offsets(TYPICAL_LENGTHS * scale, side))
 
 
 @dataclass
@@ -132,6 +133,18 @@ class FingerPose:
     world: np.ndarray  # 30 x 3 x 3 rotation matrices in that space
     offsets: np.ndarray  # 30 x 3 rest offsets (rest axes, metres)
     present: dict[str, bool]  # per side: was this hand fitted in this frame
+    tips: np.ndarray | None = None  # 10 x 3 fingertips (the Distal bones' ends), left hand's five first
+
+
+def tip_offsets(lengths: np.ndarray, side: str) -> np.ndarray:
+    """Each finger's tip from its Distal joint, in that bone's rest frame (5 x 3): its length along the finger."""
+    tips = REST_DIRECTION[2::3] * np.asarray(lengths)[2::3, None]
+    return tips if side == "left" else tips @ MIRROR
+
+
+def fingertips(positions: np.ndarray, world: np.ndarray, tips: np.ndarray) -> np.ndarray:
+    """The five fingertips (5 x 3) of one hand's posed bones (finger_kinematics) and its tip offsets."""
+    return positions[2::3] + np.einsum("fij,fj->fi", world[2::3], tips)
 
 
 def finger_kinematics(hand_position: np.ndarray, hand_rotation: np.ndarray, local: np.ndarray,

@@ -140,7 +140,8 @@ def world_pose(fit) -> WorldPose:
     fingers = getattr(fit, "fingers", None)
     if fingers is not None:  # only the root's rotation and the positions change space
         fingers = FingerPose(fingers.positions @ CAMERA_TO_WORLD.T, fingers.local, CAMERA_TO_WORLD @ fingers.world,
-                             fingers.offsets, dict(fingers.present))
+                             fingers.offsets, dict(fingers.present),
+                             None if fingers.tips is None else fingers.tips @ CAMERA_TO_WORLD.T)
     return WorldPose(positions, local, world, np.asarray(fit.offsets, np.float64), fingers)
 
 

@@ -227,7 +227,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # a file plays at its own frame rate, as a camera would deliver it
         config = EngineConfig(source=source, paced=True, loop=sp.loop.isChecked(),
                               pipeline=replace(self.pipeline, preset=sp.preset.currentText(),
-                                               smoothing=sp.smoothing.value() / 100))
+                                               smoothing=sp.smoothing.value() / 100, hands=sp.hands.isChecked()))
         self.runner.start(config, self.outputs.wanted())
         self.latency.clear_history()
         self.skeletons.new_take()
@@ -245,7 +245,7 @@ class MainWindow(QtWidgets.QMainWindow):
         busy = phase in ("starting", "running")
         sp.start.setChecked(busy)
         sp.start.setText("Stop  (Space)" if busy else "Start  (Space)")
-        for widget in (sp.source, sp.browse, sp.preset, sp.smoothing, sp.loop):
+        for widget in (sp.source, sp.browse, sp.preset, sp.smoothing, sp.hands, sp.loop):
             widget.setEnabled(not busy)
         sp.progress.setVisible(phase == "starting")
         if phase == "running":

@@ -161,9 +161,9 @@ class HandStage:
                 continue
             finger_rows.append(self._fit(fit, world_rotations, state, side, world21, pose))
         if fit is not None:
-            positions, local, world, offsets = (np.concatenate(parts) for parts in zip(*finger_rows))
+            positions, local, world, offsets, tips = (np.concatenate(parts) for parts in zip(*finger_rows))
             fit.fingers = fingers.FingerPose(positions, local, world, offsets,
-                                             {side: person.hands[side] is not None for side in fingers.SIDES})
+                                             {side: person.hands[side] is not None for side in fingers.SIDES}, tips)
             person.world = skeleton.world_pose(fit)
 
     def _smoothed(self, state: HandState, hand: HandLandmarks, time_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -192,7 +192,8 @@ class HandStage:
         positions, world = fingers.finger_kinematics(fit.joints3d[skeleton.J[f"{name}Hand"]], hand_world, local,
                                                      offsets)
         pose.rotations = Rotation.from_matrix(local).as_quat().astype(np.float32)
-        return positions, pose.rotations.astype(np.float64), world, offsets
+        tips = fingers.fingertips(positions, world, state.shape.tips)
+        return positions, pose.rotations.astype(np.float64), world, offsets, tips
 
     @staticmethod
     def _rest_fingers(fit, world_rotations, state: HandState, side: str):
@@ -203,8 +204,9 @@ class HandStage:
         offsets = state.shape.offsets
         if offsets is None:
             forearm = float(fit.bone_lengths[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]])
-            offsets = fingers.typical_offsets(side, forearm)
+            offsets, _ = fingers.typical_offsets(side, forearm)
         hand_world = world_rotations[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]]
         local = np.tile(np.eye(3), (fingers.BONES_PER_HAND, 1, 1))
         positions, world = fingers.finger_kinematics(np.full(3, np.nan), hand_world, local, offsets)
-        return positions, np.tile(IDENTITY, (fingers.BONES_PER_HAND, 1)), world, offsets
+        return (positions, np.tile(IDENTITY, (fingers.BONES_PER_HAND, 1)), world, offsets,
+                np.full((len(fingers.FINGERS), 3), np.nan))

@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 
 from livecap.fingers import (BONE_END, BONE_START, BONES_PER_HAND, CURL_DIRECTION, FINGER_BASES, HAND_REST_AXES,
                              HINGE_AXIS, INDEX_BASE, MIDDLE_BASE, MIRROR, PINKY_BASE, REST_DIRECTION, WRIST,
-                             rest_offsets)
+                             rest_offsets, tip_offsets)
 from livecap.skeleton import BONE_FRAMES
 
 # Ranges in radians (curl, spread) per bone of a finger: Proximal, Intermediate, Distal; a spread of (0, 0) makes
@@ -104,6 +104,7 @@ class HandShape:
     bases: list[np.ndarray] = field(default_factory=list)
     lengths: list[np.ndarray] = field(default_factory=list)
     offsets: np.ndarray | None = None
+    tips: np.ndarray | None = None  # 5 x 3: each fingertip from its Distal joint
     frozen: bool = False
 
     def update(self, points: np.ndarray, bone_frames: int = BONE_FRAMES) -> np.ndarray:
@@ -112,6 +113,8 @@ class HandShape:
             bases, lengths = measure_hand(points, self.side)
             self.bases.append(bases)
             self.lengths.append(lengths)
-            self.offsets = rest_offsets(np.median(self.bases, axis=0), np.median(self.lengths, axis=0), self.side)
+            lengths = np.median(self.lengths, axis=0)
+            self.offsets = rest_offsets(np.median(self.bases, axis=0), lengths, self.side)
+            self.tips = tip_offsets(lengths, self.side)
             self.frozen = len(self.lengths) >= bone_frames
         return self.offsets
