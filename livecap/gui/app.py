@@ -160,6 +160,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _load_settings(self) -> None:
         s = self.settings
         self.source_panel.load(s)
+        if s.hands is None and self.pipeline.hands is not None:  # the config file's [pipeline] hands
+            self.source_panel.hands.setChecked(self.pipeline.hands)
         self.record_panel.folder.setText(s.record_dir)
         self.stream_panel.load(s)  # an enabled stream toggles its row: set_stream then turns it on
         for name, row in self.stream_panel.rows.items():
