@@ -110,8 +110,9 @@ class PipelineSettings:
         return self.preset_spec.hands if self.hands is None else bool(self.hands)
 
     def record(self) -> dict:
-        """What the results header reports of how the stream was processed."""
-        return {"smoothing": self.smoothing, "height": self.height, "hands": self.hands_on}
+        """What the results header reports of how the stream was processed ("hands" only when they are on: the
+        results of a run without hands stay as they were)."""
+        return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if self.hands_on else {})}
 
     def as_dict(self) -> dict:
         return asdict(self)

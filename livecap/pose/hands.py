@@ -73,6 +73,12 @@ class HandRequest:
     body_hand_length: float  # pixels, wrist -> estimated middle knuckle by the body's landmarks
 
 
+def _same_hand(a: HandLandmarks, b: HandLandmarks) -> bool:
+    """Whether two hands found are one: their points lie on average within a fifth of the hand's size."""
+    size = float(np.ptp(a.image21[:, :2], axis=0).max())
+    return float(np.linalg.norm(a.image21[:, :2] - b.image21[:, :2], axis=1).mean()) < 0.2 * max(size, 1.0)
+
+
 def _in_image(point: np.ndarray, width: int, height: int) -> bool:
     return 0.0 <= point[0] < width and 0.0 <= point[1] < height
 
@@ -104,8 +110,21 @@ class HandStage:
         height, width = rgb.shape[:2]
         requests = self.requests([(image33, hands) for image33, hands, _ in people], width, height)
         out: list[dict[str, HandLandmarks | None]] = [dict.fromkeys(fingers.SIDES) for _ in people]
-        for request, hand in zip(requests, self.find(rgb, requests)):
+        for request, hand in zip(requests, self._one_owner(requests, self.find(rgb, requests))):
             out[request.person][request.side] = hand
+        return out
+
+    def _one_owner(self, requests: list[HandRequest], found: list[HandLandmarks | None]
+                   ) -> list[HandLandmarks | None]:
+        """Two crops that found the same hand (people hand in hand, a wrist the body model put on another person's
+        hand): the hand stays with the wrist nearest to it, the other is dropped."""
+        gaps = [np.inf if h is None else float(np.linalg.norm(h.image21[fingers.WRIST, :2] - r.body_wrist))
+                / r.body_hand_length for r, h in zip(requests, found)]
+        out = list(found)
+        for a in range(len(found)):
+            for b in range(a + 1, len(found)):
+                if out[a] is not None and out[b] is not None and _same_hand(out[a], out[b]):
+                    out[b if gaps[a] <= gaps[b] else a] = None
         return out
 
     def requests(self, people: list[tuple[np.ndarray, PersonHands]], width: int, height: int) -> list[HandRequest]:
