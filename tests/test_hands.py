@@ -5,8 +5,8 @@ back by Blender, VMC finger bones, plain OSC points, the desktop app's drawing h
 
 from __future__ import annotations
 
-import argparse
 import json
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -31,7 +31,7 @@ from livecap.sinks.bvh.format import world_positions
 from livecap.sinks.bvh.reader import read
 from livecap.sinks.osc.plain import PlainEncoder
 from livecap.sinks.osc.vmc import VmcEncoder
-from livecap.types import Frame
+from livecap.types import Frame, FrameResult
 
 VIDEO = "video/two_people_1080p.mp4"  # 72 frames, two people shaking hands, one holding a hat
 WRIST_VISIBLE = 0.9  # BlazePose visibility at which a wrist counts as plainly in view
@@ -113,6 +113,17 @@ def test_results_give_every_person_both_hand_slots_with_21_points_and_15_finger_
                 quats = np.array(person["fingers"][side])
                 assert quats.shape == (15, 4) and np.allclose(np.linalg.norm(quats, axis=1), 1, atol=1e-4)
     assert found >= 100
+
+
+def test_a_results_file_replays_with_its_hands(hands_run):
+    from livecap.sinks.replay import frame_from_record
+
+    _, frames, _ = hands_run
+    record = next(p for f in frames for p in f["people"] if p["hands"]["left"] is not None)
+    person = frame_from_record({"frame": 0, "time": 0.0, "people": [record]}).people[0]
+    assert np.allclose(person.hands["left"].world, record["hands"]["left"]["world"])
+    assert person.hands["left"].rotations.shape == (15, 4)
+    assert (person.hands["right"] is None) == (record["hands"]["right"] is None)
 
 
 def test_each_hand_hangs_at_its_own_wrist_of_the_body(hands_run):
@@ -255,7 +266,6 @@ def test_bvh_has_the_finger_joints_and_blender_puts_them_where_livecap_does(hand
     assert bvh.joints[bvh.index("LeftIndexProximal")].parent == bvh.index("LeftHand")
     ours = world_positions(bvh)
     out = tmp_path / "pose.json"
-    import subprocess
     done = subprocess.run([blender_or_skip(), "-b", "--factory-startup", "--python-exit-code", "1", "-P",
                            str(Path(__file__).parent / "blender" / "dump_pose.py"), "--", str(path), str(out)],
                           capture_output=True, text=True, timeout=300)
@@ -275,7 +285,6 @@ def test_vmc_sends_the_finger_bones_of_the_hands_found(fitted_people):
     for person, index in fitted_people:
         if person.id != 1 or person.hands["left"] is None:
             continue
-        from livecap.types import FrameResult
         [(_, messages)] = encoder.encode(FrameResult(index, index / 28.05, 0.0, [person]))
         bones = {args[0]: args[1:] for address, args in messages if address == "/VMC/Ext/Bone/Pos"}
         assert {f"LeftIndex{p}" for p in fingers.PHALANGES} <= set(bones)
@@ -289,8 +298,6 @@ def test_vmc_sends_the_finger_bones_of_the_hands_found(fitted_people):
 
 
 def test_plain_osc_sends_21_points_per_hand_found(fitted_people):
-    from livecap.types import FrameResult
-
     person, index = next((p, i) for p, i in fitted_people if p.hands.get("left") is not None)
     [(_, messages)] = PlainEncoder().encode(FrameResult(index, 0.0, 0.0, [person]))
     prefix = f"/livecap/person/{person.id}/hand/left/"
