@@ -138,11 +138,15 @@ def world_pose(fit) -> WorldPose:
     world = Rotation.concatenate(world).as_quat()
     positions = np.asarray(fit.joints3d, np.float64) @ CAMERA_TO_WORLD.T
     fingers = getattr(fit, "fingers", None)
-    if fingers is not None:  # only the root's rotation and the positions change space
-        fingers = FingerPose(fingers.positions @ CAMERA_TO_WORLD.T, fingers.local, CAMERA_TO_WORLD @ fingers.world,
-                             fingers.offsets, dict(fingers.present),
-                             None if fingers.tips is None else fingers.tips @ CAMERA_TO_WORLD.T)
-    return WorldPose(positions, local, world, np.asarray(fit.offsets, np.float64), fingers)
+    return WorldPose(positions, local, world, np.asarray(fit.offsets, np.float64),
+                     None if fingers is None else fingers_in_world(fingers))
+
+
+def fingers_in_world(fingers: FingerPose) -> FingerPose:
+    """Camera-space finger bones in world space: positions and world rotations turn, local rotations stay."""
+    return FingerPose(fingers.positions @ CAMERA_TO_WORLD.T, fingers.local, CAMERA_TO_WORLD @ fingers.world,
+                      fingers.offsets, dict(fingers.present),
+                      None if fingers.tips is None else fingers.tips @ CAMERA_TO_WORLD.T)
 
 
 def full_skeleton() -> tuple[list[str], list[int], np.ndarray]:

@@ -226,6 +226,16 @@ def test_finger_bones_are_frozen_and_their_angles_within_the_limits(fitted_peopl
     assert frozen and max(frozen) == 0.0
 
 
+def test_the_world_pose_with_hands_is_the_one_built_from_the_fit(fitted_people):
+    for person, _ in fitted_people[::7]:
+        rebuilt = skeleton.world_pose(person.skeleton)
+        assert np.allclose(person.world.positions, rebuilt.positions)
+        assert np.allclose(np.abs(np.sum(person.world.world * rebuilt.world, axis=1)), 1.0, atol=1e-6)
+        assert np.allclose(np.abs(np.sum(person.world.local * rebuilt.local, axis=1)), 1.0, atol=1e-6)
+        assert np.allclose(person.world.fingers.world, rebuilt.fingers.world)
+        assert np.array_equal(np.isnan(person.world.fingers.positions), np.isnan(rebuilt.fingers.positions))
+
+
 def test_a_hand_posed_within_the_limits_is_fitted_back_to_the_same_angles():
     """Synthetic left and right hands posed from known curls and spreads (spread about the palm's normal, then curl
     about the finger's hinge): the fit finds the hand's rotation, its shape and every angle."""

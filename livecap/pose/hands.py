@@ -183,7 +183,23 @@ class HandStage:
             positions, local, world, offsets, tips = (np.concatenate(parts) for parts in zip(*finger_rows))
             fit.fingers = fingers.FingerPose(positions, local, world, offsets,
                                              {side: person.hands[side] is not None for side in fingers.SIDES}, tips)
+            self._world_hands(person, world_rotations)
+
+    @staticmethod
+    def _world_hands(person: PersonPose, world_rotations: np.ndarray) -> None:
+        """The person's world pose with the hands' new rotations and the fingers (the hands are leaves of the body:
+        nothing else of it moves, so it is patched rather than built again)."""
+        fit, pose = person.skeleton, person.world
+        if pose is None:
             person.world = skeleton.world_pose(fit)
+            return
+        for side in fingers.SIDES:
+            j = skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]
+            if person.hands[side] is not None:
+                turned = world_rotations[skeleton.PARENTS[j]] @ Rotation.from_quat(fit.rotations[j]).as_matrix()
+                pose.local[j] = fit.rotations[j]
+                pose.world[j] = Rotation.from_matrix(skeleton.CAMERA_TO_WORLD @ turned).as_quat()
+        pose.fingers = skeleton.fingers_in_world(fit.fingers)
 
     def _smoothed(self, state: HandState, hand: HandLandmarks, time_s: float) -> tuple[np.ndarray, np.ndarray]:
         image21, world21 = hand.image21.copy(), hand.world21.astype(np.float64)

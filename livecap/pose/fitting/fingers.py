@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from livecap.fingers import (BONE_END, BONE_START, BONES_PER_HAND, CURL_DIRECTION, FINGER_BASES, HAND_REST_AXES,
                              HINGE_AXIS, INDEX_BASE, MIDDLE_BASE, MIRROR, PINKY_BASE, REST_DIRECTION, WRIST,
@@ -60,7 +59,10 @@ def measure_hand(points: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]
 
 
 def _angle_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
-    return Rotation.from_rotvec(axis * angle).as_matrix()
+    """Rodrigues' formula for a unit axis (scipy's Rotation costs ~10x more per call, 30 calls per hand)."""
+    x, y, z = axis
+    k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+    return np.eye(3) + np.sin(angle) * k + (1.0 - np.cos(angle)) * (k @ k)
 
 
 def solve_bone(direction: np.ndarray, bone: int) -> tuple[np.ndarray, float, float]:
