@@ -13,13 +13,11 @@ from scipy.spatial.transform import Rotation
 
 from bvh_support import blender_pose, y_up_to_blender
 from conftest import MEDIA, media, read_jsonl, run_livecap
-from eval_hands import SETS, load_set, pck
+from eval_hands import SETS, evaluate_run_time, load_set
 from livecap import fingers, skeleton
 from livecap.app.cli import build_parser
 from livecap.app.flags import pipeline_settings
 from livecap.models.catalog import ModelCatalog
-from livecap.models.hands import (PALM_POINTS, MediaPipeHandLandmarker, hand_roi_from_body,
-                                  hand_roi_from_landmarks)
 from livecap.models.runtime import OnnxModel
 from livecap.pose.fitting.fingers import LIMITS, fit_fingers, hand_rotation, measure_hand
 from livecap.pose.pipeline import build_pipeline
@@ -47,34 +45,16 @@ PCK_FLOORS = {  # measured: lite body .899 / 1.000 / .984, own .893 / 1.000 / 1.
 }
 
 
-def run_time_crops(hand: dict) -> dict:
-    truth, labelled = hand["truth"], hand["labelled"]
-    crops = {}
-    if labelled[[0, 5, 6, 17, 18]].all():
-        crops["body"] = hand_roi_from_body(truth[0], (truth[17] + truth[18]) / 2, (truth[5] + truth[6]) / 2)
-    if labelled[PALM_POINTS].all():
-        crops["own"] = hand_roi_from_landmarks(np.column_stack([truth, np.ones(21)]))
-    return crops
-
-
 @pytest.mark.parametrize("model_name", ["hand_landmark_lite", "hand_landmark_full"])
 def test_hand_landmarks_from_run_time_crops_meet_the_pck_floors(model_name):
     folder = MEDIA / "images" / "hands"
     if not folder.is_dir():
         pytest.skip(f"test media {folder} is absent (set LIVECAP_MEDIA to the shared media folder)")
-    landmarker = MediaPipeHandLandmarker(OnnxModel(ModelCatalog().require(model_name).path))
+    model = OnnxModel(ModelCatalog().require(model_name).path)
     for name in SETS:
-        hits = {"body": [0, 0], "own": [0, 0]}
-        for hand in load_set(folder / name, name):
-            image = cv2.cvtColor(cv2.imread(str(hand["image"])), cv2.COLOR_BGR2RGB)
-            crops = run_time_crops(hand)
-            for kind, found in zip(crops, landmarker(image, list(crops.values()))):  # one batched call per image
-                near, labelled = pck(found.image21[:, :2], hand["truth"], hand["labelled"], max(hand["box"][2:]))
-                hits[kind][0] += near
-                hits[kind][1] += labelled
-        for kind, (near, labelled) in hits.items():
-            print(f"{model_name} {kind} crops on {name}: PCK@0.2 {near / labelled:.3f} ({labelled} points)")
-            assert labelled > 0 and near / labelled >= PCK_FLOORS[(model_name, kind)][name], (kind, name)
+        for kind, (score, labelled) in evaluate_run_time(model, load_set(folder / name, name)).items():
+            print(f"{model_name} {kind} crops on {name}: PCK@0.2 {score:.3f} ({labelled} points)")
+            assert labelled > 0 and score >= PCK_FLOORS[(model_name, kind)][name], (kind, name)
 
 
 # ---------------------------------------------------------------- a real run -----------------------------------------
