@@ -24,6 +24,8 @@ class Preset:
     detector_long_side: int  # MoveNet input, long side in pixels (multiple of 32)
     detect_every: int  # frames between detector runs while every person stays tracked
     gpu_landmark_model: str | None = None  # used instead when the models run on a GPU
+    hand_model: str = "hand_landmark_lite"  # catalog name, when hands are on
+    hands: bool = False  # hands and fingers on by default
 
 
 # BlazePose heavy costs ~26 ms a crop on a quiet 2-core CPU (full ~5): two people at 15 fps would not fit in a
@@ -33,7 +35,7 @@ PRESETS = {
     "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", 256, 8,
                        gpu_landmark_model="blazepose_landmark_heavy"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", 448, 4,
-                       gpu_landmark_model="blazepose_landmark_heavy"),
+                       gpu_landmark_model="blazepose_landmark_heavy", hand_model="hand_landmark_full", hands=True),
 }
 
 
@@ -92,6 +94,7 @@ class PipelineSettings:
     height: float | None = None  # everyone's standing height in metres, when known
     providers: tuple[str, ...] | None = None  # ONNX Runtime execution providers in order; None: automatic
     model_dir: str | None = None  # a user model folder
+    hands: bool | None = None  # hands and fingers for every person; None: the preset's default
 
     def __post_init__(self):
         get_preset(self.preset)
@@ -106,9 +109,14 @@ class PipelineSettings:
     def preset_spec(self) -> Preset:
         return get_preset(self.preset)
 
+    @property
+    def hands_on(self) -> bool:
+        return self.preset_spec.hands if self.hands is None else bool(self.hands)
+
     def record(self) -> dict:
-        """What the results header reports of how the stream was processed."""
-        return {"smoothing": self.smoothing, "height": self.height}
+        """What the results header reports of how the stream was processed ("hands" only when they are on: the
+        results of a run without hands stay as they were)."""
+        return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if self.hands_on else {})}
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -12,8 +12,9 @@ from livecap import __version__
 from livecap.errors import LivecapError, OutputError, Terminated
 from livecap.settings import PRESETS, PipelineSettings
 from livecap.app.batch import add_batch_parser
-from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_osc_arguments, add_runtime_options,
-                               bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings, positive_int,
+from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_hands_option, add_osc_arguments,
+                               add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings,
+                               positive_int,
                                size_argument)
 
 log = logging.getLogger("livecap")
@@ -95,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, help="frames measured per run (default 100; with --mocap: per take, "
                                               "default 150)")
     p.add_argument("--json", help="also write the figures to this JSON file")
-    p.add_argument("--mediapipe", metavar="PYTHON", help="also time MediaPipe's legacy Pose on each source, with "
-                                                         "this interpreter (one with mediapipe==0.10.14 installed)")
+    p.add_argument("--mediapipe", metavar="PYTHON", help="also time MediaPipe's legacy Pose (with --hands: Holistic) on "
+                                                         "each source, with this interpreter (one with "
+                                                         "mediapipe==0.10.14 installed)")
     p.add_argument("--soak", type=float, metavar="SECONDS", help="instead: memory, threads and open files over a "
                                                                  "paced run this long (the first --source, looped) "
                                                                  "and 20 start/stop cycles")
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "folder of BVH takes (DIR/<take>.bvh as in livecap.bench.mocap)")
     p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
                                                                                 "compared with none (default 0.5)")
+    add_hands_option(p)
     add_runtime_options(p)
     return parser
 
@@ -226,7 +229,7 @@ def _cmd_bench(args) -> int:
         return 0
     from livecap.bench.engine import format_table, run_bench
 
-    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers)
+    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers, hands=args.hands)
                 for preset in args.preset or PRESETS]
     rows = run_bench(args.source, settings, args.frames or 100, args.json, args.mediapipe)
     print(format_table(rows))
@@ -241,7 +244,7 @@ def _bench_fitting(args) -> int:
 
     warmup = warmup_seconds()
     settings = PipelineSettings(preset=(args.preset or ["balanced"])[0], smoothing=args.smoothing,
-                                model_dir=args.model_dir, providers=args.providers)
+                                model_dir=args.model_dir, providers=args.providers, hands=args.hands)
     rows = bench_fitting(args.source, settings)
     print(format_fitting(rows, warmup, args.smoothing))
     if args.json:

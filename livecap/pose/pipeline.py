@@ -17,11 +17,13 @@ from livecap import skeleton
 from livecap.camera import CameraIntrinsics, camera_for
 from livecap.models.blazepose import BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog
+from livecap.models.hands import MediaPipeHandLandmarker
 from livecap.models.movenet import MoveNetMultiPose
 from livecap.models.runtime import OnnxModel, RuntimeOptions
 from livecap.pose.contact import FootContacts, joints_in_contact
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
+from livecap.pose.hands import HandStage, PersonHands
 from livecap.pose.tracking import PoseTracker, Track, TrackerSettings
 from livecap.settings import PipelineSettings
 from livecap.types import Frame, FrameResult, PersonPose, Roi, StreamInfo
@@ -31,6 +33,7 @@ from livecap.types import Frame, FrameResult, PersonPose, Roi, StreamInfo
 class PipelineModels:
     people: MoveNetMultiPose
     landmarker: BlazePoseLandmarker
+    hands: MediaPipeHandLandmarker | None = None  # when hands are on
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
@@ -42,7 +45,9 @@ class PipelineModels:
         on_gpu = detector.on_gpu and preset.gpu_landmark_model is not None
         landmark = OnnxModel(catalog.require(preset.gpu_landmark_model if on_gpu else preset.landmark_model).path,
                              options)
-        return cls(MoveNetMultiPose(detector, preset.detector_long_side), BlazePoseLandmarker(landmark))
+        hands = (MediaPipeHandLandmarker(OnnxModel(catalog.require(preset.hand_model).path, options))
+                 if settings.hands_on else None)
+        return cls(MoveNetMultiPose(detector, preset.detector_long_side), BlazePoseLandmarker(landmark), hands)
 
     @property
     def providers(self) -> list[str]:
@@ -57,6 +62,7 @@ class PersonState:
     fit: FitState
     smoother: PersonSmoother | None
     contacts: FootContacts | None = None  # not for stills: contact needs motion
+    hands: PersonHands | None = None  # when hands are on (livecap.pose.hands)
 
 
 class PosePipeline:
@@ -71,12 +77,14 @@ class PosePipeline:
         smoothing = SmoothingSettings.from_strength(settings.smoothing)
         self.smoothing = smoothing if smoothing.enabled and not stills else None
         self.fitter = SkeletonFitter(camera, FitSettings(height=settings.height)) if camera is not None else None
+        self.hands = HandStage(models.hands, self.smoothing) if models.hands is not None else None
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
 
     def _new_person(self) -> PersonState:
         return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None,
-                           None if self.stills else FootContacts())
+                           None if self.stills else FootContacts(),
+                           self.hands.new_person() if self.hands is not None else None)
 
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
@@ -104,7 +112,14 @@ class PosePipeline:
         lap("landmarks")
         tracks = self.tracker.update(candidates, results)
         lap("track")
+        if self.hands is not None:
+            hands = self.hands.find_all(rgb, [(t.landmarks.image33, t.state.hands, t.resumed) for t in tracks])
+            lap("hands")
         people = [self._person(track, frame.time, lap) for track in tracks]
+        if self.hands is not None:
+            for person, track, found in zip(people, tracks, hands):
+                self.hands.attach(person, track.state.hands, found, frame.time)
+            lap("hands")
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
 
@@ -148,6 +163,8 @@ class PosePipeline:
         self.models.people(blank)
         side = min(width, height) / 2
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
+        if self.models.hands is not None:
+            self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
         if self.fitter is not None and landmarks:
             image33 = landmarks[0].image33.copy()
             image33[:, 2] = 1.0
