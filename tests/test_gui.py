@@ -454,7 +454,8 @@ def test_the_config_files_camera_height_and_providers_reach_the_apps_engine(disp
     wait_people(window, qtbot, 1)
     heights = {window.people.item(row, 2).text() for row in range(window.people.rowCount())}
     assert heights == {"1.62 m"}, heights  # everyone scaled to the configured height
-    window.stop()
+    window.close()  # stops the engine; closed here, while its views still exist, not at the fixture's teardown
+    qtbot.waitUntil(lambda: window.runner.phase == "idle", timeout=10_000)
 
 
 def test_the_hands_switch_draws_every_hand_found_on_the_video_and_in_3d(make_window, qtbot, tmp_path):
