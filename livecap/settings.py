@@ -26,6 +26,8 @@ class Preset:
     detector_long_sides: tuple[int, ...]
     detect_every: int  # frames at 30 fps between detector runs while everyone stays tracked (same time at any rate)
     gpu_landmark_model: str | None = None  # used instead when the models run on a GPU
+    hand_model: str = "hand_landmark_lite"  # catalog name, when hands are on
+    hands: bool = False  # hands and fingers on by default
     # a top-down keypoint model run on each detected person's aligned crop when the detector runs, its points
     # fused with the detector's (confidence-weighted); None: the detector's points alone
     refiner_model: str | None = None
@@ -38,7 +40,8 @@ PRESETS = {
     "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512), 12,
                        gpu_landmark_model="blazepose_landmark_heavy"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 2,
-                       gpu_landmark_model="blazepose_landmark_heavy", refiner_model="movenet_singlepose_thunder"),
+                       gpu_landmark_model="blazepose_landmark_heavy", hand_model="hand_landmark_full", hands=True,
+                       refiner_model="movenet_singlepose_thunder"),
 }
 
 
@@ -97,6 +100,7 @@ class PipelineSettings:
     height: float | None = None  # everyone's standing height in metres, when known
     providers: tuple[str, ...] | None = None  # ONNX Runtime execution providers in order; None: automatic
     model_dir: str | None = None  # a user model folder
+    hands: bool | None = None  # hands and fingers for every person; None: the preset's default
 
     def __post_init__(self):
         get_preset(self.preset)
@@ -111,9 +115,14 @@ class PipelineSettings:
     def preset_spec(self) -> Preset:
         return get_preset(self.preset)
 
+    @property
+    def hands_on(self) -> bool:
+        return self.preset_spec.hands if self.hands is None else bool(self.hands)
+
     def record(self) -> dict:
-        """What the results header reports of how the stream was processed."""
-        return {"smoothing": self.smoothing, "height": self.height}
+        """What the results header reports of how the stream was processed ("hands" only when they are on: the
+        results of a run without hands stay as they were)."""
+        return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if self.hands_on else {})}
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from livecap.fingers import FINGER_JOINTS, FINGER_PARENT_NAMES, FingerPose, full_hierarchy  # noqa: F401 (exported)
+from livecap.fingers import POINT_NAMES as HAND_POINT_NAMES
+
 JOINTS: tuple[str, ...] = (
     "Hips", "Spine", "Chest", "Neck", "Head",
     "LeftShoulder", "LeftUpperArm", "LeftLowerArm", "LeftHand",
@@ -49,12 +52,18 @@ PARENTS: tuple[int, ...] = tuple(
 
 J = {name: i for i, name in enumerate(JOINTS)}
 FOOT_JOINTS = [J[name] for name in ("LeftFoot", "RightFoot", "LeftToes", "RightToes")]
-BONE_FRAMES = 15  # frames whose median sets a person's bone lengths, which are frozen from then on
+BONE_FRAMES = 30  # frames (about a second) whose reliability-weighted median sets a person's bone lengths, then frozen
 
 
-def header() -> dict:
-    """The skeleton as the JSONL header and other sinks describe it."""
-    return {"joints": list(JOINTS), "parents": list(PARENTS)}
+def header(hands: bool = False) -> dict:
+    """The skeleton as the JSONL header and other sinks describe it; with hands, also the finger bones (the
+    "fingers" field's order per side, each side's 15 after the other's), their parents' names and the 21 points."""
+    out = {"joints": list(JOINTS), "parents": list(PARENTS)}
+    if hands:
+        out.update({"finger_bones": list(FINGER_JOINTS),
+                    "finger_parents": [FINGER_PARENT_NAMES[name] for name in FINGER_JOINTS],
+                    "hand_points": list(HAND_POINT_NAMES)})
+    return out
 
 
 CAMERA_TO_WORLD = np.diag([1.0, -1.0, -1.0])  # a 180-degree turn about X: its own inverse
@@ -108,6 +117,7 @@ class WorldPose:
     local: np.ndarray  # J x 4 local quaternions x y z w; the root's is its world rotation
     world: np.ndarray  # J x 4 world quaternions x y z w
     offsets: np.ndarray  # J x 3 rest offsets (skeleton axes, metres)
+    fingers: FingerPose | None = None  # the finger bones in world space, when hands are on (livecap.fingers)
 
     @property
     def root(self) -> np.ndarray:
@@ -127,7 +137,22 @@ def world_pose(fit) -> WorldPose:
         world.append(world[PARENTS[j]] * rotations[j])
     world = Rotation.concatenate(world).as_quat()
     positions = np.asarray(fit.joints3d, np.float64) @ CAMERA_TO_WORLD.T
-    return WorldPose(positions, local, world, np.asarray(fit.offsets, np.float64))
+    fingers = getattr(fit, "fingers", None)
+    return WorldPose(positions, local, world, np.asarray(fit.offsets, np.float64),
+                     None if fingers is None else fingers_in_world(fingers))
+
+
+def fingers_in_world(fingers: FingerPose) -> FingerPose:
+    """Camera-space finger bones in world space: positions and world rotations turn, local rotations stay."""
+    return FingerPose(fingers.positions @ CAMERA_TO_WORLD.T, fingers.local, CAMERA_TO_WORLD @ fingers.world,
+                      fingers.offsets, dict(fingers.present),
+                      None if fingers.tips is None else fingers.tips @ CAMERA_TO_WORLD.T)
+
+
+def full_skeleton() -> tuple[list[str], list[int], np.ndarray]:
+    """The body with its 30 finger bones, depth-first: names, parents, and each joint's row in
+    concatenate([body rows, finger rows]) (livecap.fingers.full_hierarchy)."""
+    return full_hierarchy(JOINTS, PARENTS)
 
 
 def body_height(shin: float, thigh: float, torso: float, neck_head: float) -> float:

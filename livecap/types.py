@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from livecap.camera import CameraIntrinsics
+from livecap.fingers import FingerPose
 from livecap.skeleton import WorldPose, world_pose
 
 
@@ -62,6 +63,26 @@ class Landmarks:
 
 
 @dataclass
+class HandLandmarks:
+    """The hand landmark model's output for one hand crop, mapped back to the image (livecap.fingers: point order)."""
+
+    image21: np.ndarray  # 21 x 3: x, y (pixels), score (the hand's presence: the model scores no single point)
+    world21: np.ndarray  # 21 x 3: metres, origin near the hand's centre, camera axes (x right, y down, z forward)
+    presence: float  # 0..1: is a hand in the crop at all
+    roi: Roi  # the crop it came from
+
+
+@dataclass
+class HandPose:
+    """One hand of a tracked person, published when the body's wrist is in view and the hand was found."""
+
+    score: float  # 0..1, the hand model's presence
+    landmarks2d: np.ndarray  # 21 x 3: x, y (image pixels), score
+    world: np.ndarray  # 21 x 3: metres, camera frame, the wrist point at the body's wrist
+    rotations: np.ndarray | None = None  # 15 x 4 finger bones' local quaternions x y z w (livecap.fingers order)
+
+
+@dataclass
 class SkeletonPose:
     """A fitted skeleton (see livecap.skeleton for joint order)."""
 
@@ -70,6 +91,7 @@ class SkeletonPose:
     rotations: np.ndarray  # J x 4: local quaternions x, y, z, w, identity = T-pose
     bone_lengths: np.ndarray  # J: length of the bone from each joint's parent to it, metres (0 for the root)
     offsets: np.ndarray  # J x 3: rest-pose offset of each joint from its parent (skeleton axes, metres)
+    fingers: FingerPose | None = None  # the finger bones in camera space, when hands are on
 
 
 @dataclass
@@ -84,6 +106,8 @@ class PersonPose:
     world33: np.ndarray  # 33 x 3: metres, hip-centred
     skeleton: SkeletonPose | None = None
     world: WorldPose | None = None  # the skeleton in world space (livecap.skeleton): what the sinks use
+    contacts: dict[str, bool] | None = None  # {"left", "right"}: feet on the floor (livecap.pose.contact)
+    hands: dict[str, HandPose | None] = field(default_factory=dict)  # "left", "right" when hands are on
 
     def __post_init__(self):
         if self.world is None and self.skeleton is not None:

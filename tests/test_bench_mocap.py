@@ -87,3 +87,26 @@ def test_the_truth_scores_zero_and_a_scaled_turned_copy_scores_zero_after_procru
     moved = 1.1 * truth @ turn.T + 0.3
     mpjpe, pa = errors_mm(moved, truth)
     assert mpjpe.min() > 30 and pa.max() < 1e-6
+
+
+def test_livecap_bench_mocap_prints_the_table_for_the_takes_in_a_folder(tmp_path):
+    from conftest import run_livecap
+
+    folder = tmp_path / "takes"
+    (folder / "bvh-python").mkdir(parents=True)
+    take = media("bvh/" + RIGS["mixamo_idle"].take)
+    (folder / RIGS["mixamo_idle"].take).write_bytes(take.read_bytes())
+    done = run_livecap("bench", "--mocap", str(folder), "--frames", "4")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("mixamo_idle")]
+    assert {(row[1], row[2]) for row in rows} == {(str(yaw), source) for yaw in bench_mocap.ANGLES
+                                                  for source in ("network", "cold", "warm")}
+    assert all(float(row[5]) < 60 for row in rows)  # PA-MPJPE, mm
+
+
+def test_livecap_bench_mocap_names_what_it_looked_for_in_a_folder_without_takes(tmp_path):
+    from conftest import run_livecap
+
+    done = run_livecap("bench", "--mocap", str(tmp_path))
+    assert done.returncode != 0
+    assert "no known BVH take" in done.stderr and "test_freebvh.bvh" in done.stderr

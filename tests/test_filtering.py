@@ -91,5 +91,6 @@ def test_smoothing_cuts_the_jitter_of_fitted_joints_on_real_video(two_people_res
 
     _, raw = read_jsonl(raw_out)
     _, smoothed = two_people_results
-    # measured by `livecap bench --fitting`: 50.4 -> 15.6 mm/frame^2 (0.31)
-    assert jitter(smoothed) < 0.4 * jitter(raw)
+    # measured: 41.5 -> 17.9 mm/frame^2 (0.43). Unsmoothed fits are steadier since planted feet hold a standing
+    # person's root (73.5 before, with 17.3 smoothed), so the ratio is higher than it was (0.24)
+    assert jitter(smoothed) < 0.45 * jitter(raw) and jitter(smoothed) < 0.02

@@ -454,4 +454,26 @@ def test_the_config_files_camera_height_and_providers_reach_the_apps_engine(disp
     wait_people(window, qtbot, 1)
     heights = {window.people.item(row, 2).text() for row in range(window.people.rowCount())}
     assert heights == {"1.62 m"}, heights  # everyone scaled to the configured height
-    window.stop()
+    window.close()  # stops the engine; closed here, while its views still exist, not at the fixture's teardown
+    qtbot.waitUntil(lambda: window.runner.phase == "idle", timeout=10_000)
+
+
+def test_the_hands_switch_draws_every_hand_found_on_the_video_and_in_3d(make_window, qtbot, tmp_path):
+    window = make_window()
+    sp = window.source_panel
+    assert not sp.hands.isChecked()  # balanced: hands off by default
+    sp.preset.setCurrentText("accurate")
+    assert sp.hands.isChecked()  # accurate: on
+    sp.preset.setCurrentText("balanced")
+    sp.hands.setChecked(True)
+    start_video(window, qtbot)
+    qtbot.waitUntil(lambda: window.runner.phase == "running", timeout=60_000)
+    assert window.runner.engine.config.pipeline.hands_on and not sp.hands.isEnabled()
+    body_points = 2 * 20  # the body's 20 bones
+    qtbot.waitUntil(lambda: any(curve.getData()[0] is not None and len(curve.getData()[0]) >= 2 * 21
+                                for curve in window.video.hand_curves)
+                    and any(item.visible() and len(item.pos) > body_points for item in window.skeletons.lines),
+                    timeout=30_000)
+    wait_end(window, qtbot)
+    window.save_settings()
+    assert json.loads((tmp_path / "settings" / "gui.json").read_text())["hands"] is True

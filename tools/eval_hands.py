@@ -9,6 +9,10 @@ side of the annotated box, around its centre) and "box M rot" (the same square t
 finger base points up, as MediaPipe turns its hand crops; the turn comes from the ground truth here, as it would
 come from the pose's wrist and hand landmarks at run time). It runs the model, maps the 21 landmarks back to the
 image and scores PCK@0.2: the share of labelled points within 0.2 x the longer side of the box from the truth.
+Then the crops livecap places at run time (livecap.models.hands): "body" from the wrist, index and pinky points as
+BlazePose gives them (emulated from the truth: BlazePose's index and pinky lie between the knuckle and the next
+joint) and "own" from the hand's own points, as for the next frame; hands whose points for a crop are unlabelled
+are left out.
 A maintainer tool: prints numbers, asserts nothing.
 """
 from __future__ import annotations
@@ -22,6 +26,7 @@ import cv2
 import numpy as np
 
 from livecap.models.catalog import ModelCatalog
+from livecap.models.hands import PALM_POINTS, MediaPipeHandLandmarker, hand_roi_from_body, hand_roi_from_landmarks
 from livecap.models.runtime import OnnxModel
 
 CROP_SIZE = 224
@@ -106,6 +111,30 @@ def evaluate(model: OnnxModel, hands: list[dict], margin: float | None, upright:
     return {"pck": hits / max(total, 1), "points": total, "presence": float(np.mean(presence))}
 
 
+def run_time_crops(hand: dict) -> dict:
+    """{"body": Roi, "own": Roi} of the crops livecap would place for this hand, where its labels allow."""
+    truth, labelled = hand["truth"], hand["labelled"]
+    crops = {}
+    if labelled[[0, 5, 6, 17, 18]].all():
+        crops["body"] = hand_roi_from_body(truth[0], (truth[17] + truth[18]) / 2, (truth[5] + truth[6]) / 2)
+    if labelled[PALM_POINTS].all():
+        crops["own"] = hand_roi_from_landmarks(np.column_stack([truth, np.ones(21)]))
+    return crops
+
+
+def evaluate_run_time(model: OnnxModel, hands: list[dict]) -> dict:
+    """PCK@0.2 and labelled points per kind of run-time crop."""
+    landmarker, hits = MediaPipeHandLandmarker(model), {"body": [0, 0], "own": [0, 0]}
+    for hand in hands:
+        image = cv2.cvtColor(cv2.imread(str(hand["image"])), cv2.COLOR_BGR2RGB)
+        crops = run_time_crops(hand)
+        for kind, found in zip(crops, landmarker(image, list(crops.values()))):
+            near, labelled = pck(found.image21[:, :2], hand["truth"], hand["labelled"], max(hand["box"][2:]))
+            hits[kind][0] += near
+            hits[kind][1] += labelled
+    return {kind: (near / max(labelled, 1), labelled) for kind, (near, labelled) in hits.items()}
+
+
 def _draw(image_rgb: np.ndarray, predicted: np.ndarray, hand: dict, path: Path) -> None:
     canvas = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
     for (px, py), (tx, ty), labelled in zip(predicted, hand["truth"], hand["labelled"]):
@@ -139,6 +168,10 @@ def main() -> int:
             print(f"{model_name:20s} {crop:13s} "
                   + " ".join(f"{r['pck']:11.3f} ({r['points']:3d} pts)" for r in results)
                   + "   " + " ".join(f"{r['presence']:.2f}" for r in results))
+        run_time = [evaluate_run_time(model, sets[name]) for name in SETS]
+        for kind in ("body", "own"):
+            print(f"{model_name:20s} {'run-time ' + kind:13s} "
+                  + " ".join(f"{r[kind][0]:11.3f} ({r[kind][1]:3d} pts)" for r in run_time))
     return 0
 
 

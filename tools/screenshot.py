@@ -24,7 +24,8 @@ def _wait(app, condition, timeout: float) -> bool:
     return False
 
 
-def take(source: str, out: Path, people: int = 2, frame: int = 40, width: int = 1280, timeout: float = 120) -> Path:
+def take(source: str, out: Path, people: int = 2, frame: int = 40, width: int = 1280, timeout: float = 120,
+         hands: bool = False) -> Path:
     from PyQt6 import QtCore
 
     from livecap.gui.app import MainWindow
@@ -36,6 +37,7 @@ def take(source: str, out: Path, people: int = 2, frame: int = 40, width: int = 
         window.resize(1500, 900)
         window.show()
         window.source_panel.set_source(source)
+        window.source_panel.hands.setChecked(hands)
         window.start()
         ok = _wait(app, lambda: window.people.rowCount() >= people and window._shown is not None
                    and window._shown.index >= frame, timeout)
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=2, help="wait until this many people are in the panel")
     parser.add_argument("--width", type=int, default=1280, help="scale the picture down to this width (0: keep)")
     parser.add_argument("--display", action="store_true", help="use the current display instead of a new Xvfb")
+    parser.add_argument("--hands", action="store_true", help="with the Hands switch on")
+    parser.add_argument("--frame", type=int, default=40, help="the source frame to show, at least")
     args = parser.parse_args(argv)
     if not (args.display and os.environ.get("DISPLAY")):
         from xvfb import Xvfb
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from livecap.gui.launch import share_gl_contexts
 
     share_gl_contexts()
-    path = take(args.source, Path(args.out), args.people, width=args.width)
+    path = take(args.source, Path(args.out), args.people, args.frame, width=args.width, hands=args.hands)
     print(f"screenshot: {path} ({path.stat().st_size / 1024:.0f} KB)")
     return 0
 

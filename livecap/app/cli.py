@@ -11,8 +11,10 @@ from pathlib import Path
 from livecap import __version__
 from livecap.errors import LivecapError, OutputError, Terminated
 from livecap.settings import PRESETS, PipelineSettings
-from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_osc_arguments, add_runtime_options,
-                               bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings, positive_int,
+from livecap.app.batch import add_batch_parser
+from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_hands_option, add_osc_arguments,
+                               add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings,
+                               positive_int,
                                size_argument)
 
 log = logging.getLogger("livecap")
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_osc_arguments(p)
     add_bvh_arguments(p)
 
+    add_batch_parser(commands, PRESET_HELP)
+
     commands.add_parser("cameras", help="list the cameras attached and the mode each delivers")
 
     p = commands.add_parser("gui", help="the desktop app (also what `livecap` alone opens)")
@@ -87,20 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-dir", help="user model directory")
 
     p = commands.add_parser("bench", help="measure per-stage milliseconds and frames per second")
-    p.add_argument("--source", action="append", required=True, help="video file or folder (repeatable)")
+    p.add_argument("--source", action="append", help="video file or folder (repeatable; required but with --mocap)")
     p.add_argument("--preset", action="append", choices=list(PRESETS), help="preset (repeatable; default all)")
-    p.add_argument("--frames", type=int, default=100, help="frames measured per run (default 100)")
+    p.add_argument("--frames", type=int, help="frames measured per run (default 100; with --mocap: per take, "
+                                              "default 150)")
     p.add_argument("--json", help="also write the figures to this JSON file")
-    p.add_argument("--mediapipe", metavar="PYTHON", help="also time MediaPipe's legacy Pose on each source, with "
-                                                         "this interpreter (one with mediapipe==0.10.14 installed)")
+    p.add_argument("--mediapipe", metavar="PYTHON", help="also time MediaPipe's legacy Pose (with --hands: Holistic) on "
+                                                         "each source, with this interpreter (one with "
+                                                         "mediapipe==0.10.14 installed)")
     p.add_argument("--soak", type=float, metavar="SECONDS", help="instead: memory, threads and open files over a "
                                                                  "paced run this long (the first --source, looped) "
                                                                  "and 20 start/stop cycles")
     p.add_argument("--fitting", action="store_true", help="measure the skeleton fit instead: milliseconds per "
                                                           "person, JIT warm-up, jitter and lag with and without "
                                                           "smoothing")
+    p.add_argument("--mocap", metavar="DIR", help="instead: the skeleton fit against real motion capture, from a "
+                                                  "folder of BVH takes (DIR/<take>.bvh as in livecap.bench.mocap)")
     p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
                                                                                 "compared with none (default 0.5)")
+    add_hands_option(p)
     add_runtime_options(p)
     return parser
 
@@ -119,6 +128,12 @@ def _cmd_process(args) -> int:
               f"{s.failed} failed ({s.status})")
     _fail_on_failed_outputs(summary.status)
     return 0
+
+
+def _cmd_batch(args) -> int:
+    from livecap.app.batch import run_batch
+
+    return run_batch(args)
 
 
 def _cmd_run(args) -> int:
@@ -198,6 +213,13 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_bench(args) -> int:
+    if args.mocap:
+        from livecap.bench.mocap import main as bench_mocap
+
+        bench_mocap(args.mocap, max_frames=args.frames or 150)
+        return 0
+    if not args.source:
+        raise SystemExit("livecap bench: --source is required (a video file or folder), or use --mocap DIR")
     if args.fitting:
         return _bench_fitting(args)
     if args.soak:
@@ -207,9 +229,9 @@ def _cmd_bench(args) -> int:
         return 0
     from livecap.bench.engine import format_table, run_bench
 
-    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers)
+    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers, hands=args.hands)
                 for preset in args.preset or PRESETS]
-    rows = run_bench(args.source, settings, args.frames, args.json, args.mediapipe)
+    rows = run_bench(args.source, settings, args.frames or 100, args.json, args.mediapipe)
     print(format_table(rows))
     return 0
 
@@ -222,7 +244,7 @@ def _bench_fitting(args) -> int:
 
     warmup = warmup_seconds()
     settings = PipelineSettings(preset=(args.preset or ["balanced"])[0], smoothing=args.smoothing,
-                                model_dir=args.model_dir, providers=args.providers)
+                                model_dir=args.model_dir, providers=args.providers, hands=args.hands)
     rows = bench_fitting(args.source, settings)
     print(format_fitting(rows, warmup, args.smoothing))
     if args.json:
@@ -246,7 +268,7 @@ def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
     path = Path(given) if given else config.default_path()
     commands = _commands(parser)
     settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"])
-    config.apply(settings, [commands[name] for name in ("run", "process", "gui") if name in commands])
+    config.apply(settings, [commands[name] for name in ("run", "process", "batch", "gui") if name in commands])
     return path
 
 
@@ -264,8 +286,9 @@ def _cmd_doctor(args) -> int:
     return 0
 
 
-COMMANDS = {"process": _cmd_process, "run": _cmd_run, "cameras": _cmd_cameras, "models": _cmd_models,
-            "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor, "gui": _cmd_gui}
+COMMANDS = {"process": _cmd_process, "batch": _cmd_batch, "run": _cmd_run, "cameras": _cmd_cameras,
+            "models": _cmd_models, "bench": _cmd_bench, "bvh": _cmd_bvh, "config": _cmd_config, "doctor": _cmd_doctor,
+            "gui": _cmd_gui}
 
 
 def _terminate(signum, frame) -> None:

@@ -18,7 +18,7 @@ from livecap.errors import LivecapError
 # section -> key -> the flag's destination (argparse dest)
 SETTINGS: dict[str, dict[str, str]] = {
     "pipeline": {"preset": "preset", "smoothing": "smoothing", "fov": "fov", "calibration": "calibration",
-                 "height": "height", "providers": "providers", "model_dir": "model_dir"},
+                 "height": "height", "providers": "providers", "model_dir": "model_dir", "hands": "hands"},
     "live": {"source": "source", "paced": "paced", "camera_size": "camera_size", "camera_fps": "camera_fps",
              "mjpg": "mjpg"},
     "bvh": {"directory": "bvh", "units": "bvh_units", "order": "bvh_order", "fps": "bvh_fps",
@@ -63,7 +63,7 @@ def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 
 def _convert(action: argparse.Action, value, where: str):
     """A TOML value through the flag's own parser."""
-    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.BooleanOptionalAction)):
         if not isinstance(value, bool):
             raise LivecapError(f"{where} must be true or false, not {value!r}")
         return value

@@ -47,12 +47,20 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
                         help="temporal smoothing strength: 0 off, 0.5 default, 1 heavy")
     parser.add_argument("--height", type=_checked(check_height, "metres"), metavar="METRES",
                         help="the people's standing height, when known (default: measured from the video)")
+    add_hands_option(parser)
+
+
+def add_hands_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hands", action=argparse.BooleanOptionalAction, default=None,
+                        help="hands and fingers for every person: 21 points per hand and 30 finger bones (default: "
+                             "on in the accurate preset, off in the others)")
 
 
 def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
     """The pipeline's settings from a command's flags (whose defaults the config file set)."""
     return PipelineSettings(preset=getattr(args, "preset", "balanced"), smoothing=args.smoothing, fov=args.fov, calibration=args.calibration,
-                            height=args.height, providers=args.providers, model_dir=args.model_dir)
+                            height=args.height, providers=args.providers, model_dir=args.model_dir,
+                            hands=getattr(args, "hands", None))
 
 
 def positive_int(text: str) -> int:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError, OutputError
+from livecap.pose.pipeline import PipelineModels
 from livecap.settings import PipelineSettings
 from livecap.sinks import Sink
 from livecap.sinks.jsonl import JsonlSink
@@ -37,11 +39,15 @@ class ProcessSummary:
 
 
 def process(input_path: str, out: str, settings: PipelineSettings, stills: bool = False,
-            max_frames: int | None = None, progress: bool | None = None, sinks: list[Sink] = ()) -> ProcessSummary:
+            max_frames: int | None = None, progress: bool | None = None, sinks: list[Sink] = (),
+            models: PipelineModels | None = None, on_frames: Callable[[int], None] | None = None) -> ProcessSummary:
     """The results file is the job: its failure ends the run (OutputError). Another output that fails is
-    reported and stopped while the rest go on; its failure is in the summary's status."""
+    reported and stopped while the rest go on; its failure is in the summary's status.
+    `models` already loaded for these settings are used instead of loading them again (`livecap batch` loads
+    them once per worker); `on_frames` is told the frames processed so far, a few times a second."""
     results = JsonlSink(out, required=True)
-    engine = Engine(EngineConfig(input_path, settings, stills=stills, max_frames=max_frames), [results, *sinks])
+    engine = Engine(EngineConfig(input_path, settings, stills=stills, max_frames=max_frames), [results, *sinks],
+                    models=models)
     engine.start()
     total = engine.status().expected
     show = sys.stderr.isatty() if progress is None else progress
@@ -52,6 +58,8 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
                 status = engine.status()
                 bar.update(status.frames - bar.n)
                 bar.set_postfix(people=status.people, refresh=False)
+                if on_frames is not None:
+                    on_frames(status.frames)
             bar.update(engine.status().frames - bar.n)
     finally:
         status = engine.stop()

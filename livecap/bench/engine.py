@@ -19,7 +19,7 @@ from livecap.pose.pipeline import PipelineModels
 from livecap.settings import PipelineSettings
 from livecap.sinks.jsonl import JsonlSink
 
-STAGES = ("capture", "convert", "detect", "landmarks", "track", "filter", "fit", "sinks")
+STAGES = ("capture", "convert", "detect", "landmarks", "track", "hands", "filter", "fit", "sinks")
 
 
 @dataclass
@@ -55,7 +55,8 @@ def bench_file(path: str, settings: PipelineSettings, max_frames: int, models: P
     unpaced, people = _run(path, settings, False, max_frames, models)
     paced, _ = _run(path, settings, True, max_frames, models)
     stages = {name: round(unpaced.stage_ms.get(name, 0.0), 2) for name in STAGES}
-    return BenchRow(Path(path).name, settings.preset, unpaced.frames, round(unpaced.fps, 1), stages, round(people, 1),
+    preset = settings.preset + (" +hands" if settings.hands_on else "")
+    return BenchRow(Path(path).name, preset, unpaced.frames, round(unpaced.fps, 1), stages, round(people, 1),
                     models.providers, round(paced.latency_p50_ms, 1), round(paced.latency_p95_ms, 1), paced.dropped,
                     paced.captured)
 
@@ -77,11 +78,18 @@ print((frames - 3) / (time.perf_counter() - started))
 """
 
 
-def mediapipe_fps(python: str, path: str, max_frames: int) -> float:
-    """MediaPipe's legacy Pose solution (one person, its own C++ graph) end to end on the same video, in the
-    interpreter that has it installed (it pins its own numpy and OpenCV, so it lives in a venv of its own)."""
-    done = subprocess.run([python, "-c", _MEDIAPIPE, path, str(max_frames)], capture_output=True, text=True,
-                          timeout=600)
+_HOLISTIC = _MEDIAPIPE.replace("mp.solutions.pose.Pose(model_complexity=1, enable_segmentation=False)",
+                                "mp.solutions.holistic.Holistic(model_complexity=1, enable_segmentation=False, "
+                                "refine_face_landmarks=False)")
+PEERS = {False: "MediaPipe Pose 0.10.14", True: "MediaPipe Holistic 0.10.14"}
+
+
+def mediapipe_fps(python: str, path: str, max_frames: int, holistic: bool = False) -> float:
+    """MediaPipe's legacy Pose solution, or with `holistic` its Holistic solution (body, both hands and the face
+    mesh of one person), end to end on the same video, in the interpreter that has it installed (it pins its own
+    numpy and OpenCV, so it lives in a venv of its own)."""
+    done = subprocess.run([python, "-c", _HOLISTIC if holistic else _MEDIAPIPE, path, str(max_frames)],
+                          capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"MediaPipe run failed: {done.stderr.strip().splitlines()[-1:]}")
     return float(done.stdout.strip().splitlines()[-1])
@@ -109,11 +117,12 @@ def run_bench(sources: list[str], settings: list[PipelineSettings], max_frames: 
         models = PipelineModels.load(setting)
         rows += [bench_file(source, setting, max_frames, models) for source in sources]
     if mediapipe_python:
-        for source in sources:
-            fps = mediapipe_fps(mediapipe_python, source, max_frames)
-            for row in rows:
-                if row.source == Path(source).name:
-                    row.peer_fps["MediaPipe Pose 0.10.14"] = round(fps, 1)
+        for holistic in sorted({s.hands_on for s in settings}):
+            for source in sources:
+                fps = mediapipe_fps(mediapipe_python, source, max_frames, holistic)
+                for row, setting in zip(rows, [s for s in settings for _ in sources]):
+                    if row.source == Path(source).name and setting.hands_on == holistic:
+                        row.peer_fps[PEERS[holistic]] = round(fps, 1)
     if json_out:
         Path(json_out).write_text(json.dumps([asdict(r) for r in rows], indent=2))
     return rows

@@ -1,7 +1,11 @@
-"""`livecap bench --fitting`: the skeleton fit's speed, its JIT warm-up, and what smoothing does to jitter and lag.
+"""`livecap bench --fitting`: the skeleton fit's speed, its JIT warm-up, what smoothing does to jitter and lag, and
+how still people stand: foot skate and the root's wander over each person's first second.
 
 Jitter is the mean absolute acceleration of the fitted joints (mm/frame^2). Lag is the delay, in frames, that
-best lines the smoothed joints up with the raw ones on the fastest tenth of the motion.
+best lines the smoothed joints up with the raw ones on the fastest tenth of the motion. Foot skate is the mean
+horizontal motion (world x, z) of a foot flagged in contact in this frame and the one before (mm/frame), as
+published. Root wander is the largest extent (over x, y, z) of each person's published root over their first
+second, the worst person (cm).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from livecap.camera import camera_for
 from livecap.pose.fitting import FitState, SkeletonFitter
 from livecap.pose.pipeline import PipelineModels, build_pipeline
 from livecap.settings import PipelineSettings
+from livecap.skeleton import J
 from livecap.sources import open_file
 
 
@@ -31,21 +36,57 @@ class Recording:
     frames: dict[int, list[int]] = field(default_factory=dict)
     joints: dict[int, list[np.ndarray]] = field(default_factory=dict)
     inputs: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)  # (id, landmarks2d, world33)
+    feet: dict[int, list[np.ndarray]] = field(default_factory=dict)  # world positions of LeftFoot, RightFoot
+    contacts: dict[int, list[tuple[bool, bool]]] = field(default_factory=dict)  # left, right
+    roots: dict[int, list[np.ndarray]] = field(default_factory=dict)  # published root, camera space
+    fps: float = 30.0
 
 
 def record(path: str, models: PipelineModels, settings: PipelineSettings) -> Recording:
     source = open_file(path)
     pipeline = build_pipeline(settings, source.mode.width, source.mode.height, models=models)
-    out = Recording()
+    out = Recording(fps=source.mode.fps)
     try:
         for frame in source:
             for person in pipeline.process(frame).people:
                 out.frames.setdefault(person.id, []).append(frame.index)
                 out.joints.setdefault(person.id, []).append(person.skeleton.joints3d.astype(np.float64))
                 out.inputs.append((person.id, person.landmarks2d, person.world33))
+                out.feet.setdefault(person.id, []).append(person.world.positions[_FEET].copy())
+                out.roots.setdefault(person.id, []).append(person.skeleton.root.astype(np.float64))
+                contacts = person.contacts or {}
+                out.contacts.setdefault(person.id, []).append((contacts.get("left", False),
+                                                               contacts.get("right", False)))
     finally:
         source.close()
     return out
+
+
+_FEET = [J["LeftFoot"], J["RightFoot"]]
+
+
+def foot_skate_mm(recording: Recording) -> tuple[float, float]:
+    """Mean horizontal motion of a foot in contact now and in the frame before (mm/frame), and the share of
+    person-frames with a foot in contact."""
+    moves, in_contact, total = [], 0, 0
+    for person_id, frames in recording.frames.items():
+        feet, flags = np.array(recording.feet[person_id]), np.array(recording.contacts[person_id])
+        in_contact += int(flags.any(axis=1).sum())
+        total += len(frames)
+        consecutive = np.diff(frames) == 1
+        for side in (0, 1):
+            held = consecutive & flags[1:, side] & flags[:-1, side]
+            step = np.diff(feet[:, side], axis=0)[held]
+            moves += list(np.hypot(step[:, 0], step[:, 2]) * 1000.0)
+    return (float(np.mean(moves)) if moves else float("nan")), in_contact / max(total, 1)
+
+
+def root_wander_cm(recording: Recording, seconds: float = 1.0) -> float:
+    """The largest extent (x, y or z) of a person's root over the first `seconds` they are seen, worst person."""
+    count = max(2, int(round(seconds * recording.fps)))
+    extents = [np.ptp(np.array(roots[:count]), axis=0).max() * 100.0 for roots in recording.roots.values()
+               if len(roots) >= count]
+    return float(max(extents)) if extents else float("nan")
 
 
 def _runs(recording: Recording, minimum: int = 5):
@@ -138,6 +179,9 @@ class FittingFigures:
     jitter_smoothed_mm: float
     limb_lag_frames: float
     root_lag_frames: float
+    foot_skate_mm: float = float("nan")
+    contact_share: float = float("nan")
+    root_wander_cm: float = float("nan")
 
     @property
     def jitter_ratio(self) -> float:
@@ -155,18 +199,21 @@ def bench_fitting(sources: list[str], settings: PipelineSettings) -> list[Fittin
         camera = camera_for(source.mode.width, source.mode.height, settings.fov, settings.calibration)
         source.close()
         (raw_limbs, raw_root), (limbs, root) = limbs_and_root(raw), limbs_and_root(smoothed)
+        skate, share = foot_skate_mm(smoothed)
         rows.append(FittingFigures(Path(path).name, len(raw.inputs), fit_milliseconds(raw, camera),
                                    jitter_mm(raw), jitter_mm(smoothed), lag_frames(raw_limbs, limbs),
-                                   lag_frames(raw_root, root)))
+                                   lag_frames(raw_root, root), skate, share, root_wander_cm(smoothed)))
     return rows
 
 
 def format_fitting(rows: list[FittingFigures], warmup: tuple[float, float], smoothing: float) -> str:
     lines = [f"fit warm-up: {warmup[0]:.1f} s compiling, {warmup[1]:.2f} s from the cache (first fit in a fresh "
              f"process)", f"smoothing {smoothing}: source | person-frames | fit ms/person | jitter raw mm/f^2 | "
-                          f"smoothed | ratio | lag frames: limbs, root"]
+                          f"smoothed | ratio | lag frames: limbs, root | foot skate mm/frame (contact share) | "
+                          f"root wander cm over the first second"]
     for r in rows:
         lines.append(f"{r.source} | {r.people_frames} | {r.fit_ms:.2f} | {r.jitter_raw_mm:.1f} | "
                      f"{r.jitter_smoothed_mm:.1f} | {r.jitter_ratio:.2f} | {r.limb_lag_frames:.1f}, "
-                     f"{r.root_lag_frames:.1f}")
+                     f"{r.root_lag_frames:.1f} | {r.foot_skate_mm:.1f} ({r.contact_share:.0%}) | "
+                     f"{r.root_wander_cm:.1f}")
     return "\n".join(lines)

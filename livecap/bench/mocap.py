@@ -113,9 +113,15 @@ class Take:
     fps: float  # of the sampled frames
 
 
+def takes_folder(folder: str | Path) -> Path:
+    """The folder the takes' paths are relative to: `folder` itself, or its bvh/ (the shared media folder)."""
+    folder = Path(folder)
+    return folder / "bvh" if (folder / "bvh").is_dir() else folder
+
+
 def take_landmarks(rig: Rig, media: Path, max_frames: int = 150) -> Take:
-    """The 33 BlazePose landmarks of a take's sampled frames."""
-    bvh = read(media / "bvh" / rig.take)
+    """The 33 BlazePose landmarks of a take's sampled frames. media: the folder of takes (or the one above it)."""
+    bvh = read(takes_folder(media) / rig.take)
     frames = sampled_frames(bvh, max_frames)
     index = {name: i for i, name in enumerate(bvh.names)}
     tips = np.cumsum([j.end_site is not None for j in bvh.joints]) - 1 + len(bvh.joints)
@@ -311,8 +317,7 @@ def record_video_inputs(path: str | Path, models, preset: str = "balanced") -> V
 
     source = open_file(str(path))
     pipeline = build_pipeline(PipelineSettings(preset=preset), source.mode.width, source.mode.height, models=models)
-    camera = pipeline.camera
-    out = VideoInputs(camera, [], [], [], [])
+    out = VideoInputs(pipeline.camera, [], [], [], [])
     try:
         for frame in source:
             for person in pipeline.process(frame).people:
@@ -347,7 +352,13 @@ def video_agreement_mm(inputs: VideoInputs, settings: FitSettings | None = None)
 
 
 def main(media: str | Path, max_frames: int = 150) -> list[MocapRow]:
-    """What `livecap bench --mocap` runs: the whole table, printed, and its rows returned."""
-    rows = bench_mocap(media, max_frames=max_frames)
+    """What `livecap bench --mocap DIR` runs: every known take found in DIR (a folder of BVH takes laid out as
+    RIGS names them, e.g. the shared media's bvh/), the whole table printed, and its rows returned."""
+    folder = takes_folder(media)
+    found = tuple(name for name, rig in RIGS.items() if (folder / rig.take).is_file())
+    if not found:
+        raise SystemExit(f"livecap bench --mocap: no known BVH take in {folder} (looked for "
+                         f"{', '.join(rig.take for rig in RIGS.values())}): point it at the shared media's bvh folder")
+    rows = bench_mocap(media, takes=found, max_frames=max_frames)
     print(format_mocap(rows))
     return rows

@@ -160,6 +160,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _load_settings(self) -> None:
         s = self.settings
         self.source_panel.load(s)
+        if s.hands is None and self.pipeline.hands is not None:  # the config file's [pipeline] hands
+            self.source_panel.hands.setChecked(self.pipeline.hands)
         self.record_panel.folder.setText(s.record_dir)
         self.stream_panel.load(s)  # an enabled stream toggles its row: set_stream then turns it on
         for name, row in self.stream_panel.rows.items():
@@ -227,7 +229,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # a file plays at its own frame rate, as a camera would deliver it
         config = EngineConfig(source=source, paced=True, loop=sp.loop.isChecked(),
                               pipeline=replace(self.pipeline, preset=sp.preset.currentText(),
-                                               smoothing=sp.smoothing.value() / 100))
+                                               smoothing=sp.smoothing.value() / 100, hands=sp.hands.isChecked()))
         self.runner.start(config, self.outputs.wanted())
         self.latency.clear_history()
         self.skeletons.new_take()
@@ -245,7 +247,7 @@ class MainWindow(QtWidgets.QMainWindow):
         busy = phase in ("starting", "running")
         sp.start.setChecked(busy)
         sp.start.setText("Stop  (Space)" if busy else "Start  (Space)")
-        for widget in (sp.source, sp.browse, sp.preset, sp.smoothing, sp.loop):
+        for widget in (sp.source, sp.browse, sp.preset, sp.smoothing, sp.hands, sp.loop):
             widget.setEnabled(not busy)
         sp.progress.setVisible(phase == "starting")
         if phase == "running":

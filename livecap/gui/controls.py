@@ -45,6 +45,11 @@ class SourcePanel(QtWidgets.QGroupBox):
         srow.addWidget(self.smoothing, 1)
         srow.addWidget(self.smoothing_value)
         layout.addRow("Smoothing", srow)
+        self.hands = QtWidgets.QCheckBox("Hands and fingers")
+        self.hands.setToolTip("21 points and the finger bones of each hand of every person (on by default in the "
+                              "accurate preset); applies when the engine (re)starts")
+        self.preset.currentTextChanged.connect(lambda name: self.hands.setChecked(PRESETS[name].hands))
+        layout.addRow(self.hands)
         self.loop = QtWidgets.QCheckBox("Loop a video file")
         self.loop.setToolTip("play a file again from the start when it ends (demos, rehearsals)")
         layout.addRow(self.loop)
@@ -94,6 +99,7 @@ class SourcePanel(QtWidgets.QGroupBox):
         self.set_recent(settings.recent)
         self.set_source(settings.source)
         self.preset.setCurrentText(settings.preset)
+        self.hands.setChecked(PRESETS[self.preset.currentText()].hands if settings.hands is None else settings.hands)
         self.smoothing.setValue(round(settings.smoothing * 100))
         self.smoothing_value.setText(f"{settings.smoothing:.2f}")
         self.loop.setChecked(settings.loop)
@@ -101,6 +107,7 @@ class SourcePanel(QtWidgets.QGroupBox):
     def save(self, settings: GuiSettings) -> None:
         settings.remember_source(self.source_text)
         settings.preset = self.preset.currentText()
+        settings.hands = self.hands.isChecked()
         settings.smoothing = self.smoothing.value() / 100
         settings.loop = self.loop.isChecked()
 

@@ -25,7 +25,7 @@ class ModelCache:
 
     def get(self, config: EngineConfig) -> PipelineModels:
         settings = config.pipeline
-        key = (settings.preset, settings.model_dir, settings.providers)
+        key = (settings.preset, settings.model_dir, settings.providers, settings.hands_on)
         with self._lock:
             if key not in self._models:
                 self._models[key] = PipelineModels.load(settings)

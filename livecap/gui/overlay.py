@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from livecap.fingers import BONES_PER_HAND, HAND_EDGES, SIDE_NAMES, SIDES
 from livecap.types import PersonPose
 from livecap.skeleton import PARENTS, J, skeleton_height
 
@@ -44,6 +45,33 @@ def segments_2d(person: PersonPose) -> np.ndarray:
     return points[edges[keep].reshape(-1), :2]
 
 
+def hand_segments_2d(person: PersonPose) -> np.ndarray:
+    """(2K x 2) image-pixel points, consecutive pairs forming the segments of every hand found (none when hands are
+    off or no hand was found)."""
+    hands = [np.asarray(hand.landmarks2d, np.float32) for hand in person.hands.values() if hand is not None]
+    if not hands:
+        return np.zeros((0, 2), np.float32)
+    return np.concatenate([points[HAND_EDGES.reshape(-1), :2] for points in hands])
+
+
+def finger_segments_3d(person: PersonPose) -> np.ndarray:
+    """(2B x 3) display-space points, consecutive pairs forming the finger bones of each hand fitted in this frame
+    (hand -> knuckle -> ... -> fingertip)."""
+    fingers = person.world.fingers if person.world is not None else None
+    if fingers is None or fingers.tips is None:
+        return np.zeros((0, 3), np.float32)
+    pairs = []
+    for k, side in enumerate(SIDES):
+        if not fingers.present[side]:
+            continue
+        hand = person.world.positions[J[f"{SIDE_NAMES[side]}Hand"]]
+        bones = fingers.positions[k * BONES_PER_HAND:(k + 1) * BONES_PER_HAND]
+        for f in range(len(bones) // 3):
+            chain = [hand, *bones[3 * f:3 * f + 3], fingers.tips[k * 5 + f]]
+            pairs += [point for a, b in zip(chain, chain[1:]) for point in (a, b)]
+    return world_to_display(np.array(pairs)) if pairs else np.zeros((0, 3), np.float32)
+
+
 def label_position(person: PersonPose) -> tuple[float, float]:
     """Where the id label goes: above the person's box."""
     x1, y1, x2, _ = (float(v) for v in person.bbox)
@@ -58,10 +86,11 @@ def world_to_display(points: np.ndarray) -> np.ndarray:
 
 
 def segments_3d(person: PersonPose) -> np.ndarray | None:
-    """(2B x 3) display-space points, consecutive pairs forming the fitted skeleton's bones; None before a fit."""
+    """(2B x 3) display-space points, consecutive pairs forming the fitted skeleton's bones (with its finger bones,
+    when hands are on); None before a fit."""
     if person.world is None:
         return None
-    return world_to_display(person.world.positions)[BONES.reshape(-1)]
+    return np.concatenate([world_to_display(person.world.positions)[BONES.reshape(-1)], finger_segments_3d(person)])
 
 
 def flexion_degrees(joints3d: np.ndarray, before: int, hinge: int, after: int) -> float:

@@ -48,6 +48,7 @@ class GuiSettings:
     source: str = ""  # camera index, file or URL; empty: the first camera found
     recent: list[str] = field(default_factory=list)  # files and URLs used before, newest first
     preset: str = "balanced"
+    hands: bool | None = None  # the Hands switch; None: the preset's default
     smoothing: float = DEFAULT_SMOOTHING
     loop: bool = False  # play a video file again when it ends
     record_dir: str = str(Path.home() / "livecap-recordings")

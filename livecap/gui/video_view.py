@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore
 
-from livecap.gui.overlay import colour, label_position, segments_2d
+from livecap.gui.overlay import colour, hand_segments_2d, label_position, segments_2d
 from livecap.types import PersonPose
 
 
@@ -26,6 +26,7 @@ class VideoView(pg.GraphicsLayoutWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.curves: list[pg.PlotCurveItem] = []
+        self.hand_curves: list[pg.PlotCurveItem] = []  # each person's hands, thinner than their body
         self.labels: list[pg.TextItem] = []
         self._slot_ids: list[int | None] = []
         self._frame_image: np.ndarray | None = None  # the BGR array last shown, to skip unchanged frames
@@ -44,6 +45,7 @@ class VideoView(pg.GraphicsLayoutWidget):
         for slot in range(len(people), len(self.curves)):
             if self._slot_ids[slot] is not None:
                 self.curves[slot].setVisible(False)
+                self.hand_curves[slot].setVisible(False)
                 self.labels[slot].setVisible(False)
                 self._slot_ids[slot] = None
 
@@ -69,16 +71,21 @@ class VideoView(pg.GraphicsLayoutWidget):
     def _draw_person(self, slot: int, person: PersonPose) -> None:
         if slot == len(self.curves):
             curve = pg.PlotCurveItem(connect="pairs", antialias=False)
+            hands = pg.PlotCurveItem(connect="pairs", antialias=False)
             label = pg.TextItem(anchor=(0.5, 1.0))
             self.view.addItem(curve)
+            self.view.addItem(hands)
             self.view.addItem(label)
             self.curves.append(curve)
+            self.hand_curves.append(hands)
             self.labels.append(label)
             self._slot_ids.append(None)
-        curve, label = self.curves[slot], self.labels[slot]
+        curve, hands, label = self.curves[slot], self.hand_curves[slot], self.labels[slot]
         if self._slot_ids[slot] != person.id:
             rgb = colour(person.id)
             curve.setPen(pg.mkPen(rgb, width=3))
+            hands.setPen(pg.mkPen(rgb, width=1.5))
+            hands.setVisible(True)
             label.setText(f"#{person.id}")
             label.setColor(rgb)
             label.fill = pg.mkBrush(0, 0, 0, 150)
@@ -90,4 +97,6 @@ class VideoView(pg.GraphicsLayoutWidget):
             curve.setData(points[:, 0], points[:, 1], connect="pairs")
         else:
             curve.setData([], [])
+        points = hand_segments_2d(person)
+        hands.setData(points[:, 0], points[:, 1], connect="pairs")
         label.setPos(*label_position(person))

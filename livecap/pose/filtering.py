@@ -137,6 +137,9 @@ class PersonSmoother:
         s = self.settings
         self.image, self.world = OneEuroFilter(s.landmarks), OneEuroFilter(s.landmarks)
         self.root_filter = RootKalman(s.root_process_noise, s.root_measurement_noise)
+        self._offset = np.zeros(3)  # published root - filtered root
+        self._held = np.zeros(3)  # published root - fitted root while a foot is planted
+        self._planted = False
 
     def landmarks(self, time: float, image33: np.ndarray, world33: np.ndarray, body_pixels: float
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -146,5 +149,21 @@ class PersonSmoother:
         world = self.world(time, world33, scale=1.0)  # hip-centred metres: a body is about 1 m across
         return image.astype(np.float32), world.astype(np.float32)
 
-    def root(self, time: float, root: np.ndarray) -> np.ndarray:
-        return self.root_filter(time, root)
+    def root(self, time: float, root: np.ndarray, planted: bool = False) -> np.ndarray:
+        """The filtered root. While a foot is planted the fit already holds the body still, and the filter's
+        correction changing would slide that foot: sideways and in depth the published root then moves exactly as
+        the fitted one does, from where it was when the foot came down; once the feet are free it eases back
+        onto the filtered path."""
+        root = np.asarray(root, np.float64)
+        filtered = self.root_filter(time, root)
+        if planted:
+            if not self._planted:
+                self._held = filtered + self._offset - root
+            published = filtered + self._offset * (0.0, 1.0 - self.RELEASE_EASE, 0.0)
+            published[[0, 2]] = root[[0, 2]] + self._held[[0, 2]]
+        else:
+            published = filtered + self._offset * (1.0 - self.RELEASE_EASE)
+        self._planted, self._offset = planted, published - filtered
+        return published
+
+    RELEASE_EASE = 0.3  # of the way back onto the filtered path per frame after a foot lifts

@@ -18,10 +18,13 @@ from livecap.camera import CameraIntrinsics, camera_for
 from livecap.models.blazepose import COCO17_FROM_BLAZEPOSE33, BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog
 from livecap.models.crop import roi_from_alignment_points
+from livecap.models.hands import MediaPipeHandLandmarker
 from livecap.models.movenet import MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.runtime import OnnxModel, RuntimeOptions
+from livecap.pose.contact import FootContacts, joints_in_contact
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
-from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter
+from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
+from livecap.pose.hands import HandStage, PersonHands
 from livecap.pose.similarity import merge_people
 from livecap.pose.tracking import Candidate, PoseTracker, Track, TrackerSettings
 from livecap.settings import PipelineSettings
@@ -32,20 +35,25 @@ from livecap.types import Frame, FrameResult, Landmarks, PersonPose, Roi, Stream
 class PipelineModels:
     people: MoveNetMultiPose
     landmarker: BlazePoseLandmarker
-    refiner: MoveNetSinglePose | None = None
+    hands: MediaPipeHandLandmarker | None = None  # when hands are on
+    refiner: MoveNetSinglePose | None = None  # top-down keypoints of each detected person (accurate)
 
     @classmethod
-    def load(cls, settings: PipelineSettings) -> "PipelineModels":
-        """The preset's models, from the user's model folder or the shipped ones."""
+    def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
+        """The preset's models, from the user's model folder or the shipped ones; ONNX Runtime's threads per
+        model (0: its default, one per core), fewer where several pipelines share the cores (`livecap batch`)."""
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
-        options = RuntimeOptions(list(settings.providers) if settings.providers else None)
+        options = RuntimeOptions(list(settings.providers) if settings.providers else None, intra_op_threads)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
         on_gpu = detector.on_gpu and preset.gpu_landmark_model is not None
         landmark = OnnxModel(catalog.require(preset.gpu_landmark_model if on_gpu else preset.landmark_model).path,
                              options)
+        hands = (MediaPipeHandLandmarker(OnnxModel(catalog.require(preset.hand_model).path, options))
+                 if settings.hands_on else None)
         refiner = (MoveNetSinglePose(OnnxModel(catalog.require(preset.refiner_model).path, options))
                    if preset.refiner_model else None)
-        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark), refiner)
+        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark), hands,
+                   refiner)
 
     @property
     def providers(self) -> list[str]:
@@ -59,6 +67,8 @@ class PersonState:
 
     fit: FitState
     smoother: PersonSmoother | None
+    contacts: FootContacts | None = None  # not for stills: contact needs motion
+    hands: PersonHands | None = None  # when hands are on (livecap.pose.hands)
 
 
 REFERENCE_FPS = 30.0  # the frame rate the presets' detector periods are counted at
@@ -76,6 +86,7 @@ class PosePipeline:
         smoothing = SmoothingSettings.from_strength(settings.smoothing)
         self.smoothing = smoothing if smoothing.enabled and not stills else None
         self.fitter = SkeletonFitter(camera, FitSettings(height=settings.height)) if camera is not None else None
+        self.hands = HandStage(models.hands, self.smoothing) if models.hands is not None else None
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
         self._detector_runs = 0
@@ -83,7 +94,9 @@ class PosePipeline:
         self._frame_interval: float | None = None  # seconds between frames, averaged
 
     def _new_person(self) -> PersonState:
-        return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None)
+        return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None,
+                           None if self.stills else FootContacts(),
+                           self.hands.new_person() if self.hands is not None else None)
 
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
@@ -122,7 +135,14 @@ class PosePipeline:
             lap("refine")
         tracks = self.tracker.update(candidates, results)
         lap("track")
+        if self.hands is not None:
+            hands = self.hands.find_all(rgb, [(t.landmarks.image33, t.state.hands, t.resumed) for t in tracks])
+            lap("hands")
         people = [self._person(track, frame.time, lap) for track in tracks]
+        if self.hands is not None:
+            for person, track, found in zip(people, tracks, hands):
+                self.hands.attach(person, track.state.hands, found, frame.time)
+            lap("hands")
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms)
 
@@ -176,8 +196,15 @@ class PosePipeline:
         temporal = not self.stills and not track.resumed
         fit = self.fitter.fit(state.fit, person.landmarks2d, person.world33, temporal=temporal)
         lap("fit")
+        if state.contacts is not None:
+            if track.resumed:
+                state.contacts.reset()
+            # contact is judged on the fit itself (before the root filter) and planted in the fit's own space
+            person.contacts = state.contacts.update(time_s, skeleton.world_pose(fit))
+            plant(state.fit, fit, joints_in_contact(person.contacts))
         if state.smoother is not None:
-            shift = (state.smoother.root(time_s, fit.root) - fit.root).astype(np.float32)
+            planted = bool(person.contacts and any(person.contacts.values()))
+            shift = (state.smoother.root(time_s, fit.root, planted) - fit.root).astype(np.float32)
             fit.root = fit.root + shift
             fit.joints3d = fit.joints3d + shift
             lap("filter")
@@ -195,6 +222,8 @@ class PosePipeline:
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
         if self.models.refiner is not None:
             self.models.refiner(blank, [Roi(width / 2, height / 2, side, 0.0)])
+        if self.models.hands is not None:
+            self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
         if self.fitter is not None and landmarks:
             image33 = landmarks[0].image33.copy()
             image33[:, 2] = 1.0

@@ -13,7 +13,7 @@ import numpy as np
 
 from livecap import __version__, skeleton
 from livecap.errors import OutputError
-from livecap.types import FrameResult, PersonPose, StreamInfo
+from livecap.types import FrameResult, HandPose, PersonPose, StreamInfo
 
 PIXEL_DECIMALS = 2
 METRE_DECIMALS = 4
@@ -33,7 +33,7 @@ def _points(array: np.ndarray, decimals: int) -> list:
 
 def header_record(info: StreamInfo, **extra) -> dict:
     record = {"livecap": __version__, "source": info.source, "width": info.width, "height": info.height,
-              "fps": round(info.fps, 4), "camera": info.camera.to_dict(), "skeleton": skeleton.header(),
+              "fps": round(info.fps, 4), "camera": info.camera.to_dict(), "skeleton": skeleton.header(info.settings.get("hands", False)),
               "landmarks": "blazepose33", "preset": info.preset, "providers": info.providers,
               "settings": info.settings}
     record.update(extra)
@@ -50,7 +50,19 @@ def person_record(person: PersonPose) -> dict:
     if fit is not None:
         record.update({"joints3d": _rounded(fit.joints3d, METRE_DECIMALS), "root": _rounded(fit.root, METRE_DECIMALS),
                        "rotations": _rounded(fit.rotations, 5), "bone_lengths": _rounded(fit.bone_lengths, 4)})
+    if person.contacts is not None:
+        record["contacts"] = {side: bool(flag) for side, flag in person.contacts.items()}
+    if person.hands:  # hands on: both sides always listed, null for a hand not found
+        record["hands"] = {side: None if hand is None else hand_record(hand) for side, hand in person.hands.items()}
+        record["fingers"] = {side: None if hand is None or hand.rotations is None else _rounded(hand.rotations, 5)
+                             for side, hand in person.hands.items()}
     return record
+
+
+def hand_record(hand: HandPose) -> dict:
+    return {"score": round(float(hand.score), SCORE_DECIMALS),
+            "landmarks2d": _points(np.asarray(hand.landmarks2d, np.float64), PIXEL_DECIMALS),
+            "world": _rounded(hand.world, METRE_DECIMALS)}
 
 
 def frame_record(result: FrameResult) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livecap.types import FrameResult, PersonPose, SkeletonPose
+from livecap.types import FrameResult, HandPose, PersonPose, SkeletonPose
 from livecap.skeleton import offsets_from_pose
 
 
@@ -21,7 +21,13 @@ def person_from_record(record: dict) -> PersonPose:
                            rotations=rotations.astype(np.float32),
                            bone_lengths=np.asarray(record["bone_lengths"], np.float32),
                            offsets=offsets_from_pose(joints, rotations).astype(np.float32))
-    return PersonPose(id=int(record["id"]), score=float(record["score"]), skeleton=fit, **arrays)
+    person = PersonPose(id=int(record["id"]), score=float(record["score"]), skeleton=fit, **arrays)
+    for side, hand in record.get("hands", {}).items():  # a run with hands on
+        rotations = record.get("fingers", {}).get(side)
+        person.hands[side] = None if hand is None else HandPose(
+            float(hand["score"]), np.asarray(hand["landmarks2d"], np.float32), np.asarray(hand["world"], np.float32),
+            None if rotations is None else np.asarray(rotations, np.float32))
+    return person
 
 
 def frame_from_record(record: dict, captured_at: float = 0.0) -> FrameResult:

@@ -77,13 +77,52 @@ SEGMENT_NAMES = tuple(SEGMENTS)
 TOE_DIRECTION = np.array([0.0, -0.4, 0.92]) / np.linalg.norm([0.0, -0.4, 0.92])
 
 
+def _segment_matrices():
+    """Every measured pair as rows averaging its two landmark groups, and each segment as the mean of its pairs."""
+    pairs = [(a, b) for name in SEGMENTS for a, b in SEGMENTS[name]]
+    ends = np.zeros((2, len(pairs), 33))
+    for k, (a, b) in enumerate(pairs):
+        ends[0, k, list(a)] = 1.0 / len(a)
+        ends[1, k, list(b)] = 1.0 / len(b)
+    of_segment = np.zeros((len(SEGMENTS), len(pairs)))
+    k = 0
+    for s, name in enumerate(SEGMENTS):
+        of_segment[s, k:k + len(SEGMENTS[name])] = (0.5 if name.endswith("_half") else 1.0) / len(SEGMENTS[name])
+        k += len(SEGMENTS[name])
+    return ends, of_segment
+
+
+_PAIR_ENDS, _PAIRS_OF_SEGMENT = _segment_matrices()
+_PAIR_LANDMARKS = (_PAIR_ENDS > 0).any(axis=0)
+_SEGMENT_SCALE = np.array([0.5 if name.endswith("_half") else 1.0 for name in SEGMENTS])
+
+
+def measure_pairs(world33: np.ndarray) -> np.ndarray:
+    """One frame's length of every measured landmark pair (each side of each segment), metres."""
+    return np.linalg.norm(_PAIR_ENDS[0] @ world33 - _PAIR_ENDS[1] @ world33, axis=1)
+
+
+def pair_reliability(visibility: np.ndarray) -> np.ndarray:
+    """How far each pair's length can be trusted: the visibility of the least visible landmark it spans."""
+    return np.where(_PAIR_LANDMARKS, visibility, np.inf).min(axis=1)
+
+
 def measure_segments(world33: np.ndarray) -> np.ndarray:
     """One frame's segment lengths (metres), in SEGMENT_NAMES order."""
-    out = []
-    for name, pairs in SEGMENTS.items():
-        lengths = [np.linalg.norm(world33[list(a)].mean(0) - world33[list(b)].mean(0)) for a, b in pairs]
-        out.append(float(np.mean(lengths)) * (0.5 if name.endswith("_half") else 1.0))
-    return np.array(out)
+    return _PAIRS_OF_SEGMENT @ measure_pairs(world33)
+
+
+def segments_from_pairs(lengths: np.ndarray, reliability: np.ndarray) -> np.ndarray:
+    """Segment lengths from many frames' pair lengths (frames x pairs): per segment, the median of every sample
+    of it (both sides, all frames) weighted by its reliability squared, so a hidden limb's guesses barely count."""
+    out = np.empty(len(SEGMENTS))
+    for k in range(len(SEGMENTS)):
+        pairs = _PAIRS_OF_SEGMENT[k] > 0
+        values, weights = lengths[:, pairs].ravel(), reliability[:, pairs].ravel() ** 2 + 1e-9
+        order = np.argsort(values)
+        cumulative = np.cumsum(weights[order])
+        out[k] = values[order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]]
+    return out * _SEGMENT_SCALE
 
 
 def standing_height(segments: np.ndarray) -> float:
@@ -127,3 +166,26 @@ def joint_targets(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, 
 
 
 PARENTS_ARRAY = np.array(PARENTS, np.int64)
+
+
+def _first_pinned_below(joint: int) -> list[int]:
+    found = []
+    for child in (j for j, parent in enumerate(PARENTS) if parent == joint):
+        found += [child] if PINNED[child] else _first_pinned_below(child)
+    return found
+
+
+def _param_seen_by() -> np.ndarray:
+    """PARAM_SEEN_BY @ joint weights = how well each parameter's effect is observed: the mean weight of the first
+    pinned joints below the joint it turns (the elbow for the upper arm, the ankle for the shin; the hips for the
+    root)."""
+    out = np.zeros((NUM_PARAMS, NUM_JOINTS))
+    out[:ROOT_PARAMS, J["Hips"]] = 1.0
+    for joint in range(NUM_JOINTS):
+        below = _first_pinned_below(joint)
+        for k in range(DOF[joint]):
+            out[DOF_START[joint] + k, below] = 1.0 / len(below)
+    return out
+
+
+PARAM_SEEN_BY = _param_seen_by()

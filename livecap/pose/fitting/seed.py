@@ -14,10 +14,26 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from livecap.pose.fitting.solver import fk_into, rotvec_into
+from livecap.pose.fitting.kinematics import fk_into, rotvec_into
 
 STRAIGHT = 0.15  # sin of the bend below which a limb's own bend plane gives way to the parent's frame
 SLIGHT = 0.05  # metres: an elbow or knee this close to the line from its limb's top to its end is unbent
+
+
+@njit(cache=True)
+def _mul(a, b):
+    """3x3 product, hand-written: numba sends `@` to BLAS, whose per-call overhead dwarfs the product."""
+    out = np.empty((3, 3))
+    for r in range(3):
+        for c in range(3):
+            out[r, c] = a[r, 0] * b[0, c] + a[r, 1] * b[1, c] + a[r, 2] * b[2, c]
+    return out
+
+
+@njit(cache=True)
+def _apply(m, v):
+    return np.array([m[0, 0] * v[0] + m[0, 1] * v[1] + m[0, 2] * v[2], m[1, 0] * v[0] + m[1, 1] * v[1]
+                     + m[1, 2] * v[2], m[2, 0] * v[0] + m[2, 1] * v[1] + m[2, 2] * v[2]])
 
 
 @njit(cache=True)
@@ -96,7 +112,7 @@ def swing(a, b):
 
 @njit(cache=True)
 def _set_ball(params, start, parent_world, world):
-    local = parent_world.T @ world
+    local = _mul(parent_world.T, world)
     v = rotvec_of(local)
     params[start], params[start + 1], params[start + 2] = v[0], v[1], v[2]
 
@@ -128,9 +144,9 @@ def _hinged_limb(target, top, middle, end, parent_world, rest_direction, bend_ax
     (+z for elbows, -z for knees); side: +1 or -1 when the rest direction is -x (the right arm)."""
     u = _unit(target[middle] - target[top])
     f = _unit(target[end] - target[middle])
-    parent_direction = parent_world @ rest_direction
-    rest_swing = swing(_unit(parent_direction), u) @ parent_world  # the parent's frame carried onto u
-    default_bend = rest_swing @ bend_axis
+    parent_direction = _apply(parent_world, rest_direction)
+    rest_swing = _mul(swing(_unit(parent_direction), u), parent_world)  # the parent's frame carried onto u
+    default_bend = _apply(rest_swing, bend_axis)
     bend = _perpendicular(f, u)
     size = np.sqrt(bend[0] ** 2 + bend[1] ** 2 + bend[2] ** 2)
     if size < STRAIGHT:  # nearly straight: the bend plane is noise, lean on the parent's frame
@@ -164,10 +180,10 @@ def analytic_seed(observed, weight, offsets, dof_start, num_params, toe_directio
     root = _frame(_unit(target[l_leg] - target[r_leg]), _unit(up) + _unit(thighs_up))
     params[3:6] = rotvec_of(root)
     torso = _frame(_unit(target[l_arm] - target[r_arm]), up)
-    half = rotvec_of(root.T @ torso) * 0.5  # the turn from pelvis to chest, shared by Spine and Chest
+    half = rotvec_of(_mul(root.T, torso)) * 0.5  # the turn from pelvis to chest, shared by Spine and Chest
     params[dof_start[spine]:dof_start[spine] + 3] = half
     params[dof_start[chest]:dof_start[chest] + 3] = half
-    head_swing = swing(torso[:, 1], _unit(target[head] - target[neck])) @ torso
+    head_swing = _mul(swing(np.ascontiguousarray(torso[:, 1]), _unit(target[head] - target[neck])), torso)
     _set_ball(params, dof_start[neck], torso, head_swing)
     x_axis, down, forward, back = (np.array([1.0, 0.0, 0.0]), np.array([0.0, -1.0, 0.0]),
                                    np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, -1.0]))
@@ -185,8 +201,9 @@ def analytic_seed(observed, weight, offsets, dof_start, num_params, toe_directio
         world, angle = _hinged_limb(target, leg, shin, foot, root, down, back, 1.0)
         _set_ball(params, dof_start[leg], root, world)
         params[dof_start[shin]] = angle
-        shin_world = world @ _axis_rotation(x_axis, angle)
-        foot_world = swing(_unit(shin_world @ toe_direction), _unit(target[toes] - target[foot])) @ shin_world
+        shin_world = _mul(world, _axis_rotation(x_axis, angle))
+        foot_world = _mul(swing(_unit(_apply(shin_world, toe_direction)), _unit(target[toes] - target[foot])),
+                          shin_world)
         _set_ball(params, dof_start[foot], shin_world, foot_world)
     return params
 

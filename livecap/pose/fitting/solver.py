@@ -1,9 +1,14 @@
-"""Numba core of the skeleton fit: forward kinematics and a Levenberg-Marquardt solve (arrays in, arrays out).
+"""Numba core of the skeleton fit: a Levenberg-Marquardt solve of the body model's parameters (arrays in, arrays
+out). Parameter layout and forward kinematics: livecap.pose.fitting.kinematics.
 
-Parameters x: root translation (3, camera space, metres), root rotation vector (3), then for every joint its
-degrees of freedom (see livecap.pose.fitting.model): 3 for a ball joint (a rotation vector), 1 for a hinge (an angle
-about a fixed local axis), 0 for a locked joint. The Jacobian is taken by forward differences: with ~37
-parameters that costs 37 residual evaluations of a few microseconds, simpler and as fast as the analytic form.
+The problem is a tuple of arrays (see `residuals`); what it weighs, per kind of residual:
+- weights: [3D landmarks, reprojection, joint limits, anchors]
+- priors: one row per parameter, (temporal weight, pose-prior weight, pose-prior target): the temporal term pulls
+  a parameter towards last frame's value, the pose prior towards its target (the analytic seed).
+- anchors: one row per joint, (x, y, z, weight): a camera-space point the joint is held at (a planted foot).
+
+The Jacobian is analytic: a joint's rotation about a world axis w moves every joint below it by w x (its offset
+from the joint), which costs about one forward kinematics pass where forward differences cost one per parameter.
 """
 
 from __future__ import annotations
@@ -11,127 +16,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from livecap.pose.fitting.kinematics import fk_into, forward_kinematics, local_quaternions, rotvec_into
 
-@njit(cache=True)
-def rotvec_into(vx, vy, vz, out):
-    """Rodrigues' formula, written into a 3x3 buffer (no allocation: this runs ~10^4 times per frame)."""
-    angle = np.sqrt(vx * vx + vy * vy + vz * vz)
-    if angle < 1e-12:
-        for a in range(3):
-            for b in range(3):
-                out[a, b] = 1.0 if a == b else 0.0
-        return
-    kx, ky, kz = vx / angle, vy / angle, vz / angle
-    c, s = np.cos(angle), np.sin(angle)
-    t = 1.0 - c
-    out[0, 0] = c + kx * kx * t
-    out[0, 1] = kx * ky * t - kz * s
-    out[0, 2] = kx * kz * t + ky * s
-    out[1, 0] = ky * kx * t + kz * s
-    out[1, 1] = c + ky * ky * t
-    out[1, 2] = ky * kz * t - kx * s
-    out[2, 0] = kz * kx * t - ky * s
-    out[2, 1] = kz * ky * t + kx * s
-    out[2, 2] = c + kz * kz * t
+# the fit's numeric namespace: its kinematics (moved to their own module) are still importable from here
+__all__ = ["cost", "fk_into", "forward_kinematics", "local_quaternions", "residual_count", "residuals", "rotvec_into",
+           "solve"]
 
 
 @njit(cache=True)
-def _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, out):
-    n = dof_count[j]
-    if n == 3:
-        i = dof_start[j]
-        rotvec_into(x[i], x[i + 1], x[i + 2], out)
-    elif n == 1:
-        angle = x[dof_start[j]]
-        rotvec_into(hinge_axes[j, 0] * angle, hinge_axes[j, 1] * angle, hinge_axes[j, 2] * angle, out)
-    else:
-        rotvec_into(0.0, 0.0, 0.0, out)
+def residual_count(joints, params):
+    return 8 * joints + 3 * (params - 6) + 6
 
 
 @njit(cache=True)
-def _matmul3_into(a, b, out):
-    # hand-written: numba sends `@` to BLAS, whose per-call overhead dwarfs a 3x3 product
-    for r in range(3):
-        for c in range(3):
-            out[r, c] = a[r, 0] * b[0, c] + a[r, 1] * b[1, c] + a[r, 2] * b[2, c]
-
-
-@njit(cache=True)
-def fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch):
-    """World (camera) positions and rotations of every joint into buffers; joints are ordered parents first."""
-    for j in range(parents.shape[0]):
-        _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, scratch[0])
-        p = parents[j]
-        if p < 0:
-            rotvec_into(x[3], x[4], x[5], scratch[1])
-            _matmul3_into(scratch[1], scratch[0], rotations[j])
-            for a in range(3):
-                positions[j, a] = x[a]
-        else:
-            _matmul3_into(rotations[p], scratch[0], rotations[j])
-            for a in range(3):
-                positions[j, a] = positions[p, a] + (rotations[p, a, 0] * offsets[j, 0] + rotations[p, a, 1]
-                                                     * offsets[j, 1] + rotations[p, a, 2] * offsets[j, 2])
-
-
-@njit(cache=True)
-def forward_kinematics(x, parents, offsets, dof_start, dof_count, hinge_axes):
-    n = parents.shape[0]
-    positions = np.zeros((n, 3))
-    rotations = np.zeros((n, 3, 3))
-    fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, np.zeros((2, 3, 3)))
-    return positions, rotations
-
-
-@njit(cache=True)
-def local_quaternions(rotations, parents):
-    """Each joint's rotation relative to its parent as a quaternion (x, y, z, w), from world rotation matrices.
-    In numba because scipy's Rotation costs ~0.2 ms a call here, as much as the rest of a person's fit."""
-    n = parents.shape[0]
-    out = np.zeros((n, 4))
-    local = np.zeros((3, 3))
-    for j in range(n):
-        p = parents[j]
-        if p < 0:
-            local[:, :] = rotations[j]
-        else:
-            for r in range(3):  # parent^T @ joint
-                for c in range(3):
-                    local[r, c] = (rotations[p, 0, r] * rotations[j, 0, c] + rotations[p, 1, r] * rotations[j, 1, c]
-                                   + rotations[p, 2, r] * rotations[j, 2, c])
-        _quaternion_into(local, out[j])
-    return out
-
-
-@njit(cache=True)
-def _quaternion_into(m, q):
-    """Shepperd's method: pick the largest of w, x, y, z to divide by, for accuracy at every angle."""
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > m[0, 0] and trace > m[1, 1] and trace > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + trace)
-        q[3], q[0], q[1], q[2] = 0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
-        q[3], q[0], q[1], q[2] = (m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s
-    elif m[1, 1] > m[2, 2]:
-        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
-        q[3], q[0], q[1], q[2] = (m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s
-    else:
-        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
-        q[3], q[0], q[1], q[2] = (m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s
-    if q[3] < 0:  # one sign for the same rotation: w >= 0
-        for i in range(4):
-            q[i] = -q[i]
-
-
-@njit(cache=True)
-def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-              target3d, weight3d, target2d, weight2d, camera, weights, out, positions, rotations, scratch):
-    """Fills `out` with every weighted residual; returns how many were written.
-
-    weights: [3D landmarks, reprojection, joint limits, temporal, rest prior]
-    camera: [fx, fy, cx, cy]
-    """
+def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+              target2d, weight2d, camera, weights, priors, anchors, out, positions, rotations, scratch):
+    """Fills `out` with every weighted residual (residual_count of them). camera: [fx, fy, cx, cy]."""
     fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch)
     k = 0
     n = parents.shape[0]
@@ -146,66 +46,260 @@ def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower
         out[k] = w * ((camera[0] * positions[j, 0] / z + camera[2]) - target2d[j, 0]) / camera[0]
         out[k + 1] = w * ((camera[1] * positions[j, 1] / z + camera[3]) - target2d[j, 1]) / camera[1]
         k += 2
-    for i in range(6, x.shape[0]):  # 3. joint limits (soft), 4. temporal smoothness, 5. rest prior
+    for j in range(n):  # 3. anchors: joints held where they were planted
+        w = weights[3] * anchors[j, 3]
+        for a in range(3):
+            out[k] = w * (positions[j, a] - anchors[j, a])
+            k += 1
+    for i in range(6, x.shape[0]):  # 4. joint limits (soft), 5. temporal smoothness, 6. pose prior
         over = 0.0
         if x[i] > upper[i]:
             over = x[i] - upper[i]
         elif x[i] < lower[i]:
             over = x[i] - lower[i]
         out[k] = weights[2] * over
-        out[k + 1] = weights[3] * (x[i] - prev[i])
-        out[k + 2] = weights[4] * x[i]
+        out[k + 1] = priors[i, 0] * (x[i] - prev[i])
+        out[k + 2] = priors[i, 1] * (x[i] - priors[i, 2])
         k += 3
     for i in range(6):
-        out[k] = weights[3] * (x[i] - prev[i])
+        out[k] = priors[i, 0] * (x[i] - prev[i])
         k += 1
     return k
 
 
 @njit(cache=True)
-def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-          target3d, weight3d, target2d, weight2d, camera, weights, iterations):
-    """Levenberg-Marquardt from x0; returns the best parameters found and their cost."""
-    m = 5 * parents.shape[0] + 3 * (x0.shape[0] - 6) + 6
-    r = np.zeros(m)
-    r_try = np.zeros(m)
-    jac = np.zeros((m, x0.shape[0]))
-    positions = np.zeros((parents.shape[0], 3))
-    rotations = np.zeros((parents.shape[0], 3, 3))
-    scratch = np.zeros((2, 3, 3))
+def _left_jacobian_into(vx, vy, vz, out):
+    """d exp(v + e) = exp(J e) exp(v): the left Jacobian J of SO(3), which turns a change of a rotation vector
+    into the (parent-frame) angular change it makes."""
+    angle2 = vx * vx + vy * vy + vz * vz
+    if angle2 < 1e-12:
+        a, b = 0.5, 1.0 / 6.0
+    else:
+        angle = np.sqrt(angle2)
+        a, b = (1.0 - np.cos(angle)) / angle2, (angle - np.sin(angle)) / (angle2 * angle)
+    k = ((0.0, -vz, vy), (vz, 0.0, -vx), (-vy, vx, 0.0))
+    for r in range(3):
+        for c in range(3):
+            kk = k[r][0] * k[0][c] + k[r][1] * k[1][c] + k[r][2] * k[2][c]
+            out[r, c] = (1.0 if r == c else 0.0) + a * k[r][c] + b * kk
+
+
+@njit(cache=True)
+def _strict_ancestors(parents):
+    """moves[k, j]: joint k's rotation carries joint j (k is above j)."""
+    n = parents.shape[0]
+    moves = np.zeros((n, n), np.bool_)
+    for j in range(n):
+        p = parents[j]
+        while p >= 0:
+            moves[p, j] = True
+            p = parents[p]
+    return moves
+
+
+@njit(cache=True)
+def _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pivots, scratch):
+    """For every parameter from 3 on: the world axis its rotation turns about and the joint it turns at."""
+    _left_jacobian_into(x[3], x[4], x[5], scratch)
+    for c in range(3):
+        for a in range(3):
+            axes[3 + c, a] = scratch[a, c]
+        pivots[3 + c] = 0
+    for k in range(parents.shape[0]):
+        p, start = parents[k], dof_start[k]
+        if p < 0 or dof_count[k] == 0:
+            continue
+        if dof_count[k] == 1:
+            for a in range(3):
+                axes[start, a] = (rotations[p, a, 0] * hinge_axes[k, 0] + rotations[p, a, 1] * hinge_axes[k, 1]
+                                  + rotations[p, a, 2] * hinge_axes[k, 2])
+            pivots[start] = k
+            continue
+        _left_jacobian_into(x[start], x[start + 1], x[start + 2], scratch)
+        for c in range(3):
+            for a in range(3):
+                axes[start + c, a] = (rotations[p, a, 0] * scratch[0, c] + rotations[p, a, 1] * scratch[1, c]
+                                      + rotations[p, a, 2] * scratch[2, c])
+            pivots[start + c] = k
+
+
+@njit(cache=True)
+def _moved_by(axes, positions, c, k, j, a):
+    """Component a of w_c x (p_j - p_k): how joint j moves as parameter c turns joint k."""
+    b, d = (a + 1) % 3, (a + 2) % 3  # (w x v)_a = w_b v_d - w_d v_b
+    return axes[c, b] * (positions[j, d] - positions[k, d]) - axes[c, d] * (positions[j, b] - positions[k, b])
+
+
+@njit(cache=True)
+def _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights, anchors,
+              positions, rotations, moves, axes, pivots, rows, jac, scratch):
+    """The analytic Jacobian of the point residuals (3D shape, reprojection, anchors, as in `residuals`) at the
+    pose whose forward kinematics are in positions/rotations. Only the rows listed in `rows` (the weighted ones)
+    are written, packed."""
+    n, count = parents.shape[0], x.shape[0]
+    _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pivots, scratch)
+    jac[:, :] = 0.0
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        if row < 3 * n:
+            j, a = row // 3, row % 3
+            w = weights[0] * weight3d[j]
+            for c in range(3, count):  # translations move every joint alike: no change in root-relative shape
+                if moves[pivots[c], j]:
+                    jac[r, c] = w * _moved_by(axes, positions, c, pivots[c], j, a)
+        elif row >= 5 * n:
+            j, a = (row - 5 * n) // 3, (row - 5 * n) % 3
+            w = weights[3] * anchors[j, 3]
+            jac[r, a] = w
+            for c in range(3, count):
+                if moves[pivots[c], j]:
+                    jac[r, c] = w * _moved_by(axes, positions, c, pivots[c], j, a)
+        else:
+            j, a = (row - 3 * n) // 2, (row - 3 * n) % 2
+            w = weights[1] * weight2d[j]
+            z = positions[j, 2]
+            clamped = z < 0.05  # the residual clamps the depth there: only the sideways motion counts
+            z = max(z, 0.05)
+            lateral = positions[j, a]
+            jac[r, a] = w / z  # d(p_a / z): the translation's own axis ...
+            if not clamped:
+                jac[r, 2] = -w * lateral / (z * z)  # ... and its depth
+            for c in range(3, count):
+                k = pivots[c]
+                if moves[k, j]:
+                    dl = _moved_by(axes, positions, c, k, j, a)
+                    dz = 0.0 if clamped else _moved_by(axes, positions, c, k, j, 2)
+                    jac[r, c] = w * (dl / z - lateral * dz / (z * z))
+
+
+@njit(cache=True)
+def _prior_curvature(x, lower, upper, weights, priors, diagonal):
+    """The limit, temporal and pose-prior residuals each depend on one parameter: their J^T J is diagonal."""
+    for i in range(x.shape[0]):
+        diagonal[i] = priors[i, 0] * priors[i, 0]
+        if i >= 6:
+            diagonal[i] += priors[i, 1] * priors[i, 1]
+            if x[i] > upper[i] or x[i] < lower[i]:
+                diagonal[i] += weights[2] * weights[2]
+
+
+@njit(cache=True)
+def _weighted_rows(n, weights, weight3d, weight2d, anchors):
+    """The point residuals that carry weight; the others stay zero and are left out of the Jacobian."""
+    rows = np.empty(8 * n, np.int64)
+    used = 0
+    for j in range(n):
+        if weights[0] * weight3d[j] != 0.0:
+            for a in range(3):
+                rows[used] = 3 * j + a
+                used += 1
+    for j in range(n):
+        if weights[1] * weight2d[j] != 0.0:
+            for a in range(2):
+                rows[used] = 3 * n + 2 * j + a
+                used += 1
+    for j in range(n):
+        if weights[3] * anchors[j, 3] != 0.0:
+            for a in range(3):
+                rows[used] = 5 * n + 3 * j + a
+                used += 1
+    return rows[:used]
+
+
+@njit(cache=True)
+def _solve_positive_definite(a, b):
+    """Solves a x = b in place (x into b, a overwritten by its Cholesky factor): a is the damped normal matrix,
+    symmetric positive definite. Hand-written: LAPACK's per-call overhead is most of the cost at this size."""
+    n = b.shape[0]
+    for j in range(n):
+        d = a[j, j]
+        for k in range(j):
+            d -= a[j, k] * a[j, k]
+        d = np.sqrt(max(d, 1e-18))
+        a[j, j] = d
+        for i in range(j + 1, n):
+            v = a[i, j]
+            for k in range(j):
+                v -= a[i, k] * a[j, k]
+            a[i, j] = v / d
+    for i in range(n):  # L y = b
+        v = b[i]
+        for k in range(i):
+            v -= a[i, k] * b[k]
+        b[i] = v / a[i, i]
+    for i in range(n - 1, -1, -1):  # L^T x = y
+        v = b[i]
+        for k in range(i + 1, n):
+            v -= a[k, i] * b[k]
+        b[i] = v / a[i, i]
+
+
+TOLERANCE = 1e-4  # relative cost gain of an undamped step below which a solve stops
+
+
+@njit(cache=True)
+def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+          target2d, weight2d, camera, weights, priors, anchors, iterations):
+    """Levenberg-Marquardt from x0; returns the best parameters found and their cost. Stops early once a nearly
+    undamped step gains less than TOLERANCE of the cost."""
+    n, count = parents.shape[0], x0.shape[0]
+    m = residual_count(n, count)
+    rows = _weighted_rows(n, weights, weight3d, weight2d, anchors)
+    used = rows.shape[0]
+    r, r_try, packed = np.zeros(m), np.zeros(m), np.zeros(used)
+    jac = np.zeros((used, count))
+    positions, rotations, scratch = np.zeros((n, 3)), np.zeros((n, 3, 3)), np.zeros((2, 3, 3))
+    moves = _strict_ancestors(parents)
+    axes, pivots = np.zeros((count, 3)), np.zeros(count, np.int64)
+    diagonal, gradient, delta = np.zeros(count), np.zeros(count), np.zeros(count)
+    damped = np.zeros((count, count))
     x = x0.copy()
-    x_step = x0.copy()
-    count = residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-                      target3d, weight3d, target2d, weight2d, camera, weights, r, positions, rotations, scratch)
-    cost = np.dot(r[:count], r[:count])
+    residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+              target2d, weight2d, camera, weights, priors, anchors, r, positions, rotations, scratch)
+    cost = np.dot(r, r)
     damping = 1e-3
-    step = 1e-6
     for _ in range(iterations):
-        x_step[:] = x
-        for i in range(x.shape[0]):
-            x_step[i] += step
-            residuals(x_step, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-                      target3d, weight3d, target2d, weight2d, camera, weights, r_try, positions, rotations, scratch)
-            jac[:count, i] = (r_try[:count] - r[:count]) / step
-            x_step[i] = x[i]
-        jt = jac[:count].T
-        normal = jt @ jac[:count]
-        gradient = jt @ r[:count]
+        fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch)
+        _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights, anchors,
+                  positions, rotations, moves, axes, pivots, rows, jac, scratch[0])
+        for i in range(used):
+            packed[i] = r[rows[i]]
+        normal = jac.T @ jac
+        gradient[:] = jac.T @ packed
+        _prior_curvature(x, lower, upper, weights, priors, diagonal)
+        k = 8 * n
+        for i in range(6, count):  # the prior residuals' own gradient: each is weight * (something in x[i])
+            gradient[i] += weights[2] * r[k] + priors[i, 0] * r[k + 1] + priors[i, 1] * r[k + 2]
+            k += 3
+        for i in range(6):
+            gradient[i] += priors[i, 0] * r[k + i]
+        for i in range(count):
+            normal[i, i] += diagonal[i]
         improved = False
         for _attempt in range(10):  # up to 4^10 more damping: far from the minimum, steps must shrink a lot
-            damped = normal.copy()
-            for i in range(x.shape[0]):
+            for i in range(count):
+                for c in range(count):
+                    damped[i, c] = normal[i, c]
                 damped[i, i] += damping * (normal[i, i] + 1e-9)
-            delta = np.linalg.solve(damped, -gradient)
+                delta[i] = -gradient[i]
+            _solve_positive_definite(damped, delta)
+            # the decrease the linear model promises: |r|^2 - |r + J delta|^2
+            predicted = -2.0 * np.dot(delta, gradient) - np.dot(delta, normal @ delta)
+            if damping < 1e-2 and predicted < 0.1 * TOLERANCE * cost:
+                break  # converged: even a nearly undamped step has nothing left to gain
             x_new = x + delta
-            residuals(x_new, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-                      target3d, weight3d, target2d, weight2d, camera, weights, r_try, positions, rotations, scratch)
-            new_cost = np.dot(r_try[:count], r_try[:count])
+            residuals(x_new, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d,
+                      weight3d, target2d, weight2d, camera, weights, priors, anchors, r_try, positions, rotations,
+                      scratch)
+            new_cost = np.dot(r_try, r_try)
             if new_cost < cost:
+                # converged: a nearly undamped (Gauss-Newton) step gained almost nothing; a small gain from a
+                # heavily damped step only means the step was short
+                converged = cost - new_cost < TOLERANCE * new_cost and damping < 1e-2
                 x, cost = x_new, new_cost
-                r[:count] = r_try[:count]
+                r[:] = r_try
                 damping = max(damping / 3.0, 1e-7)
-                improved = True
+                improved = not converged
                 break
             damping *= 4.0
         if not improved:
@@ -214,12 +308,12 @@ def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, u
 
 
 @njit(cache=True)
-def cost(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper,
-         target3d, weight3d, target2d, weight2d, camera, weights):
+def cost(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+         target2d, weight2d, camera, weights, priors, anchors):
     """The sum of squared residuals `solve` minimises, at x."""
-    m = 5 * parents.shape[0] + 3 * (x.shape[0] - 6) + 6
-    r = np.zeros(m)
-    count = residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d,
-                      weight3d, target2d, weight2d, camera, weights, r, np.zeros((parents.shape[0], 3)),
-                      np.zeros((parents.shape[0], 3, 3)), np.zeros((2, 3, 3)))
-    return np.dot(r[:count], r[:count])
+    n = parents.shape[0]
+    r = np.zeros(residual_count(n, x.shape[0]))
+    residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
+              target2d, weight2d, camera, weights, priors, anchors, r, np.zeros((n, 3)), np.zeros((n, 3, 3)),
+              np.zeros((2, 3, 3)))
+    return np.dot(r, r)

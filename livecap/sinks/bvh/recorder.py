@@ -57,6 +57,7 @@ class _Person:
     pending: list[Pose] = field(default_factory=list)  # resampled, not yet on disk
     stream: BvhStream | None = None
     gaps_noted: int = 0  # how many of the resampler's gaps the sidecar lists
+    fingers: bool = False  # the file has the finger bones (hands on when the person was first seen)
 
 
 class BvhSink:
@@ -95,10 +96,10 @@ class BvhSink:
         if track is None:
             track = self.people[person.id] = _Person(person.id, Resampler(self.options.fps, self.options.max_gap),
                                                      EulerConverter(self.options.order))
-        world = person.world
+            track.fingers = person.world.fingers is not None
         track.skeleton_frames += 1
-        track.offsets = world.offsets
-        track.pending += track.resampler.add(float(time_s), Pose(world.root, world.local))
+        track.offsets, rotations = _joints_of(person.world, track.fingers, track.offsets)
+        track.pending += track.resampler.add(float(time_s), Pose(person.world.root, rotations))
         ready = track.skeleton_frames >= skeleton.BONE_FRAMES and track.resampler.seconds >= self.options.min_seconds
         if track.stream is None and ready:
             self._open(track)
@@ -109,8 +110,10 @@ class BvhSink:
         """The floor under the first person recorded (a low percentile of their lowest foot over the frames seen
         so far), held for the whole take so that everyone stands on the same floor, at y = 0 in every file."""
         floor = skeleton.FloorEstimator(window=None)
+        body = _BODY_ROWS if track.fingers else slice(None)
         for pose in track.pending:
-            floor.add(skeleton.forward_kinematics(track.offsets, pose.rotations, pose.root)[skeleton.FOOT_JOINTS, 1].min())
+            feet = skeleton.forward_kinematics(track.offsets[body], pose.rotations[body], pose.root)[skeleton.FOOT_JOINTS]
+            floor.add(feet[:, 1].min())
         return floor.height if floor.height is not None else 0.0
 
     def _open(self, track: _Person) -> None:
@@ -122,10 +125,12 @@ class BvhSink:
                    "units": self.options.units, "order": self.options.order, "fps": self.options.fps,
                    "frame_time": frame_time, "start_time": track.resampler.t0,
                    "floor_y": self.floor,  # metres subtracted from the world y (camera at y = -floor_y)
-                   "skeleton": "livecap.skeleton (Unity humanoid names, T-pose rest facing +Z, Y up)",
+                   "skeleton": "livecap.skeleton (Unity humanoid names, T-pose rest facing +Z, Y up)"
+                               + (" with the finger bones of livecap.fingers" if track.fingers else ""),
                    "gaps": _gap_list(track.resampler.gaps)}
-        track.stream = BvhStream(path, header_text(track.offsets, self.options.order, self.scale, frame_time),
-                                 sidecar)
+        names, parents = (_FULL_NAMES, _FULL_PARENTS) if track.fingers else (None, None)
+        track.stream = BvhStream(path, header_text(track.offsets, self.options.order, self.scale, frame_time,
+                                                   names=names, parents=parents), sidecar)
         track.gaps_noted = len(track.resampler.gaps)
         self.files.append(path)
 
@@ -154,6 +159,22 @@ class BvhSink:
                 log.info("person %d was tracked for %.2f s only: no BVH file (--bvh-min-seconds %g)", track.id,
                          track.resampler.seconds, self.options.min_seconds)
         self.people.clear()
+
+
+_FULL_NAMES, _FULL_PARENTS, _FULL_SOURCE = skeleton.full_skeleton()
+_BODY_ROWS = np.flatnonzero(_FULL_SOURCE < len(skeleton.JOINTS))  # the body's joints within the full order
+
+
+def _joints_of(world: skeleton.WorldPose, fingers: bool, before: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rest offsets and local rotations of the file's joints: the body's, or the body's with every finger bone in
+    the file's depth-first order (a hand not seen is at rest; a pose without fingers keeps the offsets before)."""
+    if not fingers:
+        return world.offsets, world.local
+    if world.fingers is None:
+        rest = np.tile([0.0, 0.0, 0.0, 1.0], (len(skeleton.FINGER_JOINTS), 1))
+        return before, np.concatenate([world.local, rest])[_FULL_SOURCE]
+    offsets = np.concatenate([world.offsets, world.fingers.offsets])[_FULL_SOURCE]
+    return offsets, np.concatenate([world.local, world.fingers.local])[_FULL_SOURCE]
 
 
 def _gap_list(gaps: list[tuple[int, int]]) -> list[list[int]]:

@@ -26,9 +26,9 @@ def check_order(order: str) -> str:
     return order
 
 
-def _children() -> list[list[int]]:
-    children: list[list[int]] = [[] for _ in skeleton.JOINTS]
-    for joint, parent in enumerate(skeleton.PARENTS):
+def _children(parents: list[int]) -> list[list[int]]:
+    children: list[list[int]] = [[] for _ in parents]
+    for joint, parent in enumerate(parents):
         if parent >= 0:
             children[parent].append(joint)
     return children
@@ -43,22 +43,26 @@ def _triple(values) -> str:
     return " ".join(_number(v) for v in values)
 
 
-def hierarchy_lines(offsets: np.ndarray, order: str, scale: float) -> list[str]:
+def hierarchy_lines(offsets: np.ndarray, order: str, scale: float, names: list[str] | None = None,
+                    parents: list[int] | None = None) -> list[str]:
     """HIERARCHY section for livecap's skeleton: the root has position and rotation channels, every other joint
-    rotations only, all in `order`; leaves get an End Site. The joints come in livecap.skeleton.JOINTS order,
-    which is depth-first, so motion columns follow JOINTS too."""
+    rotations only, all in `order`; leaves get an End Site. The joints come in livecap.skeleton.JOINTS order (or
+    `names` with their `parents`: the body with its fingers, livecap.skeleton.full_skeleton), which is depth-first,
+    so motion columns follow that order too."""
     order = check_order(order)
+    names = list(skeleton.JOINTS) if names is None else names
+    parents = list(skeleton.PARENTS) if parents is None else parents
     rotations = " ".join(f"{axis}rotation" for axis in order)
-    children = _children()
+    children = _children(parents)
     lines = ["HIERARCHY"]
     written: list[int] = []
 
-    def joint(j: int, depth: int) -> None:  # depth <= 5 for this fixed skeleton
+    def joint(j: int, depth: int) -> None:  # depth <= 8 for this fixed skeleton
         pad = "\t" * depth
         keyword = "ROOT" if depth == 0 else "JOINT"
         offset = np.zeros(3) if depth == 0 else offsets[j] * scale  # the root's position channels rule
         channels = f"CHANNELS 6 Xposition Yposition Zposition {rotations}" if depth == 0 else f"CHANNELS 3 {rotations}"
-        lines.extend([f"{pad}{keyword} {skeleton.JOINTS[j]}", f"{pad}{{", f"{pad}\tOFFSET {_triple(offset)}",
+        lines.extend([f"{pad}{keyword} {names[j]}", f"{pad}{{", f"{pad}\tOFFSET {_triple(offset)}",
                       f"{pad}\t{channels}"])
         written.append(j)
         for child in children[j]:
@@ -69,7 +73,7 @@ def hierarchy_lines(offsets: np.ndarray, order: str, scale: float) -> list[str]:
         lines.append(f"{pad}}}")
 
     joint(0, 0)
-    assert written == list(range(len(skeleton.JOINTS))), "JOINTS must be in depth-first order"
+    assert written == list(range(len(names))), "joints must be in depth-first order"
     return lines
 
 
@@ -78,8 +82,9 @@ def frame_count_field(frames: int) -> str:
     return f"{frames:<{FRAME_COUNT_WIDTH}d}"
 
 
-def header_text(offsets: np.ndarray, order: str, scale: float, frame_time: float, frames: int = 0) -> str:
-    lines = hierarchy_lines(offsets, order, scale)
+def header_text(offsets: np.ndarray, order: str, scale: float, frame_time: float, frames: int = 0,
+                names: list[str] | None = None, parents: list[int] | None = None) -> str:
+    lines = hierarchy_lines(offsets, order, scale, names, parents)
     lines += ["MOTION", f"Frames: {frame_count_field(frames)}", f"Frame Time: {frame_time:.9f}"]
     return "\n".join(lines) + "\n"
 

@@ -8,6 +8,9 @@ Addresses (README "OSC streaming" documents each argument):
   /livecap/person/<id>/score        f score
   /livecap/person/<id>/root         f x, f y, f z, f qx, f qy, f qz, f qw
   /livecap/person/<id>/joint/<name> f x, f y, f z, f confidence
+  /livecap/person/<id>/hand/<side>/score          f score        (with hands on; side: left or right)
+  /livecap/person/<id>/hand/<side>/<point>        f x, f y, f z, f score   (21 points: wrist, thumb1..4, index1..4,
+                                                  middle1..4, ring1..4, pinky1..4; a hand not found sends nothing)
 Flat addresses with several floats each suit TouchDesigner's OSC In CHOP; the whole frame in one bundle keeps a
 receiver from mixing two people's or two frames' joints.
 """
@@ -20,7 +23,7 @@ from livecap.pose.fitting.model import LANDMARKS_OF_JOINT
 from livecap.sinks.osc import Message, Packet
 from livecap.sinks.osc.people import Presence
 from livecap.types import FrameResult, PersonPose
-from livecap.skeleton import JOINTS, J, FloorEstimator
+from livecap.skeleton import CAMERA_TO_WORLD, HAND_POINT_NAMES, JOINTS, J, FloorEstimator
 
 DEFAULT_PORT = 7000
 SPACES = ("camera", "floor")
@@ -55,7 +58,23 @@ class PlainEncoder:
         fitted = [p for p in result.people if p.skeleton is not None]
         for person, (positions, root_rotation) in zip(fitted, self._placed(fitted)):
             messages += self.person_messages(person, positions, root_rotation)
+            messages += self.hand_messages(person)
         return [(0, messages)]
+
+    def hand_messages(self, person: PersonPose) -> list[Message]:
+        """Each hand found: its score and its 21 points (metres, in the stream's space) with that score."""
+        out: list[Message] = []
+        for side, hand in person.hands.items():
+            if hand is None:
+                continue
+            points = np.asarray(hand.world, np.float64)
+            if self.space == "floor":
+                points = points @ CAMERA_TO_WORLD.T - (0.0, self.floor.height or 0.0, 0.0)
+            prefix = f"/livecap/person/{int(person.id)}/hand/{side}"
+            out.append((f"{prefix}/score", (float(hand.score),)))
+            out += [(f"{prefix}/{name}", (*map(float, points[k]), float(hand.landmarks2d[k, 2])))
+                    for k, name in enumerate(HAND_POINT_NAMES)]
+        return out
 
     def _placed(self, people: list[PersonPose]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each person's joint positions and root rotation in the chosen space."""

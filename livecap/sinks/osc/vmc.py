@@ -1,7 +1,8 @@
 """VMC protocol performer messages (ecosystem notes section 1): one bundle per frame and avatar.
 
-Per frame and destination: /VMC/Ext/Root/Pos, /VMC/Ext/Bone/Pos for each of the 21 humanoid bones livecap fits,
-then /VMC/Ext/OK and /VMC/Ext/T. Bone rotations are local (parent-relative) and identity is the VRM T-pose, which
+Per frame and destination: /VMC/Ext/Root/Pos, /VMC/Ext/Bone/Pos for each of the 21 humanoid bones livecap fits
+(with hands on, also the 15 finger bones of each hand found in this frame: a hand not found is not sent, so the
+receiver keeps its last pose), then /VMC/Ext/OK and /VMC/Ext/T. Bone rotations are local (parent-relative) and identity is the VRM T-pose, which
 is also livecap's rest pose, so they go out as they are after the handedness change (livecap.sinks.osc.unity).
 Bone positions are the person's own rest offsets, so a receiver that syncs bone positions (EVMC4U's default)
 gets a plausible skeleton instead of a collapsed one. The root stands on the floor under the hips, relative to
@@ -17,7 +18,7 @@ from livecap.sinks.osc import Message, Packet
 from livecap.sinks.osc.people import PersonChooser, SlotAssigner
 from livecap.sinks.osc.unity import unity_position, unity_quaternion
 from livecap.types import FrameResult
-from livecap.skeleton import JOINTS, FloorEstimator, WorldPose
+from livecap.skeleton import FINGER_JOINTS, JOINTS, FloorEstimator, WorldPose
 
 DEFAULT_PORT = 39539
 LOADED = 1  # /VMC/Ext/OK: the avatar is loaded (the v1 form every receiver reads)
@@ -37,7 +38,18 @@ def bone_messages(pose: WorldPose, floor_y: float, anchor: np.ndarray) -> list[M
     rotations = unity_quaternion(pose.local)
     for j, name in enumerate(JOINTS):
         messages.append(("/VMC/Ext/Bone/Pos", (name, *_floats(offsets[j]), *_floats(rotations[j]))))
-    return messages
+    return messages + finger_messages(pose)
+
+
+def finger_messages(pose: WorldPose) -> list[Message]:
+    """Bone/Pos of every finger bone of each hand found in this frame (local rotations, rest offsets, Unity axes)."""
+    fingers = pose.fingers
+    if fingers is None:
+        return []
+    offsets, rotations = unity_position(fingers.offsets), unity_quaternion(fingers.local)
+    bones_per_hand = len(FINGER_JOINTS) // 2
+    return [("/VMC/Ext/Bone/Pos", (name, *_floats(offsets[b]), *_floats(rotations[b])))
+            for b, name in enumerate(FINGER_JOINTS) if fingers.present[("left", "right")[b // bones_per_hand]]]
 
 
 def status_messages(time: float) -> list[Message]:

@@ -1,0 +1,247 @@
+"""Hands for every tracked person: crops from the body, one batched model call per frame, then per hand smoothing,
+placement at the body's wrist and the finger fit (pure per-frame core; its state lives on each person's track).
+
+As MediaPipe Holistic does it, without a palm detector: each hand's crop comes from the person's BlazePose wrist,
+index and pinky landmarks, or, when the hand was found with confidence in the previous frame and its crop still
+agrees with the body, from the hand's own landmarks. Left and right come from the body: the crop at the person's
+left wrist gives their left hand. A hand whose wrist is out of the image or not visible is not looked for (null),
+and a hand the model finds away from the body's wrist is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from livecap import fingers, skeleton
+from livecap.models.hands import (BODY_HAND_POINTS, MediaPipeHandLandmarker, hand_roi_from_body,
+                                  hand_roi_from_landmarks)
+from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
+from livecap.pose.fitting.fingers import HandShape, fit_fingers, hand_rotation
+from livecap.types import HandLandmarks, HandPose, PersonPose, Roi
+
+HAND_METRES = 0.2  # a hand's size, the One-Euro filter's scale for its metric points
+IDENTITY = np.array([0.0, 0.0, 0.0, 1.0])
+
+
+@dataclass(frozen=True)
+class HandSettings:
+    wrist_visibility: float = 0.5  # the body's wrist must be at least this visible for its hand to be looked for
+    presence: float = 0.2  # the hand model's presence needed to publish a hand (see hands_found in tests)
+    track_presence: float = 0.5  # needed to crop the next frame from the hand's own landmarks
+    max_wrist_gap: float = 1.0  # the hand's wrist may lie this many body hand lengths from the body's wrist
+    max_crop_shift: float = 0.5  # the own-landmark crop is kept while its centre is within this x the body's crop
+
+
+@dataclass
+class HandState:
+    """One hand of one person between frames."""
+
+    side: str
+    shape: HandShape
+    image_filter: OneEuroFilter | None = None
+    world_filter: OneEuroFilter | None = None
+    roi: Roi | None = None  # the next crop from this frame's own landmarks, when they were confident
+    seen: bool = False  # found in the previous frame: its filters carry on
+
+    def lost(self) -> None:
+        self.roi, self.seen = None, False
+        for f in (self.image_filter, self.world_filter):
+            if f is not None:
+                f.reset()
+
+
+@dataclass
+class PersonHands:
+    sides: dict[str, HandState] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        for hand in self.sides.values():
+            hand.lost()
+
+
+@dataclass
+class HandRequest:
+    """A crop to run for one hand of one tracked person, with the body's view of that hand."""
+
+    person: int  # index into the frame's tracks
+    side: str
+    roi: Roi
+    body_wrist: np.ndarray  # 2: pixels
+    body_hand_length: float  # pixels, wrist -> estimated middle knuckle by the body's landmarks
+
+
+def _same_hand(a: HandLandmarks, b: HandLandmarks) -> bool:
+    """Whether two hands found are one: their points lie on average within a fifth of the hand's size."""
+    size = float(np.ptp(a.image21[:, :2], axis=0).max())
+    return float(np.linalg.norm(a.image21[:, :2] - b.image21[:, :2], axis=1).mean()) < 0.2 * max(size, 1.0)
+
+
+def _in_image(point: np.ndarray, width: int, height: int) -> bool:
+    return 0.0 <= point[0] < width and 0.0 <= point[1] < height
+
+
+class HandStage:
+    def __init__(self, landmarker: MediaPipeHandLandmarker, smoothing: SmoothingSettings | None = None,
+                 settings: HandSettings | None = None):
+        self.landmarker = landmarker
+        self.smoothing = smoothing
+        self.settings = settings or HandSettings()
+
+    def new_person(self) -> PersonHands:
+        hands = PersonHands()
+        for side in fingers.SIDES:
+            state = HandState(side, HandShape(side))
+            if self.smoothing is not None:
+                state.image_filter = OneEuroFilter(self.smoothing.landmarks)
+                state.world_filter = OneEuroFilter(self.smoothing.landmarks)
+            hands.sides[side] = state
+        return hands
+
+    def find_all(self, rgb: np.ndarray, people: list[tuple[np.ndarray, PersonHands, bool]]
+                 ) -> list[dict[str, HandLandmarks | None]]:
+        """Every tracked person's hands this frame, from (their BlazePose image33, their hand state, found again
+        after being lost) each: per person {"left": ..., "right": ...}, None where no hand was found."""
+        for _, hands, resumed in people:
+            if resumed:
+                hands.reset()
+        height, width = rgb.shape[:2]
+        requests = self.requests([(image33, hands) for image33, hands, _ in people], width, height)
+        out: list[dict[str, HandLandmarks | None]] = [dict.fromkeys(fingers.SIDES) for _ in people]
+        for request, hand in zip(requests, self._one_owner(requests, self.find(rgb, requests))):
+            out[request.person][request.side] = hand
+        return out
+
+    def _one_owner(self, requests: list[HandRequest], found: list[HandLandmarks | None]
+                   ) -> list[HandLandmarks | None]:
+        """Two crops that found the same hand (people hand in hand, a wrist the body model put on another person's
+        hand): the hand stays with the wrist nearest to it, the other is dropped."""
+        gaps = [np.inf if h is None else float(np.linalg.norm(h.image21[fingers.WRIST, :2] - r.body_wrist))
+                / r.body_hand_length for r, h in zip(requests, found)]
+        out = list(found)
+        for a in range(len(found)):
+            for b in range(a + 1, len(found)):
+                if out[a] is not None and out[b] is not None and _same_hand(out[a], out[b]):
+                    out[b if gaps[a] <= gaps[b] else a] = None
+        return out
+
+    def requests(self, people: list[tuple[np.ndarray, PersonHands]], width: int, height: int) -> list[HandRequest]:
+        """The crops to run this frame: every hand whose wrist the body sees inside the image."""
+        out = []
+        for i, (image33, hands) in enumerate(people):
+            for side, (wrist, pinky, index) in BODY_HAND_POINTS.items():
+                state = hands.sides[side]
+                if image33[wrist, 2] < self.settings.wrist_visibility or not _in_image(image33[wrist], width, height):
+                    state.lost()
+                    continue
+                body_roi = hand_roi_from_body(image33[wrist], image33[pinky], image33[index])
+                length = float(np.linalg.norm((2 * image33[index, :2] + image33[pinky, :2]) / 3 - image33[wrist, :2]))
+                roi = body_roi
+                if state.roi is not None and np.hypot(state.roi.cx - body_roi.cx, state.roi.cy - body_roi.cy) \
+                        <= self.settings.max_crop_shift * body_roi.size:
+                    roi = state.roi
+                out.append(HandRequest(i, side, roi, image33[wrist, :2].astype(np.float64), max(length, 1.0)))
+        return out
+
+    def find(self, rgb: np.ndarray, requests: list[HandRequest]) -> list[HandLandmarks | None]:
+        """All hands of the frame in one model call; a hand not found (or found away from its wrist) is None."""
+        s = self.settings
+        found = []
+        for request, hand in zip(requests, self.landmarker(rgb, [r.roi for r in requests])):
+            gap = float(np.linalg.norm(hand.image21[fingers.WRIST, :2] - request.body_wrist))
+            found.append(hand if hand.presence >= s.presence and gap <= s.max_wrist_gap * request.body_hand_length
+                         else None)
+        return found
+
+    def attach(self, person: PersonPose, hands: PersonHands, found: dict[str, HandLandmarks | None],
+               time_s: float) -> None:
+        """Publishes the person's hands (both keys, None for a hand not found), turns their skeleton's hands to the
+        measured rotations and hangs the fitted finger bones below them."""
+        fit = person.skeleton
+        world_rotations = skeleton.world_rotations(fit.rotations) if fit is not None else None
+        finger_rows = []
+        for side in fingers.SIDES:
+            state, hand = hands.sides[side], found.get(side)
+            if hand is None:
+                state.lost()
+                person.hands[side] = None
+                finger_rows.append(self._rest_fingers(fit, world_rotations, state, side))
+                continue
+            state.roi = hand_roi_from_landmarks(hand.image21) if hand.presence >= self.settings.track_presence else None
+            image21, world21 = self._smoothed(state, hand, time_s)
+            wrist = self._body_wrist(person, side)
+            world21 = world21 - world21[fingers.WRIST] + wrist
+            pose = HandPose(score=hand.presence, landmarks2d=image21, world=world21.astype(np.float32))
+            person.hands[side] = pose
+            state.seen = True
+            if fit is None:
+                continue
+            finger_rows.append(self._fit(fit, world_rotations, state, side, world21, pose))
+        if fit is not None:
+            positions, local, world, offsets, tips = (np.concatenate(parts) for parts in zip(*finger_rows))
+            fit.fingers = fingers.FingerPose(positions, local, world, offsets,
+                                             {side: person.hands[side] is not None for side in fingers.SIDES}, tips)
+            self._world_hands(person, world_rotations)
+
+    @staticmethod
+    def _world_hands(person: PersonPose, world_rotations: np.ndarray) -> None:
+        """The person's world pose with the hands' new rotations and the fingers (the hands are leaves of the body:
+        nothing else of it moves, so it is patched rather than built again)."""
+        fit, pose = person.skeleton, person.world
+        if pose is None:
+            person.world = skeleton.world_pose(fit)
+            return
+        for side in fingers.SIDES:
+            j = skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]
+            if person.hands[side] is not None:
+                turned = world_rotations[skeleton.PARENTS[j]] @ Rotation.from_quat(fit.rotations[j]).as_matrix()
+                pose.local[j] = fit.rotations[j]
+                pose.world[j] = Rotation.from_matrix(skeleton.CAMERA_TO_WORLD @ turned).as_quat()
+        pose.fingers = skeleton.fingers_in_world(fit.fingers)
+
+    def _smoothed(self, state: HandState, hand: HandLandmarks, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+        image21, world21 = hand.image21.copy(), hand.world21.astype(np.float64)
+        if state.image_filter is not None:
+            image21[:, :2] = state.image_filter(time_s, image21[:, :2], scale=hand.roi.size)
+            world21 = state.world_filter(time_s, world21, scale=HAND_METRES)
+        return image21, world21
+
+    @staticmethod
+    def _body_wrist(person: PersonPose, side: str) -> np.ndarray:
+        """The body's wrist in camera space (its fitted hand joint); without a fit, the hip-centred landmark."""
+        if person.skeleton is not None:
+            return np.asarray(person.skeleton.joints3d[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]], np.float64)
+        return np.asarray(person.world33[BODY_HAND_POINTS[side][0]], np.float64)
+
+    @staticmethod
+    def _fit(fit, world_rotations: np.ndarray, state: HandState, side: str, world21: np.ndarray, pose: HandPose):
+        """The measured hand rotation into the body's skeleton, the fingers fitted below it."""
+        name = fingers.SIDE_NAMES[side]
+        hand_world = hand_rotation(world21, side)
+        forearm = world_rotations[skeleton.J[f"{name}LowerArm"]]
+        fit.rotations[skeleton.J[f"{name}Hand"]] = Rotation.from_matrix(forearm.T @ hand_world).as_quat()
+        offsets = state.shape.update(world21)
+        local, _ = fit_fingers(world21, hand_world, side)
+        positions, world = fingers.finger_kinematics(fit.joints3d[skeleton.J[f"{name}Hand"]], hand_world, local,
+                                                     offsets)
+        pose.rotations = Rotation.from_matrix(local).as_quat().astype(np.float32)
+        tips = fingers.fingertips(positions, world, state.shape.tips)
+        return positions, pose.rotations.astype(np.float64), world, offsets, tips
+
+    @staticmethod
+    def _rest_fingers(fit, world_rotations, state: HandState, side: str):
+        """A hand not seen: its fingers at rest below the body's hand, on the shape measured so far (or a typical
+        hand's, scaled to the forearm)."""
+        if fit is None:
+            return None
+        offsets = state.shape.offsets
+        if offsets is None:
+            forearm = float(fit.bone_lengths[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]])
+            offsets, _ = fingers.typical_offsets(side, forearm)
+        hand_world = world_rotations[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]]
+        local = np.tile(np.eye(3), (fingers.BONES_PER_HAND, 1, 1))
+        positions, world = fingers.finger_kinematics(np.full(3, np.nan), hand_world, local, offsets)
+        return (positions, np.tile(IDENTITY, (fingers.BONES_PER_HAND, 1)), world, offsets,
+                np.full((len(fingers.FINGERS), 3), np.nan))

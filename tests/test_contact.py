@@ -1,0 +1,69 @@
+"""Feet on the floor: flagged when low and still, held where they were put down, published in the results; and
+a person standing still stays where they stand."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from livecap import skeleton
+from livecap.pose.contact import FootContacts
+from livecap.skeleton import J, WorldPose
+
+FPS = 28.0
+
+
+def standing(left_foot=(0.2, 0.0, -4.0), right_foot=(-0.2, 0.0, -4.0)) -> WorldPose:
+    """A world pose whose only meaningful joints are the feet: ankles 8 cm above their toes."""
+    positions = np.zeros((len(skeleton.JOINTS), 3))
+    positions[:, 1] = 1.0  # everything else well above the floor
+    for ankle, toes, at in (("LeftFoot", "LeftToes", left_foot), ("RightFoot", "RightToes", right_foot)):
+        positions[J[ankle]] = np.add(at, (0.0, 0.08, 0.0))
+        positions[J[toes]] = np.add(at, (0.0, 0.0, 0.12))
+    rotations = np.tile([0.0, 0.0, 0.0, 1.0], (len(skeleton.JOINTS), 1))
+    return WorldPose(positions, rotations, rotations, np.zeros((len(skeleton.JOINTS), 3)))
+
+
+def test_both_feet_of_someone_standing_still_are_in_contact_from_the_first_frame():
+    contacts = FootContacts()
+    for frame in range(10):
+        assert contacts.update(frame / FPS, standing()) == {"left": True, "right": True}
+
+
+def test_a_foot_that_moves_or_is_lifted_is_not_in_contact():
+    contacts = FootContacts()
+    for frame in range(30):  # the right foot walks forward at 1 m/s; the left is raised for frames 10-19
+        lifted = 0.25 if 10 <= frame < 20 else 0.0
+        flags = contacts.update(frame / FPS, standing(left_foot=(0.2, lifted, -4.0),
+                                                      right_foot=(-0.2, 0.0, -4.0 + frame / FPS)))
+        assert flags["right"] is (frame == 0), frame  # first seen: assumed standing until seen to move
+        assert flags["left"] is (not 10 <= frame < 20), frame  # down again (moving straight down): planted
+
+
+def test_a_standing_persons_root_is_steady_and_their_planted_feet_do_not_slide(two_people_results):
+    """Both people stand still for the first second of two_people (the handshake starts after): their published
+    roots stay within 5 cm (it was 8 and 23 cm in depth before feet were planted), and a foot in contact in two
+    consecutive frames moves under 5 mm between them (measured: 0.6 mm mean)."""
+    header, frames = two_people_results
+    roots: dict[int, list] = {}
+    feet: dict[int, list] = {}
+    for frame in frames[:28]:
+        for person in frame["people"]:
+            roots.setdefault(person["id"], []).append(person["root"])
+    assert len(roots) == 2 and all(len(r) == 28 for r in roots.values())
+    for person_id, path in roots.items():
+        assert np.ptp(np.array(path), axis=0).max() < 0.05, (person_id, np.ptp(np.array(path), axis=0))
+    moves, in_contact = [], 0
+    for frame in frames:
+        for person in frame["people"]:
+            assert set(person["contacts"]) == {"left", "right"}
+            in_contact += any(person["contacts"].values())
+            joints = np.array(person["joints3d"])
+            feet.setdefault(person["id"], []).append((frame["frame"], person["contacts"],
+                                                      joints[[J["LeftFoot"], J["RightFoot"]]]))
+    for track in feet.values():
+        for (f0, c0, p0), (f1, c1, p1) in zip(track, track[1:]):
+            for k, side in enumerate(("left", "right")):
+                if f1 == f0 + 1 and c0[side] and c1[side]:
+                    moves.append(np.hypot(*(p1[k] - p0[k])[[0, 2]]))
+    assert in_contact > len(frames)  # two people, standing most of the clip: over one foot down per frame
+    assert len(moves) > 50 and np.mean(moves) < 0.005, np.mean(moves)
