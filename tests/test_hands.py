@@ -89,7 +89,9 @@ def test_results_give_every_person_both_hand_slots_with_21_points_and_15_finger_
                 assert np.array(hand["landmarks2d"]).shape == (21, 3) and np.array(hand["world"]).shape == (21, 3)
                 quats = np.array(person["fingers"][side])
                 assert quats.shape == (15, 4) and np.allclose(np.linalg.norm(quats, axis=1), 1, atol=1e-4)
-    assert found >= 90  # measured 98 of the 2 x 2 x 72 slots
+    # measured 87 of the 2 x 2 x 72 slots (98 before issue 13's tracking; the person behind has his left hand in 3
+    # frames instead of 17: where looked at, frame 60, that "hand" was the front person's, on his back)
+    assert found >= 84
 
 
 def test_a_results_file_replays_with_its_hands(hands_run):
