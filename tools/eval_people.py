@@ -30,7 +30,7 @@ import people_bench as bp  # noqa: E402
 import people_reference as br  # noqa: E402
 from livecap.models.catalog import ModelCatalog  # noqa: E402
 from livecap.models.runtime import OnnxModel  # noqa: E402
-from livecap.pose.tracking import PoseTracker, box_iou, object_keypoint_similarity  # noqa: E402
+from livecap.pose.tracking import PoseTracker, box_iou  # noqa: E402
 
 MEDIA = Path(os.environ.get("LIVECAP_MEDIA", REPO.parent / "shared" / "media"))
 SHARED_MODELS = Path(os.environ.get("LIVECAP_SHARED_MODELS", REPO.parent / "shared" / "models"))
