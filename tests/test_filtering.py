@@ -91,6 +91,6 @@ def test_smoothing_cuts_the_jitter_of_fitted_joints_on_real_video(two_people_res
 
     _, raw = read_jsonl(raw_out)
     _, smoothed = two_people_results
-    # measured: 41.5 -> 17.9 mm/frame^2 (0.43). Unsmoothed fits are steadier since planted feet hold a standing
-    # person's root (73.5 before, with 17.3 smoothed), so the ratio is higher than it was (0.24)
-    assert jitter(smoothed) < 0.45 * jitter(raw) and jitter(smoothed) < 0.02
+    # measured: 75.5 -> 26.0 mm/frame^2 (0.35): person 1 10 mm, person 2 42 mm, the person behind now followed
+    # through the embrace, where his landmarks jump (before he was followed there: 41.5 -> 17.9)
+    assert jitter(smoothed) < 0.45 * jitter(raw) and jitter(smoothed) < 0.03

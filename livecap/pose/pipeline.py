@@ -136,7 +136,8 @@ class PosePipeline:
         tracks = self.tracker.update(candidates, results)
         lap("track")
         if self.hands is not None:
-            hands = self.hands.find_all(rgb, [(t.landmarks.image33, t.state.hands, t.resumed) for t in tracks])
+            hands = self.hands.find_all(rgb, [(t.landmarks.image33, t.state.hands, t.resumed or t.restarted)
+                                              for t in tracks])
             lap("hands")
         people = [self._person(track, frame.time, lap) for track in tracks]
         if self.hands is not None:
@@ -193,7 +194,7 @@ class PosePipeline:
             lap("filter")
         if self.fitter is None:
             return person
-        temporal = not self.stills and not track.resumed
+        temporal = not self.stills and not track.resumed  # a restarted track's fit still tries its last pose too
         fit = self.fitter.fit(state.fit, person.landmarks2d, person.world33, temporal=temporal)
         lap("fit")
         if state.contacts is not None:

@@ -38,6 +38,8 @@ class Track:
     coco_offset: np.ndarray | None = None
     detection_score: float = 1.0
     resumed: bool = False  # seen again this frame after being lost: temporal state must restart
+    restarted: bool = False  # still seen, but re-attached to a detection this frame; its filters and fit carry on
+    # (the person did not move: starting them afresh made the published pose snap, 44 cm in depth on two_people)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # box centre, pixels per frame
     state: Any = None  # what later stages keep about this person between frames; dies with the track
 
@@ -329,6 +331,7 @@ class PoseTracker:
         track.landmarks, track.coco17, track.bbox = landmarks, own, bbox
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
-        track.resumed = track.missed > 0 or candidate.restart
+        track.resumed = track.missed > 0  # found again after being lost: its motion starts afresh
+        track.restarted = candidate.restart  # seen, but re-cropped from the detector (its hand crops start afresh)
         track.missed, track.age = 0, track.age + 1
         return track
