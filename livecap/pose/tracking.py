@@ -340,6 +340,8 @@ class PoseTracker:
             track.coco_offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
             track.detection_score = candidate.detection_score
             own[:, 2] = detected[:, 2]
+        elif candidate.detection_score > 0:  # a box-only detection: its confidence is all the detector says
+            track.detection_score = candidate.detection_score
         if track.coco_offset is not None:
             # limbs: the detector's point is the better one even where the two differ; shoulders and hips are held
             # within the tolerance of the landmarks' (at detection, and while carried as the body turns or its
