@@ -31,6 +31,10 @@ class Preset:
     # a top-down keypoint model run on each detected person's aligned crop when the detector runs, its points
     # fused with the detector's (confidence-weighted); None: the detector's points alone
     refiner_model: str | None = None
+    # a box-only people detector with no limit on the number of people (MoveNet finds six at most), run with
+    # MoveNet whenever it returns six people or six are tracked, and on every detector run with crowd_always
+    crowd_model: str = "nanodet_g"
+    crowd_always: bool = False
 
 
 # BlazePose heavy costs ~26 ms a crop on a quiet 2-core CPU (full ~5): two people at 15 fps would not fit in a
@@ -41,7 +45,7 @@ PRESETS = {
                        gpu_landmark_model="blazepose_landmark_heavy"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 2,
                        gpu_landmark_model="blazepose_landmark_heavy", hand_model="hand_landmark_full", hands=True,
-                       refiner_model="movenet_singlepose_thunder"),
+                       refiner_model="movenet_singlepose_thunder", crowd_always=True),
 }
 
 

@@ -233,3 +233,21 @@ def test_movenet_input_sizes_follow_the_image():
     assert detector.sides_for(640, 480) == (256, 384, 640)
     assert detector.sides_for(426, 240) == (256, 384)
     assert detector.sides_for(200, 100) == (256,)
+
+
+def test_crowd_boxes_no_track_or_detection_covers_become_crops_from_the_box():
+    tracker = PoseTracker(TrackerSettings(detect_every=1000))
+    tracker.update(tracker.propose(_detections_at(100)), [_landmarks_at(100)])
+    # MoveNet sees the tracked person and one more (300); the box detector sees those two and a third (600)
+    crowd = PeopleDetections(np.array([[x - 25, 95, x + 25, 405] for x in (100, 300, 600)], np.float32),
+                             np.full(3, 0.7, np.float32))
+    candidates = tracker.propose(_detections_at(100, 300), crowd)
+    assert [c.track_id for c in candidates] == [1, None, None]
+    from_box = candidates[-1]
+    assert from_box.detection_keypoints is None and from_box.roi.cx == pytest.approx(600)
+    assert from_box.roi.rotation == 0.0 and from_box.roi.size == pytest.approx(310 * 1.25)
+    seen = tracker.update(candidates, [_landmarks_at(100), _landmarks_at(300), _landmarks_at(600)])
+    assert [t.id for t in seen] == [1, 2, 3]
+    # a box whose crop the landmark model finds empty makes nobody
+    candidates = tracker.propose(None, None)
+    assert len(candidates) == 3

@@ -163,8 +163,8 @@ def speed(args) -> None:
 class TracingTracker(PoseTracker):
     """The real tracker, printing what it decides: detections, their matches, suppressed newcomers, losses."""
 
-    def propose(self, detections):
-        candidates = super().propose(detections)
+    def propose(self, detections, crowd=None):
+        candidates = super().propose(detections, crowd)
         if detections is None:
             self.log.append("no detector run")
             return candidates

@@ -9,6 +9,7 @@ from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_cro
 from livecap.types import PeopleDetections, Roi
 from livecap.models.runtime import OnnxModel
 
+MAX_PEOPLE = 6  # MoveNet MultiPose's fixed output rows: a run that returns this many may have missed others
 
 def letterbox_shape(width: int, height: int, long_side: int, multiple: int = 32) -> tuple[float, int, int]:
     """Scale factor and padded input size (w, h) that keep the aspect ratio, padding bottom/right."""

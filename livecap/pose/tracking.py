@@ -76,6 +76,8 @@ class TrackerSettings:
     # than that from the landmarks' is pulled in to this distance.
     same_point_tolerance: float = 0.15
     reattach_distance: float = 0.6  # a lost track's predicted centre within this many body heights
+    # a box-only detection overlapping a track's or a keypoint detection's box this much is already explained
+    same_box_iou: float = 0.3
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
 
 
@@ -125,8 +127,12 @@ class PoseTracker:
 
     # ------------------------------------------------------------------ detections -> crops
 
-    def propose(self, detections: PeopleDetections | None) -> list[Candidate]:
-        """The crops to run this frame: every active track, plus detections of lost or new people."""
+    def propose(self, detections: PeopleDetections | None,
+                crowd: PeopleDetections | None = None) -> list[Candidate]:
+        """The crops to run this frame: every active track, plus detections of lost or new people.
+
+        crowd: boxes from a detector without MoveNet's limit of six people, run with it; a box that no track and
+        no detection explains is a lost track's or a newcomer's crop (the landmark model's presence decides)."""
         active = self.active()
         if detections is None:
             self._frames_since_detection += 1
@@ -153,7 +159,27 @@ class PoseTracker:
                       for t in active]
         candidates += [self._candidate(t.id, None, detections, restarted[t.id]) for t in self.lost()
                        if t.id in restarted]
-        return candidates + [self._candidate(None, None, detections, i) for i in newcomers]
+        candidates += [self._candidate(None, None, detections, i) for i in newcomers]
+        if crowd is not None:
+            candidates += self._crowd_candidates(crowd, detections, set(restarted))
+        return candidates
+
+    def _crowd_candidates(self, crowd: PeopleDetections, detections: PeopleDetections,
+                          claimed: set[int]) -> list[Candidate]:
+        """Crops from the boxes that neither a track's box nor a detection's covers: a lost track's (by position
+        and size, as for detections) or a newcomer's, cropped from the box."""
+        covered = [t.bbox for t in self.active()] + list(detections.boxes)
+        candidates: list[Candidate] = []
+        for index in range(len(crowd)):
+            box = crowd.boxes[index]
+            if max((box_iou(box, other) for other in covered), default=0.0) >= self.settings.same_box_iou:
+                continue
+            track = self._reattach(crowd, index, self.lost(), claimed)
+            if track is not None:
+                claimed.add(track.id)
+            candidates.append(self._candidate(track.id if track is not None else None, None, crowd, index))
+            covered.append(box)
+        return candidates
 
     def _detection_oks(self, detections: PeopleDetections, det_index: int, track: Track) -> float:
         return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17, box_area(track.bbox))
@@ -316,6 +342,8 @@ class PoseTracker:
             track.coco_offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
             track.detection_score = candidate.detection_score
             own[:, 2] = detected[:, 2]
+        elif candidate.detection_score > 0:  # a box-only detection: its confidence is all the detector says
+            track.detection_score = candidate.detection_score
         if track.coco_offset is not None:
             # limbs: the detector's point is the better one even where the two differ; shoulders and hips are held
             # within the tolerance of the landmarks' (at detection, and while carried as the body turns or its

@@ -1,0 +1,75 @@
+"""More than six people: MoveNet MultiPose returns six at most, so the accurate preset (and any preset once six
+people are seen) also runs the box detector NanoDet, and the boxes no one explains become people of their own."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import media
+from livecap.models.movenet import MAX_PEOPLE
+from livecap.pose.pipeline import PipelineModels, PosePipeline
+from livecap.settings import PipelineSettings
+from livecap.types import Frame
+
+# vtest.avi (a street, 768 x 576): frame 200 holds seven pedestrians; MoveNet finds six at most
+CROWD_FRAME = 200
+SETTLE_FRAMES = 10  # tracked from this many frames before it
+
+
+def _vtest_frame(index: int) -> Frame:
+    capture = cv2.VideoCapture(str(media("video/vtest.avi")))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+    ok, bgr = capture.read()
+    capture.release()
+    assert ok, f"vtest.avi has no frame {index}"
+    return Frame(index=index, time=index / 10, captured_at=0.0, image=bgr, rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+class CountingDetector:
+    """The real box detector, counting its runs."""
+
+    def __init__(self, detector):
+        self.detector, self.runs = detector, 0
+
+    def __call__(self, image_rgb: np.ndarray):
+        self.runs += 1
+        return self.detector(image_rgb)
+
+
+@pytest.fixture(scope="module")
+def accurate_models() -> PipelineModels:
+    return PipelineModels.load(PipelineSettings(preset="accurate", hands=False))
+
+
+def _last_people(pipeline: PosePipeline, first: int, last: int):
+    for index in range(first, last + 1):
+        people = pipeline.process(_vtest_frame(index)).people
+    return people
+
+
+def test_accurate_tracks_people_beyond_what_movenet_alone_finds(accurate_models):
+    settings = PipelineSettings(preset="accurate", hands=False)
+    crowd = CountingDetector(accurate_models.crowd)
+    with_boxes = PosePipeline(dataclasses.replace(accurate_models, crowd=crowd), settings)
+    movenet_alone = PosePipeline(dataclasses.replace(accurate_models, crowd=None), settings)
+    found = _last_people(with_boxes, CROWD_FRAME - SETTLE_FRAMES, CROWD_FRAME)
+    assert crowd.runs > 0
+    assert len(found) > len(_last_people(movenet_alone, CROWD_FRAME - SETTLE_FRAMES, CROWD_FRAME))
+    boxes = np.array([p.bbox for p in found])
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    # each person is a different body: no two records centred within a body width of each other
+    apart = np.linalg.norm(centres[:, None] - centres[None], axis=2) + np.eye(len(found)) * 1e9
+    assert apart.min() > 15
+
+
+def test_balanced_does_not_run_the_box_detector_while_fewer_than_six_people_are_seen(accurate_models):
+    settings = PipelineSettings(preset="balanced", hands=False)
+    crowd = CountingDetector(accurate_models.crowd)
+    pipeline = PosePipeline(dataclasses.replace(accurate_models, crowd=crowd), settings)
+    for index in range(3):  # the clip's first frames: fewer than six people
+        assert len(pipeline.process(_vtest_frame(index)).people) < MAX_PEOPLE
+    assert crowd.runs == 0
