@@ -199,11 +199,11 @@ def refit_agreement_mm(results) -> tuple[float, float]:
 
 def test_fitted_joints_agree_with_the_networks_own_3d_on_real_video(two_people_results, vtest_results):
     """The skeleton (rigid bones, joint limits, 2D and 3D at once) stays close to BlazePose's metric landmarks.
-    Measured: vtest p50 17.0, p95 47.3 mm; two_people p50 17.2, p95 101 (its p95 is the embrace's hidden arms of the
+    Measured: vtest p50 17.8, p95 51.0 mm (47.3 before the crowd detector added its far, small pedestrians); two_people p50 17.2, p95 101 (its p95 is the embrace's hidden arms of the
     person behind, followed through it since the tracker keeps him, and bones BlazePose itself stretches by 20-30%
     from frame to frame)."""
     p50, p95 = refit_agreement_mm(vtest_results)
-    assert p50 <= 20.0 and p95 <= 50.0, (p50, p95)
+    assert p50 <= 20.0 and p95 <= 55.0, (p50, p95)
     p50, p95 = refit_agreement_mm(two_people_results)
     assert p50 <= 20.0 and p95 <= 105.0, (p50, p95)
 
