@@ -172,16 +172,20 @@ def fitted_people():
     return out
 
 
-def test_fitted_finger_joints_follow_the_hand_points(fitted_people):
-    errors = []
-    for person, _ in fitted_people:
+def found_hands(fitted_people):
+    """(person, frame index, side, hand, that hand's rows in the finger arrays) for every hand found."""
+    for person, index in fitted_people:
         for k, side in enumerate(fingers.SIDES):
             hand = person.hands[side]
-            if hand is None:
-                continue
-            rows = slice(k * fingers.BONES_PER_HAND, (k + 1) * fingers.BONES_PER_HAND)
-            errors.append(np.linalg.norm(person.skeleton.fingers.positions[rows] - hand.world[fingers.BONE_START],
-                                         axis=1))
+            if hand is not None:
+                yield person, index, side, hand, slice(k * fingers.BONES_PER_HAND, (k + 1) * fingers.BONES_PER_HAND)
+
+
+def test_fitted_finger_joints_follow_the_hand_points(fitted_people):
+    errors = []
+    for person, _, _, hand, rows in found_hands(fitted_people):
+        errors.append(np.linalg.norm(person.skeleton.fingers.positions[rows] - hand.world[fingers.BONE_START],
+                                     axis=1))
     errors = np.concatenate(errors) * 1000
     print(f"finger joints from the hand points: median {np.median(errors):.1f} mm, p90 "
           f"{np.percentile(errors, 90):.1f} mm over {len(errors)} joints")  # measured 7.4 / 23.0
@@ -190,19 +194,14 @@ def test_fitted_finger_joints_follow_the_hand_points(fitted_people):
 
 def test_finger_bones_are_frozen_and_their_angles_within_the_limits(fitted_people):
     offsets = {}
-    for person, index in fitted_people:
-        for k, side in enumerate(fingers.SIDES):
-            hand = person.hands[side]
-            if hand is None:
-                continue
-            rows = slice(k * fingers.BONES_PER_HAND, (k + 1) * fingers.BONES_PER_HAND)
-            offsets.setdefault((person.id, side), []).append(person.skeleton.fingers.offsets[rows])
-            _, angles = fit_fingers(hand.world.astype(np.float64), hand_rotation(hand.world, side), side)
-            assert (angles[:, 0] >= LIMITS[:, 0, 0] - 1e-9).all() and (angles[:, 0] <= LIMITS[:, 0, 1] + 1e-9).all()
-            assert (angles[:, 1] >= LIMITS[:, 1, 0] - 1e-9).all() and (angles[:, 1] <= LIMITS[:, 1, 1] + 1e-9).all()
-            # the hand's own rotation is measured: the skeleton's hand is turned as the hand points say
-            quat = person.skeleton.rotations[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]]
-            assert Rotation.from_quat(quat).magnitude() > 1e-3
+    for person, _, side, hand, rows in found_hands(fitted_people):
+        offsets.setdefault((person.id, side), []).append(person.skeleton.fingers.offsets[rows])
+        _, angles = fit_fingers(hand.world.astype(np.float64), hand_rotation(hand.world, side), side)
+        assert (angles[:, 0] >= LIMITS[:, 0, 0] - 1e-9).all() and (angles[:, 0] <= LIMITS[:, 0, 1] + 1e-9).all()
+        assert (angles[:, 1] >= LIMITS[:, 1, 0] - 1e-9).all() and (angles[:, 1] <= LIMITS[:, 1, 1] + 1e-9).all()
+        # the hand's own rotation is measured: the skeleton's hand is turned as the hand points say
+        quat = person.skeleton.rotations[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]]
+        assert Rotation.from_quat(quat).magnitude() > 1e-3
     frozen = [np.ptp(np.array(seen[skeleton.BONE_FRAMES:]), axis=0).max() for seen in offsets.values()
               if len(seen) > skeleton.BONE_FRAMES]
     assert frozen and max(frozen) == 0.0

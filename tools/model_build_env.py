@@ -25,11 +25,8 @@ def run(cmd, **kwargs) -> subprocess.CompletedProcess:
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def fetch_packages(work: Path, packages: dict[str, str]) -> dict[str, Path]:
