@@ -1,8 +1,9 @@
 """Live motion over OSC: VMC protocol, VRChat OSC trackers and a plain per-joint scheme for creative tools.
 
 The modules here are pure: a FrameResult goes in, OSC messages come out as (address, args) pairs, where a Python
-float is sent as OSC float32 ('f'), an int as int32 ('i') and a str as a string ('s'). The threaded sender that
-turns them into bundles on a UDP socket is livecap.sinks.osc.sender; the command-line flags are livecap.sinks.osc.options.
+float is sent as OSC float32 ('f'), an int as int32 ('i') and a str as a string ('s'). The sink that turns them
+into bundles on a UDP socket (on the engine's sink worker) is livecap.sinks.osc.sender; options.py builds the streams
+a run asks for; the command-line flags are livecap.app.flags.
 """
 
 from __future__ import annotations
