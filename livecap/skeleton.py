@@ -18,7 +18,7 @@ Convention (documented here once; the BVH and OSC sinks convert from it):
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -167,9 +167,9 @@ def _compose_down_the_chain(local: np.ndarray) -> np.ndarray:
 
 def fingers_in_world(fingers: FingerPose) -> FingerPose:
     """Camera-space finger bones in world space: positions and world rotations turn, local rotations stay."""
-    return FingerPose(fingers.positions @ CAMERA_TO_WORLD.T, fingers.local, CAMERA_TO_WORLD @ fingers.world,
-                      fingers.offsets, dict(fingers.present),
-                      None if fingers.tips is None else fingers.tips @ CAMERA_TO_WORLD.T)
+    tips = None if fingers.tips is None else fingers.tips @ CAMERA_TO_WORLD.T
+    return replace(fingers, positions=fingers.positions @ CAMERA_TO_WORLD.T, world=CAMERA_TO_WORLD @ fingers.world,
+                   present=dict(fingers.present), tips=tips)
 
 
 def full_skeleton() -> tuple[list[str], list[int], np.ndarray]:
