@@ -129,8 +129,11 @@ def test_each_person_has_both_hands_where_both_wrists_are_plainly_visible(hands_
     """Frames where BlazePose sees both wrists of a person with visibility >= 0.9. On two_people that is the man in
     the dark jacket's first second (23 frames); the other man's left hand is behind the hat throughout, and no
     frame of his has both wrists at that visibility. Measured with the lite model: 15 of 23 frames (0.65); his
-    right hand is then seen edge-on pinching the hat's brim, which the model does not find. With the full model
-    (accurate): 16 of 23 (0.70)."""
+    right hand is then seen edge-on pinching the hat's brim, which the model does not find (presence under 0.2 in
+    the body's crop and in the one from his hand's last landmarks; no steady crop size, shift or turn finds it).
+    With the full model (accurate): 16 of 23 (0.70). MediaPipe Holistic 0.10.14 (full hand model and its own
+    re-crop model), run on this man alone, has both his hands in 17 of these 23 frames (0.74) and misses that
+    hand in frames 15 and 18-23 too."""
     _, frames, _ = hands_run
     both, visible = {}, {}
     for frame in frames:
