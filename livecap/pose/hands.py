@@ -94,6 +94,13 @@ class HandStage:
         self.smoothing = smoothing
         self.settings = settings or HandSettings()
 
+    @staticmethod
+    def warm_up() -> None:
+        """Loads the finger fit's compiled code (numba) on a typical hand, so that the first hand found is not late."""
+        offsets, tips = fingers.typical_offsets("left", fingers.TYPICAL_FOREARM)
+        posed = pose_hand(np.zeros((fingers.HAND_POINTS, 3)), "left", np.eye(3), np.zeros(3), offsets, tips)
+        hold_hand(posed.quaternions, np.eye(3), np.zeros(3), offsets, tips)
+
     def new_person(self) -> PersonHands:
         hands = PersonHands()
         for side in fingers.SIDES:
@@ -262,13 +269,14 @@ class HandStage:
         """A hand not seen: its last rotation and fingers, each turned back towards rest by at most relax_speed x
         the time since the last frame; at rest below the body's hand when it was never seen. Its joints have no
         positions (NaN): only their rotations are known."""
+        joint = skeleton.J[f"{fingers.SIDE_NAMES[state.side]}Hand"]
         if state.held is not None:
             step = self.settings.relax_speed * elapsed
             state.held = relaxed(state.held, step)
             state.held_hand = relaxed(state.held_hand[None], step)[0]
-            fit.rotations[skeleton.J[f"{fingers.SIDE_NAMES[state.side]}Hand"]] = state.held_hand
+            fit.rotations[joint] = state.held_hand
         hand_world = np.empty((3, 3))
-        matrix_into(fit.rotations[skeleton.J[f"{fingers.SIDE_NAMES[state.side]}Hand"]].astype(np.float64), hand_world)
+        matrix_into(fit.rotations[joint].astype(np.float64), hand_world)
         hand_world = forearm @ hand_world
         offsets, tips = self._shape(fit, state)
         return hold_hand(state.held if state.held is not None else REST, hand_world, np.full(3, np.nan), offsets, tips)

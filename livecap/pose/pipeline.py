@@ -243,6 +243,7 @@ class PosePipeline:
             self.models.crowd(blank)
         if self.models.hands is not None:
             self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
+            HandStage.warm_up()
         if self.fitter is not None and landmarks:
             image33 = landmarks[0].image33.copy()
             image33[:, 2] = 1.0
