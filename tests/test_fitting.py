@@ -184,15 +184,7 @@ def refit_agreement_mm(results) -> tuple[float, float]:
     (livecap.bench.mocap.video_agreement_mm): p50 and p95 distance in mm."""
     from livecap.bench.mocap import VideoInputs, video_agreement_mm
 
-    header, frames = results
-    c = header["camera"]
-    inputs = VideoInputs(CameraIntrinsics(c["fx"], c["fy"], c["cx"], c["cy"]), [], [], [], [])
-    for frame in frames:
-        for person in frame["people"]:
-            inputs.frames.append(frame["frame"])
-            inputs.ids.append(person["id"])
-            inputs.image33.append(np.array(person["landmarks2d"], np.float32))
-            inputs.world33.append(np.array(person["world33"], np.float32))
+    inputs = VideoInputs.from_results(*results)
     p50, p95, _ = video_agreement_mm(inputs)
     return p50, p95
 
