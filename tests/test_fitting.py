@@ -216,14 +216,24 @@ def mocap_errors(take: str, yaw: int, settings: FitSettings | None = None) -> di
     return {row.source: (row.pa_mpjpe_mm, row.worst_frame_pa_mm) for row in rows}
 
 
-@pytest.mark.parametrize("take,yaw", MOCAP_CASES)
-def test_fits_of_real_motion_capture_are_never_worse_than_their_input(take, yaw):
-    errors = mocap_errors(take, yaw)
+def mocap_bounds_broken(errors: dict[str, tuple[float, float]]) -> list[str]:
+    """The bounds a fit of one take and angle breaks: never worse than its input on average (and warm <= 30,
+    cold <= 40 mm), no frame fallen into a wrong local minimum (worst < 60 mm)."""
     network_mean, _ = errors["network"]
     cold_mean, cold_worst = errors["cold"]
     warm_mean, warm_worst = errors["warm"]
-    assert warm_mean <= min(30.0, network_mean) and cold_mean <= min(40.0, network_mean), errors
-    assert cold_worst < 60.0 and warm_worst < 60.0, errors  # no frame falls into a wrong local minimum
+    broken = []
+    if warm_mean > min(30.0, network_mean) or cold_mean > min(40.0, network_mean):
+        broken.append("mean")
+    if cold_worst >= 60.0 or warm_worst >= 60.0:
+        broken.append("worst frame")
+    return broken
+
+
+@pytest.mark.parametrize("take,yaw", MOCAP_CASES)
+def test_fits_of_real_motion_capture_are_never_worse_than_their_input(take, yaw):
+    errors = mocap_errors(take, yaw)
+    assert not mocap_bounds_broken(errors), errors
 
 
 @pytest.mark.parametrize("broken", ["few_iterations", "tight_hip", "no_limits"])
@@ -238,9 +248,7 @@ def test_the_motion_capture_bounds_catch_a_weakened_fit(broken, monkeypatch):
         for leg in ("LeftUpperLeg", "RightUpperLeg"):
             lower[model.DOF_START[model.J[leg]]] = -1.0  # flexion stops at 57 degrees: no sitting
         monkeypatch.setattr(model, "LOWER", lower)
-    worst = max(max(errors["cold"][1], errors["warm"][1]) for errors in (mocap_errors(t, y, settings)
-                                                                         for t, y in MOCAP_CASES))
-    assert worst >= 60.0
+    assert any(mocap_bounds_broken(mocap_errors(t, y, settings)) for t, y in MOCAP_CASES)
 
 
 def test_a_hand_that_leaves_the_image_holds_its_pose_and_relaxes_without_snapping():

@@ -57,6 +57,8 @@ class FitState:
     params: np.ndarray | None = None
     relative: np.ndarray | None = None  # the last fitted joints relative to the root (where lost joints hold)
     anchors: dict[int, np.ndarray] = field(default_factory=dict)
+    held: np.ndarray = field(default_factory=lambda: np.zeros(model.NUM_JOINTS, bool))  # lost joints held now
+    offsets_held: np.ndarray = field(default_factory=lambda: np.zeros((model.NUM_JOINTS, 3)))  # held - guess
     root_hold: float = 0.0  # the root's current hold (planted_root_weight while planted, fading after)
 
 
@@ -99,14 +101,9 @@ class SkeletonFitter:
         target3d, weight3d = model.joint_targets(world, s.hidden_3d_weight + (1 - s.hidden_3d_weight) * visibility)
         target3d -= target3d[model.J["Hips"]]
         if warm and state.relative is not None:
-            # a lost joint holds where it was and follows the network's guess of it at a bounded speed: a guess
-            # moving smoothly is followed as it is, a jump is walked (BlazePose's visibility also falls for points
-            # that leave the frame)
-            _, seen = model.joint_targets(world, visibility)
-            lost = (seen < s.lost_below) & model.PINNED
-            gap = target3d[lost] - state.relative[lost]
-            distance = np.maximum(np.linalg.norm(gap, axis=1, keepdims=True), 1e-9)
-            target3d[lost] = state.relative[lost] + gap * np.minimum(1.0, s.lost_step / distance)
+            self._hold_lost(state, target3d, model.joint_targets(world, visibility)[1] < s.lost_below)
+        else:
+            state.held[:] = False
         start = analytic_seed(target3d, weight3d, offsets, model.DOF_START, model.NUM_PARAMS, model.TOE_DIRECTION,
                               SEED_JOINTS)
         place_root(start, model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF, model.HINGE_AXES, target2d,
@@ -140,6 +137,19 @@ class SkeletonFitter:
         pose = pose_from_params(params, offsets)
         state.relative = pose.joints3d.astype(np.float64) - pose.joints3d[0]
         return pose
+
+    def _hold_lost(self, state: FitState, target3d: np.ndarray, lost: np.ndarray) -> None:
+        """A lost joint keeps the offset from the network's guess of it to where it was when lost, and walks that
+        offset off at lost_step per frame: the guess's own motion is followed as it is, the jump it makes when the
+        point is lost (BlazePose's visibility also falls for points that leave the frame) is walked, at any frame
+        rate and however fast the body moves."""
+        lost = lost & model.PINNED
+        newly = lost & ~state.held
+        state.offsets_held[newly] = state.relative[newly] - target3d[newly]
+        distance = np.maximum(np.linalg.norm(state.offsets_held, axis=1, keepdims=True), 1e-9)
+        state.offsets_held *= np.maximum(0.0, 1.0 - self.settings.lost_step / distance)
+        target3d[lost] += state.offsets_held[lost]
+        state.held[:] = lost
 
     def _release_lifted(self, state: FitState, target2d: np.ndarray, weight2d: np.ndarray) -> None:
         """Lets go of a planted joint whose (visible) 2D landmark has moved off the planted spot."""

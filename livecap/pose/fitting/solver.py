@@ -35,10 +35,19 @@ def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower
     fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch)
     k = 0
     n = parents.shape[0]
-    for j in range(n):  # 1. root-relative metric shape against the 3D landmarks
+    total = 0.0
+    shift = np.zeros(3)  # the fitted joints' weighted centroid less the targets' (see _centroid_shift)
+    for j in range(n):
+        w2 = (weights[0] * weight3d[j]) ** 2
+        total += w2
+        for a in range(3):
+            shift[a] += w2 * (positions[j, a] - target3d[j, a])
+    if total > 0.0:
+        shift /= total
+    for j in range(n):  # 1. metric shape against the 3D landmarks, each about its weighted centroid
         w = weights[0] * weight3d[j]
         for a in range(3):
-            out[k] = w * ((positions[j, a] - positions[0, a]) - target3d[j, a])
+            out[k] = w * (positions[j, a] - target3d[j, a] - shift[a])
             k += 1
     for j in range(n):  # 2. reprojection against the 2D landmarks, in units of the focal length
         w = weights[1] * weight2d[j]
@@ -139,14 +148,19 @@ def _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, 
     n, count = parents.shape[0], x.shape[0]
     _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pivots, scratch)
     jac[:, :] = 0.0
+    mean = np.zeros((3, count))  # the weighted mean motion of the 3D points, which their centring takes away
+    total = 0.0
     for r in range(rows.shape[0]):
         row = rows[r]
         if row < 3 * n:
             j, a = row // 3, row % 3
             w = weights[0] * weight3d[j]
-            for c in range(3, count):  # translations move every joint alike: no change in root-relative shape
+            if a == 0:
+                total += w * w
+            for c in range(3, count):  # translations move every joint alike: no change in the centred shape
                 if moves[pivots[c], j]:
                     jac[r, c] = w * _moved_by(axes, positions, c, pivots[c], j, a)
+                    mean[a, c] += w * jac[r, c]
         elif row >= 5 * n:
             j, a = (row - 5 * n) // 3, (row - 5 * n) % 3
             w = weights[3] * anchors[j, 3]
@@ -170,6 +184,14 @@ def _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, 
                     dl = _moved_by(axes, positions, c, k, j, a)
                     dz = 0.0 if clamped else _moved_by(axes, positions, c, k, j, 2)
                     jac[r, c] = w * (dl / z - lateral * dz / (z * z))
+    if total > 0.0:
+        for r in range(rows.shape[0]):
+            row = rows[r]
+            if row >= 3 * n:
+                break  # the 3D rows come first
+            w = weights[0] * weight3d[row // 3]
+            for c in range(3, count):
+                jac[r, c] -= w * mean[row % 3, c] / total
 
 
 @njit(cache=True)
