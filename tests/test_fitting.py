@@ -191,13 +191,50 @@ def refit_agreement_mm(results) -> tuple[float, float]:
 
 def test_fitted_joints_agree_with_the_networks_own_3d_on_real_video(two_people_results, vtest_results):
     """The skeleton (rigid bones, joint limits, 2D and 3D at once) stays close to BlazePose's metric landmarks.
-    Measured: vtest p50 17.8, p95 51.0 mm (47.3 before the crowd detector added its far, small pedestrians); two_people p50 17.2, p95 101 (its p95 is the embrace's hidden arms of the
-    person behind, followed through it since the tracker keeps him, and bones BlazePose itself stretches by 20-30%
-    from frame to frame)."""
+    Measured: vtest p50 15.6, p95 47.0 mm; two_people p50 16.8, p95 100.2 (before the 3D was compared as a shape
+    about its centroid and up to scale, and lost joints followed their guess's motion: 17.8 / 51.0 and 17.2 / 101).
+    Most of what is left is BlazePose's own bones stretching from frame to frame (cv 7-14%; two_people's person
+    behind has shoulders and hips 2 cm wide in the embrace): refitted with each frame's own bones (a still each),
+    the same inputs give vtest 6.2 / 31.6, two_people 8.9 / 43.7 (tools/eval_fit.py report --alone)."""
     p50, p95 = refit_agreement_mm(vtest_results)
-    assert p50 <= 20.0 and p95 <= 55.0, (p50, p95)
+    assert p50 <= 17.0 and p95 <= 49.0, (p50, p95)
     p50, p95 = refit_agreement_mm(two_people_results)
-    assert p50 <= 20.0 and p95 <= 105.0, (p50, p95)
+    assert p50 <= 18.0 and p95 <= 103.0, (p50, p95)
+
+
+def dev_still_images() -> list:
+    from conftest import media
+
+    return (sorted(media("images/crowdpose").glob("*.jpg")) + sorted(media("images/ochuman").glob("*.jpg"))
+            + sorted(media("images/posetrack18/images/val").glob("*/*.jpg")))
+
+
+def test_fitted_joints_agree_with_the_networks_own_3d_on_dev_stills():
+    """Every dev image (crowdpose, ochuman, the first frame of each posetrack18 sequence) through the pipeline as a
+    still, with the camera of its own size; each person fitted cold, bones measured from that image alone.
+    Measured over the 19 people: p50 15.2, p95 47.6 mm (14.9 / 52.9 before the 3D was compared up to scale). What
+    is left is mostly where the 2D landmarks disagree with the 3D ones (ochuman's close-up legs: 141 mm at one foot);
+    without the 2D term the same inputs give 7.3 / 39.4."""
+    import cv2
+
+    from livecap.bench.mocap import VideoInputs, video_agreement
+    from livecap.pose.pipeline import PipelineModels, build_pipeline
+    from livecap.settings import PipelineSettings
+    from livecap.types import Frame
+
+    models = PipelineModels.load(PipelineSettings())
+    distances = []
+    for path in dev_still_images():
+        image = cv2.imread(str(path))
+        pipeline = build_pipeline(PipelineSettings(), image.shape[1], image.shape[0], stills=True, models=models)
+        people = pipeline.process(Frame(0, 0.0, image, 0.0)).people
+        inputs = VideoInputs(pipeline.camera, [0] * len(people), [p.id for p in people],
+                             [p.landmarks2d for p in people], [p.world33 for p in people], stills=True)
+        distances.append(video_agreement(inputs).distances_mm)
+    everything = np.concatenate(distances)
+    assert len(everything) >= 17, len(everything)
+    p50, p95 = np.percentile(everything, 50), np.percentile(everything, 95)
+    assert p50 <= 17.0 and p95 <= 50.0, (p50, p95)
 
 
 # Motion-capture ground truth (livecap.bench.mocap): sitting and crouching (MocapBank), climbing and crouching

@@ -5,10 +5,13 @@ person-frame). Prints p50/p95 per set, per joint, by landmark visibility, the wo
     python tools/eval_fit.py record                  # `livecap process` every set into --out (kept; --force redoes)
     python tools/eval_fit.py report [--worst 8]      # the recorded fit and a refit of its inputs, per set
     python tools/eval_fit.py report --set limit_weight=0 --set reprojection_weight=0   # a refit with other settings
+    python tools/eval_fit.py report --alone          # each person-frame refitted as a still (per-frame bones)
     python tools/eval_fit.py bones two_people_1080p  # per person: frozen bones against the landmarks' own, frame by frame
     python tools/eval_fit.py draw two_people_1080p --worst 4   # the worst person-frames: landmarks vs fit, 2D and 3D
+    python tools/eval_fit.py draw two_people_1080p --recorded --frames 40 1   # the published fit of person 1, frame 40
 
-Media: $LIVECAP_MEDIA (default ../shared/media). Results and drawings go to --out (/tmp/fiteval).
+Media: $LIVECAP_MEDIA (default ../shared/media). Results and drawings go to --out (/tmp/fiteval). Each still is
+recorded on its own: `livecap process --stills` over a folder keeps the first image's camera for every image.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import cv2
@@ -27,7 +30,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from livecap.bench.mocap import BODY13, Agreement, VideoInputs, video_agreement  # noqa: E402
+from livecap.bench.mocap import BODY13, Agreement, VideoInputs, similarity_aligned, video_agreement  # noqa: E402
 from livecap.pose.fitting import FitSettings, model  # noqa: E402
 
 MEDIA = Path(os.environ.get("LIVECAP_MEDIA", REPO.parent / "shared" / "media"))
@@ -46,34 +49,34 @@ def sets() -> list[str]:
     return list(VIDEOS) + [f"stills_{name}" for name in STILLS]
 
 
-def still_folder(name: str, out: Path) -> Path:
-    """An image set as one folder of images: posetrack18 keeps one frame per sequence folder."""
+def still_images(name: str) -> list[Path]:
+    """An image set's images: posetrack18 has one frame per sequence folder."""
     folder = MEDIA / "images" / name
-    if name != "posetrack18":
-        return folder
-    flat = out / "posetrack18_images"
-    flat.mkdir(parents=True, exist_ok=True)
-    for image in sorted((folder / "images" / "val").glob("*/*.jpg")):
-        link = flat / f"{image.parent.name}.jpg"
-        if not link.exists():
-            link.symlink_to(image)
-    return flat
+    return sorted(folder.glob("images/val/*/*.jpg") if name == "posetrack18" else folder.glob("*.jpg"))
+
+
+def results_paths(name: str, out: Path) -> list[Path]:
+    """A video's results file, or one per image of a still set: each image its own run, so that each gets the
+    camera of its own size (one run over a folder keeps the first image's camera for all)."""
+    if not name.startswith("stills_"):
+        return [out / f"{name}.jsonl"]
+    return [out / name / f"{image.parent.name}_{image.stem}.jsonl" for image in still_images(name[7:])]
 
 
 def record(args) -> None:
-    args.out.mkdir(parents=True, exist_ok=True)
     for name in sets():
-        path = args.out / f"{name}.jsonl"
-        if path.exists() and not args.force:
-            continue
         if name.startswith("stills_"):
-            command = [str(still_folder(name[7:], args.out)), "--stills"]
+            runs = [[str(image)] for image in still_images(name[7:])]
         else:
             video, limit = VIDEOS[name]
-            command = [str(MEDIA / video)] + (["--max-frames", str(limit)] if limit else [])
-        print("recording", name, flush=True)
-        subprocess.run([sys.executable, "-m", "livecap", "process", *command, "--out", str(path), "--no-progress",
-                        *args.process_args], check=True)
+            runs = [[str(MEDIA / video)] + (["--max-frames", str(limit)] if limit else [])]
+        for command, path in zip(runs, results_paths(name, args.out)):
+            if path.exists() and not args.force:
+                continue
+            print("recording", name, path.stem, flush=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, "-m", "livecap", "process", *command, "--out", str(path),
+                            "--no-progress", *args.process_args], check=True)
 
 
 def read_results(path: Path) -> tuple[dict, list[dict]]:
@@ -83,17 +86,14 @@ def read_results(path: Path) -> tuple[dict, list[dict]]:
     return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
 
 
-def recorded_agreement(frames: list[dict]) -> np.ndarray:
-    """The pipeline's own fit (as published, contacts and all) against the landmarks: person-frames x 13 mm."""
-    from livecap.bench.mocap import similarity_aligned
-
-    fitted, seen = [], []
-    for frame in frames:
-        for person in frame["people"]:
-            fitted.append(np.array(person["joints3d"])[JOINTS13])
-            seen.append(model.joint_targets(np.array(person["world33"]), np.ones(33))[0][JOINTS13])
-    fitted, seen = np.array(fitted).reshape(-1, 13, 3), np.array(seen).reshape(-1, 13, 3)
-    return np.linalg.norm(similarity_aligned(fitted, seen) - seen, axis=-1) * 1000.0
+def recorded_agreement(frames: list[dict]) -> tuple[Agreement, list[np.ndarray]]:
+    """The pipeline's own fit (as published, contacts and all) against the landmarks, and its joints (all 21)."""
+    joints = [np.array(person["joints3d"]) for frame in frames for person in frame["people"]]
+    seen = [model.joint_targets(np.array(person["world33"]), np.ones(33))[0][JOINTS13]
+            for frame in frames for person in frame["people"]]
+    fitted, seen = np.array([j[JOINTS13] for j in joints]).reshape(-1, 13, 3), np.array(seen).reshape(-1, 13, 3)
+    aligned = similarity_aligned(fitted, seen)
+    return Agreement(aligned, seen, np.linalg.norm(aligned - seen, axis=-1) * 1000.0, float("nan")), joints
 
 
 def settings_from(pairs: list[str]) -> FitSettings:
@@ -112,10 +112,46 @@ def visibility13(inputs: VideoInputs) -> np.ndarray:
     return np.array([[min(image[i, 2] for i in group) for group in LANDMARKS13] for image in inputs.image33])
 
 
-def refit(name: str, out: Path, settings: FitSettings) -> tuple[dict, list[dict], VideoInputs, Agreement]:
-    header, frames = read_results(out / f"{name}.jsonl")
-    inputs = VideoInputs.from_results(header, frames, stills=name.startswith("stills_"))
-    return header, frames, inputs, video_agreement(inputs, settings)
+@dataclass
+class Part:
+    """One results file, refitted: its inputs, the refit's and the recorded fit's agreement, each fit's joints."""
+
+    header: dict
+    frames: list[dict]
+    inputs: VideoInputs
+    refit: Agreement
+    recorded: Agreement
+    recorded_joints: list[np.ndarray]
+
+
+def refit(name: str, out: Path, settings: FitSettings, alone: bool = False) -> list[Part]:
+    """Every results file of a set, refitted; alone: every person-frame fitted as a still (cold, bones measured
+    from that frame alone)."""
+    parts = []
+    for path in results_paths(name, out):
+        header, frames = read_results(path)
+        inputs = VideoInputs.from_results(header, frames, stills=alone or name.startswith("stills_"))
+        if inputs.ids:
+            parts.append(Part(header, frames, inputs, video_agreement(inputs, settings), *recorded_agreement(frames)))
+    return parts
+
+
+def pooled(parts: list[Part], kind: str = "refit") -> Agreement:
+    agreements = [getattr(part, kind) for part in parts]
+    return Agreement(*(np.concatenate([getattr(a, f) for a in agreements]) for f in ("fitted", "seen", "distances_mm")),
+                     float(np.mean([a.fit_ms for a in agreements])))
+
+
+def pooled_inputs(parts: list[Part]) -> VideoInputs:
+    """The parts' inputs one after the other (a still set's images numbered in turn)."""
+    out = VideoInputs(parts[0].inputs.camera, [], [], [], [])
+    for k, part in enumerate(parts):
+        offset = k if len(parts) > 1 else 0
+        out.frames += [frame + offset for frame in part.inputs.frames]
+        out.ids += part.inputs.ids
+        out.image33 += part.inputs.image33
+        out.world33 += part.inputs.world33
+    return out
 
 
 def report(args) -> None:
@@ -123,12 +159,12 @@ def report(args) -> None:
     print("set | person-frames | recorded p50 | recorded p95 | refit p50 | refit p95 | refit ms/person")
     details = []
     for name in args.sets or sets():
-        header, frames, inputs, agreement = refit(name, args.out, settings)
-        recorded = recorded_agreement(frames)
+        parts = refit(name, args.out, settings, args.alone)
+        agreement, recorded = pooled(parts), pooled(parts, "recorded").distances_mm
         p50, p95 = agreement.percentiles()
-        print(f"{name} | {len(inputs.ids)} | {np.percentile(recorded, 50):.1f} | {np.percentile(recorded, 95):.1f} | "
-              f"{p50:.1f} | {p95:.1f} | {agreement.fit_ms:.2f}", flush=True)
-        details.append((name, inputs, agreement))
+        print(f"{name} | {len(agreement.distances_mm)} | {np.percentile(recorded, 50):.1f} | "
+              f"{np.percentile(recorded, 95):.1f} | {p50:.1f} | {p95:.1f} | {agreement.fit_ms:.2f}", flush=True)
+        details.append((name, pooled_inputs(parts), agreement))
     if args.worst:
         for name, inputs, agreement in details:
             print_details(name, inputs, agreement, args.worst)
@@ -186,19 +222,25 @@ def bones(args) -> None:
 
 
 def draw(args) -> None:
-    header, frames, inputs, agreement = refit(args.set_name, args.out, settings_from(args.set))
-    d = agreement.distances_mm
-    picks = list(np.argsort(-d.mean(axis=1))[:args.worst])
-    for frame, pid in zip(args.frames[::2], args.frames[1::2]):
-        picks += [k for k in range(len(inputs.ids)) if inputs.frames[k] == frame and inputs.ids[k] == pid]
-    refitted = refit_joints(inputs, settings_from(args.set))
+    settings = settings_from(args.set)
     args.out.mkdir(parents=True, exist_ok=True)
-    for k in picks:
-        image = read_image(header, frames, inputs.frames[k])
-        picture = np.hstack([overlay(image, inputs, k, refitted[k]), side_views(agreement, k, image.shape[0])])
-        path = args.out / f"{args.set_name}_f{inputs.frames[k]:04d}_id{inputs.ids[k]}.png"
+    parts = refit(args.set_name, args.out, settings)
+    kind = "recorded" if args.recorded else "refit"
+    everything = pooled(parts, kind).distances_mm.mean(axis=1)
+    where = [(part, k) for part in parts for k in range(len(part.inputs.ids))]
+    picks = [where[i] for i in np.argsort(-everything)[:args.worst]]
+    picks += [(part, k) for part, k in where for frame, pid in zip(args.frames[::2], args.frames[1::2])
+              if part.inputs.frames[k] == frame and part.inputs.ids[k] == pid]
+    for part, k in picks:
+        inputs = part.inputs
+        joints = part.recorded_joints if args.recorded else refit_joints(inputs, settings)
+        image = read_image(part.header, part.frames, inputs.frames[k])
+        agreement = part.recorded if args.recorded else part.refit
+        picture = np.hstack([overlay(image, inputs, k, joints[k]), side_views(agreement, k)])
+        stem = Path(part.header["source"]).stem if args.set_name.startswith("stills_") else args.set_name
+        path = args.out / f"{stem}_{kind}_f{inputs.frames[k]:04d}_id{inputs.ids[k]}.png"
         cv2.imwrite(str(path), picture)
-        print(path, f"mean {d[k].mean():.0f} mm")
+        print(path, f"mean {agreement.distances_mm[k].mean():.0f} mm")
 
 
 def refit_joints(inputs: VideoInputs, settings: FitSettings) -> list[np.ndarray]:
@@ -218,7 +260,9 @@ def read_image(header: dict, frames: list[dict], index: int) -> np.ndarray:
     record = next(f for f in frames if f["frame"] == index)
     source = Path(header["source"])
     if source.is_dir():
-        return cv2.imread(str(source / record["image"]) if "image" in record else str(sorted(source.iterdir())[index]))
+        return cv2.imread(str(source / record["image"]))
+    if source.suffix.lower() in (".jpg", ".jpeg", ".png"):
+        return cv2.imread(str(source))
     capture = cv2.VideoCapture(str(source))
     capture.set(cv2.CAP_PROP_POS_FRAMES, index)
     ok, image = capture.read()
@@ -255,7 +299,7 @@ def overlay(image: np.ndarray, inputs: VideoInputs, k: int, joints: np.ndarray) 
     return cv2.copyMakeBorder(crop, 0, 480 - crop.shape[0], 0, 480 - crop.shape[1], cv2.BORDER_CONSTANT)
 
 
-def side_views(agreement: Agreement, k: int, _height: int) -> np.ndarray:
+def side_views(agreement: Agreement, k: int) -> np.ndarray:
     """Front (x, y) and side (z, y) views of the aligned fit (colour) over the landmarks (white), per joint mm."""
     panel = np.zeros((480, 480, 3), np.uint8)
     seen, fitted, d = agreement.seen[k], agreement.fitted[k], agreement.distances_mm[k]
@@ -282,6 +326,8 @@ def main() -> None:
     p = sub.add_parser("report")
     p.add_argument("--sets", nargs="*", choices=sets())
     p.add_argument("--worst", type=int, default=0, help="per set, this many worst person-frames and the breakdowns")
+    p.add_argument("--alone", action="store_true", help="refit every person-frame as a still, bones from that frame: "
+                   "what bones that stretch as BlazePose's do would reach")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a FitSettings field")
     p = sub.add_parser("bones")
     p.add_argument("set_name", choices=list(VIDEOS))
@@ -290,6 +336,7 @@ def main() -> None:
     p.add_argument("set_name", choices=sets())
     p.add_argument("--worst", type=int, default=4)
     p.add_argument("--frames", type=int, nargs="*", default=[], metavar="FRAME ID", help="pairs: frame, person id")
+    p.add_argument("--recorded", action="store_true", help="the pipeline's own fit (contacts and all), not a refit")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     {"record": record, "report": report, "bones": bones, "draw": draw}[args.command](args)
