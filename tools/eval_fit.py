@@ -6,9 +6,9 @@ person-frame). Prints p50/p95 per set, per joint, by landmark visibility, the wo
     python tools/eval_fit.py report [--worst 8]      # the recorded fit and a refit of its inputs, per set
     python tools/eval_fit.py report --set limit_weight=0 --set reprojection_weight=0   # a refit with other settings
     python tools/eval_fit.py report --alone          # each person-frame refitted as a still (per-frame bones)
-    python tools/eval_fit.py bones two_people_1080p  # per person: frozen bones against the landmarks' own, frame by frame
+    python tools/eval_fit.py bones two_people_1080p  # per person: frozen bones vs the landmarks' own, frame by frame
     python tools/eval_fit.py draw two_people_1080p --worst 4   # the worst person-frames: landmarks vs fit, 2D and 3D
-    python tools/eval_fit.py draw two_people_1080p --recorded --frames 40 1   # the published fit of person 1, frame 40
+    python tools/eval_fit.py draw two_people_1080p --recorded --frames 40 1   # person 1's published fit, frame 40
 
 Media: $LIVECAP_MEDIA (default ../shared/media). Results and drawings go to --out (/tmp/fiteval). Each still is
 recorded on its own: `livecap process --stills` over a folder keeps the first image's camera for every image.
@@ -86,14 +86,13 @@ def read_results(path: Path) -> tuple[dict, list[dict]]:
     return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
 
 
-def recorded_agreement(frames: list[dict]) -> tuple[Agreement, list[np.ndarray]]:
-    """The pipeline's own fit (as published, contacts and all) against the landmarks, and its joints (all 21)."""
-    joints = [np.array(person["joints3d"]) for frame in frames for person in frame["people"]]
-    seen = [model.joint_targets(np.array(person["world33"]), np.ones(33))[0][JOINTS13]
-            for frame in frames for person in frame["people"]]
-    fitted, seen = np.array([j[JOINTS13] for j in joints]).reshape(-1, 13, 3), np.array(seen).reshape(-1, 13, 3)
-    aligned = similarity_aligned(fitted, seen)
-    return Agreement(aligned, seen, np.linalg.norm(aligned - seen, axis=-1) * 1000.0, float("nan")), joints
+def recorded_agreement(frames: list[dict]) -> Agreement:
+    """The pipeline's own fit (as published, contacts and all) against the landmarks."""
+    joints = np.array([person["joints3d"] for frame in frames for person in frame["people"]]).reshape(-1, 21, 3)
+    seen = np.array([model.joint_targets(np.array(person["world33"]), np.ones(33))[0][JOINTS13]
+                     for frame in frames for person in frame["people"]]).reshape(-1, 13, 3)
+    aligned = similarity_aligned(joints[:, JOINTS13], seen)
+    return Agreement(aligned, seen, np.linalg.norm(aligned - seen, axis=-1) * 1000.0, float("nan"), joints)
 
 
 def settings_from(pairs: list[str]) -> FitSettings:
@@ -114,14 +113,13 @@ def visibility13(inputs: VideoInputs) -> np.ndarray:
 
 @dataclass
 class Part:
-    """One results file, refitted: its inputs, the refit's and the recorded fit's agreement, each fit's joints."""
+    """One results file: its inputs, and the agreement of their refit and of the recorded fit."""
 
     header: dict
     frames: list[dict]
     inputs: VideoInputs
     refit: Agreement
     recorded: Agreement
-    recorded_joints: list[np.ndarray]
 
 
 def refit(name: str, out: Path, settings: FitSettings, alone: bool = False) -> list[Part]:
@@ -132,14 +130,15 @@ def refit(name: str, out: Path, settings: FitSettings, alone: bool = False) -> l
         header, frames = read_results(path)
         inputs = VideoInputs.from_results(header, frames, stills=alone or name.startswith("stills_"))
         if inputs.ids:
-            parts.append(Part(header, frames, inputs, video_agreement(inputs, settings), *recorded_agreement(frames)))
+            parts.append(Part(header, frames, inputs, video_agreement(inputs, settings), recorded_agreement(frames)))
     return parts
 
 
 def pooled(parts: list[Part], kind: str = "refit") -> Agreement:
     agreements = [getattr(part, kind) for part in parts]
-    return Agreement(*(np.concatenate([getattr(a, f) for a in agreements]) for f in ("fitted", "seen", "distances_mm")),
-                     float(np.mean([a.fit_ms for a in agreements])))
+    fitted, seen, distances, joints = (np.concatenate([getattr(a, f) for a in agreements])
+                                       for f in ("fitted", "seen", "distances_mm", "joints"))
+    return Agreement(fitted, seen, distances, float(np.mean([a.fit_ms for a in agreements])), joints)
 
 
 def pooled_inputs(parts: list[Part]) -> VideoInputs:
@@ -175,11 +174,9 @@ def print_details(name: str, inputs: VideoInputs, agreement: Agreement, worst: i
     print(f"\n{name}: per joint p50/p95 mm (mean visibility)")
     print("  " + "  ".join(f"{BODY13[j]} {np.percentile(d[:, j], 50):.0f}/{np.percentile(d[:, j], 95):.0f}"
                            f" ({seen[:, j].mean():.2f})" for j in range(13)))
-    bins = [(0, 0.3), (0.3, 0.7), (0.7, 0.9), (0.9, 1.01)]
-    print("  by visibility: " + "  ".join(
-        f"[{lo},{hi}) n={((seen >= lo) & (seen < hi)).sum()} p95 "
-        f"{np.percentile(d[(seen >= lo) & (seen < hi)], 95) if ((seen >= lo) & (seen < hi)).any() else 0:.0f}"
-        for lo, hi in bins))
+    bins = [(seen >= lo) & (seen < hi) for lo, hi in ((0, 0.3), (0.3, 0.7), (0.7, 0.9), (0.9, 1.01))]
+    print("  by visibility [0,0.3) [0.3,0.7) [0.7,0.9) [0.9,1]: " + "  ".join(
+        f"n={b.sum()} p95 {np.percentile(d[b], 95) if b.any() else 0:.0f}" for b in bins))
     above = np.percentile(d, 95)
     share = (d > above).sum(axis=0) / max((d > above).sum(), 1)
     print("  share of the distances above p95, per joint: "
@@ -188,7 +185,7 @@ def print_details(name: str, inputs: VideoInputs, agreement: Agreement, worst: i
     print("  p95 per person: " + " ".join(f"{pid}:{np.percentile(d[people == pid], 95):.0f}(n={np.sum(people == pid)})"
                                           for pid in np.unique(people)))
     order = np.argsort(-d.mean(axis=1))[:worst]
-    print(f"  worst person-frames (mean mm; worst joints mm @ visibility):")
+    print("  worst person-frames (mean mm; worst joints mm @ visibility):")
     for k in order:
         joints = np.argsort(-d[k])[:3]
         print(f"    frame {inputs.frames[k]} id {inputs.ids[k]}: mean {d[k].mean():.0f}, "
@@ -204,12 +201,9 @@ def bones(args) -> None:
     fitter = SkeletonFitter(inputs.camera, settings_from(args.set))
     states: dict[int, FitState] = {}
     measured: dict[int, list[np.ndarray]] = {}
-    reliability: dict[int, list[np.ndarray]] = {}
     for pid, image, world in zip(inputs.ids, inputs.image33, inputs.world33):
         fitter.fit(states.setdefault(pid, FitState()), image, world)
         measured.setdefault(pid, []).append(model.measure_segments(np.asarray(world, np.float64)))
-        visibility = np.clip(image[:, 2].astype(np.float64), 0, 1)
-        reliability.setdefault(pid, []).append(model.pair_reliability(visibility))
     names = model.SEGMENT_NAMES
     for pid, state in states.items():
         lengths = np.array(measured[pid])
@@ -222,9 +216,8 @@ def bones(args) -> None:
 
 
 def draw(args) -> None:
-    settings = settings_from(args.set)
     args.out.mkdir(parents=True, exist_ok=True)
-    parts = refit(args.set_name, args.out, settings)
+    parts = refit(args.set_name, args.out, settings_from(args.set))
     kind = "recorded" if args.recorded else "refit"
     everything = pooled(parts, kind).distances_mm.mean(axis=1)
     where = [(part, k) for part in parts for k in range(len(part.inputs.ids))]
@@ -232,28 +225,13 @@ def draw(args) -> None:
     picks += [(part, k) for part, k in where for frame, pid in zip(args.frames[::2], args.frames[1::2])
               if part.inputs.frames[k] == frame and part.inputs.ids[k] == pid]
     for part, k in picks:
-        inputs = part.inputs
-        joints = part.recorded_joints if args.recorded else refit_joints(inputs, settings)
+        inputs, agreement = part.inputs, getattr(part, kind)
         image = read_image(part.header, part.frames, inputs.frames[k])
-        agreement = part.recorded if args.recorded else part.refit
-        picture = np.hstack([overlay(image, inputs, k, joints[k]), side_views(agreement, k)])
+        picture = np.hstack([overlay(image, inputs, k, agreement.joints[k]), side_views(agreement, k)])
         stem = Path(part.header["source"]).stem if args.set_name.startswith("stills_") else args.set_name
         path = args.out / f"{stem}_{kind}_f{inputs.frames[k]:04d}_id{inputs.ids[k]}.png"
         cv2.imwrite(str(path), picture)
         print(path, f"mean {agreement.distances_mm[k].mean():.0f} mm")
-
-
-def refit_joints(inputs: VideoInputs, settings: FitSettings) -> list[np.ndarray]:
-    """The refit's camera-space joints (all 21) per person-frame, as video_agreement fits them."""
-    from livecap.pose.fitting import FitState, SkeletonFitter
-
-    fitter, people, last, out = SkeletonFitter(inputs.camera, settings), {}, {}, []
-    for frame, pid, image, world in zip(inputs.frames, inputs.ids, inputs.image33, inputs.world33):
-        warm = last.get(pid) == frame - 1 and not inputs.stills
-        last[pid] = frame
-        state = FitState() if inputs.stills else people.setdefault(pid, FitState())
-        out.append(fitter.fit(state, image, world, temporal=warm).joints3d)
-    return out
 
 
 def read_image(header: dict, frames: list[dict], index: int) -> np.ndarray:

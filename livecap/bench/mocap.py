@@ -352,6 +352,7 @@ class Agreement:
     seen: np.ndarray  # person-frames x 13 x 3: the landmarks' joints (metres, hip-centred)
     distances_mm: np.ndarray  # person-frames x 13
     fit_ms: float  # per person-frame
+    joints: np.ndarray  # person-frames x 21 x 3: every fitted joint, camera space
 
     def percentiles(self) -> tuple[float, float]:
         return float(np.percentile(self.distances_mm, 50)), float(np.percentile(self.distances_mm, 95))
@@ -364,18 +365,18 @@ def video_agreement(inputs: VideoInputs, settings: FitSettings | None = None) ->
     last_seen: dict[int, int] = {}
     people: dict[int, FitState] = {}
     joints = [model.J[name] for name in BODY13]
-    fitted, seen = [], []
+    fitted, seen = [], []  # all joints, the 13 landmark points
     started = time.perf_counter()
     for frame, pid, image, world in zip(inputs.frames, inputs.ids, inputs.image33, inputs.world33):
         warm = last_seen.get(pid) == frame - 1 and not inputs.stills
         last_seen[pid] = frame
         state = FitState() if inputs.stills else people.setdefault(pid, FitState())
-        fitted.append(fitter.fit(state, image, world, temporal=warm).joints3d[joints])
+        fitted.append(fitter.fit(state, image, world, temporal=warm).joints3d)
         seen.append(model.joint_targets(np.asarray(world, np.float64), np.ones(33))[0][joints])
     ms = (time.perf_counter() - started) * 1000.0 / max(len(fitted), 1)
-    seen_array = np.array(seen).reshape(-1, len(joints), 3)
-    aligned = similarity_aligned(np.array(fitted, np.float64).reshape(-1, len(joints), 3), seen_array)
-    return Agreement(aligned, seen_array, np.linalg.norm(aligned - seen_array, axis=-1) * 1000.0, ms)
+    seen_array, all_joints = np.array(seen).reshape(-1, len(joints), 3), np.array(fitted, np.float64)
+    aligned = similarity_aligned(all_joints.reshape(-1, model.NUM_JOINTS, 3)[:, joints], seen_array)
+    return Agreement(aligned, seen_array, np.linalg.norm(aligned - seen_array, axis=-1) * 1000.0, ms, all_joints)
 
 
 def video_agreement_mm(inputs: VideoInputs, settings: FitSettings | None = None) -> tuple[float, float, float]:

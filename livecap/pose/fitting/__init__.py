@@ -6,8 +6,8 @@ a hidden one less, as part of a shape (about its centroid and up to scale: the n
 origin and size every frame, the bones are frozen); its 2D only while it is visible and inside the image. A joint
 whose landmarks are lost (not visible, or outside the image) holds its place relative to the network's guess of
 it, following the guess's motion, and walks off the jump it made when lost a step per frame, which the analytic
-seed follows too: it never snaps. A foot planted on the floor (livecap.pose.contact decides) is held where it was planted until its 2D
-landmark leaves that spot.
+seed follows too: it never snaps. A foot planted on the floor (livecap.pose.contact decides) is held where it was
+planted until its 2D landmark leaves that spot.
 """
 
 from __future__ import annotations
