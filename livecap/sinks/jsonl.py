@@ -84,6 +84,8 @@ def frame_record(result: FrameResult) -> dict:
     record = {"frame": result.index, "time": round(result.time, 6)}
     if result.name is not None:
         record["image"] = result.name
+    if result.camera is not None:  # a still whose size differs from the header's: its own camera
+        record["camera"] = result.camera.to_dict()
     record["people"] = [person_record(p) for p in result.people]
     return record
 
