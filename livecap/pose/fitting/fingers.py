@@ -20,7 +20,7 @@ from numba import njit
 from livecap.fingers import (BONE_END, BONE_START, BONES_PER_HAND, CURL_DIRECTION, FINGER_BASES, HAND_REST_AXES,
                              HINGE_AXIS, INDEX_BASE, MIDDLE_BASE, MIRROR, PINKY_BASE, REST_DIRECTION, WRIST,
                              rest_offsets, tip_offsets)
-from livecap.pose.fitting.kinematics import _quaternion_into as quaternion_into
+from livecap.pose.fitting.kinematics import matmul3_into, quaternion_into
 from livecap.pose.fitting.kinematics import rotvec_into
 from livecap.skeleton import BONE_FRAMES
 
@@ -160,12 +160,12 @@ def _fit_into(directions, mirrored, hand_world, rest, curl_direction, hinge, lim
         rotvec_into(curl_direction[b, 0] * spread, curl_direction[b, 1] * spread, curl_direction[b, 2] * spread,
                     spread_turn)
         rotvec_into(hinge[b, 0] * curl, hinge[b, 1] * curl, hinge[b, 2] * curl, curl_turn)
-        _multiply_into(spread_turn, curl_turn, local[b])
+        matmul3_into(spread_turn, curl_turn, local[b])
         if mirrored:  # MIRROR @ rotation @ MIRROR
             for a in range(1, 3):
                 local[b, 0, a], local[b, a, 0] = -local[b, 0, a], -local[b, a, 0]
         quaternion_into(local[b], quaternions[b])
-        _multiply_into(parent, local[b], spread_turn)
+        matmul3_into(parent, local[b], spread_turn)
         parent[:, :] = spread_turn
 
 
@@ -175,7 +175,7 @@ def _chain_into(local, hand_position, hand_world, offsets, tip_offsets, world, p
     for b in range(local.shape[0]):
         parent_rotation = hand_world if b % 3 == 0 else world[b - 1]
         parent_position = hand_position if b % 3 == 0 else positions[b - 1]
-        _multiply_into(parent_rotation, local[b], world[b])
+        matmul3_into(parent_rotation, local[b], world[b])
         for a in range(3):
             positions[b, a] = parent_position[a] + (parent_rotation[a, 0] * offsets[b, 0] + parent_rotation[a, 1]
                                                     * offsets[b, 1] + parent_rotation[a, 2] * offsets[b, 2])
@@ -183,14 +183,6 @@ def _chain_into(local, hand_position, hand_world, offsets, tip_offsets, world, p
             for a in range(3):
                 tips[b // 3, a] = positions[b, a] + (world[b, a, 0] * tip_offsets[b // 3, 0] + world[b, a, 1]
                                                      * tip_offsets[b // 3, 1] + world[b, a, 2] * tip_offsets[b // 3, 2])
-
-
-@njit(cache=True)
-def _multiply_into(a, b, out):
-    # hand-written: numba sends `@` to BLAS, whose per-call overhead dwarfs a 3x3 product
-    for r in range(3):
-        for c in range(3):
-            out[r, c] = a[r, 0] * b[0, c] + a[r, 1] * b[1, c] + a[r, 2] * b[2, c]
 
 
 @njit(cache=True)

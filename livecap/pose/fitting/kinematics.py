@@ -48,7 +48,7 @@ def _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, out):
 
 
 @njit(cache=True)
-def _matmul3_into(a, b, out):
+def matmul3_into(a, b, out):
     # hand-written: numba sends `@` to BLAS, whose per-call overhead dwarfs a 3x3 product
     for r in range(3):
         for c in range(3):
@@ -63,11 +63,11 @@ def fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, ro
         p = parents[j]
         if p < 0:
             rotvec_into(x[3], x[4], x[5], scratch[1])
-            _matmul3_into(scratch[1], scratch[0], rotations[j])
+            matmul3_into(scratch[1], scratch[0], rotations[j])
             for a in range(3):
                 positions[j, a] = x[a]
         else:
-            _matmul3_into(rotations[p], scratch[0], rotations[j])
+            matmul3_into(rotations[p], scratch[0], rotations[j])
             for a in range(3):
                 positions[j, a] = positions[p, a] + (rotations[p, a, 0] * offsets[j, 0] + rotations[p, a, 1]
                                                      * offsets[j, 1] + rotations[p, a, 2] * offsets[j, 2])
@@ -98,12 +98,12 @@ def local_quaternions(rotations, parents):
                 for c in range(3):
                     local[r, c] = (rotations[p, 0, r] * rotations[j, 0, c] + rotations[p, 1, r] * rotations[j, 1, c]
                                    + rotations[p, 2, r] * rotations[j, 2, c])
-        _quaternion_into(local, out[j])
+        quaternion_into(local, out[j])
     return out
 
 
 @njit(cache=True)
-def _quaternion_into(m, q):
+def quaternion_into(m, q):
     """Shepperd's method: pick the largest of w, x, y, z to divide by, for accuracy at every angle."""
     trace = m[0, 0] + m[1, 1] + m[2, 2]
     if trace > m[0, 0] and trace > m[1, 1] and trace > m[2, 2]:
