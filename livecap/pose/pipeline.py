@@ -181,7 +181,7 @@ class PosePipeline:
         if not self.tracker.needs_detection():
             return None, None
         self._detector_runs += 1
-        detections = self.models.people(rgb, self._detector_runs - 1)
+        detections = self.models.people(rgb, self._detector_runs - 1, self.tracker.smallest_body())
         return detections, self._crowd(rgb, max(len(detections), len(self.tracker.active())),
                                        self.settings.preset_spec.crowd_always)
 
@@ -233,7 +233,7 @@ class PosePipeline:
         """Runs every model and the fit once on a blank image, so the first real frames are not late: ONNX
         Runtime plans its memory and numba loads its compiled code on first use."""
         blank = np.zeros((height, width, 3), np.uint8)
-        for side in self.models.people.sides_for(width, height):
+        for side in self.models.people.long_sides:  # a video may use any of them
             self.models.people.run(blank, side)
         side = min(width, height) / 2
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])

@@ -17,7 +17,8 @@ from scipy.optimize import linear_sum_assignment
 
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
-from livecap.pose.similarity import box_area, box_centre, box_iou, keypoint_box, object_keypoint_similarity
+from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, keypoint_box,
+                                     object_keypoint_similarity)
 from livecap.types import Landmarks, PeopleDetections, Roi
 
 TORSO = np.isin(np.arange(17), [5, 6, 11, 12])  # COCO-17 shoulders and hips: where a body is
@@ -30,7 +31,7 @@ class Track:
     roi: Roi  # where to look in the next frame
     landmarks: Landmarks
     coco17: np.ndarray
-    bbox: np.ndarray
+    bbox: np.ndarray  # the body's outline, as a box detector draws it (published; compared with detector boxes)
     score: float
     missed: int = 0  # consecutive frames without this person
     age: int = 0  # frames seen
@@ -49,6 +50,8 @@ class Track:
         return coco17_from_landmarks(self.landmarks.image33)
 
     body_size: float = 0.0  # the box's longer side, averaged over recent frames (a last bad frame moves it little)
+    # around the landmarks themselves: the area OKS scales poses by (COCO's area is the body's, not its box's)
+    joint_box: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
 
 
 @dataclass
@@ -118,6 +121,10 @@ class PoseTracker:
     def lost(self) -> list[Track]:
         return [t for t in self.tracks.values() if t.missed > 0]
 
+    def smallest_body(self) -> float | None:
+        """The smallest body size (pixels) of the people followed or being looked for; None when there are none."""
+        return min((t.body_size for t in self.tracks.values()), default=None)
+
     def needs_detection(self) -> bool:
         """On a schedule; at once when someone was lost; soon when a body went unexplained (not every frame,
         so that a body the landmark model cannot follow does not make every frame pay for the detector)."""
@@ -182,7 +189,8 @@ class PoseTracker:
         return candidates
 
     def _detection_oks(self, detections: PeopleDetections, det_index: int, track: Track) -> float:
-        return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17, box_area(track.bbox))
+        return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17,
+                                          box_area(track.joint_box))
 
     def _best_active_oks(self, detections: PeopleDetections, det_index: int, active: list[Track]) -> float:
         if detections.keypoints is None:
@@ -244,7 +252,7 @@ class PoseTracker:
         if track is None:
             return (1, 0.0, 0)
         pose, _ = landmark_pose(landmarks)
-        return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.bbox)), -track.age)
+        return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.joint_box)), -track.age)
 
     def crowded(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks]:
         """Crops whose landmarks found a body that another crop keeps (people close together: the landmark model
@@ -336,7 +344,8 @@ class PoseTracker:
         stay within same_point_tolerance of the landmarks' (the body the fit and the landmarks describe): a
         record never draws two bodies."""
         own, _ = landmark_pose(landmarks)
-        bbox = keypoint_box(landmarks.image33)
+        joint_box = keypoint_box(landmarks.image33)
+        bbox = body_outline(landmarks.image33, landmarks.roi_points)
         if candidate.detection_keypoints is not None:
             detected = self._keypoints_for(candidate, landmarks)
             track.coco_offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
@@ -348,7 +357,7 @@ class PoseTracker:
             # limbs: the detector's point is the better one even where the two differ; shoulders and hips are held
             # within the tolerance of the landmarks' (at detection, and while carried as the body turns or its
             # size changes)
-            track.coco_offset[TORSO] = self._within_tolerance(track.coco_offset[TORSO], bbox)
+            track.coco_offset[TORSO] = self._within_tolerance(track.coco_offset[TORSO], joint_box)
             own[:, :2] += track.coco_offset
         if track.landmarks is not None:
             step = box_centre(bbox) - box_centre(track.bbox)
@@ -356,7 +365,7 @@ class PoseTracker:
             track.velocity = (0.5 * track.velocity + 0.5 * step if moving else np.zeros(2)).astype(np.float32)
         size = float(max(bbox[3] - bbox[1], bbox[2] - bbox[0], 1.0))
         track.body_size = size if track.landmarks is None or track.missed else 0.8 * track.body_size + 0.2 * size
-        track.landmarks, track.coco17, track.bbox = landmarks, own, bbox
+        track.landmarks, track.coco17, track.bbox, track.joint_box = landmarks, own, bbox, joint_box
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
         track.resumed = track.missed > 0  # found again after being lost: its motion starts afresh
