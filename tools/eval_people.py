@@ -98,6 +98,7 @@ def print_misses(args) -> None:
             print(f"{name} | {preset} | {fps:.1f} fps | recall {row.figures.recall:.3f} | switches "
                   f"{row.figures.id_switches} | detector runs {runs} | missed {len(misses)}: {dict(pm.summary(misses).most_common())}")
             if args.list:
+                print(f"  id switches (frame, identity, id before, id now): {pm.switches(reference, frames)}")
                 for cause in pm.summary(misses):
                     where = [(f, i) for f, i, c in misses if c == cause]
                     print(f"  {cause}: (frame, identity) {where[:60]}")
@@ -183,6 +184,10 @@ def speed(args) -> None:
 class TracingTracker(PoseTracker):
     """The real tracker, printing what it decides: detections, their matches, suppressed newcomers, losses."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log: list[str] = []
+
     def propose(self, detections, crowd=None):
         candidates = super().propose(detections, crowd)
         if detections is None:
@@ -203,26 +208,23 @@ class TracingTracker(PoseTracker):
 
     def update(self, candidates, results):
         for c, r in zip(candidates, results):
+            if c.detection_keypoints is None and c.detection_score > 0:
+                self.log.append(f"crowd box crop for {c.track_id} roi {c.roi}")
             same = "" if c.detection_keypoints is None else f" same body as its detection {self._same_body(c, r)}"
             self.log.append(f"crop for {c.track_id} presence {r.presence:.2f}{same}")
         return super().update(candidates, results)
 
 
 def trace_tracker(args) -> None:
-    from livecap.pose.pipeline import build_pipeline
-    from livecap.settings import PipelineSettings
-    from livecap.types import Frame
-    from livecap.sinks.jsonl import frame_record
-
-    pipeline = build_pipeline(PipelineSettings(preset=args.preset), 1920, 1080)
-    pipeline.tracker = TracingTracker(pipeline.tracker.settings, pipeline.tracker.new_state)
-    for index, image in enumerate(br.read_video(MEDIA / "video" / args.video, args.max_frames)):
-        pipeline.tracker.log = []
-        record = frame_record(pipeline.process(Frame(index, index / 30, image, 0.0)))
+    def show(index, tracker, record):
         ok = bp.records_consistent(record["people"])
-        print(f"frame {index}: people {[p['id'] for p in record['people']]} consistent {ok.tolist()}")
-        for line in pipeline.tracker.log:
-            print("   ", line)
+        if args.first <= index:
+            print(f"frame {index}: people {[p['id'] for p in record['people']]} consistent {ok.tolist()}")
+            for line in tracker.log:
+                print("   ", line)
+        tracker.log = []
+
+    pm.recorded_run(MEDIA / "video" / args.video, args.preset, args.max_frames, TracingTracker, show)
 
 
 def main() -> None:
@@ -252,6 +254,7 @@ def main() -> None:
     trace.add_argument("video")
     trace.add_argument("--preset", default="balanced")
     trace.add_argument("--max-frames", type=int)
+    trace.add_argument("--first", type=int, default=0, help="print from this frame on")
     trace.set_defaults(run=trace_tracker)
     args = parser.parse_args()
     args.run(args)

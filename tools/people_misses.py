@@ -63,9 +63,11 @@ def _source(candidate, detections, crowd) -> tuple[int | None, int | None]:
     return None, None
 
 
-def recorded_run(video: Path, preset: str, max_frames: int | None = None) -> tuple[list[dict], list[FrameLog], float]:
-    """The pipeline of `livecap process` on the video, frame by frame at the video's own times: JSONL frame
-    records, the tracker's log, frames per second."""
+def recorded_run(video: Path, preset: str, max_frames: int | None = None,
+                 tracker_class: type[PoseTracker] = RecordingTracker, on_frame=None) -> tuple[list[dict], list, float]:
+    """The pipeline of `livecap process` on the video, frame by frame at the video's own times, with the given
+    tracker class: JSONL frame records, the tracker's log, frames per second. on_frame(index, tracker, record)
+    is called after each frame."""
     from livecap.pose.pipeline import build_pipeline
     from livecap.settings import PipelineSettings
     from livecap.sinks.jsonl import frame_record
@@ -77,12 +79,14 @@ def recorded_run(video: Path, preset: str, max_frames: int | None = None) -> tup
     capture.release()
     images = br.read_video(video, max_frames)
     pipeline = build_pipeline(PipelineSettings(preset=preset), images[0].shape[1], images[0].shape[0])
-    pipeline.tracker = RecordingTracker(pipeline.tracker.settings, pipeline.tracker.new_state)
+    tracker = pipeline.tracker = tracker_class(pipeline.tracker.settings, pipeline.tracker.new_state)
     frames = []
     started = time.perf_counter()
     for index, image in enumerate(images):
         frames.append(frame_record(pipeline.process(Frame(index, index / fps, image, 0.0))))
-    return frames, pipeline.tracker.log, len(images) / (time.perf_counter() - started)
+        if on_frame is not None:
+            on_frame(index, tracker, frames[-1])
+    return frames, getattr(tracker, "log", []), len(images) / (time.perf_counter() - started)
 
 
 def _best(box: np.ndarray, boxes: np.ndarray | None) -> tuple[int, float]:
@@ -132,6 +136,20 @@ def _cause(box, boxes, entry: FrameLog, presence_threshold: float, had_track: bo
     if all(c[4] is False for c in crops):
         return "another body"
     return "dropped"
+
+
+def switches(reference: list[PeopleDetections], frames: list[dict]) -> list[tuple[int, int, int, int]]:
+    """(frame, reference identity, tracked id before, tracked id now) for every id switch of the recall metric."""
+    identities = bp.chain_identities([r.boxes for r in reference])
+    last: dict[int, int] = {}
+    out = []
+    for index, (ref, (ids, boxes)) in enumerate(zip(reference, bp.tracked_boxes(frames))):
+        for r, t in bp.match_boxes(ref.boxes, boxes, 0.5):
+            identity, track_id = int(identities[index][r]), int(ids[t])
+            if last.get(identity, track_id) != track_id:
+                out.append((index, identity, last[identity], track_id))
+            last[identity] = track_id
+    return out
 
 
 def summary(misses: list[tuple[int, int, str]]) -> Counter:

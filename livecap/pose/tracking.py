@@ -151,16 +151,11 @@ class PoseTracker:
         # a track whose pose no detection matches may have drifted off its person: it competes with the lost
         # tracks for the unexplained detections, by position and size, and restarts from the detection's crop
         unexplained_tracks = [t for t in active if t.id not in by_track] + self.lost()
-        restarted: dict[int, int] = {}
-        newcomers: list[int] = []
-        for det_index in free:
-            if self._best_active_oks(detections, det_index, active) >= self.settings.same_body_oks:
-                continue  # a second detection of a tracked body
-            track = self._reattach(detections, det_index, unexplained_tracks, set(restarted))
-            if track is None:
-                newcomers.append(det_index)
-            else:
-                restarted[track.id] = det_index
+        # a detection whose pose matches a tracked body is a second detection of it
+        unexplained = [i for i in free if self._best_active_oks(detections, i, active) < self.settings.same_body_oks]
+        reattached = self._reattach(detections, unexplained, unexplained_tracks)
+        restarted = {track.id: det_index for det_index, track in reattached.items()}
+        newcomers = [i for i in unexplained if i not in reattached]
         candidates = [self._candidate(t.id, t.roi, detections, by_track.get(t.id)) if t.id not in restarted
                       else replace(self._candidate(t.id, None, detections, restarted[t.id]), restart=True)
                       for t in active]
@@ -176,17 +171,14 @@ class PoseTracker:
         """Crops from the boxes that neither a track's box nor a detection's covers: a lost track's (by position
         and size, as for detections) or a newcomer's, cropped from the box."""
         covered = [t.bbox for t in self.active()] + list(detections.boxes)
-        candidates: list[Candidate] = []
+        uncovered: list[int] = []
         for index in range(len(crowd)):
             box = crowd.boxes[index]
-            if max((box_iou(box, other) for other in covered), default=0.0) >= self.settings.same_box_iou:
-                continue
-            track = self._reattach(crowd, index, self.lost(), claimed)
-            if track is not None:
-                claimed.add(track.id)
-            candidates.append(self._candidate(track.id if track is not None else None, None, crowd, index))
-            covered.append(box)
-        return candidates
+            if max((box_iou(box, other) for other in covered), default=0.0) < self.settings.same_box_iou:
+                uncovered.append(index)
+                covered.append(box)
+        reattached = self._reattach(crowd, uncovered, [t for t in self.lost() if t.id not in claimed])
+        return [self._candidate(reattached[i].id if i in reattached else None, None, crowd, i) for i in uncovered]
 
     def _detection_oks(self, detections: PeopleDetections, det_index: int, track: Track) -> float:
         return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17,
@@ -213,25 +205,29 @@ class PoseTracker:
         matched = {i for i, _ in pairs}
         return pairs, [i for i in range(len(detections)) if i not in matched]
 
-    def _reattach(self, detections: PeopleDetections, det_index: int, tracks: list[Track],
-                  claimed: set[int]) -> Track | None:
-        """Which of these tracks (lost, or seen but explained by no detection) this detection continues:
-        appearance-free, by where the track was heading and its body size; None for a newcomer. A track that a
-        detection explains never competes, so a person is never handed to their occluder."""
-        box = detections.boxes[det_index]  # the detector's box spans the whole body, as the track's does
-        height = float(max(box[3] - box[1], box[2] - box[0], 1.0))
-        best, best_distance = None, self.settings.reattach_distance
-        for track in tracks:
-            if track.id in claimed:
-                continue
-            ratio = height / track.body_size
-            if not 1 / self.settings.reattach_size_ratio <= ratio <= self.settings.reattach_size_ratio:
-                continue
-            predicted = box_centre(track.bbox) + track.velocity * min(track.missed, 10)
-            distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.body_size
-            if distance <= best_distance:
-                best, best_distance = track, distance
-        return best
+    def _reattach(self, detections: PeopleDetections, det_indices: list[int],
+                  tracks: list[Track]) -> dict[int, Track]:
+        """Which of these tracks (lost, or seen but explained by no detection) these detections continue:
+        appearance-free, by where each track was heading and its body size, assigned jointly (the nearest pairs
+        overall, not the best-scored detection first: two people side by side must not swap); the others are
+        newcomers. A track that a detection explains never competes, so a person is never handed to their
+        occluder."""
+        if not det_indices or not tracks:
+            return {}
+        cost = np.full((len(det_indices), len(tracks)), NO_MATCH_COST)
+        for row, det_index in enumerate(det_indices):
+            box = detections.boxes[det_index]  # the detector's box spans the whole body, as the track's does
+            height = float(max(box[3] - box[1], box[2] - box[0], 1.0))
+            for col, track in enumerate(tracks):
+                ratio = height / track.body_size
+                if not 1 / self.settings.reattach_size_ratio <= ratio <= self.settings.reattach_size_ratio:
+                    continue
+                predicted = box_centre(track.bbox) + track.velocity * min(track.missed, 10)
+                distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.body_size
+                if distance <= self.settings.reattach_distance:
+                    cost[row, col] = distance
+        rows, cols = linear_sum_assignment(cost)
+        return {det_indices[r]: tracks[c] for r, c in zip(rows, cols) if cost[r, c] < NO_MATCH_COST}
 
     @staticmethod
     def _candidate(track_id, roi, detections: PeopleDetections, det_index: int | None) -> Candidate:
