@@ -73,10 +73,10 @@ class MoveNetMultiPose:
             scale = 1.0 / max(image_rgb.shape[:2])
             follow = next((side for side in self.long_sides if smallest * side * scale >= MIN_PERSON_INPUT),
                           self.long_sides[-1])
-        others = [side for side in self.long_sides if side != follow]
-        if pass_index % 2 == 0 or not others:
+        larger = [side for side in self.long_sides if side > follow]
+        if pass_index % 2 == 0 or not larger:
             return self.run(image_rgb, follow)
-        return self.run(image_rgb, others[(pass_index // 2) % len(others)])
+        return self.run(image_rgb, larger[(pass_index // 2) % len(larger)])
 
     def run(self, image_rgb: np.ndarray, long_side: int) -> PeopleDetections:
         height, width = image_rgb.shape[:2]

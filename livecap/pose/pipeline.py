@@ -126,11 +126,11 @@ class PosePipeline:
         lap("detect")
         candidates = self.tracker.propose(detections, crowd)
         results = self.models.landmarker(rgb, [c.roi for c in candidates])
-        crowded = self.tracker.crowded(candidates, results)
-        if crowded:  # crops that found another person's body: again, with that body masked out
-            again = self.models.landmarker(rgb, [candidates[i].roi for i in crowded],
-                                           [body.image33 for body in crowded.values()])
-            for i, landmarks in zip(crowded, again):
+        retries = self.tracker.retries(candidates, results)
+        if retries:  # crops that found another person's body (masked out this time) or, from a detection, no one
+            again = self.models.landmarker(rgb, [candidates[i].roi for i in retries],
+                                           [None if body is None else body.image33 for body in retries.values()])
+            for i, landmarks in zip(retries, again):
                 results[i] = landmarks
         lap("landmarks")
         if self.models.refiner is not None:

@@ -82,6 +82,7 @@ class TrackerSettings:
     # a box-only detection overlapping a track's or a keypoint detection's box this much is already explained
     same_box_iou: float = 0.3
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
+    wider_crop: float = 1.5  # a detection's crop that found no one is tried once more this much wider
 
 
 def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
@@ -98,8 +99,8 @@ class PoseTracker:
     """`new_state` makes the per-person state each new track carries (filters, fit), so that state is created with
     its person and forgotten with them, with no table of ids to keep in step.
 
-    Per frame: `propose(detections)` gives the crops, the landmark model runs on them, `crowded(...)` names the
-    crops that found another crop's body (to run again with that body masked out), then `update(...)`."""
+    Per frame: `propose(detections)` gives the crops, the landmark model runs on them, `retries(...)` names the
+    crops to run again (another crop's body masked out, or wider), then `update(...)`."""
 
     def __init__(self, settings: TrackerSettings | None = None, new_state: Callable[[], Any] | None = None):
         self.settings = settings or TrackerSettings()
@@ -126,11 +127,15 @@ class PoseTracker:
         return min((t.body_size for t in self.tracks.values()), default=None)
 
     def needs_detection(self) -> bool:
-        """On a schedule; at once when someone was lost; soon when a body went unexplained (not every frame,
-        so that a body the landmark model cannot follow does not make every frame pay for the detector)."""
+        """On a schedule; at once when someone was lost, and soon while they stay lost or a body went unexplained
+        (not every frame, so that a body the landmark model cannot follow does not make every frame pay for the
+        detector)."""
         since = self._frames_since_detection
+        # a person lost within the last detector period is likely still there (occluded, or missed by one run):
+        # looked for again soon, not a whole period later
+        sought = any(0 < t.missed <= self.settings.detect_every for t in self.tracks.values())
         return (not self.active() or self._lost_last_frame or since >= self.settings.detect_every
-                or (self._unexplained and since >= max(1, self.settings.detect_every // 4)))
+                or ((self._unexplained or sought) and since >= max(1, self.settings.detect_every // 4)))
 
     # ------------------------------------------------------------------ detections -> crops
 
@@ -250,19 +255,27 @@ class PoseTracker:
         pose, _ = landmark_pose(landmarks)
         return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.joint_box)), -track.age)
 
-    def crowded(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks]:
-        """Crops whose landmarks found a body that another crop keeps (people close together: the landmark model
-        follows the more visible one): candidate index -> the body to mask out before running that crop again."""
+    def retries(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks | None]:
+        """Crops to run again, candidate index -> the body to mask out first, or None:
+        - crops whose landmarks found a body that another crop keeps (people close together: the landmark model
+          follows the more visible one): again with that body masked out;
+        - a detection's crop in which the landmark model found no one: again, wider (its roi is widened here). The
+          crop is fitted to the points the detector saw; cut off by the frame or by an occluder, it may show too
+          little of the body (a wider one found 0.3-1.0 of those people on the dev videos)."""
         order = sorted((i for i, r in enumerate(results) if r.presence >= self.settings.presence_threshold),
                        key=lambda i: self._continuity(candidates[i], results[i]))
         kept: list[int] = []
-        retry: dict[int, Landmarks] = {}
+        retry: dict[int, Landmarks | None] = {}
         for i in order:
             owner = next((k for k in kept if same_pose(results[i], results[k], self.settings.same_body_oks)), None)
             if owner is None:
                 kept.append(i)
             else:
                 retry[i] = results[owner]
+        for i, (candidate, landmarks) in enumerate(zip(candidates, results)):
+            if candidate.detection_score > 0 and landmarks.presence < self.settings.presence_threshold:
+                candidate.roi = replace(candidate.roi, size=candidate.roi.size * self.settings.wider_crop)
+                retry[i] = None
         return retry
 
     def update(self, candidates: list[Candidate], results: list[Landmarks]) -> list[Track]:
