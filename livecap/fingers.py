@@ -126,7 +126,8 @@ def typical_offsets(side: str, forearm: float) -> tuple[np.ndarray, np.ndarray]:
 @dataclass
 class FingerPose:
     """Both hands' finger bones of one person in one space (camera or world, as its hand rotations are): rows in
-    FINGER_JOINTS order, left hand first; a hand not seen has NaN positions and rest (identity) rotations."""
+    FINGER_JOINTS order, left hand first; a hand not seen has NaN positions and its last fitted rotations, relaxing
+    towards rest (identity) since it was lost."""
 
     positions: np.ndarray  # 30 x 3 joint positions
     local: np.ndarray  # 30 x 4 local quaternions x y z w (relative to the parent bone; identity = rest)
@@ -134,6 +135,8 @@ class FingerPose:
     offsets: np.ndarray  # 30 x 3 rest offsets (rest axes, metres)
     present: dict[str, bool]  # per side: was this hand fitted in this frame
     tips: np.ndarray | None = None  # 10 x 3 fingertips (the Distal bones' ends), left hand's five first
+    lengths: np.ndarray | None = None  # 30: each bone's own length (to the next joint or the fingertip), metres;
+    # NaN for a hand whose shape is not measured yet (its offsets are then a typical hand's)
 
 
 def tip_offsets(lengths: np.ndarray, side: str) -> np.ndarray:

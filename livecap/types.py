@@ -124,6 +124,8 @@ class FrameResult:
     people: list[PersonPose]
     name: str | None = None
     stage_ms: dict[str, float] = field(default_factory=dict)
+    # a still image of another size than the stream's first one is seen through a camera of its own size
+    camera: CameraIntrinsics | None = None
 
 
 @dataclass

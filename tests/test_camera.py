@@ -83,3 +83,32 @@ def test_a_field_of_view_outside_what_cameras_have_is_refused(tmp_path):
     done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(tmp_path / "r.jsonl"),
                        "--fov", "0")
     assert done.returncode == 2 and "field of view" in done.stderr and "--fov" in done.stderr
+
+
+def test_stills_of_different_sizes_are_each_seen_through_a_camera_of_their_own_size(tmp_path):
+    """A folder of unrelated stills: the header's camera is the first image's; a still of another size gets its own
+    camera in its record, and its people are fitted through it (their hips project back onto the image's hips)."""
+    import shutil
+
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    shutil.copy(media("images/crowdpose/103319.jpg"), folder / "a.jpg")  # 640 x 480
+    shutil.copy(media("images/ochuman/000817.jpg"), folder / "b.jpg")  # 665 x 1000
+    out = tmp_path / "stills.jsonl"
+    done = run_livecap("process", str(folder), "--stills", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    header, frames = read_jsonl(out)
+    assert (header["width"], header["height"]) == (640, 480)
+    assert "camera" not in frames[0]
+    own = frames[1]["camera"]
+    assert (own["cx"], own["cy"]) == (665 / 2, 1000 / 2)
+    assert frames[1]["people"]
+    for frame in frames:
+        c = frame.get("camera", header["camera"])
+        for person in frame["people"]:
+            hips = np.array(person["joints3d"][0])
+            projected = np.array([c["fx"] * hips[0] / hips[2] + c["cx"], c["fy"] * hips[1] / hips[2] + c["cy"]])
+            landmarks = np.array(person["landmarks2d"])
+            image_hips = landmarks[[23, 24], :2].mean(axis=0)
+            torso = np.linalg.norm(landmarks[[11, 12], :2].mean(axis=0) - image_hips)
+            assert np.linalg.norm(projected - image_hips) < 0.25 * torso, (frame["image"], projected, image_hips)

@@ -184,28 +184,57 @@ def refit_agreement_mm(results) -> tuple[float, float]:
     (livecap.bench.mocap.video_agreement_mm): p50 and p95 distance in mm."""
     from livecap.bench.mocap import VideoInputs, video_agreement_mm
 
-    header, frames = results
-    c = header["camera"]
-    inputs = VideoInputs(CameraIntrinsics(c["fx"], c["fy"], c["cx"], c["cy"]), [], [], [], [])
-    for frame in frames:
-        for person in frame["people"]:
-            inputs.frames.append(frame["frame"])
-            inputs.ids.append(person["id"])
-            inputs.image33.append(np.array(person["landmarks2d"], np.float32))
-            inputs.world33.append(np.array(person["world33"], np.float32))
+    inputs = VideoInputs.from_results(*results)
     p50, p95, _ = video_agreement_mm(inputs)
     return p50, p95
 
 
 def test_fitted_joints_agree_with_the_networks_own_3d_on_real_video(two_people_results, vtest_results):
     """The skeleton (rigid bones, joint limits, 2D and 3D at once) stays close to BlazePose's metric landmarks.
-    Measured: vtest p50 17.8, p95 51.0 mm (47.3 before the crowd detector added its far, small pedestrians); two_people p50 17.2, p95 101 (its p95 is the embrace's hidden arms of the
-    person behind, followed through it since the tracker keeps him, and bones BlazePose itself stretches by 20-30%
-    from frame to frame)."""
+    Measured: vtest p50 15.6, p95 47.0 mm; two_people p50 16.8, p95 100.2 (before the 3D was compared as a shape
+    about its centroid and up to scale, and lost joints followed their guess's motion: 17.8 / 51.0 and 17.2 / 101).
+    Most of what is left is BlazePose's own bones stretching from frame to frame (cv 7-14%; two_people's person
+    behind has shoulders and hips 2 cm wide in the embrace): refitted with each frame's own bones (a still each),
+    the same inputs give vtest 6.2 / 31.6, two_people 8.9 / 43.7 (tools/eval_fit.py report --alone)."""
     p50, p95 = refit_agreement_mm(vtest_results)
-    assert p50 <= 20.0 and p95 <= 55.0, (p50, p95)
+    assert p50 <= 17.0 and p95 <= 49.0, (p50, p95)
     p50, p95 = refit_agreement_mm(two_people_results)
-    assert p50 <= 20.0 and p95 <= 105.0, (p50, p95)
+    assert p50 <= 18.0 and p95 <= 103.0, (p50, p95)
+
+
+def dev_still_images() -> list:
+    from conftest import media
+
+    return (sorted(media("images/crowdpose").glob("*.jpg")) + sorted(media("images/ochuman").glob("*.jpg"))
+            + sorted(media("images/posetrack18/images/val").glob("*/*.jpg")))
+
+
+def test_fitted_joints_agree_with_the_networks_own_3d_on_dev_stills():
+    """Every dev image (crowdpose, ochuman, the first frame of each posetrack18 sequence) through the pipeline as a
+    still, with the camera of its own size; each person fitted cold, bones measured from that image alone.
+    Measured over the 19 people: p50 15.2, p95 47.6 mm (14.9 / 52.9 before the 3D was compared up to scale). What
+    is left is mostly where the 2D landmarks disagree with the 3D ones (ochuman's close-up legs: 141 mm at one foot);
+    without the 2D term the same inputs give 7.3 / 39.4."""
+    import cv2
+
+    from livecap.bench.mocap import VideoInputs, video_agreement
+    from livecap.pose.pipeline import PipelineModels, build_pipeline
+    from livecap.settings import PipelineSettings
+    from livecap.types import Frame
+
+    models = PipelineModels.load(PipelineSettings())
+    distances = []
+    for path in dev_still_images():
+        image = cv2.imread(str(path))
+        pipeline = build_pipeline(PipelineSettings(), image.shape[1], image.shape[0], stills=True, models=models)
+        people = pipeline.process(Frame(0, 0.0, image, 0.0)).people
+        inputs = VideoInputs(pipeline.camera, [0] * len(people), [p.id for p in people],
+                             [p.landmarks2d for p in people], [p.world33 for p in people], stills=True)
+        distances.append(video_agreement(inputs).distances_mm)
+    everything = np.concatenate(distances)
+    assert len(everything) >= 17, len(everything)
+    p50, p95 = np.percentile(everything, 50), np.percentile(everything, 95)
+    assert p50 <= 17.0 and p95 <= 50.0, (p50, p95)
 
 
 # Motion-capture ground truth (livecap.bench.mocap): sitting and crouching (MocapBank), climbing and crouching
@@ -224,14 +253,24 @@ def mocap_errors(take: str, yaw: int, settings: FitSettings | None = None) -> di
     return {row.source: (row.pa_mpjpe_mm, row.worst_frame_pa_mm) for row in rows}
 
 
-@pytest.mark.parametrize("take,yaw", MOCAP_CASES)
-def test_fits_of_real_motion_capture_are_never_worse_than_their_input(take, yaw):
-    errors = mocap_errors(take, yaw)
+def mocap_bounds_broken(errors: dict[str, tuple[float, float]]) -> list[str]:
+    """The bounds a fit of one take and angle breaks: never worse than its input on average (and warm <= 30,
+    cold <= 40 mm), no frame fallen into a wrong local minimum (worst < 60 mm)."""
     network_mean, _ = errors["network"]
     cold_mean, cold_worst = errors["cold"]
     warm_mean, warm_worst = errors["warm"]
-    assert warm_mean <= min(30.0, network_mean) and cold_mean <= min(40.0, network_mean), errors
-    assert cold_worst < 60.0 and warm_worst < 60.0, errors  # no frame falls into a wrong local minimum
+    broken = []
+    if warm_mean > min(30.0, network_mean) or cold_mean > min(40.0, network_mean):
+        broken.append("mean")
+    if cold_worst >= 60.0 or warm_worst >= 60.0:
+        broken.append("worst frame")
+    return broken
+
+
+@pytest.mark.parametrize("take,yaw", MOCAP_CASES)
+def test_fits_of_real_motion_capture_are_never_worse_than_their_input(take, yaw):
+    errors = mocap_errors(take, yaw)
+    assert not mocap_bounds_broken(errors), errors
 
 
 @pytest.mark.parametrize("broken", ["few_iterations", "tight_hip", "no_limits"])
@@ -246,9 +285,7 @@ def test_the_motion_capture_bounds_catch_a_weakened_fit(broken, monkeypatch):
         for leg in ("LeftUpperLeg", "RightUpperLeg"):
             lower[model.DOF_START[model.J[leg]]] = -1.0  # flexion stops at 57 degrees: no sitting
         monkeypatch.setattr(model, "LOWER", lower)
-    worst = max(max(errors["cold"][1], errors["warm"][1]) for errors in (mocap_errors(t, y, settings)
-                                                                         for t, y in MOCAP_CASES))
-    assert worst >= 60.0
+    assert any(mocap_bounds_broken(mocap_errors(t, y, settings)) for t, y in MOCAP_CASES)
 
 
 def test_a_hand_that_leaves_the_image_holds_its_pose_and_relaxes_without_snapping():

@@ -307,6 +307,20 @@ class VideoInputs:
     ids: list[int]
     image33: list[np.ndarray]
     world33: list[np.ndarray]
+    stills: bool = False  # every frame on its own (`--stills`): each person fitted cold, bones measured anew
+
+    @classmethod
+    def from_results(cls, header: dict, frames: list[dict], stills: bool = False) -> "VideoInputs":
+        """The fit's inputs read back from a JSONL results file (its header and frame records)."""
+        c = header["camera"]
+        out = cls(CameraIntrinsics(c["fx"], c["fy"], c["cx"], c["cy"]), [], [], [], [], stills)
+        for frame in frames:
+            for person in frame["people"]:
+                out.frames.append(frame["frame"])
+                out.ids.append(person["id"])
+                out.image33.append(np.array(person["landmarks2d"], np.float32))
+                out.world33.append(np.array(person["world33"], np.float32))
+        return out
 
 
 def record_video_inputs(path: str | Path, models, preset: str = "balanced") -> VideoInputs:
@@ -330,25 +344,45 @@ def record_video_inputs(path: str | Path, models, preset: str = "balanced") -> V
     return out
 
 
-def video_agreement_mm(inputs: VideoInputs, settings: FitSettings | None = None) -> tuple[float, float, float]:
-    """Refits recorded inputs (warm while a person is seen frame after frame) and compares the fitted joints
-    with BlazePose's own metric landmarks on 13 body points, similarity-aligned per person-frame: p50 and p95
-    distance (mm), and the fit's milliseconds per person."""
+@dataclass
+class Agreement:
+    """A refit of recorded inputs against BlazePose's own metric landmarks, on the 13 body points (BODY13)."""
+
+    fitted: np.ndarray  # person-frames x 13 x 3: the fitted joints, similarity-aligned onto `seen`
+    seen: np.ndarray  # person-frames x 13 x 3: the landmarks' joints (metres, hip-centred)
+    distances_mm: np.ndarray  # person-frames x 13
+    fit_ms: float  # per person-frame
+    joints: np.ndarray  # person-frames x 21 x 3: every fitted joint, camera space
+
+    def percentiles(self) -> tuple[float, float]:
+        return float(np.percentile(self.distances_mm, 50)), float(np.percentile(self.distances_mm, 95))
+
+
+def video_agreement(inputs: VideoInputs, settings: FitSettings | None = None) -> Agreement:
+    """Refits recorded inputs (warm while a person is seen frame after frame, cold on stills) and compares the
+    fitted joints with BlazePose's own metric landmarks, similarity-aligned per person-frame."""
     fitter = SkeletonFitter(inputs.camera, settings)
     last_seen: dict[int, int] = {}
     people: dict[int, FitState] = {}
     joints = [model.J[name] for name in BODY13]
-    fitted, seen = [], []
+    fitted, seen = [], []  # all joints, the 13 landmark points
     started = time.perf_counter()
     for frame, pid, image, world in zip(inputs.frames, inputs.ids, inputs.image33, inputs.world33):
-        warm = last_seen.get(pid) == frame - 1
+        warm = last_seen.get(pid) == frame - 1 and not inputs.stills
         last_seen[pid] = frame
-        fitted.append(fitter.fit(people.setdefault(pid, FitState()), image, world, temporal=warm).joints3d[joints])
+        state = FitState() if inputs.stills else people.setdefault(pid, FitState())
+        fitted.append(fitter.fit(state, image, world, temporal=warm).joints3d)
         seen.append(model.joint_targets(np.asarray(world, np.float64), np.ones(33))[0][joints])
     ms = (time.perf_counter() - started) * 1000.0 / max(len(fitted), 1)
-    fitted_array, seen_array = np.array(fitted, np.float64), np.array(seen)
-    distances = np.linalg.norm(similarity_aligned(fitted_array, seen_array) - seen_array, axis=-1) * 1000.0
-    return float(np.percentile(distances, 50)), float(np.percentile(distances, 95)), ms
+    seen_array, all_joints = np.array(seen).reshape(-1, len(joints), 3), np.array(fitted, np.float64)
+    aligned = similarity_aligned(all_joints.reshape(-1, model.NUM_JOINTS, 3)[:, joints], seen_array)
+    return Agreement(aligned, seen_array, np.linalg.norm(aligned - seen_array, axis=-1) * 1000.0, ms, all_joints)
+
+
+def video_agreement_mm(inputs: VideoInputs, settings: FitSettings | None = None) -> tuple[float, float, float]:
+    """video_agreement's p50 and p95 distance (mm), and the fit's milliseconds per person."""
+    agreement = video_agreement(inputs, settings)
+    return (*agreement.percentiles(), agreement.fit_ms)
 
 
 def main(media: str | Path, max_frames: int = 150) -> list[MocapRow]:

@@ -114,7 +114,7 @@ class RootKalman:
             return np.array([x, y, z])
         dt = time - self._time
         if dt > 0:
-            if dt != self._dt:  # frame intervals repeat: rebuild the model only when one changes
+            if abs(dt - self._dt) > 0.01 * dt:  # intervals repeat (to float rounding): rebuild when one changes
                 kf.F = np.kron(np.eye(3), [[1.0, dt], [0.0, 1.0]])
                 kf.Q = block_diag(*(Q_discrete_white_noise(dim=2, dt=dt, var=v) for v in self._axis_noise))
                 self._dt = dt

@@ -13,17 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from livecap import fingers, skeleton
 from livecap.models.hands import (BODY_HAND_POINTS, MediaPipeHandLandmarker, hand_roi_from_body,
                                   hand_roi_from_landmarks)
 from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
-from livecap.pose.fitting.fingers import HandShape, fit_fingers, hand_rotation
+from livecap.pose.fitting.fingers import (HandShape, PosedHand, hand_rotation, hold_hand, matrix_into, pose_hand,
+                                          quaternion_of, relaxed)
 from livecap.types import HandLandmarks, HandPose, PersonPose, Roi
 
 HAND_METRES = 0.2  # a hand's size, the One-Euro filter's scale for its metric points
-IDENTITY = np.array([0.0, 0.0, 0.0, 1.0])
+REST = np.tile([0.0, 0.0, 0.0, 1.0], (fingers.BONES_PER_HAND, 1))  # every finger bone's local rotation at rest
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class HandSettings:
     track_presence: float = 0.5  # needed to crop the next frame from the hand's own landmarks
     max_wrist_gap: float = 1.0  # the hand's wrist may lie this many body hand lengths from the body's wrist
     max_crop_shift: float = 0.5  # the own-landmark crop is kept while its centre is within this x the body's crop
+    relax_speed: float = 3.0  # radians per second a lost hand's held rotation and fingers turn back towards rest
 
 
 @dataclass
@@ -45,6 +46,9 @@ class HandState:
     world_filter: OneEuroFilter | None = None
     roi: Roi | None = None  # the next crop from this frame's own landmarks, when they were confident
     seen: bool = False  # found in the previous frame: its filters carry on
+    held: np.ndarray | None = None  # 15 x 4: the fingers' last local rotations (fitted, or relaxing since lost)
+    held_hand: np.ndarray | None = None  # 4: the hand's last rotation relative to the forearm, the same way
+    time: float | None = None  # of the last frame this hand's person was published in
 
     def lost(self) -> None:
         self.roi, self.seen = None, False
@@ -89,6 +93,13 @@ class HandStage:
         self.landmarker = landmarker
         self.smoothing = smoothing
         self.settings = settings or HandSettings()
+
+    @staticmethod
+    def warm_up() -> None:
+        """Loads the finger fit's compiled code (numba) on a typical hand, so that the first hand found is not late."""
+        offsets, tips = fingers.typical_offsets("left", fingers.TYPICAL_FOREARM)
+        posed = pose_hand(np.zeros((fingers.HAND_POINTS, 3)), "left", np.eye(3), np.zeros(3), offsets, tips)
+        hold_hand(posed.quaternions, np.eye(3), np.zeros(3), offsets, tips)
 
     def new_person(self) -> PersonHands:
         hands = PersonHands()
@@ -158,16 +169,20 @@ class HandStage:
     def attach(self, person: PersonPose, hands: PersonHands, found: dict[str, HandLandmarks | None],
                time_s: float) -> None:
         """Publishes the person's hands (both keys, None for a hand not found), turns their skeleton's hands to the
-        measured rotations and hangs the fitted finger bones below them."""
+        measured rotations and hangs the fitted finger bones below them. A hand not found holds its last rotation
+        and fingers, relaxing towards rest at a bounded speed (as the body's lost joints do): it never snaps."""
         fit = person.skeleton
-        world_rotations = skeleton.world_rotations(fit.rotations) if fit is not None else None
-        finger_rows = []
+        forearms = self._forearms(person) if fit is not None else None
+        posed = []
         for side in fingers.SIDES:
             state, hand = hands.sides[side], found.get(side)
+            elapsed = 0.0 if state.time is None else max(time_s - state.time, 0.0)
+            state.time = time_s
             if hand is None:
                 state.lost()
                 person.hands[side] = None
-                finger_rows.append(self._rest_fingers(fit, world_rotations, state, side))
+                if fit is not None:
+                    posed.append(self._held(fit, forearms[side], state, elapsed))
                 continue
             state.roi = hand_roi_from_landmarks(hand.image21) if hand.presence >= self.settings.track_presence else None
             image21, world21 = self._smoothed(state, hand, time_s)
@@ -176,17 +191,42 @@ class HandStage:
             pose = HandPose(score=hand.presence, landmarks2d=image21, world=world21.astype(np.float32))
             person.hands[side] = pose
             state.seen = True
-            if fit is None:
-                continue
-            finger_rows.append(self._fit(fit, world_rotations, state, side, world21, pose))
+            if fit is not None:
+                posed.append(self._fit(fit, forearms[side], state, world21, wrist))
+                pose.rotations = posed[-1].quaternions.astype(np.float32)
         if fit is not None:
-            positions, local, world, offsets, tips = (np.concatenate(parts) for parts in zip(*finger_rows))
-            fit.fingers = fingers.FingerPose(positions, local, world, offsets,
-                                             {side: person.hands[side] is not None for side in fingers.SIDES}, tips)
-            self._world_hands(person, world_rotations)
+            shapes = [self._shape(fit, hands.sides[side]) for side in fingers.SIDES]
+            lengths = [hands.sides[side].shape.bone_lengths for side in fingers.SIDES]
+            fit.fingers = fingers.FingerPose(
+                np.concatenate([p.positions for p in posed]), np.concatenate([p.quaternions for p in posed]),
+                np.concatenate([p.world for p in posed]), np.concatenate([offsets for offsets, _ in shapes]),
+                {side: person.hands[side] is not None for side in fingers.SIDES},
+                np.concatenate([p.tips for p in posed]),
+                np.concatenate([np.full(fingers.BONES_PER_HAND, np.nan) if n is None else n for n in lengths]))
+            self._world_hands(person)
 
     @staticmethod
-    def _world_hands(person: PersonPose, world_rotations: np.ndarray) -> None:
+    def _shape(fit, state: HandState) -> tuple[np.ndarray, np.ndarray]:
+        """The hand's rest offsets (15 x 3) and tip offsets (5 x 3): as measured so far, or a typical hand's scaled
+        to the person's forearm when it was never seen."""
+        if state.shape.offsets is not None:
+            return state.shape.offsets, state.shape.tips
+        forearm = float(fit.bone_lengths[skeleton.J[f"{fingers.SIDE_NAMES[state.side]}Hand"]])
+        return fingers.typical_offsets(state.side, forearm)
+
+    @staticmethod
+    def _forearms(person: PersonPose) -> dict[str, np.ndarray]:
+        """Each forearm's rotation matrix in camera space, from the person's world pose."""
+        pose = person.world if person.world is not None else skeleton.world_pose(person.skeleton)
+        out = {}
+        for side in fingers.SIDES:
+            out[side] = np.empty((3, 3))
+            matrix_into(pose.world[skeleton.J[f"{fingers.SIDE_NAMES[side]}LowerArm"]], out[side])
+            out[side] = skeleton.CAMERA_TO_WORLD @ out[side]  # world = CAMERA_TO_WORLD @ camera, its own inverse
+        return out
+
+    @staticmethod
+    def _world_hands(person: PersonPose) -> None:
         """The person's world pose with the hands' new rotations and the fingers (the hands are leaves of the body:
         nothing else of it moves, so it is patched rather than built again)."""
         fit, pose = person.skeleton, person.world
@@ -195,10 +235,8 @@ class HandStage:
             return
         for side in fingers.SIDES:
             j = skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]
-            if person.hands[side] is not None:
-                turned = world_rotations[skeleton.PARENTS[j]] @ Rotation.from_quat(fit.rotations[j]).as_matrix()
-                pose.local[j] = fit.rotations[j]
-                pose.world[j] = Rotation.from_matrix(skeleton.CAMERA_TO_WORLD @ turned).as_quat()
+            pose.local[j] = fit.rotations[j]
+            pose.world[j] = skeleton.quaternion_product(pose.world[skeleton.PARENTS[j]], fit.rotations[j])
         pose.fingers = skeleton.fingers_in_world(fit.fingers)
 
     def _smoothed(self, state: HandState, hand: HandLandmarks, time_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -216,32 +254,29 @@ class HandStage:
         return np.asarray(person.world33[BODY_HAND_POINTS[side][0]], np.float64)
 
     @staticmethod
-    def _fit(fit, world_rotations: np.ndarray, state: HandState, side: str, world21: np.ndarray, pose: HandPose):
-        """The measured hand rotation into the body's skeleton, the fingers fitted below it."""
-        name = fingers.SIDE_NAMES[side]
-        hand_world = hand_rotation(world21, side)
-        forearm = world_rotations[skeleton.J[f"{name}LowerArm"]]
-        fit.rotations[skeleton.J[f"{name}Hand"]] = Rotation.from_matrix(forearm.T @ hand_world).as_quat()
+    def _fit(fit, forearm: np.ndarray, state: HandState, world21: np.ndarray, wrist: np.ndarray) -> PosedHand:
+        """The measured hand rotation into the body's skeleton, the fingers fitted below it; both held for when
+        the hand is lost."""
+        hand_world = hand_rotation(world21, state.side)
+        state.held_hand = quaternion_of(forearm.T @ hand_world)
+        fit.rotations[skeleton.J[f"{fingers.SIDE_NAMES[state.side]}Hand"]] = state.held_hand
         offsets = state.shape.update(world21)
-        local, _ = fit_fingers(world21, hand_world, side)
-        positions, world = fingers.finger_kinematics(fit.joints3d[skeleton.J[f"{name}Hand"]], hand_world, local,
-                                                     offsets)
-        pose.rotations = Rotation.from_matrix(local).as_quat().astype(np.float32)
-        tips = fingers.fingertips(positions, world, state.shape.tips)
-        return positions, pose.rotations.astype(np.float64), world, offsets, tips
+        posed = pose_hand(world21, state.side, hand_world, wrist, offsets, state.shape.tips)
+        state.held = posed.quaternions
+        return posed
 
-    @staticmethod
-    def _rest_fingers(fit, world_rotations, state: HandState, side: str):
-        """A hand not seen: its fingers at rest below the body's hand, on the shape measured so far (or a typical
-        hand's, scaled to the forearm)."""
-        if fit is None:
-            return None
-        offsets = state.shape.offsets
-        if offsets is None:
-            forearm = float(fit.bone_lengths[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]])
-            offsets, _ = fingers.typical_offsets(side, forearm)
-        hand_world = world_rotations[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]]
-        local = np.tile(np.eye(3), (fingers.BONES_PER_HAND, 1, 1))
-        positions, world = fingers.finger_kinematics(np.full(3, np.nan), hand_world, local, offsets)
-        return (positions, np.tile(IDENTITY, (fingers.BONES_PER_HAND, 1)), world, offsets,
-                np.full((len(fingers.FINGERS), 3), np.nan))
+    def _held(self, fit, forearm: np.ndarray, state: HandState, elapsed: float) -> PosedHand:
+        """A hand not seen: its last rotation and fingers, each turned back towards rest by at most relax_speed x
+        the time since the last frame; at rest below the body's hand when it was never seen. Its joints have no
+        positions (NaN): only their rotations are known."""
+        joint = skeleton.J[f"{fingers.SIDE_NAMES[state.side]}Hand"]
+        if state.held is not None:
+            step = self.settings.relax_speed * elapsed
+            state.held = relaxed(state.held, step)
+            state.held_hand = relaxed(state.held_hand[None], step)[0]
+            fit.rotations[joint] = state.held_hand
+        hand_world = np.empty((3, 3))
+        matrix_into(fit.rotations[joint].astype(np.float64), hand_world)
+        hand_world = forearm @ hand_world
+        offsets, tips = self._shape(fit, state)
+        return hold_hand(state.held if state.held is not None else REST, hand_world, np.full(3, np.nan), offsets, tips)

@@ -84,17 +84,22 @@ class PosePipeline:
     With smoothing (not for stills), the published landmarks and skeletons are filtered over time."""
 
     def __init__(self, models: PipelineModels, settings: PipelineSettings, camera: CameraIntrinsics | None = None,
-                 stills: bool = False):
+                 stills: bool = False, size: tuple[int, int] | None = None):
+        """`size`: the stream's width and height, which `camera` is for."""
         self.models, self.settings, self.camera, self.stills = models, settings, camera, stills
+        self._stream_size = self._still_size = size
         smoothing = SmoothingSettings.from_strength(settings.smoothing)
         self.smoothing = smoothing if smoothing.enabled and not stills else None
-        self.fitter = SkeletonFitter(camera, FitSettings(height=settings.height)) if camera is not None else None
+        self.fitter = self._fitter(camera) if camera is not None else None
         self.hands = HandStage(models.hands, self.smoothing) if models.hands is not None else None
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
         self._detector_runs = 0
         self._last_time: float | None = None
         self._frame_interval: float | None = None  # seconds between frames, averaged
+
+    def _fitter(self, camera: CameraIntrinsics) -> SkeletonFitter:
+        return SkeletonFitter(camera, FitSettings(height=self.settings.height))
 
     def _new_person(self) -> PersonState:
         return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None,
@@ -118,8 +123,10 @@ class PosePipeline:
 
         rgb = frame.rgb if frame.rgb is not None else cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         lap("convert")
+        own_camera = None
         if self.stills:
             self.tracker.reset()
+            own_camera = self._camera_for_still(rgb.shape[1], rgb.shape[0])
         else:
             self._follow_frame_rate(frame.time)
         detections, crowd = self._detect(rgb)
@@ -148,7 +155,19 @@ class PosePipeline:
                 self.hands.attach(person, track.state.hands, found, frame.time)
             lap("hands")
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
-                           name=frame.name, stage_ms=stage_ms)
+                           name=frame.name, stage_ms=stage_ms, camera=own_camera)
+
+    def _camera_for_still(self, width: int, height: int) -> CameraIntrinsics | None:
+        """Unrelated stills come in any size: each is seen through the camera of its own size (a folder's first
+        image sets the stream's); returns that camera where it is not the stream's."""
+        if self.camera is None:
+            return None
+        if self._stream_size is None:
+            self._stream_size = self._still_size = (width, height)
+        if (width, height) != self._still_size:
+            self._still_size = (width, height)
+            self.fitter = self._fitter(camera_for(width, height, self.settings.fov, self.settings.calibration))
+        return None if (width, height) == self._stream_size else self.fitter.camera
 
     def _follow_frame_rate(self, time_s: float) -> None:
         """The preset's detector period is in frames at 30 fps: at other rates the same time passes between
@@ -243,6 +262,7 @@ class PosePipeline:
             self.models.crowd(blank)
         if self.models.hands is not None:
             self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
+            HandStage.warm_up()
         if self.fitter is not None and landmarks:
             image33 = landmarks[0].image33.copy()
             image33[:, 2] = 1.0
@@ -254,4 +274,4 @@ def build_pipeline(settings: PipelineSettings, width: int, height: int, stills: 
     """The pipeline for a source of this size: its models (loaded unless given), its camera, its fit and
     filters, all from one settings object."""
     camera = camera_for(width, height, settings.fov, settings.calibration)
-    return PosePipeline(models or PipelineModels.load(settings), settings, camera, stills)
+    return PosePipeline(models or PipelineModels.load(settings), settings, camera, stills, (width, height))

@@ -13,6 +13,7 @@ import numpy as np
 
 from livecap import __version__, skeleton
 from livecap.errors import OutputError
+from livecap.fingers import BONES_PER_HAND, SIDES, FingerPose
 from livecap.types import FrameResult, HandPose, PersonPose, StreamInfo
 
 PIXEL_DECIMALS = 2
@@ -56,7 +57,21 @@ def person_record(person: PersonPose) -> dict:
         record["hands"] = {side: None if hand is None else hand_record(hand) for side, hand in person.hands.items()}
         record["fingers"] = {side: None if hand is None or hand.rotations is None else _rounded(hand.rotations, 5)
                              for side, hand in person.hands.items()}
+        if fit is not None and fit.fingers is not None and fit.fingers.lengths is not None:
+            record.update(finger_shape_record(fit.fingers))
     return record
+
+
+def finger_shape_record(fingers: FingerPose) -> dict:
+    """Each hand's frozen finger bones, to rebuild the fingers from `fingers` below the body's hand joints: the 15
+    bones' rest offsets from their parents and their own lengths; null for a hand whose shape is not measured."""
+    offsets, lengths = {}, {}
+    for k, side in enumerate(SIDES):
+        rows = slice(k * BONES_PER_HAND, (k + 1) * BONES_PER_HAND)
+        measured = bool(np.isfinite(fingers.lengths[rows]).all())
+        offsets[side] = _rounded(fingers.offsets[rows], METRE_DECIMALS) if measured else None
+        lengths[side] = _rounded(fingers.lengths[rows], METRE_DECIMALS) if measured else None
+    return {"finger_bone_lengths": lengths, "finger_offsets": offsets}
 
 
 def hand_record(hand: HandPose) -> dict:
@@ -69,6 +84,8 @@ def frame_record(result: FrameResult) -> dict:
     record = {"frame": result.index, "time": round(result.time, 6)}
     if result.name is not None:
         record["image"] = result.name
+    if result.camera is not None:  # a still whose size differs from the header's: its own camera
+        record["camera"] = result.camera.to_dict()
     record["people"] = [person_record(p) for p in result.people]
     return record
 

@@ -6,9 +6,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
-from livecap.types import FrameResult, HandPose, PersonPose, SkeletonPose
+from livecap import skeleton
+from livecap.fingers import (BONES_PER_HAND, SIDE_NAMES, SIDES, FingerPose, finger_kinematics, fingertips, tip_offsets,
+                             typical_offsets)
 from livecap.skeleton import offsets_from_pose
+from livecap.types import FrameResult, HandPose, PersonPose, SkeletonPose
 
 
 def person_from_record(record: dict) -> PersonPose:
@@ -21,6 +25,8 @@ def person_from_record(record: dict) -> PersonPose:
                            rotations=rotations.astype(np.float32),
                            bone_lengths=np.asarray(record["bone_lengths"], np.float32),
                            offsets=offsets_from_pose(joints, rotations).astype(np.float32))
+    if fit is not None and "finger_offsets" in record:  # hands on, in files written since the shapes were added
+        fit.fingers = fingers_from_record(record, fit)
     person = PersonPose(id=int(record["id"]), score=float(record["score"]), skeleton=fit, **arrays)
     for side, hand in record.get("hands", {}).items():  # a run with hands on
         rotations = record.get("fingers", {}).get(side)
@@ -28,6 +34,33 @@ def person_from_record(record: dict) -> PersonPose:
             float(hand["score"]), np.asarray(hand["landmarks2d"], np.float32), np.asarray(hand["world"], np.float32),
             None if rotations is None else np.asarray(rotations, np.float32))
     return person
+
+
+def fingers_from_record(record: dict, fit: SkeletonPose) -> FingerPose:
+    """The finger bones in camera space, rebuilt below the body's hand joints from the record's finger rotations and
+    each hand's rest offsets and bone lengths. A hand not found in this frame is at rest with no positions; one
+    whose shape was never measured, on a typical hand's."""
+    hand_world = skeleton.world_rotations(fit.rotations)
+    parts = []
+    for side in SIDES:
+        hand = skeleton.J[f"{SIDE_NAMES[side]}Hand"]
+        offsets, lengths = record["finger_offsets"][side], record["finger_bone_lengths"][side]
+        if offsets is None:
+            offsets, tips = typical_offsets(side, float(fit.bone_lengths[hand]))
+            lengths = np.full(BONES_PER_HAND, np.nan)
+        else:
+            tips = tip_offsets(lengths, side)
+        quaternions = record["fingers"][side]
+        if quaternions is None:
+            local, start = np.tile(np.eye(3), (BONES_PER_HAND, 1, 1)), np.full(3, np.nan)
+        else:
+            local, start = Rotation.from_quat(quaternions).as_matrix(), fit.joints3d[hand]
+        positions, world = finger_kinematics(start, hand_world[hand], local, np.asarray(offsets, np.float64))
+        parts.append((positions, Rotation.from_matrix(local).as_quat(), world, offsets,
+                      fingertips(positions, world, tips), lengths))
+    positions, local, world, offsets, tips, lengths = (np.concatenate(column) for column in zip(*parts))
+    return FingerPose(positions, local, world, offsets, {side: record["fingers"][side] is not None for side in SIDES},
+                      tips, lengths)
 
 
 def frame_from_record(record: dict, captured_at: float = 0.0) -> FrameResult:

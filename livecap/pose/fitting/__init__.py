@@ -2,10 +2,12 @@
 in camera space, with bone lengths held fixed. Pure per-frame core (no threads); numba does the numbers.
 
 What each landmark is trusted for: its 3D (BlazePose's metric guess, made even for hidden joints) always counts,
-a hidden one less; its 2D only while it is visible and inside the image. A joint whose landmarks are lost (not
-visible, or outside the image) holds its last place relative to the body and relaxes a step per frame towards the
-network's guess, which the analytic seed follows too: it never snaps. A foot planted on the floor (livecap.pose.contact decides) is held where it was planted until its 2D
-landmark leaves that spot.
+a hidden one less, as part of a shape (about its centroid and up to scale: the network re-guesses the body's
+origin and size every frame, the bones are frozen); its 2D only while it is visible and inside the image. A joint
+whose landmarks are lost (not visible, or outside the image) holds its place relative to the network's guess of
+it, following the guess's motion, and walks off the jump it made when lost a step per frame, which the analytic
+seed follows too: it never snaps. A foot planted on the floor (livecap.pose.contact decides) is held where it was
+planted until its 2D landmark leaves that spot.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class FitSettings:
     temporal_weight: float = 0.02
     rest_weight: float = 0.001  # towards the analytic seed
     lost_below: float = 0.05  # a joint less visible than this is lost
-    lost_step: float = 0.02  # metres per frame a lost joint may move towards the network's 3D guess of it
+    lost_step: float = 0.02  # metres per frame a lost joint closes the gap to the network's 3D guess of it
     anchor_weight: float = 10.0  # per metre: a planted foot stays within a millimetre or two
     release_distance: float = 0.08  # metres: a planted foot whose 2D landmark is this far from the spot is lifted
     planted_root_weight: float = 10.0  # temporal weight of the root's sideways and depth position while planted
@@ -57,6 +59,8 @@ class FitState:
     params: np.ndarray | None = None
     relative: np.ndarray | None = None  # the last fitted joints relative to the root (where lost joints hold)
     anchors: dict[int, np.ndarray] = field(default_factory=dict)
+    lost: np.ndarray = field(default_factory=lambda: np.zeros(model.NUM_JOINTS, bool))  # joints lost last frame
+    guess: np.ndarray | None = None  # last frame's 3D targets, as the network guessed them (hip-centred)
     root_hold: float = 0.0  # the root's current hold (planted_root_weight while planted, fading after)
 
 
@@ -99,14 +103,10 @@ class SkeletonFitter:
         target3d, weight3d = model.joint_targets(world, s.hidden_3d_weight + (1 - s.hidden_3d_weight) * visibility)
         target3d -= target3d[model.J["Hips"]]
         if warm and state.relative is not None:
-            # a lost joint holds where it was and follows the network's guess of it at a bounded speed: a guess
-            # moving smoothly is followed as it is, a jump is walked (BlazePose's visibility also falls for points
-            # that leave the frame)
-            _, seen = model.joint_targets(world, visibility)
-            lost = (seen < s.lost_below) & model.PINNED
-            gap = target3d[lost] - state.relative[lost]
-            distance = np.maximum(np.linalg.norm(gap, axis=1, keepdims=True), 1e-9)
-            target3d[lost] = state.relative[lost] + gap * np.minimum(1.0, s.lost_step / distance)
+            self._hold_lost(state, target3d, model.joint_targets(world, visibility)[1] < s.lost_below)
+        else:
+            state.lost[:] = False
+            state.guess = target3d.copy()
         start = analytic_seed(target3d, weight3d, offsets, model.DOF_START, model.NUM_PARAMS, model.TOE_DIRECTION,
                               SEED_JOINTS)
         place_root(start, model.PARENTS_ARRAY, offsets, model.DOF_START, model.DOF, model.HINGE_AXES, target2d,
@@ -140,6 +140,22 @@ class SkeletonFitter:
         pose = pose_from_params(params, offsets)
         state.relative = pose.joints3d.astype(np.float64) - pose.joints3d[0]
         return pose
+
+    def _hold_lost(self, state: FitState, target3d: np.ndarray, lost: np.ndarray) -> None:
+        """A lost joint starts from where it was, moves as the network's guess of it moved since the last frame, and
+        walks at most lost_step per frame towards the guess: the guess's own motion is followed as it is, the jump
+        it makes when the point is lost (BlazePose's visibility also falls for points that leave the frame) is
+        walked, at any frame rate and however fast the body moves."""
+        lost = lost & model.PINNED
+        guess = target3d.copy()
+        start = state.relative.copy()
+        still_lost = lost & state.lost
+        start[still_lost] += guess[still_lost] - state.guess[still_lost]
+        gap = guess[lost] - start[lost]
+        distance = np.maximum(np.linalg.norm(gap, axis=1, keepdims=True), 1e-9)
+        target3d[lost] = start[lost] + gap * np.minimum(1.0, self.settings.lost_step / distance)
+        state.lost[:] = lost
+        state.guess = guess
 
     def _release_lifted(self, state: FitState, target2d: np.ndarray, weight2d: np.ndarray) -> None:
         """Lets go of a planted joint whose (visible) 2D landmark has moved off the planted spot."""

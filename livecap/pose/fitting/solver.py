@@ -2,7 +2,8 @@
 out). Parameter layout and forward kinematics: livecap.pose.fitting.kinematics.
 
 The problem is a tuple of arrays (see `residuals`); what it weighs, per kind of residual:
-- weights: [3D landmarks, reprojection, joint limits, anchors]
+- weights: [3D landmarks, reprojection, joint limits, anchors]. The 3D landmarks are compared as a shape: about
+  their weighted centroid and up to a scale (see _shape_alignment).
 - priors: one row per parameter, (temporal weight, pose-prior weight, pose-prior target): the temporal term pulls
   a parameter towards last frame's value, the pose prior towards its target (the analytic seed).
 - anchors: one row per joint, (x, y, z, weight): a camera-space point the joint is held at (a planted foot).
@@ -35,10 +36,11 @@ def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower
     fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch)
     k = 0
     n = parents.shape[0]
-    for j in range(n):  # 1. root-relative metric shape against the 3D landmarks
+    fitted_centre, target_centre, scale = _shape_alignment(positions, target3d, weight3d, weights[0], SCALE_RANGE)
+    for j in range(n):  # 1. the shape of the 3D landmarks, about their centroid and up to scale
         w = weights[0] * weight3d[j]
         for a in range(3):
-            out[k] = w * ((positions[j, a] - positions[0, a]) - target3d[j, a])
+            out[k] = w * (scale * (positions[j, a] - fitted_centre[a]) - (target3d[j, a] - target_centre[a]))
             k += 1
     for j in range(n):  # 2. reprojection against the 2D landmarks, in units of the focal length
         w = weights[1] * weight2d[j]
@@ -65,6 +67,39 @@ def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower
         out[k] = priors[i, 0] * (x[i] - prev[i])
         k += 1
     return k
+
+
+SCALE_RANGE = 0.25  # how far (a fraction) the 3D landmarks' size may differ from the frozen skeleton's in a frame
+
+
+@njit(cache=True)
+def _shape_alignment(positions, target3d, weight3d, weight, scale_range):
+    """The fitted joints' and the 3D targets' weighted centroids, and the scale that best takes the fitted shape
+    onto the targets' (within 1 +- scale_range). BlazePose's metric landmarks are hip-centred and sized by a guess
+    made afresh every frame, while the skeleton's bones are frozen: the shape is compared, not the origin or size.
+    The scale is optimal for the shape, so holding it fixed leaves the cost's gradient exact (variable projection)."""
+    n = positions.shape[0]
+    fitted, target = np.zeros(3), np.zeros(3)
+    total = 0.0
+    for j in range(n):
+        w2 = (weight * weight3d[j]) ** 2
+        total += w2
+        for a in range(3):
+            fitted[a] += w2 * positions[j, a]
+            target[a] += w2 * target3d[j, a]
+    if total <= 0.0:
+        return fitted, target, 1.0
+    fitted /= total
+    target /= total
+    cross, own = 0.0, 0.0
+    for j in range(n):
+        w2 = (weight * weight3d[j]) ** 2
+        for a in range(3):
+            p = positions[j, a] - fitted[a]
+            cross += w2 * p * (target3d[j, a] - target[a])
+            own += w2 * p * p
+    scale = cross / own if own > 1e-12 else 1.0
+    return fitted, target, min(max(scale, 1.0 - scale_range), 1.0 + scale_range)
 
 
 @njit(cache=True)
@@ -131,7 +166,7 @@ def _moved_by(axes, positions, c, k, j, a):
 
 
 @njit(cache=True)
-def _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights, anchors,
+def _jacobian(x, parents, dof_start, dof_count, hinge_axes, target3d, weight3d, weight2d, camera, weights, anchors,
               positions, rotations, moves, axes, pivots, rows, jac, scratch):
     """The analytic Jacobian of the point residuals (3D shape, reprojection, anchors, as in `residuals`) at the
     pose whose forward kinematics are in positions/rotations. Only the rows listed in `rows` (the weighted ones)
@@ -139,14 +174,19 @@ def _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, 
     n, count = parents.shape[0], x.shape[0]
     _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pivots, scratch)
     jac[:, :] = 0.0
+    mean = np.zeros((3, count))  # the weighted mean motion of the 3D points, which their centring takes away
+    total = 0.0
     for r in range(rows.shape[0]):
         row = rows[r]
         if row < 3 * n:
             j, a = row // 3, row % 3
             w = weights[0] * weight3d[j]
-            for c in range(3, count):  # translations move every joint alike: no change in root-relative shape
+            if a == 0:
+                total += w * w
+            for c in range(3, count):  # translations move every joint alike: no change in the centred shape
                 if moves[pivots[c], j]:
                     jac[r, c] = w * _moved_by(axes, positions, c, pivots[c], j, a)
+                    mean[a, c] += w * jac[r, c]
         elif row >= 5 * n:
             j, a = (row - 5 * n) // 3, (row - 5 * n) % 3
             w = weights[3] * anchors[j, 3]
@@ -170,6 +210,15 @@ def _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, 
                     dl = _moved_by(axes, positions, c, k, j, a)
                     dz = 0.0 if clamped else _moved_by(axes, positions, c, k, j, 2)
                     jac[r, c] = w * (dl / z - lateral * dz / (z * z))
+    if total > 0.0:
+        scale = _shape_alignment(positions, target3d, weight3d, weights[0], SCALE_RANGE)[2]
+        for r in range(rows.shape[0]):
+            row = rows[r]
+            if row >= 3 * n:
+                break  # the 3D rows come first
+            w = weights[0] * weight3d[row // 3]
+            for c in range(3, count):
+                jac[r, c] = scale * (jac[r, c] - w * mean[row % 3, c] / total)
 
 
 @njit(cache=True)
@@ -260,7 +309,7 @@ def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, u
     damping = 1e-3
     for _ in range(iterations):
         fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch)
-        _jacobian(x, parents, dof_start, dof_count, hinge_axes, weight3d, weight2d, camera, weights, anchors,
+        _jacobian(x, parents, dof_start, dof_count, hinge_axes, target3d, weight3d, weight2d, camera, weights, anchors,
                   positions, rotations, moves, axes, pivots, rows, jac, scratch[0])
         for i in range(used):
             packed[i] = r[rows[i]]
