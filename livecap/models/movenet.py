@@ -63,27 +63,35 @@ class MoveNetMultiPose:
 
     def __call__(self, image_rgb: np.ndarray, pass_index: int = 0,
                  smallest: float | None = None) -> PeopleDetections:
-        """One run of a sequence. Every other run at the size that shows the smallest person being followed
-        (`smallest`: their height in image pixels) at least MIN_PERSON_INPUT pixels tall, the first (native) size
-        when no one is followed; the runs between take the other sizes in turn, for newcomers of any size. Sizes
-        beyond the image's own are used too: upsampled, a small person is found where the native size misses them
-        (armwrestling's 340 x 256 bystanders: 0.29 of them found at 256, 0.90 at 384)."""
+        """One run of a sequence, at the input size `side_for_run` picks."""
+        height, width = image_rgb.shape[:2]
+        return self.run(image_rgb, self.side_for_run(width, height, pass_index, smallest))
+
+    def side_for_run(self, width: int, height: int, pass_index: int, smallest: float | None) -> int:
+        """Every other run, the smallest size that shows the smallest person followed or looked for (`smallest`:
+        their height in image pixels) at least MIN_PERSON_INPUT pixels tall (the largest when none does; the first,
+        native size when no one is followed); the runs between take the larger sizes in turn, for people smaller
+        than anyone followed (a larger input finds large people about as well). Sizes beyond the image's own are
+        used too: upsampled, a small person is found where the native size misses them (armwrestling's
+        340 x 256 bystanders: 0.29 of them found at 256, 0.90 at 384)."""
         follow = self.long_sides[0]
         if smallest is not None:
-            scale = 1.0 / max(image_rgb.shape[:2])
+            scale = 1.0 / max(width, height)
             follow = next((side for side in self.long_sides if smallest * side * scale >= MIN_PERSON_INPUT),
                           self.long_sides[-1])
         larger = [side for side in self.long_sides if side > follow]
         if pass_index % 2 == 0 or not larger:
-            return self.run(image_rgb, follow)
-        return self.run(image_rgb, larger[(pass_index // 2) % len(larger)])
+            return follow
+        return larger[(pass_index // 2) % len(larger)]
 
     def run(self, image_rgb: np.ndarray, long_side: int) -> PeopleDetections:
         height, width = image_rgb.shape[:2]
         scale, pad_w, pad_h = letterbox_shape(width, height, long_side)
         new_w, new_h = min(pad_w, round(width * scale)), min(pad_h, round(height * scale))
         canvas = np.zeros((1, pad_h, pad_w, 3), np.int32)
-        canvas[0, :new_h, :new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
+        # area averaging to shrink, bilinear to enlarge (area resampling enlarges by repeating pixels)
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        canvas[0, :new_h, :new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
         raw = self.model.run(None, {self.model.input_names[0]: canvas})[0]
         return decode_movenet(raw, scale, pad_w, pad_h, self.min_score)
 
