@@ -314,11 +314,13 @@ class PoseTracker:
                 kept.append((candidate, landmarks))
         return kept
 
-    def _within_tolerance(self, offsets: np.ndarray, bbox: np.ndarray) -> np.ndarray:
-        """Offsets (detector point minus landmark point) shortened to the record rule's tolerance: the detector
-        refines the landmarks' point within the body, never moves it onto another."""
+    def _within_tolerance(self, offsets: np.ndarray, boxes: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Offsets (detector point minus landmark point) shortened to the record rule's tolerance, in the lowest
+        of these boxes' heights (the published box's and the landmarks' own): the detector refines the
+        landmarks' point within the body, never moves it onto another."""
         # a hair inside the tolerance: published coordinates are rounded
-        limit = 0.99 * self.settings.same_point_tolerance * max(float(bbox[3] - bbox[1]), 1.0)
+        height = min(float(box[3] - box[1]) for box in boxes)
+        limit = 0.99 * self.settings.same_point_tolerance * max(height, 1.0)
         length = np.linalg.norm(offsets, axis=1, keepdims=True)
         return (offsets * np.minimum(1.0, limit / np.maximum(length, 1e-6))).astype(np.float32)
 
@@ -366,7 +368,7 @@ class PoseTracker:
             # limbs: the detector's point is the better one even where the two differ; shoulders and hips are held
             # within the tolerance of the landmarks' (at detection, and while carried as the body turns or its
             # size changes)
-            track.coco_offset[TORSO] = self._within_tolerance(track.coco_offset[TORSO], joint_box)
+            track.coco_offset[TORSO] = self._within_tolerance(track.coco_offset[TORSO], (bbox, joint_box))
             own[:, :2] += track.coco_offset
         if track.landmarks is not None:
             step = box_centre(bbox) - box_centre(track.bbox)
