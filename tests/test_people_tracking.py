@@ -6,9 +6,9 @@ keypoints).
 Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches: two_people_1080p 1.000 / 0 (two ids, each
 in all 72 frames), basketball_240p 0.886 / 0, armwrestling_truncated 0.399 / 1 (its reference people are the
 bystanders behind the two wrestlers, small, cut by the frame's top and often hidden; the wrestlers themselves, cut
-to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.925 / 13 (most switches within
-one pair walking side by side, each about 20 pixels wide); records consistent 1.000 on every clip. Floors: the
-issue's 0.99 for consistency, a little under the measurement for the rest."""
+to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.925 /
+13 (most switches within one pair walking side by side, each about 20 pixels wide); records consistent 1.000 on
+every clip. Floors: the issue's 0.99 for consistency, a little under the measurement for the rest."""
 
 from __future__ import annotations
 

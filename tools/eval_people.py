@@ -95,8 +95,9 @@ def print_misses(args) -> None:
             row = bp.video_row(Path(name), preset, reference, frames, 0.0)
             misses = pm.classify_misses(reference, frames, log)
             runs = sum(entry.detections is not None for entry in log)
+            causes = dict(pm.summary(misses).most_common())
             print(f"{name} | {preset} | {fps:.1f} fps | recall {row.figures.recall:.3f} | switches "
-                  f"{row.figures.id_switches} | detector runs {runs} | missed {len(misses)}: {dict(pm.summary(misses).most_common())}")
+                  f"{row.figures.id_switches} | detector runs {runs} | missed {len(misses)}: {causes}")
             if args.list:
                 print(f"  id switches (frame, identity, id before, id now): {pm.switches(reference, frames)}")
                 for cause in pm.summary(misses):

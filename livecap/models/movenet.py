@@ -57,7 +57,7 @@ class MoveNetMultiPose:
     def sides_for(self, width: int, height: int) -> tuple[int, ...]:
         """The input sizes a still image gets all at once: the first always, a larger one only up to the image's own
         long side, so small stills do not pay for every size (the dev images are all 640 pixels or more; a video
-        picks its sizes by its people's size instead, see __call__)."""
+        picks its sizes by its people's size instead, see side_for_run)."""
         long_side = max(width, height)
         return self.long_sides[:1] + tuple(side for side in self.long_sides[1:] if side <= long_side)
 
