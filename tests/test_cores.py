@@ -16,7 +16,7 @@ from livecap.errors import RuntimeMissingError
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.blazepose import cut_crops
 from livecap.models.movenet import MoveNetMultiPose, decode_movenet, letterbox_shape
-from livecap.pose.similarity import box_iou, merge_people
+from livecap.pose.similarity import LIMB_HALF_WIDTH, SOLE, body_outline, box_iou, merge_people
 from livecap.types import Landmarks, PeopleDetections, Roi
 from livecap.models.runtime import resolve_providers
 from livecap.sinks.jsonl import JsonlWriter
@@ -204,6 +204,53 @@ def test_a_lost_person_is_reattached_by_position_and_never_handed_to_the_occlude
     assert [(t.id, t.resumed) for t in seen] == [(1, False), (2, True)]
 
 
+def test_a_drifted_track_restarts_on_the_nearest_detection_not_the_best_scored_one():
+    """Two people side by side, the track's landmarks drifted off its person: the track takes the detection
+    nearest to where it was, whatever order the detector listed them in; the other is a newcomer."""
+    tracker = PoseTracker(TrackerSettings(detect_every=1000))
+    tracker.update(tracker.propose(_detections_at(100)), [_landmarks_at(100)])
+    far_first = _detections_at(160, 140)  # listed first: the farther one (poses too far off to match either)
+    candidates = tracker.propose(far_first)
+    assert [c.track_id for c in candidates] == [1, None]
+    assert np.array_equal(candidates[0].detection_keypoints, far_first.keypoints[1]) and candidates[0].restart
+    assert np.array_equal(candidates[1].detection_keypoints, far_first.keypoints[0])
+
+
+def test_a_lost_person_is_looked_for_again_soon_while_recently_lost():
+    tracker = PoseTracker(TrackerSettings(detect_every=8, max_missed=60))
+    tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
+    asked = []
+    for _ in range(18):  # person 2 is not seen again; the detector finds person 1 only
+        asked.append(tracker.needs_detection())
+        candidates = tracker.propose(_detections_at(100) if asked[-1] else None)
+        tracker.update(candidates, [_landmarks_at(100) if c.track_id == 1 else _landmarks_at(300, presence=0.0)
+                                    for c in candidates])
+    # at once after the loss (frame 1), then after two frames without (a quarter period) while lost for at most
+    # a period (8 frames), then on the period again
+    assert [i for i, a in enumerate(asked) if a] == [1, 4, 7, 16]
+
+
+def test_a_detection_crop_that_finds_no_one_is_tried_again_wider():
+    tracker = PoseTracker(TrackerSettings(detect_every=1000))
+    tracker.update(tracker.propose(_detections_at(100)), [_landmarks_at(100)])
+    candidates = tracker.propose(_detections_at(100, 300))
+    size = candidates[1].roi.size
+    retries = tracker.retries(candidates, [_landmarks_at(100), _landmarks_at(300, presence=0.0)])
+    assert retries == {1: None} and candidates[1].roi.size == pytest.approx(size * 1.5)
+    # a track's own crop (no detection this frame) that finds no one is simply lost
+    candidates = tracker.propose(None)
+    assert tracker.retries(candidates, [_landmarks_at(100, presence=0.0)]) == {}
+
+
+def test_a_persons_box_spans_the_crown_and_the_limbs_outline():
+    landmarks = _landmarks_at(100)  # points x 80..120, y 100..400; hip centre (100, 250), crown point (100, 100)
+    landmarks.roi_points[1] = [100, 60]  # the crown above the top landmark (the eyes)
+    radius = 190.0
+    box = body_outline(landmarks.image33, landmarks.roi_points)
+    assert box == pytest.approx([80 - LIMB_HALF_WIDTH * radius, 60, 120 + LIMB_HALF_WIDTH * radius,
+                                 400 + SOLE * radius])
+
+
 def test_detector_passes_merge_by_pose_so_two_people_in_one_box_stay_two():
     one = _detections_at(100)
     other = _detections_at(100)
@@ -233,6 +280,18 @@ def test_movenet_input_sizes_follow_the_image():
     assert detector.sides_for(640, 480) == (256, 384, 640)
     assert detector.sides_for(426, 240) == (256, 384)
     assert detector.sides_for(200, 100) == (256,)
+
+
+def test_movenet_input_size_on_video_follows_the_smallest_person():
+    detector = MoveNetMultiPose(None, (256, 384, 512))  # type: ignore[arg-type]
+    # nobody followed yet: the native size, the larger ones in turn between
+    assert [detector.side_for_run(768, 576, i, None) for i in range(4)] == [256, 384, 256, 512]
+    # two people 900 px tall in 1080p: the native size shows them 120 px tall
+    assert [detector.side_for_run(1920, 1080, i, 900.0) for i in range(4)] == [256, 384, 256, 512]
+    # an 80 px bystander in a 340 x 256 clip: enlarged to 384 (90 px), 512 between
+    assert [detector.side_for_run(340, 256, i, 80.0) for i in range(4)] == [384, 512, 384, 512]
+    # a 50 px pedestrian in a 768 x 576 street: 512 is the most there is, every run
+    assert [detector.side_for_run(768, 576, i, 50.0) for i in range(4)] == [512] * 4
 
 
 def test_crowd_boxes_no_track_or_detection_covers_become_crops_from_the_box():

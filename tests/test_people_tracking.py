@@ -1,15 +1,20 @@
 """Every visible person found, followed under one id, and each record drawn from one body: `livecap process` with
-the default preset on real clips, scored by the people benchmark's metrics (tools/people_bench.py).
+the default preset on real clips, scored by the people benchmark's metrics (tools/people_bench.py) against a
+reference pass (the strongest detectors at hand on every frame, no tracking; people with 8 or more confident
+keypoints).
 
-Measured (balanced, onnxruntime CPU): two_people_1080p recall 0.965 against the reference pass with 0 id switches,
-two ids, one in all 72 frames and the other in 71, records consistent 1.000; vtest (300 frames) records consistent
-1.000. Floors: the issue's 0.99 for consistency, a little under the measurement for the rest."""
+Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches: two_people_1080p 1.000 / 0 (two ids, each
+in all 72 frames), basketball_240p 0.886 / 0, armwrestling_truncated 0.399 / 1 (its reference people are the
+bystanders behind the two wrestlers, small, cut by the frame's top and often hidden; the wrestlers themselves, cut
+to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.925 /
+13 (most switches within one pair walking side by side, each about 20 pixels wide); records consistent 1.000 on
+every clip. Floors: the issue's 0.99 for consistency, a little under the measurement for the rest."""
 
 from __future__ import annotations
 
-import numpy as np
+import pytest
 
-from conftest import SHARED_MODELS, media
+from conftest import SHARED_MODELS, media, read_jsonl, run_livecap
 import people_bench as bp
 import people_reference as br
 from livecap.models.catalog import ModelCatalog
@@ -42,13 +47,42 @@ def test_every_record_of_a_street_scene_draws_one_body(vtest_results):
     assert consistency(frames) >= 0.99
 
 
-def test_two_people_are_found_in_nearly_every_frame_against_a_reference_pass(two_people_results):
-    video = media("video/two_people_1080p.mp4")
+@pytest.fixture(scope="module")
+def reference_detector() -> br.ReferenceDetector:
     rtmdet = SHARED_MODELS / "rtmdet_nano_person.onnx"
     movenet = OnnxModel(ModelCatalog().require("movenet_multipose_lightning").path)
-    reference = br.reference_pass(video, br.ReferenceDetector(movenet, rtmdet if rtmdet.exists() else None))
-    _, frames = two_people_results
-    figures = bp.recall_against_reference([r.boxes for r in reference], bp.tracked_boxes(frames))
-    assert figures.recall >= 0.95, figures
+    return br.ReferenceDetector(movenet, rtmdet if rtmdet.exists() else None)
+
+
+def recall(video: str, frames: list[dict], detector: br.ReferenceDetector) -> bp.RecallFigures:
+    reference = br.reference_pass(media(f"video/{video}"), detector, len(frames))
+    return bp.recall_against_reference([r.boxes for r in reference], bp.tracked_boxes(frames))
+
+
+def test_two_people_are_found_in_nearly_every_frame_against_a_reference_pass(two_people_results,
+                                                                              reference_detector):
+    figures = recall("two_people_1080p.mp4", two_people_results[1], reference_detector)
+    assert figures.recall >= 0.97, figures
     assert figures.id_switches == 0, figures
-    assert np.isfinite(figures.recall)
+
+
+def test_most_pedestrians_of_a_street_are_found_against_a_reference_pass(vtest_results, reference_detector):
+    """Up to nine people at once, many 35-80 pixels tall: MoveNet's input grows to show them."""
+    figures = recall("vtest.avi", vtest_results[1], reference_detector)
+    assert figures.recall >= 0.89, figures
+    assert figures.id_switches <= 16, figures
+
+
+@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.85, 1),
+                                                    ("armwrestling_truncated.mp4", 0.35, 2)])
+def test_people_of_small_videos_are_found_against_a_reference_pass(video, floor, switches, reference_detector,
+                                                                   tmp_path):
+    """Low-resolution clips: people 60-170 pixels tall, found with MoveNet's input enlarged beyond the image."""
+    out = tmp_path / "run.jsonl"
+    done = run_livecap("process", str(media(f"video/{video}")), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    _, frames = read_jsonl(out)
+    figures = recall(video, frames, reference_detector)
+    assert figures.recall >= floor, figures
+    assert figures.id_switches <= switches, figures
+    assert consistency(frames) >= 0.99

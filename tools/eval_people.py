@@ -7,6 +7,7 @@ each component; traces the tracker's decisions frame by frame.
     python tools/eval_people.py draw two_people_1080p.mp4 --frames 0 20 40 --preset balanced
     python tools/eval_people.py speed
     python tools/eval_people.py trace two_people_1080p.mp4 --preset balanced
+    python tools/eval_people.py misses [--presets balanced] [--videos vtest.avi]  (why each missed person was missed)
 
 Media: $LIVECAP_MEDIA (default ../shared/media); the reference pass uses ../shared/models/rtmdet_nano_person.onnx
 ($LIVECAP_SHARED_MODELS) when present. Outputs (PNGs, cached reference passes) go to --out (/tmp/peopleeval).
@@ -27,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import people_bench as bp  # noqa: E402
+import people_misses as pm  # noqa: E402
 import people_reference as br  # noqa: E402
 from livecap.models.catalog import ModelCatalog  # noqa: E402
 from livecap.models.runtime import OnnxModel  # noqa: E402
@@ -81,6 +83,26 @@ def print_videos(args) -> None:
                   f"{f.tracked_ids} | {stints} | {row.records} | {row.consistent:.3f}", flush=True)
             if args.worst:
                 print(f"  uncovered frames: {f.uncovered_frames[:40]}")
+
+
+def print_misses(args) -> None:
+    detector = reference_detector()
+    for name in args.videos:
+        limit = args.vtest_frames if name == "vtest.avi" else None
+        reference = br.reference_pass(MEDIA / "video" / name, detector, limit, args.out / "cache")
+        for preset in args.presets:
+            frames, log, fps = pm.recorded_run(MEDIA / "video" / name, preset, limit)
+            row = bp.video_row(Path(name), preset, reference, frames, 0.0)
+            misses = pm.classify_misses(reference, frames, log)
+            runs = sum(entry.detections is not None for entry in log)
+            causes = dict(pm.summary(misses).most_common())
+            print(f"{name} | {preset} | {fps:.1f} fps | recall {row.figures.recall:.3f} | switches "
+                  f"{row.figures.id_switches} | detector runs {runs} | missed {len(misses)}: {causes}")
+            if args.list:
+                print(f"  id switches (frame, identity, id before, id now): {pm.switches(reference, frames)}")
+                for cause in pm.summary(misses):
+                    where = [(f, i) for f, i, c in misses if c == cause]
+                    print(f"  {cause}: (frame, identity) {where[:60]}")
 
 
 def draw_people(image: np.ndarray, people: list[dict], reference=None) -> np.ndarray:
@@ -163,6 +185,10 @@ def speed(args) -> None:
 class TracingTracker(PoseTracker):
     """The real tracker, printing what it decides: detections, their matches, suppressed newcomers, losses."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log: list[str] = []
+
     def propose(self, detections, crowd=None):
         candidates = super().propose(detections, crowd)
         if detections is None:
@@ -183,26 +209,23 @@ class TracingTracker(PoseTracker):
 
     def update(self, candidates, results):
         for c, r in zip(candidates, results):
+            if c.detection_keypoints is None and c.detection_score > 0:
+                self.log.append(f"crowd box crop for {c.track_id} roi {c.roi}")
             same = "" if c.detection_keypoints is None else f" same body as its detection {self._same_body(c, r)}"
             self.log.append(f"crop for {c.track_id} presence {r.presence:.2f}{same}")
         return super().update(candidates, results)
 
 
 def trace_tracker(args) -> None:
-    from livecap.pose.pipeline import build_pipeline
-    from livecap.settings import PipelineSettings
-    from livecap.types import Frame
-    from livecap.sinks.jsonl import frame_record
-
-    pipeline = build_pipeline(PipelineSettings(preset=args.preset), 1920, 1080)
-    pipeline.tracker = TracingTracker(pipeline.tracker.settings, pipeline.tracker.new_state)
-    for index, image in enumerate(br.read_video(MEDIA / "video" / args.video, args.max_frames)):
-        pipeline.tracker.log = []
-        record = frame_record(pipeline.process(Frame(index, index / 30, image, 0.0)))
+    def show(index, tracker, record):
         ok = bp.records_consistent(record["people"])
-        print(f"frame {index}: people {[p['id'] for p in record['people']]} consistent {ok.tolist()}")
-        for line in pipeline.tracker.log:
-            print("   ", line)
+        if args.first <= index:
+            print(f"frame {index}: people {[p['id'] for p in record['people']]} consistent {ok.tolist()}")
+            for line in tracker.log:
+                print("   ", line)
+        tracker.log = []
+
+    pm.recorded_run(MEDIA / "video" / args.video, args.preset, args.max_frames, TracingTracker, show)
 
 
 def main() -> None:
@@ -222,10 +245,17 @@ def main() -> None:
     drawing.add_argument("--preset", default="balanced")
     drawing.set_defaults(run=draw)
     commands.add_parser("speed").set_defaults(run=speed)
+    misses = commands.add_parser("misses")
+    misses.add_argument("--videos", nargs="+", default=list(bp.DEV_VIDEOS))
+    misses.add_argument("--presets", nargs="+", default=["balanced"])
+    misses.add_argument("--vtest-frames", type=int, default=300)
+    misses.add_argument("--list", action="store_true", help="list the frames of each cause")
+    misses.set_defaults(run=print_misses)
     trace = commands.add_parser("trace")
     trace.add_argument("video")
     trace.add_argument("--preset", default="balanced")
     trace.add_argument("--max-frames", type=int)
+    trace.add_argument("--first", type=int, default=0, help="print from this frame on")
     trace.set_defaults(run=trace_tracker)
     args = parser.parse_args()
     args.run(args)

@@ -10,6 +10,9 @@ from livecap.types import PeopleDetections, Roi
 from livecap.models.runtime import OnnxModel
 
 MAX_PEOPLE = 6  # MoveNet MultiPose's fixed output rows: a run that returns this many may have missed others
+# A person shorter than this in MoveNet's input is often missed: of the dev videos' reference people, 0.23 were
+# found below 32 input pixels, 0.73 at 32-48, 0.87 at 48-64 and 0.88-0.91 above
+MIN_PERSON_INPUT = 64
 
 def letterbox_shape(width: int, height: int, long_side: int, multiple: int = 32) -> tuple[float, int, int]:
     """Scale factor and padded input size (w, h) that keep the aspect ratio, padding bottom/right."""
@@ -52,25 +55,43 @@ class MoveNetMultiPose:
         return self.long_sides[0]
 
     def sides_for(self, width: int, height: int) -> tuple[int, ...]:
-        """The input sizes that suit an image: the first always, a larger one only up to the image's own long side
-        (beyond it MoveNet would see upsampled pixels and nothing new)."""
+        """The input sizes a still image gets all at once: the first always, a larger one only up to the image's own
+        long side, so small stills do not pay for every size (the dev images are all 640 pixels or more; a video
+        picks its sizes by its people's size instead, see side_for_run)."""
         long_side = max(width, height)
         return self.long_sides[:1] + tuple(side for side in self.long_sides[1:] if side <= long_side)
 
-    def __call__(self, image_rgb: np.ndarray, pass_index: int = 0) -> PeopleDetections:
-        """One run of a sequence: the first (native) size every other run, the larger ones in turn between, so
-        the costlier inputs come round less often (256, 384, 256, 512, ...)."""
-        sides = self.sides_for(image_rgb.shape[1], image_rgb.shape[0])
-        if pass_index % 2 == 0 or len(sides) == 1:
-            return self.run(image_rgb, sides[0])
-        return self.run(image_rgb, sides[1 + (pass_index // 2) % (len(sides) - 1)])
+    def __call__(self, image_rgb: np.ndarray, pass_index: int = 0,
+                 smallest: float | None = None) -> PeopleDetections:
+        """One run of a sequence, at the input size `side_for_run` picks."""
+        height, width = image_rgb.shape[:2]
+        return self.run(image_rgb, self.side_for_run(width, height, pass_index, smallest))
+
+    def side_for_run(self, width: int, height: int, pass_index: int, smallest: float | None) -> int:
+        """Every other run, the smallest size that shows the smallest person followed or looked for (`smallest`:
+        their height in image pixels) at least MIN_PERSON_INPUT pixels tall (the largest when none does; the first,
+        native size when no one is followed); the runs between take the larger sizes in turn, for people smaller
+        than anyone followed (a larger input finds large people about as well). Sizes beyond the image's own are
+        used too: upsampled, a small person is found where the native size misses them (armwrestling's
+        340 x 256 bystanders: 0.29 of them found at 256, 0.90 at 384)."""
+        follow = self.long_sides[0]
+        if smallest is not None:
+            scale = 1.0 / max(width, height)
+            follow = next((side for side in self.long_sides if smallest * side * scale >= MIN_PERSON_INPUT),
+                          self.long_sides[-1])
+        larger = [side for side in self.long_sides if side > follow]
+        if pass_index % 2 == 0 or not larger:
+            return follow
+        return larger[(pass_index // 2) % len(larger)]
 
     def run(self, image_rgb: np.ndarray, long_side: int) -> PeopleDetections:
         height, width = image_rgb.shape[:2]
         scale, pad_w, pad_h = letterbox_shape(width, height, long_side)
         new_w, new_h = min(pad_w, round(width * scale)), min(pad_h, round(height * scale))
         canvas = np.zeros((1, pad_h, pad_w, 3), np.int32)
-        canvas[0, :new_h, :new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
+        # area averaging to shrink, bilinear to enlarge (area resampling enlarges by repeating pixels)
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        canvas[0, :new_h, :new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
         raw = self.model.run(None, {self.model.input_names[0]: canvas})[0]
         return decode_movenet(raw, scale, pad_w, pad_h, self.min_score)
 

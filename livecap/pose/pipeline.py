@@ -133,11 +133,11 @@ class PosePipeline:
         lap("detect")
         candidates = self.tracker.propose(detections, crowd)
         results = self.models.landmarker(rgb, [c.roi for c in candidates])
-        crowded = self.tracker.crowded(candidates, results)
-        if crowded:  # crops that found another person's body: again, with that body masked out
-            again = self.models.landmarker(rgb, [candidates[i].roi for i in crowded],
-                                           [body.image33 for body in crowded.values()])
-            for i, landmarks in zip(crowded, again):
+        retries = self.tracker.retries(candidates, results)
+        if retries:  # crops that found another person's body (masked out this time) or, from a detection, no one
+            again = self.models.landmarker(rgb, [candidates[i].roi for i in retries],
+                                           [None if body is None else body.image33 for body in retries.values()])
+            for i, landmarks in zip(retries, again):
                 results[i] = landmarks
         lap("landmarks")
         if self.models.refiner is not None:
@@ -200,7 +200,7 @@ class PosePipeline:
         if not self.tracker.needs_detection():
             return None, None
         self._detector_runs += 1
-        detections = self.models.people(rgb, self._detector_runs - 1)
+        detections = self.models.people(rgb, self._detector_runs - 1, self.tracker.smallest_body())
         return detections, self._crowd(rgb, max(len(detections), len(self.tracker.active())),
                                        self.settings.preset_spec.crowd_always)
 
@@ -252,7 +252,7 @@ class PosePipeline:
         """Runs every model and the fit once on a blank image, so the first real frames are not late: ONNX
         Runtime plans its memory and numba loads its compiled code on first use."""
         blank = np.zeros((height, width, 3), np.uint8)
-        for side in self.models.people.sides_for(width, height):
+        for side in self.models.people.long_sides:  # a video may use any of them
             self.models.people.run(blank, side)
         side = min(width, height) / 2
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])

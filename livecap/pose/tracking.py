@@ -17,7 +17,8 @@ from scipy.optimize import linear_sum_assignment
 
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
-from livecap.pose.similarity import box_area, box_centre, box_iou, keypoint_box, object_keypoint_similarity
+from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, keypoint_box,
+                                     object_keypoint_similarity)
 from livecap.types import Landmarks, PeopleDetections, Roi
 
 TORSO = np.isin(np.arange(17), [5, 6, 11, 12])  # COCO-17 shoulders and hips: where a body is
@@ -30,7 +31,7 @@ class Track:
     roi: Roi  # where to look in the next frame
     landmarks: Landmarks
     coco17: np.ndarray
-    bbox: np.ndarray
+    bbox: np.ndarray  # the body's outline, as a box detector draws it (published; compared with detector boxes)
     score: float
     missed: int = 0  # consecutive frames without this person
     age: int = 0  # frames seen
@@ -49,6 +50,8 @@ class Track:
         return coco17_from_landmarks(self.landmarks.image33)
 
     body_size: float = 0.0  # the box's longer side, averaged over recent frames (a last bad frame moves it little)
+    # around the landmarks themselves: the area OKS scales poses by (COCO's area is the body's, not its box's)
+    joint_box: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
 
 
 @dataclass
@@ -79,6 +82,7 @@ class TrackerSettings:
     # a box-only detection overlapping a track's or a keypoint detection's box this much is already explained
     same_box_iou: float = 0.3
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
+    wider_crop: float = 1.5  # a detection's crop that found no one is tried once more this much wider
 
 
 def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
@@ -95,8 +99,8 @@ class PoseTracker:
     """`new_state` makes the per-person state each new track carries (filters, fit), so that state is created with
     its person and forgotten with them, with no table of ids to keep in step.
 
-    Per frame: `propose(detections)` gives the crops, the landmark model runs on them, `crowded(...)` names the
-    crops that found another crop's body (to run again with that body masked out), then `update(...)`."""
+    Per frame: `propose(detections)` gives the crops, the landmark model runs on them, `retries(...)` names the
+    crops to run again (another crop's body masked out, or wider), then `update(...)`."""
 
     def __init__(self, settings: TrackerSettings | None = None, new_state: Callable[[], Any] | None = None):
         self.settings = settings or TrackerSettings()
@@ -118,12 +122,20 @@ class PoseTracker:
     def lost(self) -> list[Track]:
         return [t for t in self.tracks.values() if t.missed > 0]
 
+    def smallest_body(self) -> float | None:
+        """The smallest body size (pixels) of the people followed or being looked for; None when there are none."""
+        return min((t.body_size for t in self.tracks.values()), default=None)
+
     def needs_detection(self) -> bool:
-        """On a schedule; at once when someone was lost; soon when a body went unexplained (not every frame,
-        so that a body the landmark model cannot follow does not make every frame pay for the detector)."""
+        """On a schedule; at once when someone was lost, and soon while they stay lost or a body went unexplained
+        (not every frame, so that a body the landmark model cannot follow does not make every frame pay for the
+        detector)."""
         since = self._frames_since_detection
+        # a person lost within the last detector period is likely still there (occluded, or missed by one run):
+        # looked for again soon, not a whole period later
+        sought = any(0 < t.missed <= self.settings.detect_every for t in self.tracks.values())
         return (not self.active() or self._lost_last_frame or since >= self.settings.detect_every
-                or (self._unexplained and since >= max(1, self.settings.detect_every // 4)))
+                or ((self._unexplained or sought) and since >= max(1, self.settings.detect_every // 4)))
 
     # ------------------------------------------------------------------ detections -> crops
 
@@ -144,16 +156,11 @@ class PoseTracker:
         # a track whose pose no detection matches may have drifted off its person: it competes with the lost
         # tracks for the unexplained detections, by position and size, and restarts from the detection's crop
         unexplained_tracks = [t for t in active if t.id not in by_track] + self.lost()
-        restarted: dict[int, int] = {}
-        newcomers: list[int] = []
-        for det_index in free:
-            if self._best_active_oks(detections, det_index, active) >= self.settings.same_body_oks:
-                continue  # a second detection of a tracked body
-            track = self._reattach(detections, det_index, unexplained_tracks, set(restarted))
-            if track is None:
-                newcomers.append(det_index)
-            else:
-                restarted[track.id] = det_index
+        # a detection whose pose matches a tracked body is a second detection of it
+        unexplained = [i for i in free if self._best_active_oks(detections, i, active) < self.settings.same_body_oks]
+        reattached = self._reattach(detections, unexplained, unexplained_tracks)
+        restarted = {track.id: det_index for det_index, track in reattached.items()}
+        newcomers = [i for i in unexplained if i not in reattached]
         candidates = [self._candidate(t.id, t.roi, detections, by_track.get(t.id)) if t.id not in restarted
                       else replace(self._candidate(t.id, None, detections, restarted[t.id]), restart=True)
                       for t in active]
@@ -169,20 +176,18 @@ class PoseTracker:
         """Crops from the boxes that neither a track's box nor a detection's covers: a lost track's (by position
         and size, as for detections) or a newcomer's, cropped from the box."""
         covered = [t.bbox for t in self.active()] + list(detections.boxes)
-        candidates: list[Candidate] = []
+        uncovered: list[int] = []
         for index in range(len(crowd)):
             box = crowd.boxes[index]
-            if max((box_iou(box, other) for other in covered), default=0.0) >= self.settings.same_box_iou:
-                continue
-            track = self._reattach(crowd, index, self.lost(), claimed)
-            if track is not None:
-                claimed.add(track.id)
-            candidates.append(self._candidate(track.id if track is not None else None, None, crowd, index))
-            covered.append(box)
-        return candidates
+            if max((box_iou(box, other) for other in covered), default=0.0) < self.settings.same_box_iou:
+                uncovered.append(index)
+                covered.append(box)
+        reattached = self._reattach(crowd, uncovered, [t for t in self.lost() if t.id not in claimed])
+        return [self._candidate(reattached[i].id if i in reattached else None, None, crowd, i) for i in uncovered]
 
     def _detection_oks(self, detections: PeopleDetections, det_index: int, track: Track) -> float:
-        return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17, box_area(track.bbox))
+        return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17,
+                                          box_area(track.joint_box))
 
     def _best_active_oks(self, detections: PeopleDetections, det_index: int, active: list[Track]) -> float:
         if detections.keypoints is None:
@@ -205,25 +210,29 @@ class PoseTracker:
         matched = {i for i, _ in pairs}
         return pairs, [i for i in range(len(detections)) if i not in matched]
 
-    def _reattach(self, detections: PeopleDetections, det_index: int, tracks: list[Track],
-                  claimed: set[int]) -> Track | None:
-        """Which of these tracks (lost, or seen but explained by no detection) this detection continues:
-        appearance-free, by where the track was heading and its body size; None for a newcomer. A track that a
-        detection explains never competes, so a person is never handed to their occluder."""
-        box = detections.boxes[det_index]  # the detector's box spans the whole body, as the track's does
-        height = float(max(box[3] - box[1], box[2] - box[0], 1.0))
-        best, best_distance = None, self.settings.reattach_distance
-        for track in tracks:
-            if track.id in claimed:
-                continue
-            ratio = height / track.body_size
-            if not 1 / self.settings.reattach_size_ratio <= ratio <= self.settings.reattach_size_ratio:
-                continue
-            predicted = box_centre(track.bbox) + track.velocity * min(track.missed, 10)
-            distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.body_size
-            if distance <= best_distance:
-                best, best_distance = track, distance
-        return best
+    def _reattach(self, detections: PeopleDetections, det_indices: list[int],
+                  tracks: list[Track]) -> dict[int, Track]:
+        """Which of these tracks (lost, or seen but explained by no detection) these detections continue:
+        appearance-free, by where each track was heading and its body size, assigned jointly (the nearest pairs
+        overall, not the best-scored detection first: two people side by side must not swap); the others are
+        newcomers. A track that a detection explains never competes, so a person is never handed to their
+        occluder."""
+        if not det_indices or not tracks:
+            return {}
+        cost = np.full((len(det_indices), len(tracks)), NO_MATCH_COST)
+        for row, det_index in enumerate(det_indices):
+            box = detections.boxes[det_index]  # the detector's box spans the whole body, as the track's does
+            height = float(max(box[3] - box[1], box[2] - box[0], 1.0))
+            for col, track in enumerate(tracks):
+                ratio = height / track.body_size
+                if not 1 / self.settings.reattach_size_ratio <= ratio <= self.settings.reattach_size_ratio:
+                    continue
+                predicted = box_centre(track.bbox) + track.velocity * min(track.missed, 10)
+                distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.body_size
+                if distance <= self.settings.reattach_distance:
+                    cost[row, col] = distance
+        rows, cols = linear_sum_assignment(cost)
+        return {det_indices[r]: tracks[c] for r, c in zip(rows, cols) if cost[r, c] < NO_MATCH_COST}
 
     @staticmethod
     def _candidate(track_id, roi, detections: PeopleDetections, det_index: int | None) -> Candidate:
@@ -244,21 +253,29 @@ class PoseTracker:
         if track is None:
             return (1, 0.0, 0)
         pose, _ = landmark_pose(landmarks)
-        return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.bbox)), -track.age)
+        return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.joint_box)), -track.age)
 
-    def crowded(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks]:
-        """Crops whose landmarks found a body that another crop keeps (people close together: the landmark model
-        follows the more visible one): candidate index -> the body to mask out before running that crop again."""
+    def retries(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks | None]:
+        """Crops to run again, candidate index -> the body to mask out first, or None:
+        - crops whose landmarks found a body that another crop keeps (people close together: the landmark model
+          follows the more visible one): again with that body masked out;
+        - a detection's crop in which the landmark model found no one: again, wider (its roi is widened here). The
+          crop is fitted to the points the detector saw; cut off by the frame or by an occluder, it may show too
+          little of the body (a wider one found 0.3-1.0 of those people on the dev videos)."""
         order = sorted((i for i, r in enumerate(results) if r.presence >= self.settings.presence_threshold),
                        key=lambda i: self._continuity(candidates[i], results[i]))
         kept: list[int] = []
-        retry: dict[int, Landmarks] = {}
+        retry: dict[int, Landmarks | None] = {}
         for i in order:
             owner = next((k for k in kept if same_pose(results[i], results[k], self.settings.same_body_oks)), None)
             if owner is None:
                 kept.append(i)
             else:
                 retry[i] = results[owner]
+        for i, (candidate, landmarks) in enumerate(zip(candidates, results)):
+            if candidate.detection_score > 0 and landmarks.presence < self.settings.presence_threshold:
+                candidate.roi = replace(candidate.roi, size=candidate.roi.size * self.settings.wider_crop)
+                retry[i] = None
         return retry
 
     def update(self, candidates: list[Candidate], results: list[Landmarks]) -> list[Track]:
@@ -297,11 +314,13 @@ class PoseTracker:
                 kept.append((candidate, landmarks))
         return kept
 
-    def _within_tolerance(self, offsets: np.ndarray, bbox: np.ndarray) -> np.ndarray:
-        """Offsets (detector point minus landmark point) shortened to the record rule's tolerance: the detector
-        refines the landmarks' point within the body, never moves it onto another."""
+    def _within_tolerance(self, offsets: np.ndarray, boxes: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Offsets (detector point minus landmark point) shortened to the record rule's tolerance, in the lowest
+        of these boxes' heights (the published box's and the landmarks' own): the detector refines the
+        landmarks' point within the body, never moves it onto another."""
         # a hair inside the tolerance: published coordinates are rounded
-        limit = 0.99 * self.settings.same_point_tolerance * max(float(bbox[3] - bbox[1]), 1.0)
+        height = min(float(box[3] - box[1]) for box in boxes)
+        limit = 0.99 * self.settings.same_point_tolerance * max(height, 1.0)
         length = np.linalg.norm(offsets, axis=1, keepdims=True)
         return (offsets * np.minimum(1.0, limit / np.maximum(length, 1e-6))).astype(np.float32)
 
@@ -336,7 +355,8 @@ class PoseTracker:
         stay within same_point_tolerance of the landmarks' (the body the fit and the landmarks describe): a
         record never draws two bodies."""
         own, _ = landmark_pose(landmarks)
-        bbox = keypoint_box(landmarks.image33)
+        joint_box = keypoint_box(landmarks.image33)
+        bbox = body_outline(landmarks.image33, landmarks.roi_points)
         if candidate.detection_keypoints is not None:
             detected = self._keypoints_for(candidate, landmarks)
             track.coco_offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
@@ -348,7 +368,7 @@ class PoseTracker:
             # limbs: the detector's point is the better one even where the two differ; shoulders and hips are held
             # within the tolerance of the landmarks' (at detection, and while carried as the body turns or its
             # size changes)
-            track.coco_offset[TORSO] = self._within_tolerance(track.coco_offset[TORSO], bbox)
+            track.coco_offset[TORSO] = self._within_tolerance(track.coco_offset[TORSO], (bbox, joint_box))
             own[:, :2] += track.coco_offset
         if track.landmarks is not None:
             step = box_centre(bbox) - box_centre(track.bbox)
@@ -356,7 +376,7 @@ class PoseTracker:
             track.velocity = (0.5 * track.velocity + 0.5 * step if moving else np.zeros(2)).astype(np.float32)
         size = float(max(bbox[3] - bbox[1], bbox[2] - bbox[0], 1.0))
         track.body_size = size if track.landmarks is None or track.missed else 0.8 * track.body_size + 0.2 * size
-        track.landmarks, track.coco17, track.bbox = landmarks, own, bbox
+        track.landmarks, track.coco17, track.bbox, track.joint_box = landmarks, own, bbox, joint_box
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
         track.resumed = track.missed > 0  # found again after being lost: its motion starts afresh
