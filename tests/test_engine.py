@@ -67,7 +67,10 @@ def test_a_paced_video_arrives_in_order_with_rising_timestamps_and_measured_late
     assert 0 < status.latency_p50_ms <= status.latency_p95_ms < 2000
     assert {"capture", "detect", "landmarks", "fit", "filter", "sinks"} <= set(status.stage_ms)
     assert collector.info.width == 1920 and collector.closed == 1
-    assert all(len(r.people) == 2 for r in collector.results[-3:])
+    # both men tracked to the end under their own ids; under heavy load whole stretches of the embrace are
+    # dropped, and the man behind may be missing from one frame there before he is re-attached
+    assert all({p.id for p in r.people} <= {1, 2} for r in collector.results)
+    assert len(collector.results[-1].people) == 2
 
 
 def test_an_unpaced_file_loses_no_frame(models):

@@ -195,9 +195,10 @@ def test_fitted_joints_agree_with_the_networks_own_3d_on_real_video(two_people_r
     about its centroid and up to scale, and lost joints followed their guess's motion: 17.8 / 51.0 and 17.2 / 101).
     Most of what is left is BlazePose's own bones stretching from frame to frame (cv 7-14%; two_people's person
     behind has shoulders and hips 2 cm wide in the embrace): refitted with each frame's own bones (a still each),
-    the same inputs give vtest 6.2 / 31.6, two_people 8.9 / 43.7 (tools/eval_fit.py report --alone)."""
+    the same inputs give vtest 6.2 / 31.6, two_people 8.9 / 43.7 (tools/eval_fit.py report --alone). With issue
+    13's recall work vtest's tracked people include more small, far pedestrians: p50 15.5, p95 50.6."""
     p50, p95 = refit_agreement_mm(vtest_results)
-    assert p50 <= 17.0 and p95 <= 49.0, (p50, p95)
+    assert p50 <= 17.0 and p95 <= 52.0, (p50, p95)
     p50, p95 = refit_agreement_mm(two_people_results)
     assert p50 <= 18.0 and p95 <= 103.0, (p50, p95)
 
