@@ -2,11 +2,9 @@
 preset, next to MoveNet MultiPose alone at 256 (the detector as it ran before input sizes followed the image).
 
 Measured (onnxruntime CPU), crowdpose / ochuman / posetrack18 (mean):
-fast 0.831 / 0.212 / 0.215 (0.419), balanced 0.833 / 0.446 / 0.223 (0.500), accurate 0.833 / 0.446 / 0.241 (0.506);
-MoveNet alone 0.776 / 0.188 / 0.068 (0.344). On posetrack18 the pipeline finds one person more than it did (0.225 and
-0.243 before): a detection whose first crop found no one, tried again wider, is a real person inside one of the
-set's ignore regions (with those regions' people dropped, PoseTrack's rule, the AP is unchanged: 0.225 / 0.243).
-Floors sit a little under; the mean floors of balanced and accurate are the ones issue 13 asks for (0.45, 0.50).
+fast 0.831 / 0.212 / 0.215 (0.419), balanced 0.833 / 0.446 / 0.225 (0.501), accurate 0.833 / 0.446 / 0.243 (0.507);
+MoveNet alone 0.776 / 0.188 / 0.068 (0.344). Floors sit a little under; the mean floors of balanced and accurate are
+the ones issue 13 asks for (0.45, 0.50).
 """
 
 from __future__ import annotations

@@ -230,18 +230,6 @@ def test_a_lost_person_is_looked_for_again_soon_while_recently_lost():
     assert [i for i, a in enumerate(asked) if a] == [1, 4, 7, 16]
 
 
-def test_a_detection_crop_that_finds_no_one_is_tried_again_wider():
-    tracker = PoseTracker(TrackerSettings(detect_every=1000))
-    tracker.update(tracker.propose(_detections_at(100)), [_landmarks_at(100)])
-    candidates = tracker.propose(_detections_at(100, 300))
-    size = candidates[1].roi.size
-    retries = tracker.retries(candidates, [_landmarks_at(100), _landmarks_at(300, presence=0.0)])
-    assert retries == {1: None} and candidates[1].roi.size == pytest.approx(size * 1.5)
-    # a track's own crop (no detection this frame) that finds no one is simply lost
-    candidates = tracker.propose(None)
-    assert tracker.retries(candidates, [_landmarks_at(100, presence=0.0)]) == {}
-
-
 def test_a_persons_box_spans_the_crown_and_the_limbs_outline():
     landmarks = _landmarks_at(100)  # points x 80..120, y 100..400; hip centre (100, 250), crown point (100, 100)
     landmarks.roi_points[1] = [100, 60]  # the crown above the top landmark (the eyes)

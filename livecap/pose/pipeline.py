@@ -134,9 +134,9 @@ class PosePipeline:
         candidates = self.tracker.propose(detections, crowd)
         results = self.models.landmarker(rgb, [c.roi for c in candidates])
         retries = self.tracker.retries(candidates, results)
-        if retries:  # crops that found another person's body (masked out this time) or, from a detection, no one
+        if retries:  # crops that found another person's body: again, with that body masked out
             again = self.models.landmarker(rgb, [candidates[i].roi for i in retries],
-                                           [None if body is None else body.image33 for body in retries.values()])
+                                           [body.image33 for body in retries.values()])
             for i, landmarks in zip(retries, again):
                 results[i] = landmarks
         lap("landmarks")

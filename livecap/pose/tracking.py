@@ -82,7 +82,6 @@ class TrackerSettings:
     # a box-only detection overlapping a track's or a keypoint detection's box this much is already explained
     same_box_iou: float = 0.3
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
-    wider_crop: float = 1.5  # a detection's crop that found no one is tried once more this much wider
 
 
 def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
@@ -100,7 +99,7 @@ class PoseTracker:
     its person and forgotten with them, with no table of ids to keep in step.
 
     Per frame: `propose(detections)` gives the crops, the landmark model runs on them, `retries(...)` names the
-    crops to run again (another crop's body masked out, or wider), then `update(...)`."""
+    crops that found another crop's body (to run again with that body masked out), then `update(...)`."""
 
     def __init__(self, settings: TrackerSettings | None = None, new_state: Callable[[], Any] | None = None):
         self.settings = settings or TrackerSettings()
@@ -255,27 +254,19 @@ class PoseTracker:
         pose, _ = landmark_pose(landmarks)
         return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.joint_box)), -track.age)
 
-    def retries(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks | None]:
-        """Crops to run again, candidate index -> the body to mask out first, or None:
-        - crops whose landmarks found a body that another crop keeps (people close together: the landmark model
-          follows the more visible one): again with that body masked out;
-        - a detection's crop in which the landmark model found no one: again, wider (its roi is widened here). The
-          crop is fitted to the points the detector saw; cut off by the frame or by an occluder, it may show too
-          little of the body (a wider one found 0.3-1.0 of those people on the dev videos)."""
+    def retries(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks]:
+        """Crops whose landmarks found a body that another crop keeps (people close together: the landmark model
+        follows the more visible one): candidate index -> the body to mask out before running that crop again."""
         order = sorted((i for i, r in enumerate(results) if r.presence >= self.settings.presence_threshold),
                        key=lambda i: self._continuity(candidates[i], results[i]))
         kept: list[int] = []
-        retry: dict[int, Landmarks | None] = {}
+        retry: dict[int, Landmarks] = {}
         for i in order:
             owner = next((k for k in kept if same_pose(results[i], results[k], self.settings.same_body_oks)), None)
             if owner is None:
                 kept.append(i)
             else:
                 retry[i] = results[owner]
-        for i, (candidate, landmarks) in enumerate(zip(candidates, results)):
-            if candidate.detection_score > 0 and landmarks.presence < self.settings.presence_threshold:
-                candidate.roi = replace(candidate.roi, size=candidate.roi.size * self.settings.wider_crop)
-                retry[i] = None
         return retry
 
     def update(self, candidates: list[Candidate], results: list[Landmarks]) -> list[Track]:
