@@ -132,11 +132,11 @@ class PosePipeline:
         detections, crowd = self._detect(rgb)
         lap("detect")
         candidates = self.tracker.propose(detections, crowd)
-        results = self.models.landmarker(rgb, [c.roi for c in candidates])
+        results = self.models.landmarker(rgb, [c.roi for c in candidates], [c.mask for c in candidates])
         retries = self.tracker.retries(candidates, results)
         if retries:  # crops that found another person's body: again, with that body masked out
             again = self.models.landmarker(rgb, [candidates[i].roi for i in retries],
-                                           [body.image33 for body in retries.values()])
+                                           [candidates[i].mask for i in retries])
             for i, landmarks in zip(retries, again):
                 results[i] = landmarks
         lap("landmarks")

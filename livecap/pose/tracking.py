@@ -42,6 +42,7 @@ class Track:
     restarted: bool = False  # still seen, but re-attached to a detection this frame; its filters and fit carry on
     # (the person did not move: starting them afresh made the published pose snap, 44 cm in depth on two_people)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # box centre, pixels per frame
+    masked_by: int | None = None  # the track whose body was painted out of this one's crop in the last frame
     state: Any = None  # what later stages keep about this person between frames; dies with the track
 
     @property
@@ -64,6 +65,8 @@ class Candidate:
     detection_keypoints: np.ndarray | None = None  # 17 x 3, when the detector matched this person now
     refined_keypoints: np.ndarray | None = None  # 17 x 3 from a top-down model on this body's own crop, if run
     restart: bool = False  # a seen track restarting from the detector's crop: its temporal state must restart
+    mask: np.ndarray | None = None  # another body (33 landmarks, image pixels) to paint out of this crop
+    masked_by: int | None = None  # that body's track
 
 
 @dataclass
@@ -147,7 +150,7 @@ class PoseTracker:
         active = self.active()
         if detections is None:
             self._frames_since_detection += 1
-            return [Candidate(t.id, t.roi) for t in active]
+            return [self._masked(Candidate(t.id, t.roi)) for t in active]
         self._frames_since_detection = 0
         self._unexplained = False
         pairs, free = self._match_active(detections, active)
@@ -160,7 +163,8 @@ class PoseTracker:
         reattached = self._reattach(detections, unexplained, unexplained_tracks)
         restarted = {track.id: det_index for det_index, track in reattached.items()}
         newcomers = [i for i in unexplained if i not in reattached]
-        candidates = [self._candidate(t.id, t.roi, detections, by_track.get(t.id)) if t.id not in restarted
+        candidates = [self._masked(self._candidate(t.id, t.roi, detections, by_track.get(t.id)))
+                      if t.id not in restarted
                       else replace(self._candidate(t.id, None, detections, restarted[t.id]), restart=True)
                       for t in active]
         candidates += [self._candidate(t.id, None, detections, restarted[t.id]) for t in self.lost()
@@ -233,6 +237,17 @@ class PoseTracker:
         rows, cols = linear_sum_assignment(cost)
         return {det_indices[r]: tracks[c] for r, c in zip(rows, cols) if cost[r, c] < NO_MATCH_COST}
 
+    def _masked(self, candidate: Candidate) -> Candidate:
+        """A track whose crop found another person's body in the last frame has that body, moved on by its
+        velocity, painted out of this frame's crop at once: the landmark model then runs once per crop, where a
+        retry (see `retries`) costs a second call in every frame that people overlap."""
+        masking = self.tracks.get(self.tracks[candidate.track_id].masked_by)
+        if masking is not None and masking.missed == 0:
+            body = masking.landmarks.image33.copy()
+            body[:, :2] += masking.velocity
+            candidate.mask, candidate.masked_by = body, masking.id
+        return candidate
+
     @staticmethod
     def _candidate(track_id, roi, detections: PeopleDetections, det_index: int | None) -> Candidate:
         if det_index is None:
@@ -267,6 +282,7 @@ class PoseTracker:
                 kept.append(i)
             else:
                 retry[i] = results[owner]
+                candidates[i].mask, candidates[i].masked_by = results[owner].image33, candidates[owner].track_id
         return retry
 
     def update(self, candidates: list[Candidate], results: list[Landmarks]) -> list[Track]:
@@ -279,7 +295,7 @@ class PoseTracker:
                 self._unexplained = True  # the detector saw a body this crop did not find: look again soon
                 if candidate.track_id is None:
                     continue  # a newcomer's crop that found another body: no record made of two
-                candidate = Candidate(candidate.track_id, candidate.roi)
+                candidate = Candidate(candidate.track_id, candidate.roi, masked_by=candidate.masked_by)
             found.append((candidate, landmarks))
         seen = [self._observe(self._track_for(c), c, lm) for c, lm in self._one_crop_per_body(found)]
         seen_ids = {t.id for t in seen}
@@ -372,5 +388,6 @@ class PoseTracker:
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
         track.resumed = track.missed > 0  # found again after being lost: its motion starts afresh
         track.restarted = candidate.restart  # seen, but re-cropped from the detector (its hand crops start afresh)
+        track.masked_by = candidate.masked_by
         track.missed, track.age = 0, track.age + 1
         return track
