@@ -95,6 +95,7 @@ def _segment_matrices():
 _PAIR_ENDS, _PAIRS_OF_SEGMENT = _segment_matrices()
 _PAIR_LANDMARKS = (_PAIR_ENDS > 0).any(axis=0)
 _SEGMENT_SCALE = np.array([0.5 if name.endswith("_half") else 1.0 for name in SEGMENTS])
+_SEGMENT_COLUMNS = np.array([[np.flatnonzero(row)[0], np.flatnonzero(row)[-1]] for row in _PAIRS_OF_SEGMENT])
 
 
 def measure_pairs(world33: np.ndarray) -> np.ndarray:
@@ -115,14 +116,14 @@ def measure_segments(world33: np.ndarray) -> np.ndarray:
 def segments_from_pairs(lengths: np.ndarray, reliability: np.ndarray) -> np.ndarray:
     """Segment lengths from many frames' pair lengths (frames x pairs): per segment, the median of every sample
     of it (both sides, all frames) weighted by its reliability squared, so a hidden limb's guesses barely count."""
-    out = np.empty(len(SEGMENTS))
-    for k in range(len(SEGMENTS)):
-        pairs = _PAIRS_OF_SEGMENT[k] > 0
-        values, weights = lengths[:, pairs].ravel(), reliability[:, pairs].ravel() ** 2 + 1e-9
-        order = np.argsort(values)
-        cumulative = np.cumsum(weights[order])
-        out[k] = values[order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]]
-    return out * _SEGMENT_SCALE
+    # every segment as two columns of samples (a one-pair segment's twice, which leaves its weighted median as it
+    # is), all segments sorted at once: this runs on each of a new person's first frames
+    values = lengths[:, _SEGMENT_COLUMNS].transpose(1, 0, 2).reshape(len(SEGMENTS), -1)
+    weights = (reliability[:, _SEGMENT_COLUMNS] ** 2 + 1e-9).transpose(1, 0, 2).reshape(len(SEGMENTS), -1)
+    order = np.argsort(values, axis=1, kind="stable")
+    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
+    middle = np.argmax(cumulative >= 0.5 * cumulative[:, -1:], axis=1)
+    return np.take_along_axis(values, order, axis=1)[np.arange(len(SEGMENTS)), middle] * _SEGMENT_SCALE
 
 
 def standing_height(segments: np.ndarray) -> float:
