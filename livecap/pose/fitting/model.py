@@ -6,6 +6,7 @@ Rest pose and axes follow livecap.skeleton: T-pose facing +Z, Y up, X to the per
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from livecap.skeleton import JOINTS, PARENTS, J, body_height
 
@@ -116,14 +117,33 @@ def measure_segments(world33: np.ndarray) -> np.ndarray:
 def segments_from_pairs(lengths: np.ndarray, reliability: np.ndarray) -> np.ndarray:
     """Segment lengths from many frames' pair lengths (frames x pairs): per segment, the median of every sample
     of it (both sides, all frames) weighted by its reliability squared, so a hidden limb's guesses barely count."""
-    # every segment as two columns of samples (a one-pair segment's twice, which leaves its weighted median as it
-    # is), all segments sorted at once: this runs on each of a new person's first frames
-    values = lengths[:, _SEGMENT_COLUMNS].transpose(1, 0, 2).reshape(len(SEGMENTS), -1)
-    weights = (reliability[:, _SEGMENT_COLUMNS] ** 2 + 1e-9).transpose(1, 0, 2).reshape(len(SEGMENTS), -1)
-    order = np.argsort(values, axis=1, kind="stable")
-    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
-    middle = np.argmax(cumulative >= 0.5 * cumulative[:, -1:], axis=1)
-    return np.take_along_axis(values, order, axis=1)[np.arange(len(SEGMENTS)), middle] * _SEGMENT_SCALE
+    return _weighted_medians(np.ascontiguousarray(lengths, np.float64), np.ascontiguousarray(reliability, np.float64),
+                             _SEGMENT_COLUMNS) * _SEGMENT_SCALE
+
+
+@njit(cache=True)
+def _weighted_medians(lengths, reliability, columns):
+    """Per segment (a row of columns: its two pairs, or its one pair twice, which leaves the median as it is): the
+    reliability-squared weighted median of its samples. In numba: it runs on each of a new person's first frames."""
+    frames = lengths.shape[0]
+    out = np.empty(columns.shape[0])
+    values, weights = np.empty(2 * frames), np.empty(2 * frames)
+    for s in range(columns.shape[0]):
+        for side in range(2):
+            for f in range(frames):
+                values[side * frames + f] = lengths[f, columns[s, side]]
+                weights[side * frames + f] = reliability[f, columns[s, side]] ** 2 + 1e-9
+        order = np.argsort(values, kind="mergesort")
+        total = 0.0
+        for i in order:
+            total += weights[i]
+        running = 0.0
+        for i in order:
+            running += weights[i]
+            if running >= 0.5 * total:
+                out[s] = values[i]
+                break
+    return out
 
 
 def standing_height(segments: np.ndarray) -> float:
