@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+FAST = {"reassoc", "contract", "arcp", "nsz"}  # no "ninf": the limits are +-inf where a parameter has none
 
-@njit(cache=True)
+
+@njit(cache=True, fastmath=FAST)
 def rotvec_into(vx, vy, vz, out):
     """Rodrigues' formula, written into a 3x3 buffer (no allocation: this runs ~10^4 times per frame)."""
     angle = np.sqrt(vx * vx + vy * vy + vz * vz)
@@ -34,7 +36,7 @@ def rotvec_into(vx, vy, vz, out):
     out[2, 2] = c + kz * kz * t
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, out):
     n = dof_count[j]
     if n == 3:
@@ -47,7 +49,7 @@ def _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, out):
         rotvec_into(0.0, 0.0, 0.0, out)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def matmul3_into(a, b, out):
     # hand-written: numba sends `@` to BLAS, whose per-call overhead dwarfs a 3x3 product
     for r in range(3):
@@ -55,7 +57,7 @@ def matmul3_into(a, b, out):
             out[r, c] = a[r, 0] * b[0, c] + a[r, 1] * b[1, c] + a[r, 2] * b[2, c]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch):
     """World (camera) positions and rotations of every joint into buffers; joints are ordered parents first."""
     for j in range(parents.shape[0]):
@@ -73,7 +75,7 @@ def fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, ro
                                                      * offsets[j, 1] + rotations[p, a, 2] * offsets[j, 2])
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def forward_kinematics(x, parents, offsets, dof_start, dof_count, hinge_axes):
     n = parents.shape[0]
     positions = np.zeros((n, 3))
@@ -82,7 +84,7 @@ def forward_kinematics(x, parents, offsets, dof_start, dof_count, hinge_axes):
     return positions, rotations
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def local_quaternions(rotations, parents):
     """Each joint's rotation relative to its parent as a quaternion (x, y, z, w), from world rotation matrices.
     In numba because scipy's Rotation costs ~0.2 ms a call here, as much as the rest of a person's fit."""
@@ -102,7 +104,7 @@ def local_quaternions(rotations, parents):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def quaternion_into(m, q):
     """Shepperd's method: pick the largest of w, x, y, z to divide by, for accuracy at every angle."""
     trace = m[0, 0] + m[1, 1] + m[2, 2]
