@@ -181,8 +181,8 @@ def test_published_joint_angles_never_leave_their_anatomical_ranges(two_people_r
 def refit_agreement_mm(results) -> tuple[float, float]:
     """The fit's inputs read back from a results file, refitted (warm while a person is seen frame after frame)
     and compared with BlazePose's own metric landmarks on 13 body points, similarity-aligned per person-frame
-    (livecap.bench.mocap.video_agreement_mm): p50 and p95 distance in mm."""
-    from livecap.bench.mocap import VideoInputs, video_agreement_mm
+    (livecap.bench.agreement.video_agreement_mm): p50 and p95 distance in mm."""
+    from livecap.bench.agreement import VideoInputs, video_agreement_mm
 
     inputs = VideoInputs.from_results(*results)
     p50, p95, _ = video_agreement_mm(inputs)
@@ -218,7 +218,7 @@ def test_fitted_joints_agree_with_the_networks_own_3d_on_dev_stills():
     without the 2D term the same inputs give 7.3 / 39.4."""
     import cv2
 
-    from livecap.bench.mocap import VideoInputs, video_agreement
+    from livecap.bench.agreement import VideoInputs, video_agreement
     from livecap.pose.pipeline import PipelineModels, build_pipeline
     from livecap.settings import PipelineSettings
     from livecap.types import Frame
