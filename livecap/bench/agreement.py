@@ -127,9 +127,3 @@ def points_visibility(landmarks2d: np.ndarray) -> np.ndarray:
     """The visibility of each of the 13 body points (BODY13): the least of its landmarks'."""
     return model.joint_targets(np.zeros((33, 1)), np.clip(np.asarray(landmarks2d, np.float64)[:, 2], 0.0, 1.0)
                                )[1][_BODY13_JOINTS]
-
-
-def video_agreement_mm(inputs: VideoInputs, settings: FitSettings | None = None) -> tuple[float, float, float]:
-    """video_agreement's p50 and p95 distance (mm), and the fit's milliseconds per person."""
-    agreement = video_agreement(inputs, settings)
-    return (*agreement.percentiles(), agreement.fit_ms)
