@@ -15,7 +15,7 @@ import numpy as np
 
 from livecap.bench.mocap import similarity_aligned
 from livecap.camera import CameraIntrinsics
-from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, bone_lengths_of, model
+from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, model
 
 # the 13 body points of real-video agreement: livecap joint -> the BlazePose landmarks it is the mean of
 BODY13 = ("Head", "LeftUpperArm", "RightUpperArm", "LeftLowerArm", "RightLowerArm", "LeftHand", "RightHand",
@@ -112,7 +112,6 @@ def video_agreement(inputs: VideoInputs, settings: FitSettings | None = None,
         state = FitState() if inputs.stills else people.setdefault(pid, FitState())
         if bones is not None and not state.frozen:
             state.offsets, state.frozen = bones[pid], True
-            state.bone_lengths = bone_lengths_of(bones[pid])
         fitted.append(fitter.fit(state, image, world, temporal=warm).joints3d)
         seen.append(model.joint_targets(np.asarray(world, np.float64), np.ones(33))[0][joints])
         visible.append(points_visibility(image))

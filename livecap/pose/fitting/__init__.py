@@ -55,7 +55,6 @@ class FitState:
     measured: list[np.ndarray] = field(default_factory=list)
     reliability: list[np.ndarray] = field(default_factory=list)
     offsets: np.ndarray | None = None
-    bone_lengths: np.ndarray | None = None  # of the offsets, float32 as published
     frozen: bool = False
     params: np.ndarray | None = None
     relative: np.ndarray | None = None  # the last fitted joints relative to the root (where lost joints hold)
@@ -82,7 +81,6 @@ class SkeletonFitter:
             if self.settings.height:
                 segments *= self.settings.height / model.standing_height(segments)
             state.offsets = model.rest_offsets(segments)
-            state.bone_lengths = bone_lengths_of(state.offsets)
             state.frozen = len(state.measured) >= self.settings.bone_frames
         return state.offsets
 
@@ -140,7 +138,7 @@ class SkeletonFitter:
                 params = tracked
         params = clamp_to_limits(params)
         state.params = params
-        pose = pose_from_params(params, offsets, state.bone_lengths)
+        pose = pose_from_params(params, offsets)
         state.relative = pose.joints3d.astype(np.float64) - pose.joints3d[0]
         return pose
 
@@ -195,16 +193,10 @@ def clamp_to_limits(params: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(params, model.LOWER), model.UPPER)  # the root's range is unbounded
 
 
-def bone_lengths_of(offsets: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(offsets, axis=1).astype(np.float32)
-
-
-def pose_from_params(params: np.ndarray, offsets: np.ndarray, bone_lengths: np.ndarray | None = None
-                     ) -> SkeletonPose:
-    """The skeleton at these parameters; bone_lengths: the offsets' (bone_lengths_of), when known already."""
+def pose_from_params(params: np.ndarray, offsets: np.ndarray) -> SkeletonPose:
     positions, world_rotations = forward_kinematics(params, model.PARENTS_ARRAY, offsets, model.DOF_START,
                                                     model.DOF, model.HINGE_AXES)
     return SkeletonPose(joints3d=positions.astype(np.float32), root=positions[0].astype(np.float32),
                         rotations=local_quaternions(world_rotations, model.PARENTS_ARRAY).astype(np.float32),
-                        bone_lengths=bone_lengths_of(offsets) if bone_lengths is None else bone_lengths.copy(),
+                        bone_lengths=np.sqrt((offsets * offsets).sum(axis=1)).astype(np.float32),  # = norm, faster
                         offsets=offsets.astype(np.float32))

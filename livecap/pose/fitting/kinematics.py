@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-FAST = {"reassoc", "contract", "arcp", "nsz"}  # no "ninf": the limits are +-inf where a parameter has none
+# the solver's inner loops (its own and forward kinematics) may reorder and fuse floating-point operations, which
+# lets LLVM vectorise them: the fit runs ~25% faster, its results differ by rounding only. Not "ninf" or "nnan":
+# the limits are +-inf where a parameter has none.
+FAST = {"reassoc", "contract", "arcp", "nsz"}
 
 
 @njit(cache=True, fastmath=FAST)
@@ -75,7 +78,7 @@ def fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, ro
                                                      * offsets[j, 1] + rotations[p, a, 2] * offsets[j, 2])
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True)
 def forward_kinematics(x, parents, offsets, dof_start, dof_count, hinge_axes):
     n = parents.shape[0]
     positions = np.zeros((n, 3))
@@ -84,7 +87,7 @@ def forward_kinematics(x, parents, offsets, dof_start, dof_count, hinge_axes):
     return positions, rotations
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True)
 def local_quaternions(rotations, parents):
     """Each joint's rotation relative to its parent as a quaternion (x, y, z, w), from world rotation matrices.
     In numba because scipy's Rotation costs ~0.2 ms a call here, as much as the rest of a person's fit."""
@@ -104,7 +107,7 @@ def local_quaternions(rotations, parents):
     return out
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True)
 def quaternion_into(m, q):
     """Shepperd's method: pick the largest of w, x, y, z to divide by, for accuracy at every angle."""
     trace = m[0, 0] + m[1, 1] + m[2, 2]
