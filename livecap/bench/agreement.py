@@ -20,8 +20,6 @@ from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, model
 # the 13 body points of real-video agreement: livecap joint -> the BlazePose landmarks it is the mean of
 BODY13 = ("Head", "LeftUpperArm", "RightUpperArm", "LeftLowerArm", "RightLowerArm", "LeftHand", "RightHand",
           "LeftUpperLeg", "RightUpperLeg", "LeftLowerLeg", "RightLowerLeg", "LeftFoot", "RightFoot")
-
-
 _BODY13_JOINTS = [model.J[name] for name in BODY13]
 
 
@@ -103,7 +101,7 @@ def video_agreement(inputs: VideoInputs, settings: FitSettings | None = None,
     fitter = SkeletonFitter(inputs.camera, settings)
     last_seen: dict[int, int] = {}
     people: dict[int, FitState] = {}
-    joints = [model.J[name] for name in BODY13]
+    joints = _BODY13_JOINTS
     fitted, seen, visible = [], [], []  # all joints, the 13 landmark points and their visibility
     started = time.perf_counter()
     for frame, pid, image, world in zip(inputs.frames, inputs.ids, inputs.image33, inputs.world33):
