@@ -178,15 +178,15 @@ def test_published_joint_angles_never_leave_their_anatomical_ranges(two_people_r
     assert checked > 10000
 
 
-def refit_agreement_mm(results) -> tuple[float, float]:
+def refit_agreement_mm(results) -> tuple[float, float, float, float]:
     """The fit's inputs read back from a results file, refitted (warm while a person is seen frame after frame)
     and compared with BlazePose's own metric landmarks on 13 body points, similarity-aligned per person-frame
-    (livecap.bench.mocap.video_agreement_mm): p50 and p95 distance in mm."""
-    from livecap.bench.mocap import VideoInputs, video_agreement_mm
+    (livecap.bench.agreement.video_agreement): p50 and p95 distance in mm over every point, then over the points
+    BlazePose marks visible (>= 0.5)."""
+    from livecap.bench.agreement import VideoInputs, video_agreement
 
-    inputs = VideoInputs.from_results(*results)
-    p50, p95, _ = video_agreement_mm(inputs)
-    return p50, p95
+    agreement = video_agreement(VideoInputs.from_results(*results))
+    return (*agreement.percentiles(), *agreement.visible_percentiles())
 
 
 def test_fitted_joints_agree_with_the_networks_own_3d_on_real_video(two_people_results, vtest_results):
@@ -196,11 +196,17 @@ def test_fitted_joints_agree_with_the_networks_own_3d_on_real_video(two_people_r
     Most of what is left is BlazePose's own bones stretching from frame to frame (cv 7-14%; two_people's person
     behind has shoulders and hips 2 cm wide in the embrace): refitted with each frame's own bones (a still each),
     the same inputs give vtest 6.2 / 31.6, two_people 8.9 / 43.7 (tools/eval_fit.py report --alone). With issue
-    13's recall work vtest's tracked people include more small, far pedestrians: p50 15.5, p95 50.6."""
-    p50, p95 = refit_agreement_mm(vtest_results)
-    assert p50 <= 17.0 and p95 <= 52.0, (p50, p95)
-    p50, p95 = refit_agreement_mm(two_people_results)
-    assert p50 <= 18.0 and p95 <= 103.0, (p50, p95)
+    13's recall work vtest's tracked people include more small, far pedestrians: p50 15.5, p95 48.1-50.6 (from run
+    to run). Over the points BlazePose marks visible only: vtest 14.8 / 41.8, two_people 14.8 / 90.1. Bones frozen
+    from each person's whole clip (known in advance, what no estimate made as the clip plays can beat) give only
+    vtest 13.7 / 46.2 and two_people 14.5 / 90.9 (tools/eval_fit.py report --clip-bones): the rest is the frames
+    whose landmark bones differ from any fixed skeleton's (the man behind in the embrace)."""
+    p50, p95, visible_p50, visible_p95 = refit_agreement_mm(vtest_results)
+    assert p50 <= 17.0 and p95 <= 52.0 and visible_p50 <= 16.5 and visible_p95 <= 45.0, (p50, p95, visible_p50,
+                                                                                         visible_p95)
+    p50, p95, visible_p50, visible_p95 = refit_agreement_mm(two_people_results)
+    assert p50 <= 18.0 and p95 <= 103.0 and visible_p50 <= 16.5 and visible_p95 <= 96.0, (p50, p95, visible_p50,
+                                                                                          visible_p95)
 
 
 def dev_still_images() -> list:
@@ -213,29 +219,34 @@ def dev_still_images() -> list:
 def test_fitted_joints_agree_with_the_networks_own_3d_on_dev_stills():
     """Every dev image (crowdpose, ochuman, the first frame of each posetrack18 sequence) through the pipeline as a
     still, with the camera of its own size; each person fitted cold, bones measured from that image alone.
-    Measured over the 19 people: p50 15.2, p95 47.6 mm (14.9 / 52.9 before the 3D was compared up to scale). What
+    Measured over the 19 people: p50 15.2, p95 47.6 mm (14.9 / 52.9 before the 3D was compared up to scale); over
+    the points BlazePose marks visible (>= 0.5) 14.4 / 47.0. What
     is left is mostly where the 2D landmarks disagree with the 3D ones (ochuman's close-up legs: 141 mm at one foot);
     without the 2D term the same inputs give 7.3 / 39.4."""
     import cv2
 
-    from livecap.bench.mocap import VideoInputs, video_agreement
+    from livecap.bench.agreement import VideoInputs, video_agreement
     from livecap.pose.pipeline import PipelineModels, build_pipeline
     from livecap.settings import PipelineSettings
     from livecap.types import Frame
 
     models = PipelineModels.load(PipelineSettings())
-    distances = []
+    distances, visible = [], []
     for path in dev_still_images():
         image = cv2.imread(str(path))
         pipeline = build_pipeline(PipelineSettings(), image.shape[1], image.shape[0], stills=True, models=models)
         people = pipeline.process(Frame(0, 0.0, image, 0.0)).people
         inputs = VideoInputs(pipeline.camera, [0] * len(people), [p.id for p in people],
                              [p.landmarks2d for p in people], [p.world33 for p in people], stills=True)
-        distances.append(video_agreement(inputs).distances_mm)
+        agreement = video_agreement(inputs)
+        distances.append(agreement.distances_mm)
+        visible.append(agreement.distances_mm[agreement.visibility >= 0.5])
     everything = np.concatenate(distances)
     assert len(everything) >= 17, len(everything)
     p50, p95 = np.percentile(everything, 50), np.percentile(everything, 95)
     assert p50 <= 17.0 and p95 <= 50.0, (p50, p95)
+    p50, p95 = np.percentile(np.concatenate(visible), 50), np.percentile(np.concatenate(visible), 95)
+    assert p50 <= 16.0 and p95 <= 50.0, (p50, p95)
 
 
 # Motion-capture ground truth (livecap.bench.mocap): sitting and crouching (MocapBank), climbing and crouching

@@ -6,6 +6,7 @@ person-frame). Prints p50/p95 per set, per joint, by landmark visibility, the wo
     python tools/eval_fit.py report [--worst 8]      # the recorded fit and a refit of its inputs, per set
     python tools/eval_fit.py report --set limit_weight=0 --set reprojection_weight=0   # a refit with other settings
     python tools/eval_fit.py report --alone          # each person-frame refitted as a still (per-frame bones)
+    python tools/eval_fit.py report --clip-bones     # bones from each person's whole clip, frozen from the start
     python tools/eval_fit.py bones two_people_1080p  # per person: frozen bones vs the landmarks' own, frame by frame
     python tools/eval_fit.py draw two_people_1080p --worst 4   # the worst person-frames: landmarks vs fit, 2D and 3D
     python tools/eval_fit.py draw two_people_1080p --recorded --frames 40 1   # person 1's published fit, frame 40
@@ -30,7 +31,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from livecap.bench.mocap import BODY13, Agreement, VideoInputs, similarity_aligned, video_agreement  # noqa: E402
+from livecap.bench.agreement import (BODY13, Agreement, VideoInputs, points_visibility,  # noqa: E402
+                                     video_agreement)
+from livecap.bench.mocap import similarity_aligned  # noqa: E402
 from livecap.pose.fitting import FitSettings, model  # noqa: E402
 
 MEDIA = Path(os.environ.get("LIVECAP_MEDIA", REPO.parent / "shared" / "media"))
@@ -91,8 +94,11 @@ def recorded_agreement(frames: list[dict]) -> Agreement:
     joints = np.array([person["joints3d"] for frame in frames for person in frame["people"]]).reshape(-1, 21, 3)
     seen = np.array([model.joint_targets(np.array(person["world33"]), np.ones(33))[0][JOINTS13]
                      for frame in frames for person in frame["people"]]).reshape(-1, 13, 3)
+    visibility = np.array([points_visibility(np.array(person["landmarks2d"])) for frame in frames
+                           for person in frame["people"]]).reshape(-1, 13)
     aligned = similarity_aligned(joints[:, JOINTS13], seen)
-    return Agreement(aligned, seen, np.linalg.norm(aligned - seen, axis=-1) * 1000.0, float("nan"), joints)
+    return Agreement(aligned, seen, np.linalg.norm(aligned - seen, axis=-1) * 1000.0, float("nan"), joints,
+                     visibility)
 
 
 def settings_from(pairs: list[str]) -> FitSettings:
@@ -108,7 +114,7 @@ def settings_from(pairs: list[str]) -> FitSettings:
 
 def visibility13(inputs: VideoInputs) -> np.ndarray:
     """Each of the 13 points' visibility (the least of its landmarks'), person-frames x 13."""
-    return np.array([[min(image[i, 2] for i in group) for group in LANDMARKS13] for image in inputs.image33])
+    return np.array([points_visibility(image) for image in inputs.image33]).reshape(-1, 13)
 
 
 @dataclass
@@ -122,23 +128,42 @@ class Part:
     recorded: Agreement
 
 
-def refit(name: str, out: Path, settings: FitSettings, alone: bool = False) -> list[Part]:
+def refit(name: str, out: Path, settings: FitSettings, alone: bool = False, clip_bones: bool = False) -> list[Part]:
     """Every results file of a set, refitted; alone: every person-frame fitted as a still (cold, bones measured
-    from that frame alone)."""
+    from that frame alone); clip_bones: each person's bones measured over all their frames of the clip, frozen from
+    the first (what no estimate made as the clip plays can beat)."""
     parts = []
     for path in results_paths(name, out):
         header, frames = read_results(path)
         inputs = VideoInputs.from_results(header, frames, stills=alone or name.startswith("stills_"))
         if inputs.ids:
-            parts.append(Part(header, frames, inputs, video_agreement(inputs, settings), recorded_agreement(frames)))
+            bones = whole_clip_bones(inputs, settings) if clip_bones else None
+            parts.append(Part(header, frames, inputs, video_agreement(inputs, settings, bones),
+                              recorded_agreement(frames)))
     return parts
+
+
+def whole_clip_bones(inputs: VideoInputs, settings: FitSettings) -> dict[int, np.ndarray]:
+    """Per person: rest offsets from the median over all their frames, measured as the fit measures them."""
+    lengths: dict[int, list[np.ndarray]] = {}
+    reliability: dict[int, list[np.ndarray]] = {}
+    for pid, image, world in zip(inputs.ids, inputs.image33, inputs.world33):
+        lengths.setdefault(pid, []).append(model.measure_pairs(np.asarray(world, np.float64)))
+        reliability.setdefault(pid, []).append(model.pair_reliability(np.clip(image[:, 2].astype(np.float64), 0, 1)))
+    out = {}
+    for pid in lengths:
+        segments = model.segments_from_pairs(np.array(lengths[pid]), np.array(reliability[pid]))
+        if settings.height:
+            segments *= settings.height / model.standing_height(segments)
+        out[pid] = model.rest_offsets(segments)
+    return out
 
 
 def pooled(parts: list[Part], kind: str = "refit") -> Agreement:
     agreements = [getattr(part, kind) for part in parts]
-    fitted, seen, distances, joints = (np.concatenate([getattr(a, f) for a in agreements])
-                                       for f in ("fitted", "seen", "distances_mm", "joints"))
-    return Agreement(fitted, seen, distances, float(np.mean([a.fit_ms for a in agreements])), joints)
+    fitted, seen, distances, joints, visibility = (np.concatenate([getattr(a, f) for a in agreements])
+                                                   for f in ("fitted", "seen", "distances_mm", "joints", "visibility"))
+    return Agreement(fitted, seen, distances, float(np.mean([a.fit_ms for a in agreements])), joints, visibility)
 
 
 def pooled_inputs(parts: list[Part]) -> VideoInputs:
@@ -155,18 +180,30 @@ def pooled_inputs(parts: list[Part]) -> VideoInputs:
 
 def report(args) -> None:
     settings = settings_from(args.set)
-    print("set | person-frames | recorded p50 | recorded p95 | refit p50 | refit p95 | refit ms/person")
-    details = []
+    print("p50/p95 mm over all 13 points (the agreement figure), and over the points BlazePose marks visible "
+          "(visibility >= 0.5; same alignment)")
+    print("set | person-frames | recorded all | recorded visible | refit all | refit visible | refit ms/person")
+    details, stills = [], {}
     for name in args.sets or sets():
-        parts = refit(name, args.out, settings, args.alone)
-        agreement, recorded = pooled(parts), pooled(parts, "recorded").distances_mm
-        p50, p95 = agreement.percentiles()
-        print(f"{name} | {len(agreement.distances_mm)} | {np.percentile(recorded, 50):.1f} | "
-              f"{np.percentile(recorded, 95):.1f} | {p50:.1f} | {p95:.1f} | {agreement.fit_ms:.2f}", flush=True)
-        details.append((name, pooled_inputs(parts), agreement))
+        parts = refit(name, args.out, settings, args.alone, args.clip_bones)
+        print_row(name, parts)
+        details.append((name, pooled_inputs(parts), pooled(parts)))
+        if name.startswith("stills_"):
+            stills[name] = parts
+    if len(stills) > 1:  # the stills' own figure: every image of every set (a few people each)
+        print_row("stills (pooled)", [part for parts in stills.values() for part in parts])
     if args.worst:
         for name, inputs, agreement in details:
             print_details(name, inputs, agreement, args.worst)
+
+
+def print_row(name: str, parts: list[Part]) -> None:
+    agreement, recorded = pooled(parts), pooled(parts, "recorded")
+    figures = [a.percentiles() for a in (recorded, agreement)] + [a.visible_percentiles() for a in (recorded,
+                                                                                                     agreement)]
+    all_recorded, all_refit, visible_recorded, visible_refit = (f"{p50:.1f} / {p95:.1f}" for p50, p95 in figures)
+    print(f"{name} | {len(agreement.distances_mm)} | {all_recorded} | {visible_recorded} | {all_refit} | "
+          f"{visible_refit} | {agreement.fit_ms:.2f}", flush=True)
 
 
 def print_details(name: str, inputs: VideoInputs, agreement: Agreement, worst: int) -> None:
@@ -306,6 +343,8 @@ def main() -> None:
     p.add_argument("--worst", type=int, default=0, help="per set, this many worst person-frames and the breakdowns")
     p.add_argument("--alone", action="store_true", help="refit every person-frame as a still, bones from that frame: "
                    "what bones that stretch as BlazePose's do would reach")
+    p.add_argument("--clip-bones", action="store_true", help="each person's bones from all their frames, frozen "
+                   "from the first: the floor for bones frozen over the first frames")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a FitSettings field")
     p = sub.add_parser("bones")
     p.add_argument("set_name", choices=list(VIDEOS))

@@ -84,10 +84,10 @@ class SkeletonFitter:
             state.frozen = len(state.measured) >= self.settings.bone_frames
         return state.offsets
 
-    def _seen_in_image(self, landmarks2d: np.ndarray) -> np.ndarray:
+    def _seen_in_image(self, landmarks2d: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """Each landmark's visibility, zero outside the image: the network only guesses points it cannot see."""
-        inside = np.all((landmarks2d[:, :2] >= 0) & (landmarks2d[:, :2] <= self._image_size), axis=1)
-        return np.clip(landmarks2d[:, 2].astype(np.float64), 0.0, 1.0) * inside
+        xy = landmarks2d[:, :2]
+        return visibility * ((xy >= 0) & (xy <= self._image_size)).all(axis=1)
 
     def fit(self, state: FitState, landmarks2d: np.ndarray, world33: np.ndarray, temporal: bool = True
             ) -> SkeletonPose:
@@ -98,12 +98,13 @@ class SkeletonFitter:
         world = world33.astype(np.float64)
         offsets = self._offsets(state, world, visibility)
         target2d, weight2d = model.joint_targets(self.camera.undistort(landmarks2d[:, :2].astype(np.float64)),
-                                                 self._seen_in_image(landmarks2d))
+                                                 self._seen_in_image(landmarks2d, visibility))
         warm = temporal and state.params is not None
-        target3d, weight3d = model.joint_targets(world, s.hidden_3d_weight + (1 - s.hidden_3d_weight) * visibility)
+        target3d, joint_visibility = model.joint_targets(world, visibility)
+        weight3d = np.where(model.PINNED, s.hidden_3d_weight + (1 - s.hidden_3d_weight) * joint_visibility, 0.0)
         target3d -= target3d[model.J["Hips"]]
         if warm and state.relative is not None:
-            self._hold_lost(state, target3d, model.joint_targets(world, visibility)[1] < s.lost_below)
+            self._hold_lost(state, target3d, joint_visibility < s.lost_below)
         else:
             state.lost[:] = False
             state.guess = target3d.copy()
@@ -148,6 +149,10 @@ class SkeletonFitter:
         walked, at any frame rate and however fast the body moves."""
         lost = lost & model.PINNED
         guess = target3d.copy()
+        if not lost.any():  # nothing lost (most frames): only remember the guess
+            state.lost[:] = False
+            state.guess = guess
+            return
         start = state.relative.copy()
         still_lost = lost & state.lost
         start[still_lost] += guess[still_lost] - state.guess[still_lost]
@@ -185,9 +190,7 @@ SEED_JOINTS = np.array([model.J[name] for name in ("Hips", "Spine", "Chest", "Ne
 
 def clamp_to_limits(params: np.ndarray) -> np.ndarray:
     """The soft limit penalty lets a solution sit a hair outside a range: return it inside."""
-    out = params.copy()
-    out[6:] = np.clip(out[6:], model.LOWER[6:], model.UPPER[6:])
-    return out
+    return np.minimum(np.maximum(params, model.LOWER), model.UPPER)  # the root's range is unbounded
 
 
 def pose_from_params(params: np.ndarray, offsets: np.ndarray) -> SkeletonPose:
@@ -195,5 +198,5 @@ def pose_from_params(params: np.ndarray, offsets: np.ndarray) -> SkeletonPose:
                                                     model.DOF, model.HINGE_AXES)
     return SkeletonPose(joints3d=positions.astype(np.float32), root=positions[0].astype(np.float32),
                         rotations=local_quaternions(world_rotations, model.PARENTS_ARRAY).astype(np.float32),
-                        bone_lengths=np.linalg.norm(offsets, axis=1).astype(np.float32),
+                        bone_lengths=np.sqrt((offsets * offsets).sum(axis=1)).astype(np.float32),  # = norm, faster
                         offsets=offsets.astype(np.float32))

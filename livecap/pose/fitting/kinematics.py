@@ -10,8 +10,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# the solver's inner loops (its own and forward kinematics) may reorder and fuse floating-point operations, which
+# lets LLVM vectorise them: the fit runs ~25% faster, its results differ by rounding only. Not "ninf" or "nnan":
+# the limits are +-inf where a parameter has none.
+FAST = {"reassoc", "contract", "arcp", "nsz"}
 
-@njit(cache=True)
+
+@njit(cache=True, fastmath=FAST)
 def rotvec_into(vx, vy, vz, out):
     """Rodrigues' formula, written into a 3x3 buffer (no allocation: this runs ~10^4 times per frame)."""
     angle = np.sqrt(vx * vx + vy * vy + vz * vz)
@@ -34,7 +39,7 @@ def rotvec_into(vx, vy, vz, out):
     out[2, 2] = c + kz * kz * t
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, out):
     n = dof_count[j]
     if n == 3:
@@ -47,7 +52,7 @@ def _local_rotation_into(x, j, dof_start, dof_count, hinge_axes, out):
         rotvec_into(0.0, 0.0, 0.0, out)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def matmul3_into(a, b, out):
     # hand-written: numba sends `@` to BLAS, whose per-call overhead dwarfs a 3x3 product
     for r in range(3):
@@ -55,7 +60,7 @@ def matmul3_into(a, b, out):
             out[r, c] = a[r, 0] * b[0, c] + a[r, 1] * b[1, c] + a[r, 2] * b[2, c]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def fk_into(x, parents, offsets, dof_start, dof_count, hinge_axes, positions, rotations, scratch):
     """World (camera) positions and rotations of every joint into buffers; joints are ordered parents first."""
     for j in range(parents.shape[0]):

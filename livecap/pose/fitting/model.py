@@ -6,6 +6,7 @@ Rest pose and axes follow livecap.skeleton: T-pose facing +Z, Y up, X to the per
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from livecap.skeleton import JOINTS, PARENTS, J, body_height
 
@@ -95,6 +96,7 @@ def _segment_matrices():
 _PAIR_ENDS, _PAIRS_OF_SEGMENT = _segment_matrices()
 _PAIR_LANDMARKS = (_PAIR_ENDS > 0).any(axis=0)
 _SEGMENT_SCALE = np.array([0.5 if name.endswith("_half") else 1.0 for name in SEGMENTS])
+_SEGMENT_COLUMNS = np.array([[np.flatnonzero(row)[0], np.flatnonzero(row)[-1]] for row in _PAIRS_OF_SEGMENT])
 
 
 def measure_pairs(world33: np.ndarray) -> np.ndarray:
@@ -115,14 +117,33 @@ def measure_segments(world33: np.ndarray) -> np.ndarray:
 def segments_from_pairs(lengths: np.ndarray, reliability: np.ndarray) -> np.ndarray:
     """Segment lengths from many frames' pair lengths (frames x pairs): per segment, the median of every sample
     of it (both sides, all frames) weighted by its reliability squared, so a hidden limb's guesses barely count."""
-    out = np.empty(len(SEGMENTS))
-    for k in range(len(SEGMENTS)):
-        pairs = _PAIRS_OF_SEGMENT[k] > 0
-        values, weights = lengths[:, pairs].ravel(), reliability[:, pairs].ravel() ** 2 + 1e-9
-        order = np.argsort(values)
-        cumulative = np.cumsum(weights[order])
-        out[k] = values[order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]]
-    return out * _SEGMENT_SCALE
+    return _weighted_medians(np.ascontiguousarray(lengths, np.float64), np.ascontiguousarray(reliability, np.float64),
+                             _SEGMENT_COLUMNS) * _SEGMENT_SCALE
+
+
+@njit(cache=True)
+def _weighted_medians(lengths, reliability, columns):
+    """Per segment (a row of columns: its two pairs, or its one pair twice, which leaves the median as it is): the
+    reliability-squared weighted median of its samples. In numba: it runs on each of a new person's first frames."""
+    frames = lengths.shape[0]
+    out = np.empty(columns.shape[0])
+    values, weights = np.empty(2 * frames), np.empty(2 * frames)
+    for s in range(columns.shape[0]):
+        for side in range(2):
+            for f in range(frames):
+                values[side * frames + f] = lengths[f, columns[s, side]]
+                weights[side * frames + f] = reliability[f, columns[s, side]] ** 2 + 1e-9
+        order = np.argsort(values, kind="mergesort")
+        total = 0.0
+        for i in order:
+            total += weights[i]
+        running = 0.0
+        for i in order:
+            running += weights[i]
+            if running >= 0.5 * total:
+                out[s] = values[i]
+                break
+    return out
 
 
 def standing_height(segments: np.ndarray) -> float:

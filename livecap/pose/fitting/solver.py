@@ -17,19 +17,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from livecap.pose.fitting.kinematics import fk_into, forward_kinematics, local_quaternions, rotvec_into
+from livecap.pose.fitting.kinematics import FAST, fk_into, forward_kinematics, local_quaternions, rotvec_into
 
 # the fit's numeric namespace: its kinematics (moved to their own module) are still importable from here
 __all__ = ["cost", "fk_into", "forward_kinematics", "local_quaternions", "residual_count", "residuals", "rotvec_into",
            "solve"]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def residual_count(joints, params):
     return 8 * joints + 3 * (params - 6) + 6
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
               target2d, weight2d, camera, weights, priors, anchors, out, positions, rotations, scratch):
     """Fills `out` with every weighted residual (residual_count of them). camera: [fx, fy, cx, cy]."""
@@ -72,7 +72,7 @@ def residuals(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower
 SCALE_RANGE = 0.25  # how far (a fraction) the 3D landmarks' size may differ from the frozen skeleton's in a frame
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _shape_alignment(positions, target3d, weight3d, weight, scale_range):
     """The fitted joints' and the 3D targets' weighted centroids, and the scale that best takes the fitted shape
     onto the targets' (within 1 +- scale_range). BlazePose's metric landmarks are hip-centred and sized by a guess
@@ -102,7 +102,7 @@ def _shape_alignment(positions, target3d, weight3d, weight, scale_range):
     return fitted, target, min(max(scale, 1.0 - scale_range), 1.0 + scale_range)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _left_jacobian_into(vx, vy, vz, out):
     """d exp(v + e) = exp(J e) exp(v): the left Jacobian J of SO(3), which turns a change of a rotation vector
     into the (parent-frame) angular change it makes."""
@@ -119,7 +119,7 @@ def _left_jacobian_into(vx, vy, vz, out):
             out[r, c] = (1.0 if r == c else 0.0) + a * k[r][c] + b * kk
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _strict_ancestors(parents):
     """moves[k, j]: joint k's rotation carries joint j (k is above j)."""
     n = parents.shape[0]
@@ -132,7 +132,7 @@ def _strict_ancestors(parents):
     return moves
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pivots, scratch):
     """For every parameter from 3 on: the world axis its rotation turns about and the joint it turns at."""
     _left_jacobian_into(x[3], x[4], x[5], scratch)
@@ -158,14 +158,14 @@ def _axes_into(x, parents, dof_start, dof_count, hinge_axes, rotations, axes, pi
             pivots[start + c] = k
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _moved_by(axes, positions, c, k, j, a):
     """Component a of w_c x (p_j - p_k): how joint j moves as parameter c turns joint k."""
     b, d = (a + 1) % 3, (a + 2) % 3  # (w x v)_a = w_b v_d - w_d v_b
     return axes[c, b] * (positions[j, d] - positions[k, d]) - axes[c, d] * (positions[j, b] - positions[k, b])
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _jacobian(x, parents, dof_start, dof_count, hinge_axes, target3d, weight3d, weight2d, camera, weights, anchors,
               positions, rotations, moves, axes, pivots, rows, jac, scratch):
     """The analytic Jacobian of the point residuals (3D shape, reprojection, anchors, as in `residuals`) at the
@@ -221,7 +221,7 @@ def _jacobian(x, parents, dof_start, dof_count, hinge_axes, target3d, weight3d, 
                 jac[r, c] = scale * (jac[r, c] - w * mean[row % 3, c] / total)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _prior_curvature(x, lower, upper, weights, priors, diagonal):
     """The limit, temporal and pose-prior residuals each depend on one parameter: their J^T J is diagonal."""
     for i in range(x.shape[0]):
@@ -232,7 +232,7 @@ def _prior_curvature(x, lower, upper, weights, priors, diagonal):
                 diagonal[i] += weights[2] * weights[2]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _weighted_rows(n, weights, weight3d, weight2d, anchors):
     """The point residuals that carry weight; the others stay zero and are left out of the Jacobian."""
     rows = np.empty(8 * n, np.int64)
@@ -255,7 +255,7 @@ def _weighted_rows(n, weights, weight3d, weight2d, anchors):
     return rows[:used]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def _solve_positive_definite(a, b):
     """Solves a x = b in place (x into b, a overwritten by its Cholesky factor): a is the damped normal matrix,
     symmetric positive definite. Hand-written: LAPACK's per-call overhead is most of the cost at this size."""
@@ -286,7 +286,7 @@ def _solve_positive_definite(a, b):
 TOLERANCE = 1e-4  # relative cost gain of an undamped step below which a solve stops
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
           target2d, weight2d, camera, weights, priors, anchors, iterations):
     """Levenberg-Marquardt from x0; returns the best parameters found and their cost. Stops early once a nearly
@@ -356,7 +356,7 @@ def solve(x0, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, u
     return x, cost
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def cost(x, prev, parents, offsets, dof_start, dof_count, hinge_axes, lower, upper, target3d, weight3d,
          target2d, weight2d, camera, weights, priors, anchors):
     """The sum of squared residuals `solve` minimises, at x."""
