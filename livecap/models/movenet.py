@@ -84,24 +84,6 @@ class MoveNetMultiPose:
             return follow
         return larger[(pass_index // 2) % len(larger)]
 
-    def search(self, image_rgb: np.ndarray, regions: list[np.ndarray], whole_side: int) -> list[PeopleDetections] | None:
-        """The people in each region (x1, y1, x2, y2 integer image pixels), each run at the first (native) input
-        size, in image pixels; None when that would feed the model more pixels than one run on the whole image at
-        whole_side (a region's person shows larger than in the whole image: vtest's 40-pixel pedestrians, 27
-        input pixels tall at 512, are ~100 tall in a 2.5-body square at 256)."""
-        side = self.long_sides[0]
-        height, width = image_rgb.shape[:2]
-        cost = sum(int(np.prod(letterbox_shape(x2 - x1, y2 - y1, side)[1:])) for x1, y1, x2, y2 in regions)
-        if cost >= np.prod(letterbox_shape(width, height, whole_side)[1:]):
-            return None
-        found = []
-        for x1, y1, x2, y2 in regions:
-            people = self.run(image_rgb[y1:y2, x1:x2], side)
-            people.boxes += np.array([x1, y1, x1, y1], np.float32)
-            people.keypoints[..., :2] += np.array([x1, y1], np.float32)
-            found.append(people)
-        return found
-
     def run(self, image_rgb: np.ndarray, long_side: int) -> PeopleDetections:
         height, width = image_rgb.shape[:2]
         scale, pad_w, pad_h = letterbox_shape(width, height, long_side)

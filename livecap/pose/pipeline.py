@@ -129,9 +129,9 @@ class PosePipeline:
             own_camera = self._camera_for_still(rgb.shape[1], rgb.shape[0])
         else:
             self._follow_frame_rate(frame.time)
-        detections, crowd, regions = self._detect(rgb)
+        detections, crowd = self._detect(rgb)
         lap("detect")
-        candidates = self.tracker.propose(detections, crowd, regions)
+        candidates = self.tracker.propose(detections, crowd)
         results = self.models.landmarker(rgb, [c.roi for c in candidates])
         retries = self.tracker.retries(candidates, results)
         if retries:  # crops that found another person's body: again, with that body masked out
@@ -188,29 +188,21 @@ class PosePipeline:
         for i, keypoints in zip(chosen, self.models.refiner(rgb, rois)):
             candidates[i].refined_keypoints = keypoints
 
-    def _detect(self, rgb: np.ndarray) -> tuple[PeopleDetections | None, PeopleDetections | None, list | None]:
-        """MoveNet's people and, where a crowd may hide more than its six, the box detector's, and the regions
-        searched when not the whole image. A still image gets every MoveNet input size at once; a sequence takes
-        them in turn, one per run, and between scheduled runs searches only where someone is looked for, when
-        that costs less."""
+    def _detect(self, rgb: np.ndarray) -> tuple[PeopleDetections | None, PeopleDetections | None]:
+        """MoveNet's people and, where a crowd may hide more than its six, the box detector's. A still image gets
+        every MoveNet input size at once; a sequence takes them in turn, one per run."""
         if self.stills:
             sides = self.models.people.sides_for(rgb.shape[1], rgb.shape[0])
             runs = [self.models.people.run(rgb, side) for side in sides]
             # no boxes: MoveNet's input sizes merged already pass six people, and on the dev stills the boxes' extra
             # people were unannotated ones (accurate AP 0.507 -> 0.467; 0.489 when only six-person images got them)
-            return merge_people(runs), None, None
+            return merge_people(runs), None
         if not self.tracker.needs_detection():
-            return None, None, None
-        height, width = rgb.shape[:2]
-        side = self.models.people.side_for_run(width, height, self._detector_runs, self.tracker.smallest_body())
-        regions = self.tracker.search_regions(width, height)
-        found = self.models.people.search(rgb, regions, side) if regions else None
-        if found is not None:
-            return merge_people(found), None, regions
+            return None, None
         self._detector_runs += 1
-        detections = self.models.people.run(rgb, side)
+        detections = self.models.people(rgb, self._detector_runs - 1, self.tracker.smallest_body())
         return detections, self._crowd(rgb, max(len(detections), len(self.tracker.active())),
-                                       self.settings.preset_spec.crowd_always), None
+                                       self.settings.preset_spec.crowd_always)
 
     def _crowd(self, rgb: np.ndarray, people: int, always: bool) -> PeopleDetections | None:
         """The box detector's people, when asked always or when six people (MoveNet's most) are seen: with fewer,

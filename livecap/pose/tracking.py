@@ -82,31 +82,6 @@ class TrackerSettings:
     # a box-only detection overlapping a track's or a keypoint detection's box this much is already explained
     same_box_iou: float = 0.3
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
-    # a person looked for between scheduled runs is searched in a square this many body sizes wide around where
-    # they are expected (plus the way they may have moved since): room for the whole body and some drift
-    search_span: float = 2.5
-
-
-def merged_regions(regions: list[np.ndarray], width: int, height: int) -> list[np.ndarray]:
-    """Boxes clipped to the image, overlapping ones joined into the box around both (a person in the overlap is
-    then searched once, whole); empty ones dropped."""
-    limit = np.array([width, height, width, height], np.float64)
-    boxes = [np.clip(np.round(r), 0, limit) for r in regions]
-    boxes = [b for b in boxes if b[2] - b[0] >= 2 and b[3] - b[1] >= 2]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                if box_iou(boxes[i], boxes[j]) > 0:
-                    boxes[i] = np.concatenate([np.minimum(boxes[i][:2], boxes[j][:2]),
-                                               np.maximum(boxes[i][2:], boxes[j][2:])])
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return [b.astype(int) for b in boxes]
 
 
 def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
@@ -131,16 +106,14 @@ class PoseTracker:
         self.new_state = new_state or (lambda: None)
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
-        self._frames_since_detection = 0  # frames since the whole image was searched
-        self._frames_since_search = 0  # frames since any search (the whole image or regions of it)
+        self._frames_since_detection = 0
         self._lost_last_frame = False
-        self._unexplained: list[np.ndarray] = []  # boxes of bodies the last search saw and no track took
+        self._unexplained = False  # the last detector run saw a body that no track took
 
     def reset(self) -> None:
         """Forget every track (ids still never repeat)."""
         self.tracks.clear()
-        self._lost_last_frame = False
-        self._unexplained = []
+        self._lost_last_frame = self._unexplained = False
 
     def active(self) -> list[Track]:
         return [t for t in self.tracks.values() if t.missed == 0]
@@ -156,54 +129,27 @@ class PoseTracker:
         """On a schedule; at once when someone was lost, and soon while they stay lost or a body went unexplained
         (not every frame, so that a body the landmark model cannot follow does not make every frame pay for the
         detector)."""
+        since = self._frames_since_detection
         # a person lost within the last detector period is likely still there (occluded, or missed by one run):
         # looked for again soon, not a whole period later
-        return (self._whole_image_due() or self._lost_last_frame
-                or (bool(self._unexplained or self._sought())
-                    and self._frames_since_search >= max(1, self.settings.detect_every // 4)))
-
-    def _whole_image_due(self) -> bool:
-        return not self.active() or self._frames_since_detection >= self.settings.detect_every
-
-    def _sought(self) -> list[Track]:
-        return [t for t in self.tracks.values() if 0 < t.missed <= self.settings.detect_every]
-
-    def search_regions(self, width: int, height: int) -> list[np.ndarray] | None:
-        """Where this frame's detector run may look instead of the whole image (x1, y1, x2, y2 boxes, integer
-        pixels, apart): around each person looked for and each body the last run saw unexplained, when the run is
-        due to that evidence only; None when the whole image is due (the schedule, or no one followed)."""
-        if self._whole_image_due():
-            return None
-        squares = []
-        for track in self._sought():
-            steps = min(track.missed, 10)
-            centre = box_centre(track.bbox) + track.velocity * steps
-            reach = float(np.linalg.norm(track.velocity)) * steps
-            squares.append((centre, self.settings.search_span * track.body_size + 2 * reach))
-        for box in self._unexplained:
-            squares.append((box_centre(box), self.settings.search_span * float(max(box[2] - box[0], box[3] - box[1]))))
-        regions = [np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2]) for (cx, cy), side in squares]
-        return merged_regions(regions, width, height) or None
+        sought = any(0 < t.missed <= self.settings.detect_every for t in self.tracks.values())
+        return (not self.active() or self._lost_last_frame or since >= self.settings.detect_every
+                or ((self._unexplained or sought) and since >= max(1, self.settings.detect_every // 4)))
 
     # ------------------------------------------------------------------ detections -> crops
 
-    def propose(self, detections: PeopleDetections | None, crowd: PeopleDetections | None = None,
-                regions: list[np.ndarray] | None = None) -> list[Candidate]:
+    def propose(self, detections: PeopleDetections | None,
+                crowd: PeopleDetections | None = None) -> list[Candidate]:
         """The crops to run this frame: every active track, plus detections of lost or new people.
-
-        regions: where the detector looked when it did not search the whole image (search_regions); the schedule
-        of whole-image runs goes on.
 
         crowd: boxes from a detector without MoveNet's limit of six people, run with it; a box that no track and
         no detection explains is a lost track's or a newcomer's crop (the landmark model's presence decides)."""
         active = self.active()
         if detections is None:
             self._frames_since_detection += 1
-            self._frames_since_search += 1
             return [Candidate(t.id, t.roi) for t in active]
-        self._frames_since_detection = 0 if regions is None else self._frames_since_detection + 1
-        self._frames_since_search = 0
-        self._unexplained = []
+        self._frames_since_detection = 0
+        self._unexplained = False
         pairs, free = self._match_active(detections, active)
         by_track = {track.id: det_index for det_index, track in pairs}
         # a track whose pose no detection matches may have drifted off its person: it competes with the lost
@@ -330,11 +276,10 @@ class PoseTracker:
             if landmarks.presence < self.settings.presence_threshold:
                 continue
             if candidate.detection_keypoints is not None and not self._same_body(candidate, landmarks):
-                # the detector saw a body this crop did not find: look again soon. A crop that found a body where
-                # the detection is found it, less precisely than OKS asks of a small person (vtest's 20-pixel-wide
-                # pedestrians: 92 of 106 such flags, each a full detector run the next frame)
-                if not self._same_place(candidate, landmarks):
-                    self._unexplained.append(keypoint_box(candidate.detection_keypoints))
+                # the detector saw a body this crop did not find: look again soon; not when the crop found a body
+                # where its detection is, only less precisely than OKS asks of a small person (vtest's 20-pixel-wide
+                # pedestrians: 92 of 106 such flags, each a whole-image detector run the next frame)
+                self._unexplained |= not self._same_place(candidate, landmarks)
                 if candidate.track_id is None:
                     continue  # a newcomer's crop that found another body: no record made of two
                 candidate = Candidate(candidate.track_id, candidate.roi)
@@ -357,8 +302,8 @@ class PoseTracker:
 
     def _same_place(self, candidate: Candidate, landmarks: Landmarks) -> bool:
         """A track's crop found a body where its detection is (boxes, for once: poses already matched the
-        detection to this track, and the question is only whether the crop stayed on that body)."""
-        if candidate.track_id is None or candidate.track_id not in self.tracks:
+        detection to this track; the question is only whether the crop stayed on that body)."""
+        if candidate.track_id not in self.tracks:
             return False
         pose, _ = landmark_pose(landmarks)
         return box_iou(keypoint_box(candidate.detection_keypoints), keypoint_box(pose)) >= self.settings.same_box_iou
