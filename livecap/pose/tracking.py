@@ -35,7 +35,6 @@ class Track:
     score: float
     missed: int = 0  # consecutive frames without this person
     age: int = 0  # frames seen
-    unsure: int = 0  # frames in a row kept with the landmark model's presence under the threshold (see _continues)
     # 17 x 2: detector keypoint minus landmark at the last detection, zero where the two disagreed
     coco_offset: np.ndarray | None = None
     detection_score: float = 1.0
@@ -110,7 +109,6 @@ class PoseTracker:
         self._frames_since_detection = 0
         self._lost_last_frame = False
         self._unexplained = False  # the last detector run saw a body that no track took
-        self._detected_now = False  # the detector ran this frame
 
     def reset(self) -> None:
         """Forget every track (ids still never repeat)."""
@@ -147,7 +145,6 @@ class PoseTracker:
         crowd: boxes from a detector without MoveNet's limit of six people, run with it; a box that no track and
         no detection explains is a lost track's or a newcomer's crop (the landmark model's presence decides)."""
         active = self.active()
-        self._detected_now = detections is not None
         if detections is None:
             self._frames_since_detection += 1
             return [Candidate(t.id, t.roi) for t in active]
@@ -276,7 +273,7 @@ class PoseTracker:
         """Apply this frame's landmarks; returns the people seen in it, oldest id first."""
         found: list[tuple[Candidate, Landmarks]] = []
         for candidate, landmarks in zip(candidates, results):
-            if landmarks.presence < self.settings.presence_threshold and not self._continues(candidate, landmarks):
+            if landmarks.presence < self.settings.presence_threshold:
                 continue
             if candidate.detection_keypoints is not None and not self._same_body(candidate, landmarks):
                 # the detector saw a body this crop did not find: look again soon; not when the crop found a body
@@ -302,23 +299,6 @@ class PoseTracker:
     def _same_body(self, candidate: Candidate, landmarks: Landmarks) -> bool:
         pose, area = landmark_pose(landmarks)
         return object_keypoint_similarity(candidate.detection_keypoints, pose, area) >= self.settings.same_body_oks
-
-    def _continues(self, candidate: Candidate, landmarks: Landmarks) -> bool:
-        """A followed person whose crop's presence fell under the threshold is kept while their landmarks
-        continue their pose (OKS with the last frame's >= same_body_oks) and the detector does not contradict it:
-        it found them again this frame, or it did not run; at most a detector period in a row. The presence of a
-        blurred or low-resolution body drops while the landmarks still sit on it (basketball's 240p players in
-        plain view at presence 0.03-0.29); a body that left is caught by the next detector run."""
-        track = self.tracks.get(candidate.track_id) if candidate.track_id is not None else None
-        if track is None or track.missed or track.unsure >= self.settings.detect_every:
-            return False
-        if candidate.detection_keypoints is not None:
-            confirmed = self._same_body(candidate, landmarks)
-        else:
-            confirmed = not self._detected_now
-        pose, _ = landmark_pose(landmarks)
-        return confirmed and object_keypoint_similarity(pose, track.own_coco17,
-                                                        box_area(track.joint_box)) >= self.settings.same_body_oks
 
     def _same_place(self, candidate: Candidate, landmarks: Landmarks) -> bool:
         """A track's crop found a body where its detection is (boxes, for once: poses already matched the
@@ -404,5 +384,4 @@ class PoseTracker:
         track.resumed = track.missed > 0  # found again after being lost: its motion starts afresh
         track.restarted = candidate.restart  # seen, but re-cropped from the detector (its hand crops start afresh)
         track.missed, track.age = 0, track.age + 1
-        track.unsure = track.unsure + 1 if landmarks.presence < self.settings.presence_threshold else 0
         return track
