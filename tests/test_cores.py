@@ -180,6 +180,34 @@ def test_a_detection_is_kept_out_of_a_record_whose_landmarks_found_another_body(
     assert tracker.needs_detection()
 
 
+def test_a_crop_that_found_its_detections_body_less_precisely_asks_for_no_extra_detector_run():
+    """Small people: the landmarks sit on the detected body, 20 px off its keypoints (OKS 0.38, under the gate):
+    the detection is kept out of the record, but no body went unexplained, so the detector keeps its schedule."""
+    tracker = PoseTracker(TrackerSettings(detect_every=8))
+    tracker.update(tracker.propose(_detections_at(100)), [_landmarks_at(100)])
+    candidates = tracker.propose(_detections_at(100))
+    assert [c.track_id for c in candidates] == [1]
+    assert [t.id for t in tracker.update(candidates, [_landmarks_at(120)])] == [1]
+    assert not tracker.tracks[1].coco_offset.any()  # the detector's points (20 px off) did not join the record
+    asked = []
+    for _ in range(4):  # half a period: an unexplained body would have been looked for after a quarter
+        asked.append(tracker.needs_detection())
+        tracker.update(tracker.propose(None), [_landmarks_at(120)])
+    assert asked == [False] * 4
+
+
+def test_a_persons_box_spans_every_landmark_and_association_only_the_confident_ones():
+    """A landmark the model is unsure of is still part of the body a detector boxes; where the track is (its
+    motion, its size) comes from the points it sees."""
+    tracker = PoseTracker(TrackerSettings(detect_every=1000))
+    landmarks = _landmarks_at(100)
+    landmarks.image33[25:, 0] += 60  # legs placed off to the side, unsure
+    landmarks.image33[25:, 2] = 0.1
+    track = tracker.update(tracker.propose(_detections_at(100)), [landmarks])[0]
+    assert track.bbox[2] > 170 and track.seen_box[2] < 140
+    assert track.body_size == pytest.approx(track.seen_box[3] - track.seen_box[1])
+
+
 def test_a_track_no_detection_explains_restarts_from_the_detection_where_it_stands():
     """The track's landmarks drifted (20 px off its person) and the detector sees the person where it stands:
     the same id restarts from the detector's crop instead of a newcomer taking the person."""

@@ -4,11 +4,11 @@ reference pass (the strongest detectors at hand on every frame, no tracking; peo
 keypoints).
 
 Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches: two_people_1080p 1.000 / 0 (two ids, each
-in all 72 frames), basketball_240p 0.895 / 0, armwrestling_truncated 0.374 / 0 (its reference people are the
+in all 72 frames), basketball_240p 0.911 / 0, armwrestling_truncated 0.377 / 0 (its reference people are the
 bystanders behind the two wrestlers, small, cut by the frame's top and often hidden; the wrestlers themselves, cut
-to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.924 /
-10 (most switches within one pair walking side by side, each about 20 pixels wide); records consistent 1.000 on
-every clip. Floors: the issue's 0.99 for consistency, a little under the measurement for the rest."""
+to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.928 /
+13 (the switches are within two pairs walking side by side, each about 20 pixels wide, most of them the reference
+box matched to one then the other of two overlapping tracks); records consistent 1.000 on every clip. Floors: the issue's 0.99 for consistency, a little under the measurement for the rest."""
 
 from __future__ import annotations
 
@@ -69,12 +69,12 @@ def test_two_people_are_found_in_nearly_every_frame_against_a_reference_pass(two
 def test_most_pedestrians_of_a_street_are_found_against_a_reference_pass(vtest_results, reference_detector):
     """Up to nine people at once, many 35-80 pixels tall: MoveNet's input grows to show them."""
     figures = recall("vtest.avi", vtest_results[1], reference_detector)
-    assert figures.recall >= 0.89, figures
+    assert figures.recall >= 0.91, figures
     assert figures.id_switches <= 13, figures
 
 
-@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.85, 1),
-                                                    ("armwrestling_truncated.mp4", 0.35, 1)])
+@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.89, 1),
+                                                    ("armwrestling_truncated.mp4", 0.36, 1)])
 def test_people_of_small_videos_are_found_against_a_reference_pass(video, floor, switches, reference_detector,
                                                                    tmp_path):
     """Low-resolution clips: people 60-170 pixels tall, found with MoveNet's input enlarged beyond the image."""

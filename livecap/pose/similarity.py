@@ -58,9 +58,13 @@ LIMB_HALF_WIDTH = 0.08
 SOLE = 0.05
 
 
-def body_outline(image33: np.ndarray, roi_points: np.ndarray, min_score: float = 0.5) -> np.ndarray:
+def body_outline(image33: np.ndarray, roi_points: np.ndarray, min_score: float = 0.0) -> np.ndarray:
     """Box around a person as a box detector draws one (head to soles, the limbs' full width), from their
-    landmarks: the confident points (all when too few are) and the crown point (roi_points: hip centre, crown)."""
+    landmarks with at least min_score visibility (all when fewer than three have it) and the crown point
+    (roi_points: hip centre, crown). By default all 33: the landmark model places every point, and one it is
+    unsure of is a limb blurred or half hidden, still part of the body a detector boxes (with the confident
+    points only, basketball's 240p players came out too narrow: recall against the reference 0.897 against 0.911
+    with all)."""
     seen = image33[image33[:, 2] >= min_score, :2]
     if len(seen) < 3:
         seen = image33[:, :2]
