@@ -3,12 +3,15 @@ the default preset on real clips, scored by the people benchmark's metrics (tool
 reference pass (the strongest detectors at hand on every frame, no tracking; people with 8 or more confident
 keypoints).
 
-Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches: two_people_1080p 1.000 / 0 (two ids, each
-in all 72 frames), basketball_240p 0.911 / 0, armwrestling_truncated 0.377 / 0 (its reference people are the
+Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches: two_people_1080p 0.993 / 0 (two ids, each
+in all 72 frames), basketball_240p 0.909 / 0, armwrestling_truncated 0.378 / 0 (its reference people are the
 bystanders behind the two wrestlers, small, cut by the frame's top and often hidden; the wrestlers themselves, cut
 to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.928 /
 13 (the switches are within two pairs walking side by side, each about 20 pixels wide, most of them the reference
-box matched to one then the other of two overlapping tracks); records consistent 1.000 on every clip. Floors: the issue's 0.99 for consistency, a little under the measurement for the rest."""
+box matched to one then the other of two overlapping tracks); records consistent 1.000 on every clip (after the
+merges of 2026-12-01). Floors: the issue's 0.99 for consistency, a little under the measurement for the rest; vtest's
+switch bound keeps the margin of 2 it had over its measurement (13: one flip of a side-by-side pair more or less
+between runs of different branches moved it 10 -> 11 -> 13), since a float difference on another CPU can flip one."""
 
 from __future__ import annotations
 
@@ -70,7 +73,7 @@ def test_most_pedestrians_of_a_street_are_found_against_a_reference_pass(vtest_r
     """Up to nine people at once, many 35-80 pixels tall: MoveNet's input grows to show them."""
     figures = recall("vtest.avi", vtest_results[1], reference_detector)
     assert figures.recall >= 0.91, figures
-    assert figures.id_switches <= 13, figures
+    assert figures.id_switches <= 15, figures
 
 
 @pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.89, 1),
