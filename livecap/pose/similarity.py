@@ -94,3 +94,24 @@ def merge_people(passes: list[PeopleDetections], same_body_oks: float = 0.5) -> 
                < same_body_oks for k in kept):
             kept.append(int(i))
     return PeopleDetections(boxes[kept], scores[kept], keypoints[kept])
+
+
+def shortened_to(offsets: np.ndarray, boxes: tuple[np.ndarray, ...], tolerance: float) -> np.ndarray:
+    """Offsets (detector point minus landmark point) shortened to `tolerance` x the lowest of these boxes' heights
+    (the published box's and the landmarks' own): the detector refines the landmarks' point within the body, never
+    moves it onto another."""
+    # a hair inside the tolerance: published coordinates are rounded
+    height = min(float(box[3] - box[1]) for box in boxes)
+    limit = 0.99 * tolerance * max(height, 1.0)
+    length = np.linalg.norm(offsets, axis=1, keepdims=True)
+    return (offsets * np.minimum(1.0, limit / np.maximum(length, 1e-6))).astype(np.float32)
+
+
+def confidence_weighted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two models' keypoints of one body (K x 3): each point their mean weighted by the two confidences, with the
+    higher confidence."""
+    weights = np.stack([a[:, 2], b[:, 2]])[..., None] + 1e-3
+    fused = a.copy()
+    fused[:, :2] = (weights[0] * a[:, :2] + weights[1] * b[:, :2]) / weights.sum(axis=0)
+    fused[:, 2] = np.maximum(a[:, 2], b[:, 2])
+    return fused

@@ -17,8 +17,8 @@ from scipy.optimize import linear_sum_assignment
 
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
-from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, keypoint_box,
-                                     object_keypoint_similarity)
+from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, confidence_weighted, keypoint_box,
+                                     object_keypoint_similarity, shortened_to)
 from livecap.types import Landmarks, PeopleDetections, Roi
 
 TORSO = np.isin(np.arange(17), [5, 6, 11, 12])  # COCO-17 shoulders and hips: where a body is
@@ -336,16 +336,6 @@ class PoseTracker:
                 kept.append((candidate, landmarks))
         return kept
 
-    def _within_tolerance(self, offsets: np.ndarray, boxes: tuple[np.ndarray, ...]) -> np.ndarray:
-        """Offsets (detector point minus landmark point) shortened to the record rule's tolerance, in the lowest
-        of these boxes' heights (the published box's and the landmarks' own): the detector refines the
-        landmarks' point within the body, never moves it onto another."""
-        # a hair inside the tolerance: published coordinates are rounded
-        height = min(float(box[3] - box[1]) for box in boxes)
-        limit = 0.99 * self.settings.same_point_tolerance * max(height, 1.0)
-        length = np.linalg.norm(offsets, axis=1, keepdims=True)
-        return (offsets * np.minimum(1.0, limit / np.maximum(length, 1e-6))).astype(np.float32)
-
     def _keypoints_for(self, candidate: Candidate, landmarks: Landmarks) -> np.ndarray:
         """The detector's points, fused with the top-down refinement when one ran and found this body: each point
         the two models' mean weighted by their confidences (on the dev images neither model was better on every
@@ -356,11 +346,7 @@ class PoseTracker:
         pose, area = landmark_pose(landmarks)
         if object_keypoint_similarity(refined, pose, area) < self.settings.same_body_oks:
             return detected
-        weights = np.stack([detected[:, 2], refined[:, 2]])[..., None] + 1e-3
-        fused = detected.copy()
-        fused[:, :2] = (weights[0] * detected[:, :2] + weights[1] * refined[:, :2]) / weights.sum(axis=0)
-        fused[:, 2] = np.maximum(detected[:, 2], refined[:, 2])
-        return fused
+        return confidence_weighted(detected, refined)
 
     def _track_for(self, candidate: Candidate) -> Track:
         if candidate.track_id is not None and candidate.track_id in self.tracks:
@@ -391,7 +377,8 @@ class PoseTracker:
             # limbs: the detector's point is the better one even where the two differ; shoulders and hips are held
             # within the tolerance of the landmarks' (at detection, and while carried as the body turns or its
             # size changes)
-            track.coco_offset[TORSO] = self._within_tolerance(track.coco_offset[TORSO], (bbox, joint_box))
+            track.coco_offset[TORSO] = shortened_to(track.coco_offset[TORSO], (bbox, joint_box),
+                                                    self.settings.same_point_tolerance)
             own[:, :2] += track.coco_offset
         if track.landmarks is not None:
             step = box_centre(seen_box) - box_centre(track.seen_box)
