@@ -243,8 +243,9 @@ class PoseTracker:
 
     def _masked(self, candidate: Candidate) -> Candidate:
         """A track whose crop found another person's body in the last frame has that body, moved on by its
-        velocity, painted out of this frame's crop at once: the landmark model then runs once per crop, where a
-        retry (see `retries`) costs a second call in every frame that people overlap."""
+        velocity, painted out of this frame's crop at once, for as long as both are followed (once they part, the
+        paint falls outside the crop): the landmark model then runs once per crop, where a retry (see `retries`)
+        costs a second call in every frame that people overlap."""
         masking = self.tracks.get(self.tracks[candidate.track_id].masked_by)
         if masking is not None and masking.missed == 0:
             body = masking.landmarks.image33.copy()
