@@ -78,7 +78,7 @@ class Agreement:
     distances_mm: np.ndarray  # person-frames x 13
     fit_ms: float  # per person-frame
     joints: np.ndarray  # person-frames x 21 x 3: every fitted joint, camera space
-    visibility: np.ndarray | None = None  # person-frames x 13: BlazePose's visibility of each point (its landmarks')
+    visibility: np.ndarray  # person-frames x 13: BlazePose's visibility of each point (its landmarks')
 
     def percentiles(self) -> tuple[float, float]:
         """p50 and p95 distance over every point: the agreement figure."""
@@ -87,8 +87,6 @@ class Agreement:
     def visible_percentiles(self, threshold: float = 0.5) -> tuple[float, float]:
         """p50 and p95 distance over the points BlazePose marks visible (>= threshold) only, the alignment as for
         every point: how the fit follows what the network sees, apart from its guesses of hidden joints."""
-        if self.visibility is None:
-            raise ValueError("this agreement was made without the landmarks' visibility")
         seen = self.distances_mm[self.visibility >= threshold]
         return float(np.percentile(seen, 50)), float(np.percentile(seen, 95))
 

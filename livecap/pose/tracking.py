@@ -274,19 +274,20 @@ class PoseTracker:
         pose, _ = landmark_pose(landmarks)
         return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.joint_box)), -track.age)
 
-    def retries(self, candidates: list[Candidate], results: list[Landmarks]) -> dict[int, Landmarks]:
+    def retries(self, candidates: list[Candidate], results: list[Landmarks]) -> list[int]:
         """Crops whose landmarks found a body that another crop keeps (people close together: the landmark model
-        follows the more visible one): candidate index -> the body to mask out before running that crop again."""
+        follows the more visible one): their candidate indices, each candidate given that body as its mask to run
+        the crop again with."""
         order = sorted((i for i, r in enumerate(results) if r.presence >= self.settings.presence_threshold),
                        key=lambda i: self._continuity(candidates[i], results[i]))
         kept: list[int] = []
-        retry: dict[int, Landmarks] = {}
+        retry: list[int] = []
         for i in order:
             owner = next((k for k in kept if same_pose(results[i], results[k], self.settings.same_body_oks)), None)
             if owner is None:
                 kept.append(i)
             else:
-                retry[i] = results[owner]
+                retry.append(i)
                 candidates[i].mask, candidates[i].masked_by = results[owner].image33, candidates[owner].track_id
         return retry
 

@@ -96,6 +96,8 @@ def _segment_matrices():
 _PAIR_ENDS, _PAIRS_OF_SEGMENT = _segment_matrices()
 _PAIR_LANDMARKS = (_PAIR_ENDS > 0).any(axis=0)
 _SEGMENT_SCALE = np.array([0.5 if name.endswith("_half") else 1.0 for name in SEGMENTS])
+# each segment's pair columns, first and last: a segment is measured by one pair or by two (left and right)
+assert ((_PAIRS_OF_SEGMENT > 0).sum(axis=1) <= 2).all()
 _SEGMENT_COLUMNS = np.array([[np.flatnonzero(row)[0], np.flatnonzero(row)[-1]] for row in _PAIRS_OF_SEGMENT])
 
 
