@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import media, read_jsonl, run_livecap
-from livecap.models.crop import (apply_affine, crop_to_image_matrix, image_to_crop_matrix, roi_from_alignment_points,
-                                 roi_from_coco17)
+from livecap.models.crop import (apply_affine, box_roi, crop_to_image_matrix, image_to_crop_matrix,
+                                 roi_from_alignment_points, roi_from_coco17)
 from livecap.errors import RuntimeMissingError
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.blazepose import cut_crops
@@ -41,6 +41,22 @@ def test_upright_person_gets_an_unrotated_crop_and_a_tilted_one_is_turned_uprigh
     # the crop's "up" direction lands on the head side in the image
     top_centre = apply_affine(crop_to_image_matrix(lying, 256), np.array([[128.0, 0.0]]))[0]
     assert top_centre[0] > hip[0] + 50
+
+
+def test_a_detected_person_lying_down_gets_a_crop_turned_upright_even_when_the_shoulders_are_unsure():
+    """posetrack18's man lying on his side, seen from behind: MoveNet is sure of his hips and head only. An upright
+    box crop showed BlazePose a sideways body (presence 0.005); aligned hips -> head, it finds him (0.999)."""
+    keypoints = np.zeros((17, 3), np.float32)
+    keypoints[[11, 12], :2], keypoints[[11, 12], 2] = [[1050, 800], [1130, 860]], 0.55  # hips
+    keypoints[[5, 6], :2], keypoints[[5, 6], 2] = [[580, 570], [650, 610]], 0.2  # shoulders, unsure
+    keypoints[[0, 3], :2], keypoints[[0, 3], 2] = [[590, 490], [520, 475]], 0.4  # nose, an ear
+    box = np.array([300, 60, 1820, 1060], np.float32)
+    roi = roi_from_coco17(keypoints, box)
+    assert (roi.cx, roi.cy) == pytest.approx((1090, 830))  # centred on the hips, as MediaPipe's crops are
+    top_centre = apply_affine(crop_to_image_matrix(roi, 256), np.array([[128.0, 0.0]]))[0]
+    assert top_centre[0] < 700  # the crop's top is on the head's side: the body stands upright in it
+    keypoints[[0, 3], 2] = 0.1  # nothing above the hips seen: the upright box crop
+    assert roi_from_coco17(keypoints, box) == box_roi(box)
 
 
 def test_movenet_decoding_undoes_the_letterbox():
