@@ -7,6 +7,7 @@ person-frame). Prints p50/p95 per set, per joint, by landmark visibility, the wo
     python tools/eval_fit.py report --set limit_weight=0 --set reprojection_weight=0   # a refit with other settings
     python tools/eval_fit.py report --alone          # each person-frame refitted as a still (per-frame bones)
     python tools/eval_fit.py report --clip-bones     # bones from each person's whole clip, frozen from the start
+    python tools/eval_floor.py --worst 5             # the floor: the least any frozen-bone skeleton can reach
     python tools/eval_fit.py bones two_people_1080p  # per person: frozen bones vs the landmarks' own, frame by frame
     python tools/eval_fit.py draw two_people_1080p --worst 4   # the worst person-frames: landmarks vs fit, 2D and 3D
     python tools/eval_fit.py draw two_people_1080p --recorded --frames 40 1   # person 1's published fit, frame 40
