@@ -25,8 +25,8 @@ so what stays of the floor is proportions; their spread in the landmarks is prin
 What it proves: with those bones no pose of any such skeleton (livecap's included, whatever its limits and priors)
 has a smaller summed squared distance in any person-frame. The percentiles are those of that least-squares optimum:
 a skeleton could lower a percentile only by trading larger errors elsewhere in the frame (a robust loss per frame,
-soft-L1 or Cauchy at 30-50 mm, lowered no video's p95 by more than 0.5 mm, median bones). Each frame's optimum is the warm-started one (random restarts
-on the worst frames found none more than 0.2% lower).
+soft-L1 or Cauchy at 30-50 mm, lowered no video's p95 by more than 0.5 mm, median bones). Each frame's optimum is
+the warm-started one (random restarts on the worst frames found none more than 0.2% lower).
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def landmark_bones(seen: np.ndarray) -> np.ndarray:
 
 
 SEGMENTS = ("hip_half", "thigh", "shin", "torso", "shoulder_half", "upper_arm", "forearm", "neck_head")
-_SEGMENT_OF = {bone: {"hip": "hip_half", "shoulder": "shoulder_half"}.get(bone.rsplit("_", 1)[0], bone.rsplit("_", 1)[0])
+_SEGMENT_OF = {bone: {"hip": "hip_half", "shoulder": "shoulder_half"}.get(bone.rsplit("_", 1)[0],
+                                                                           bone.rsplit("_", 1)[0])
                if bone.endswith(("_left", "_right")) else bone for bone in BONES}
 # bones = SYMMETRIC @ segments: livecap's skeletons, one length per segment for both sides
 SYMMETRIC = np.array([[float(_SEGMENT_OF[bone] == segment) for segment in SEGMENTS] for bone in BONES])
@@ -227,8 +228,8 @@ def best_frozen(seen: np.ndarray, tie: np.ndarray, segments: np.ndarray, starts:
         poses = sparse.bsr_matrix((_jacobian(x, lengths), np.arange(frames), np.arange(frames + 1)),
                                   shape=(frames * (39 + len(DIRECTIONS)), frames * PARAMS))
         by_length = np.vstack([_length_jacobian(x).reshape(-1, len(BONES)), np.ones((1, len(BONES)))]) @ tie
-        return sparse.hstack([sparse.csr_matrix(by_length), sparse.vstack([poses, sparse.csr_matrix((1, poses.shape[1]))])],
-                             format="csr")
+        padded = sparse.vstack([poses, sparse.csr_matrix((1, poses.shape[1]))])
+        return sparse.hstack([sparse.csr_matrix(by_length), padded], format="csr")
 
     z0 = np.concatenate([segments, starts.ravel()])
     lower, upper = _bounds(np.zeros(frames * PARAMS))
