@@ -200,9 +200,13 @@ def test_fitted_joints_agree_with_the_networks_own_3d_on_real_video(two_people_r
     to run). Over the points BlazePose marks visible only: vtest 14.8 / 41.8, two_people 14.8 / 90.1. Bones frozen
     from each person's whole clip (known in advance, what no estimate made as the clip plays can beat) give only
     vtest 13.7 / 46.2 and two_people 14.5 / 90.9 (tools/eval_fit.py report --clip-bones): the rest is the frames
-    whose landmark bones differ from any fixed skeleton's (the man behind in the embrace)."""
+    whose landmark bones differ from any fixed skeleton's (the man behind in the embrace). tools/eval_floor.py
+    gives the floor of any skeleton with frozen bones (free bone directions, no limits): p95 vtest 40.4 and
+    two_people 80.6 with the bones livecap froze, 34.6 and 51.4 with the best bones in hindsight. Since detected
+    people whose shoulders MoveNet is unsure of get crops aligned hips -> head, vtest's tracked people include a few
+    more bent or turned pedestrians: p50 15.6, p95 51.9, visible 14.9 / 45.1."""
     p50, p95, visible_p50, visible_p95 = refit_agreement_mm(vtest_results)
-    assert p50 <= 17.0 and p95 <= 52.0 and visible_p50 <= 16.5 and visible_p95 <= 45.0, (p50, p95, visible_p50,
+    assert p50 <= 17.0 and p95 <= 54.0 and visible_p50 <= 16.5 and visible_p95 <= 47.0, (p50, p95, visible_p50,
                                                                                          visible_p95)
     p50, p95, visible_p50, visible_p95 = refit_agreement_mm(two_people_results)
     assert p50 <= 18.0 and p95 <= 103.0 and visible_p50 <= 16.5 and visible_p95 <= 96.0, (p50, p95, visible_p50,
