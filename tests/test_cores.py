@@ -59,6 +59,18 @@ def test_a_detected_person_lying_down_gets_a_crop_turned_upright_even_when_the_s
     assert roi_from_coco17(keypoints, box) == box_roi(box)
 
 
+def test_a_person_seen_from_the_chest_up_gets_a_crop_centred_on_hips_below_the_shoulders():
+    """A desk webcam: shoulders and head seen, hips under the frame. The crop is centred where the hips are, a
+    torso's length below the shoulder line (the larger of 1.2 shoulder widths and 2.4 eye heights), upright."""
+    keypoints = np.zeros((17, 3), np.float32)
+    keypoints[[5, 6], :2], keypoints[[5, 6], 2] = [[700, 400], [500, 400]], 0.8  # the person's left is image right
+    keypoints[[1, 2], :2], keypoints[[1, 2], 2] = [[620, 300], [580, 300]], 0.8  # eyes, 100 px above the shoulders
+    roi = roi_from_coco17(keypoints, np.array([450, 200, 750, 480], np.float32))
+    assert (roi.cx, roi.cy) == pytest.approx((600, 400 + 2.4 * 100))  # 240 px: more than 1.2 x 200 px shoulders
+    assert roi.rotation == pytest.approx(0.0)
+    assert roi.size == pytest.approx(2 * 1.25 * 1.5 * 240)
+
+
 def test_movenet_decoding_undoes_the_letterbox():
     scale, pad_w, pad_h = letterbox_shape(1920, 1080, 256)
     assert (pad_w, pad_h) == (256, 160) and pad_w % 32 == 0 and pad_h % 32 == 0
