@@ -69,6 +69,9 @@ def test_a_person_seen_from_the_chest_up_gets_a_crop_centred_on_hips_below_the_s
     assert (roi.cx, roi.cy) == pytest.approx((600, 400 + 2.4 * 100))  # 240 px: more than 1.2 x 200 px shoulders
     assert roi.rotation == pytest.approx(0.0)
     assert roi.size == pytest.approx(2 * 1.25 * 1.5 * 240)
+    keypoints[[5, 6], :2] = [[602, 390], [598, 410]]  # side-on: the shoulder line is short and tells no upright
+    roi = roi_from_coco17(keypoints, np.array([450, 200, 750, 480], np.float32))
+    assert abs(roi.rotation) < 0.3 and roi.cy > 500  # upright along the neck, the hips below
 
 
 def test_movenet_decoding_undoes_the_letterbox():

@@ -226,7 +226,10 @@ def test_fitted_joints_agree_with_the_networks_own_3d_on_dev_stills():
     Measured over the 19 people: p50 15.2, p95 47.6 mm (14.9 / 52.9 before the 3D was compared up to scale); over
     the points BlazePose marks visible (>= 0.5) 14.4 / 47.0. What
     is left is mostly where the 2D landmarks disagree with the 3D ones (ochuman's close-up legs: 141 mm at one foot);
-    without the 2D term the same inputs give 7.3 / 39.4."""
+    without the 2D term the same inputs give 7.3 / 39.4. Since detected people whose shoulders MoveNet is unsure of
+    get crops aligned hips -> head, a 20th person is found: posetrack18's man lying on his side, seen from behind,
+    his legs hidden (BlazePose's visibility 0.1-0.4 there); his fit is a mean 49 mm from his landmarks, and the 20
+    people give p50 15.7, p95 59.2 (15.1 / 47.7 without him); visible points 14.2 / 47.1."""
     import cv2
 
     from livecap.bench.agreement import VideoInputs, video_agreement
@@ -248,7 +251,7 @@ def test_fitted_joints_agree_with_the_networks_own_3d_on_dev_stills():
     everything = np.concatenate(distances)
     assert len(everything) >= 17, len(everything)
     p50, p95 = np.percentile(everything, 50), np.percentile(everything, 95)
-    assert p50 <= 17.0 and p95 <= 50.0, (p50, p95)
+    assert p50 <= 17.0 and p95 <= 62.0, (p50, p95)
     p50, p95 = np.percentile(np.concatenate(visible), 50), np.percentile(np.concatenate(visible), 95)
     assert p50 <= 16.0 and p95 <= 50.0, (p50, p95)
 

@@ -84,10 +84,10 @@ def test_people_framed_from_the_chest_up_as_a_desk_webcam_shows_them_are_found(t
 
 def test_a_head_and_shoulders_close_up_is_found(tmp_path):
     """A VTuber's framing: one man's head and shoulders filling the picture (the other's face at its edge).
-    Measured: found in 62 of 72 frames, in none with crops centred on the detection's box."""
+    Measured: found in 71 of 72 frames, in none with crops centred on the detection's box."""
     frames = framed(tmp_path, (880, 230, 1160, 440), 3.0, 72)
     counts = [len(f["people"]) for f in frames]
-    assert sum(count >= 1 for count in counts) >= 55, counts
+    assert sum(count >= 1 for count in counts) >= 64, counts
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ CROP_MARGIN = 1.25  # MediaPipe's scale of the body circle
 HEAD_TO_CIRCLE = 1.1  # the same circle in hips-to-head lengths (the head lies ~1.4 torso lengths above the hips)
 TORSO_PER_SHOULDER_WIDTH = 1.2  # hips-to-shoulders length per shoulder width, facing the camera (0.29 / 0.24)
 TORSO_PER_HEAD_HEIGHT = 2.4  # the same per height of the eyes above the shoulder line (0.29 / 0.12)
+SIDE_ON = 0.25  # a shoulder line shorter than this share of the eyes' height above it is seen side-on (frontal: ~2)
 COCO_HIPS = (11, 12)
 COCO_SHOULDERS = (5, 6)
 COCO_HEAD = (0, 1, 2, 3, 4)
@@ -60,22 +61,23 @@ def roi_from_coco17(keypoints: np.ndarray, box: np.ndarray, min_score: float = 0
 
 
 def _hips_below_shoulders(keypoints: np.ndarray, head_seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The hip centre of a person whose hips the detector did not see, and the hips -> shoulders vector: across the
-    shoulder line, on the head's side (image up without a head), a torso's length long. The torso is taken from
-    body proportions (Winter's segment table: shoulder line to hip joints 0.29 of the height, shoulder joints
-    ~0.24 apart, eyes ~0.12 above them), the larger of the two estimates: a turned body's shoulders look narrow,
-    a bowed head looks low."""
+    """The hip centre of a person whose hips the detector did not see, and the hips -> shoulders vector: upright
+    across the shoulder line, on the head's side (image up without a head), a torso's length long; a body seen side-on
+    (its shoulder line under a quarter of the head's height above it) is upright along the neck. The torso is taken
+    from body proportions (Winter's segment table: shoulder line to hip joints 0.29 of the height, shoulder joints
+    ~0.24 apart, eyes ~0.12 above them), the larger of the two estimates: a turned body's shoulders look narrow, a
+    bowed head looks low."""
     left, right = keypoints[COCO_SHOULDERS[0], :2], keypoints[COCO_SHOULDERS[1], :2]
-    centre = (left + right) / 2
-    across = right - left
-    up = np.array([across[1], -across[0]], np.float64)  # perpendicular to the shoulder line
+    centre, across = (left + right) / 2, right - left
+    width = float(np.linalg.norm(across))
     towards = (keypoints[np.flatnonzero(head_seen), :2].mean(axis=0) - centre if head_seen.any()
                else np.array([0.0, -1.0]))
-    if up @ towards < 0:
-        up = -up
+    up = (np.array([across[1], -across[0]], np.float64) if width >= SIDE_ON * np.linalg.norm(towards)
+          else towards.copy())
+    up *= 1.0 if up @ towards >= 0 else -1.0
     up /= max(float(np.linalg.norm(up)), 1e-6)
     head_height = float(towards @ up) if head_seen.any() else 0.0
-    torso = max(TORSO_PER_SHOULDER_WIDTH * float(np.linalg.norm(across)), TORSO_PER_HEAD_HEIGHT * head_height, 1.0)
+    torso = max(TORSO_PER_SHOULDER_WIDTH * width, TORSO_PER_HEAD_HEIGHT * head_height, 1.0)
     return centre - up * torso, up * torso
 
 
