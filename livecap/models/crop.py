@@ -9,7 +9,8 @@ import numpy as np
 from livecap.types import Roi
 
 CROP_MARGIN = 1.25  # MediaPipe's scale of the body circle
-HEAD_TO_CIRCLE = 1.1  # the same circle in hips-to-head lengths (the head lies ~1.4 torso lengths above the hips)
+CIRCLE_PER_TORSO = 1.5  # the body circle's least radius around the hips, in torso lengths (hips to shoulders)
+CIRCLE_PER_HEAD = 1.1  # the same in hips-to-head lengths (the head lies ~1.4 torso lengths above the hips)
 TORSO_PER_SHOULDER_WIDTH = 1.2  # hips-to-shoulders length per shoulder width, facing the camera (0.29 / 0.24)
 TORSO_PER_HEAD_HEIGHT = 2.4  # the same per height of the eyes above the shoulder line (0.29 / 0.12)
 SIDE_ON = 0.25  # a shoulder line shorter than this share of the eyes' height above it is seen side-on (frontal: ~2)
@@ -45,14 +46,14 @@ def roi_from_coco17(keypoints: np.ndarray, box: np.ndarray, min_score: float = 0
     if hips and shoulders:
         hip = keypoints[list(COCO_HIPS), :2].mean(axis=0)
         up = keypoints[list(COCO_SHOULDERS), :2].mean(axis=0) - hip
-        least = 1.5  # body circle radius in torso lengths (hips to shoulders)
+        least = CIRCLE_PER_TORSO
     elif hips and head.any():
         hip = keypoints[list(COCO_HIPS), :2].mean(axis=0)
         up = keypoints[np.flatnonzero(head), :2].mean(axis=0) - hip
-        least = HEAD_TO_CIRCLE
+        least = CIRCLE_PER_HEAD
     elif shoulders:
         hip, up = _hips_below_shoulders(keypoints, head)
-        least = 1.5
+        least = CIRCLE_PER_TORSO
     else:
         return box_roi(box)
     length = max(float(np.linalg.norm(up)), 1e-6)
