@@ -41,6 +41,7 @@ FLOORS = {  # preset: AP floor per set
     "accurate": {"crowdpose": 0.80, "ochuman": 0.42, "posetrack18": 0.26},
 }
 MEAN_FLOORS = {"fast": 0.40, "balanced": 0.45, "accurate": 0.50}
+OWN_DETECTOR_COMPARED = ("balanced", "accurate")  # fast loses to its own detector on ochuman (see above)
 
 
 def load(name: str) -> KeypointDataset:
@@ -82,9 +83,9 @@ def movenet_alone() -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def own_detector_alone() -> dict[str, dict[str, float]]:
-    """preset: {set: AP of MoveNet alone at that preset's input sizes}"""
+    """preset: {set: AP of MoveNet alone at that preset's input sizes}, for the presets compared with it"""
     out = {}
-    for preset in PRESETS:
+    for preset in OWN_DETECTOR_COMPARED:
         sides = PipelineSettings(preset=preset).preset_spec.detector_long_sides
         out[preset] = {name: keypoint_ap(load(name), movenet_alone_results(load(name), sides)) for name in DATASETS}
     return out
@@ -120,7 +121,7 @@ def test_every_preset_beats_movenet_alone_on_every_set(scores, movenet_alone, pr
     assert np.mean(list(ours.values())) > np.mean(list(movenet_alone.values()))
 
 
-@pytest.mark.parametrize("preset", ["balanced", "accurate"])
+@pytest.mark.parametrize("preset", OWN_DETECTOR_COMPARED)
 def test_the_default_and_accurate_presets_beat_their_own_detector_alone_on_the_dev_mean(scores, own_detector_alone,
                                                                                          preset):
     ours, alone = scores[preset], own_detector_alone[preset]
