@@ -116,6 +116,27 @@ def test_fitted_video_is_a_coherent_skeleton(two_people_results):
         assert np.ptp(after_warmup, axis=0).max() == 0.0  # frozen: limbs never stretch
 
 
+def test_a_segment_never_seen_gets_its_share_of_the_height_the_seen_ones_give():
+    """A webcam at a desk: legs and hips never in the picture. Their bones come from body proportions (Winter's
+    shares of the standing height) scaled to what the seen segments say, not from the network's guesses of them."""
+    truth = 1.75 * model.HEIGHT_SHARE
+    frames = 30
+    lengths = np.full((frames, model._PAIRS_OF_SEGMENT.shape[1]), 0.04)  # the network's guesses: 4 cm bones
+    reliability = np.zeros_like(lengths)
+    for s, name in enumerate(model.SEGMENT_NAMES):
+        columns = np.flatnonzero(model._PAIRS_OF_SEGMENT[s])
+        if name in ("shoulder_half", "neck_head", "upper_arm", "forearm"):
+            lengths[:, columns] = truth[s] / model._SEGMENT_SCALE[s]
+            reliability[:, columns] = 0.95
+        else:
+            reliability[:, columns] = 0.05
+    segments = model.segments_from_pairs(lengths, reliability)
+    assert segments == pytest.approx(truth, rel=1e-6)
+    assert model.standing_height(segments) == pytest.approx(1.75, abs=0.05)
+    reliability[:] = 0.95  # all seen: the measurement stands, whatever the proportions say
+    assert model.segments_from_pairs(lengths, reliability)[model.SEGMENT_NAMES.index("thigh")] == pytest.approx(0.04)
+
+
 def test_camera_space_depth_agrees_with_size_in_the_image(two_people_results):
     """A pinhole camera sees a body of height H at depth z as f * H / z pixels tall."""
     header, frames = two_people_results
@@ -229,7 +250,9 @@ def test_fitted_joints_agree_with_the_networks_own_3d_on_dev_stills():
     without the 2D term the same inputs give 7.3 / 39.4. Since detected people whose shoulders MoveNet is unsure of
     get crops aligned hips -> head, a 20th person is found: posetrack18's man lying on his side, seen from behind,
     his legs hidden (BlazePose's visibility 0.1-0.4 there); his fit is a mean 49 mm from his landmarks, and the 20
-    people give p50 15.7, p95 59.2 (15.1 / 47.7 without him); visible points 14.2 / 47.1."""
+    people give p50 15.7, p95 59.2 (15.1 / 47.7 without him); visible points 14.2 / 47.1. Segments a still never
+    shows well (mean squared visibility under 0.1) then took their share of the height the seen ones give instead of
+    BlazePose's guesses (three people's hidden legs or arms, one 170 mm from the guess at a knee): 17.1 / 60.4."""
     import cv2
 
     from livecap.bench.agreement import VideoInputs, video_agreement
@@ -251,7 +274,7 @@ def test_fitted_joints_agree_with_the_networks_own_3d_on_dev_stills():
     everything = np.concatenate(distances)
     assert len(everything) >= 17, len(everything)
     p50, p95 = np.percentile(everything, 50), np.percentile(everything, 95)
-    assert p50 <= 17.0 and p95 <= 62.0, (p50, p95)
+    assert p50 <= 18.0 and p95 <= 62.0, (p50, p95)
     p50, p95 = np.percentile(np.concatenate(visible), 50), np.percentile(np.concatenate(visible), 95)
     assert p50 <= 16.0 and p95 <= 50.0, (p50, p95)
 

@@ -21,11 +21,13 @@ first. Fast is unchanged there (0.540) and accurate rose (0.410 -> 0.428)."""
 from __future__ import annotations
 
 import cv2
+import numpy as np
 import pytest
 
 from conftest import SHARED_MODELS, media, read_jsonl, run_livecap
 import people_bench as bp
 import people_reference as br
+from livecap import skeleton
 from livecap.models.catalog import ModelCatalog
 from livecap.models.runtime import OnnxModel
 
@@ -80,6 +82,14 @@ def test_people_framed_from_the_chest_up_as_a_desk_webcam_shows_them_are_found(t
     counts = [len(f["people"]) for f in frames]
     assert sum(count == 2 for count in counts) >= 30, counts
     assert consistency(frames) >= 0.99
+    # legs never in the picture take their share of the height the shoulders, head and arms give: standing heights
+    # 1.6-1.7 m (from BlazePose's guesses of the legs: 1.1 m, thighs 4 cm long)
+    for person in frames[-1]["people"]:
+        lengths = np.array(person["bone_lengths"])
+        torso = lengths[[skeleton.J["Spine"], skeleton.J["Chest"], skeleton.J["Neck"]]].sum()
+        height = skeleton.body_height(lengths[skeleton.J["LeftFoot"]], lengths[skeleton.J["LeftLowerLeg"]], torso,
+                                      lengths[skeleton.J["Head"]])
+        assert 1.45 <= height <= 1.95, (person["id"], height)
 
 
 def test_a_head_and_shoulders_close_up_is_found(tmp_path):

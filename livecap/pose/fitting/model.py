@@ -75,6 +75,14 @@ SEGMENTS = {
     "foot": [((27,), (31,)), ((28,), (32,))],
 }
 SEGMENT_NAMES = tuple(SEGMENTS)
+# Each segment's share of the standing height, between joint centres (Winter, Biomechanics and Motor Control of Human
+# Movement, fig. 4.1: thigh 0.245, shank 0.246, upper arm 0.186, forearm 0.146, shoulders 0.818 and hip joints 0.530
+# above the floor, shoulder width 0.259 at the acromia; hip joint centres about 0.1 apart, ears 0.1 above the
+# shoulders, ankle to toes 0.1): what a segment the camera never showed is given
+HEIGHT_SHARE = np.array([{"hip_half": 0.05, "shoulder_half": 0.11, "torso": 0.288, "neck_head": 0.10,
+                          "upper_arm": 0.186, "forearm": 0.146, "thigh": 0.245, "shin": 0.246, "foot": 0.10}[name]
+                         for name in SEGMENT_NAMES])
+SEEN = 0.1  # a segment is measured when its samples' mean squared reliability reaches this (visibility ~0.3)
 TOE_DIRECTION = np.array([0.0, -0.4, 0.92]) / np.linalg.norm([0.0, -0.4, 0.92])
 
 
@@ -118,9 +126,21 @@ def measure_segments(world33: np.ndarray) -> np.ndarray:
 
 def segments_from_pairs(lengths: np.ndarray, reliability: np.ndarray) -> np.ndarray:
     """Segment lengths from many frames' pair lengths (frames x pairs): per segment, the median of every sample
-    of it (both sides, all frames) weighted by its reliability squared, so a hidden limb's guesses barely count."""
-    return _weighted_medians(np.ascontiguousarray(lengths, np.float64), np.ascontiguousarray(reliability, np.float64),
-                             _SEGMENT_COLUMNS) * _SEGMENT_SCALE
+    of it (both sides, all frames) weighted by its reliability squared, so a hidden limb's guesses barely count.
+    A segment never seen (its samples' mean squared reliability under SEEN) gets its share of the height the seen
+    ones give: a webcam at a desk shows no legs, and BlazePose's guesses of them made thighs 4 cm long."""
+    reliability = np.ascontiguousarray(reliability, np.float64)
+    measured = _weighted_medians(np.ascontiguousarray(lengths, np.float64), reliability, _SEGMENT_COLUMNS)
+    seen = (reliability[:, _SEGMENT_COLUMNS] ** 2).mean(axis=(0, 2)) >= SEEN
+    return completed_by_proportions(measured * _SEGMENT_SCALE, seen)
+
+
+def completed_by_proportions(segments: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Segments not seen, from the standing height the seen ones give (the median over them of length / share)."""
+    if seen.all() or not seen.any():
+        return segments
+    height = float(np.median(segments[seen] / HEIGHT_SHARE[seen]))
+    return np.where(seen, segments, HEIGHT_SHARE * height)
 
 
 @njit(cache=True)
