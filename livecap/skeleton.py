@@ -186,7 +186,11 @@ def body_height(shin: float, thigh: float, torso: float, neck_head: float) -> fl
 def skeleton_height(offsets: np.ndarray) -> float:
     """A skeleton's standing height read back from its rest offsets (the fitter builds its torso as 0.25 + 0.35
     + 0.40 of the measured torso over Spine, Chest and Neck)."""
-    lengths = np.linalg.norm(offsets, axis=1)
+    return height_from_bone_lengths(np.linalg.norm(offsets, axis=1))
+
+
+def height_from_bone_lengths(lengths: np.ndarray) -> float:
+    """The same from each joint's bone length (its offset's length: the results' `bone_lengths`)."""
     torso = lengths[J["Spine"]] + lengths[J["Chest"]] + lengths[J["Neck"]]
     return float(body_height(lengths[J["LeftFoot"]], lengths[J["LeftLowerLeg"]], torso, lengths[J["Head"]]))
 

@@ -85,10 +85,7 @@ def test_people_framed_from_the_chest_up_as_a_desk_webcam_shows_them_are_found(t
     # legs never in the picture take their share of the height the shoulders, head and arms give: standing heights
     # 1.6-1.7 m (from BlazePose's guesses of the legs: 1.1 m, thighs 4 cm long)
     for person in frames[-1]["people"]:
-        lengths = np.array(person["bone_lengths"])
-        torso = lengths[[skeleton.J["Spine"], skeleton.J["Chest"], skeleton.J["Neck"]]].sum()
-        height = skeleton.body_height(lengths[skeleton.J["LeftFoot"]], lengths[skeleton.J["LeftLowerLeg"]], torso,
-                                      lengths[skeleton.J["Head"]])
+        height = skeleton.height_from_bone_lengths(np.array(person["bone_lengths"]))
         assert 1.45 <= height <= 1.95, (person["id"], height)
 
 
