@@ -43,12 +43,11 @@ def roi_from_coco17(keypoints: np.ndarray, box: np.ndarray, min_score: float = 0
     """
     conf = keypoints[:, 2] >= min_score
     hips, shoulders, head = conf[list(COCO_HIPS)].all(), conf[list(COCO_SHOULDERS)].all(), conf[list(COCO_HEAD)]
+    hip = keypoints[list(COCO_HIPS), :2].mean(axis=0)
     if hips and shoulders:
-        hip = keypoints[list(COCO_HIPS), :2].mean(axis=0)
         up = keypoints[list(COCO_SHOULDERS), :2].mean(axis=0) - hip
         least = CIRCLE_PER_TORSO
     elif hips and head.any():
-        hip = keypoints[list(COCO_HIPS), :2].mean(axis=0)
         up = keypoints[np.flatnonzero(head), :2].mean(axis=0) - hip
         least = CIRCLE_PER_HEAD
     elif shoulders:

@@ -364,7 +364,7 @@ class PoseTracker:
         the landmarks' own), carried between detector runs by the landmarks' motion. Their shoulders and hips
         stay within same_point_tolerance of the landmarks' (the body the fit and the landmarks describe): a
         record never draws two bodies."""
-        own, _ = landmark_pose(landmarks)
+        own = coco17_from_landmarks(landmarks.image33)
         joint_box = keypoint_box(landmarks.image33)
         bbox = body_outline(landmarks.image33, landmarks.roi_points)
         seen_box = body_outline(landmarks.image33, landmarks.roi_points, CONFIDENT_LANDMARK)
