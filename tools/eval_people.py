@@ -8,6 +8,7 @@ each component; traces the tracker's decisions frame by frame.
     python tools/eval_people.py speed
     python tools/eval_people.py trace two_people_1080p.mp4 --preset balanced
     python tools/eval_people.py misses [--presets balanced] [--videos vtest.avi]  (why each missed person was missed)
+    python tools/eval_people.py ceiling [--videos ...] [--models ...]  (the reference people the models can find at all)
 
 Media: $LIVECAP_MEDIA (default ../shared/media); the reference pass uses ../shared/models/rtmdet_nano_person.onnx
 ($LIVECAP_SHARED_MODELS) when present. Outputs (PNGs, cached reference passes) go to --out (/tmp/peopleeval).
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import people_bench as bp  # noqa: E402
+import people_ceiling as pc  # noqa: E402
 import people_misses as pm  # noqa: E402
 import people_reference as br  # noqa: E402
 from livecap.models.catalog import ModelCatalog  # noqa: E402
@@ -103,6 +105,22 @@ def print_misses(args) -> None:
                 for cause in pm.summary(misses):
                     where = [(f, i) for f, i, c in misses if c == cause]
                     print(f"  {cause}: (frame, identity) {where[:60]}")
+
+
+def print_ceiling(args) -> None:
+    from livecap.models.blazepose import BlazePoseLandmarker
+
+    detector = reference_detector()
+    models = {name: BlazePoseLandmarker(OnnxModel(ModelCatalog().require(f"blazepose_landmark_{name}").path))
+              for name in args.models}
+    print(f"video | reference person-frames | own crop ({', '.join(args.models)}) | any of {len(pc.SCALES) * 2} "
+          f"crops | any crop of any model")
+    for name in args.videos:
+        limit = args.vtest_frames if name == "vtest.avi" else None
+        reference = br.reference_pass(MEDIA / "video" / name, detector, limit, args.out / "cache")
+        c = pc.ceiling(br.read_video(MEDIA / "video" / name, limit), reference, models)
+        print(f"{name} | {c.person_frames} | {' / '.join(map(str, c.own_crop.values()))} | "
+              f"{' / '.join(map(str, c.any_crop.values()))} | {c.any_model}", flush=True)
 
 
 def draw_people(image: np.ndarray, people: list[dict], reference=None) -> np.ndarray:
@@ -251,6 +269,11 @@ def main() -> None:
     misses.add_argument("--vtest-frames", type=int, default=300)
     misses.add_argument("--list", action="store_true", help="list the frames of each cause")
     misses.set_defaults(run=print_misses)
+    ceiling = commands.add_parser("ceiling")
+    ceiling.add_argument("--videos", nargs="+", default=list(bp.DEV_VIDEOS))
+    ceiling.add_argument("--models", nargs="+", default=["full", "lite"], help="BlazePose models: lite full heavy")
+    ceiling.add_argument("--vtest-frames", type=int, default=300)
+    ceiling.set_defaults(run=print_ceiling)
     trace = commands.add_parser("trace")
     trace.add_argument("video")
     trace.add_argument("--preset", default="balanced")
