@@ -26,6 +26,12 @@ class Preset:
     detector_long_sides: tuple[int, ...]
     detect_every: int  # frames at 30 fps between detector runs while everyone stays tracked (same time at any rate)
     gpu_landmark_model: str | None = None  # used instead when the models run on a GPU
+    # tried on a crop where the landmark model finds no one (presence under the tracker's threshold), its find kept
+    # where it is the body the crop was cut for; that person stays with it until the next detector run. BlazePose
+    # lite and full miss different people: from the detection crop of each reference person, full finds 0.53 /
+    # 0.92 / 0.95 of armwrestling's / basketball's / vtest's, lite 0.67 / 0.88 / 0.94 (`eval_people.py ceiling`);
+    # tracked (balanced, mean of 4 start frames) 0.366 -> 0.435, 0.894 -> 0.888, 0.929 -> 0.931
+    second_landmark_model: str | None = None
     hand_model: str = "hand_landmark_lite"  # catalog name, when hands are on
     hands: bool = False  # hands and fingers on by default
     # a top-down keypoint model run on each detected person's aligned crop when the detector runs, its points
@@ -42,9 +48,10 @@ class Preset:
 PRESETS = {
     "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256, 384, 512), 12),
     "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512), 12,
-                       gpu_landmark_model="blazepose_landmark_heavy"),
+                       gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 2,
-                       gpu_landmark_model="blazepose_landmark_heavy", hand_model="hand_landmark_full", hands=True,
+                       gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite",
+                       hand_model="hand_landmark_full", hands=True,
                        refiner_model="movenet_singlepose_thunder", crowd_always=True),
 }
 

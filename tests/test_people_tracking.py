@@ -4,21 +4,23 @@ reference pass (the strongest detectors at hand on every frame, no tracking; peo
 keypoints).
 
 Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches: two_people_1080p 0.993 / 0 (two ids, each
-in all 72 frames), basketball_240p 0.911 / 0, armwrestling_truncated 0.349 / 0 (its reference people are the
+in all 72 frames), basketball_240p 0.888 / 2, armwrestling_truncated 0.428 / 0 (its reference people are the
 bystanders behind the two wrestlers, small, cut by the frame's top and often hidden; the wrestlers themselves, cut
-to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.928 /
-13 (the switches are within two pairs walking side by side, each about 20 pixels wide, most of them the reference
-box matched to one then the other of two overlapping tracks); records consistent 1.000 on every clip (after the
-merges of 2026-12-01). Floors: the issue's 0.99 for consistency, a little under the measurement for the rest; vtest's
-switch bound keeps the margin of 2 it had over its measurement (13: one flip of a side-by-side pair more or less
-between runs of different branches moved it 10 -> 11 -> 13), since a float difference on another CPU can flip one.
-Armwrestling's floor went 0.36 -> 0.33 when detected people whose shoulders MoveNet is unsure of got crops aligned
-hips -> head (0.378 -> 0.349): taken one detection at a time on its frames, the aligned crop finds the person in 4
-of 13 such detections, the upright box crop in 1; the 10 person-frames lost are spread over the clip (a detector
-run one frame later, a box matched at IoU 0.45), the order of detector runs and tracks having changed after the
-first. Fast is unchanged there (0.540) and accurate rose (0.410 -> 0.428)."""
+to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.929 /
+12 (the switches are within two pairs walking side by side, each about 20 pixels wide, most of them the reference
+box matched to one then the other of two overlapping tracks); records consistent 1.000 on every clip. Floors: the
+issue's 0.99 for consistency, a little under the measurement for the rest; vtest's switch bound keeps a margin,
+since a float difference on another CPU can flip one side-by-side pair more or less.
+
+One run is one draw: a change anywhere (a detector run one frame later, a box matched at IoU 0.45) reorders the
+detector runs and tracks after it. Started at frames 0, 8, 17 and 31, the same code's recall spans basketball
+0.870-0.898 and armwrestling 0.425-0.446 (before BlazePose lite became the second landmark model: 0.871-0.911 and
+0.349-0.402), so the small clips' floors sit under the lowest start, not under one run. Fast: basketball 0.890 /
+4, armwrestling 0.540 / 0; accurate 0.930 / 1 and 0.475 / 2."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -28,6 +30,10 @@ from conftest import SHARED_MODELS, media, read_jsonl, run_livecap
 import people_bench as bp
 import people_reference as br
 from livecap import skeleton
+from livecap.pose.pipeline import PipelineModels, build_pipeline
+from livecap.settings import PipelineSettings
+from livecap.sinks.jsonl import frame_record
+from livecap.types import Frame
 from livecap.models.catalog import ModelCatalog
 from livecap.models.runtime import OnnxModel
 
@@ -123,8 +129,8 @@ def test_most_pedestrians_of_a_street_are_found_against_a_reference_pass(vtest_r
     assert figures.id_switches <= 15, figures
 
 
-@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.89, 1),
-                                                    ("armwrestling_truncated.mp4", 0.33, 1)])
+@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.86, 3),
+                                                    ("armwrestling_truncated.mp4", 0.40, 1)])
 def test_people_of_small_videos_are_found_against_a_reference_pass(video, floor, switches, reference_detector,
                                                                    tmp_path):
     """Low-resolution clips: people 60-170 pixels tall, found with MoveNet's input enlarged beyond the image."""
@@ -136,3 +142,26 @@ def test_people_of_small_videos_are_found_against_a_reference_pass(video, floor,
     assert figures.recall >= floor, figures
     assert figures.id_switches <= switches, figures
     assert consistency(frames) >= 0.99
+
+
+def test_people_the_landmark_model_cannot_see_are_found_by_the_second_model_where_it_sees_the_same_body(
+        reference_detector):
+    """armwrestling's bystanders, small and half hidden: cropped from the reference's own keypoints, BlazePose full
+    finds 0.53 of them and lite 0.67 (`eval_people.py ceiling`). Where full finds no one in a crop, balanced asks
+    lite, and keeps what lite finds only where it is the body the crop was cut for (the detection's pose, or the
+    track's last). Measured on the first 140 frames: recall 0.39 with full alone, 0.47 with lite second; records
+    stay one body each."""
+    video = media("video/armwrestling_truncated.mp4")
+    images = br.read_video(video, 140)
+    settings = PipelineSettings()
+    models = PipelineModels.load(settings)
+    assert models.second_landmarker is not None
+
+    def run(models: PipelineModels) -> list[dict]:
+        pipeline = build_pipeline(settings, images[0].shape[1], images[0].shape[0], models=models)
+        return [frame_record(pipeline.process(Frame(i, i / 28.0, image, 0.0))) for i, image in enumerate(images)]
+
+    with_second, full_alone = run(models), run(replace(models, second_landmarker=None))
+    assert recall("armwrestling_truncated.mp4", with_second, reference_detector).recall >= \
+        recall("armwrestling_truncated.mp4", full_alone, reference_detector).recall + 0.05
+    assert consistency(with_second) >= 0.99

@@ -229,7 +229,8 @@ class TracingTracker(PoseTracker):
         for c, r in zip(candidates, results):
             if c.detection_keypoints is None and c.detection_score > 0:
                 self.log.append(f"crowd box crop for {c.track_id} roi {c.roi}")
-            same = "" if c.detection_keypoints is None else f" same body as its detection {self._same_body(c, r)}"
+            detected = c.detection_keypoints
+            same = "" if detected is None else f" same body as its detection {self._same_body(detected, r)}"
             self.log.append(f"crop for {c.track_id} presence {r.presence:.2f}{same}")
         return super().update(candidates, results)
 

@@ -48,7 +48,7 @@ class RecordingTracker(PoseTracker):
 
     def update(self, candidates, results):
         for c, r, (det, box) in zip(candidates, results, self._sources):
-            same = None if c.detection_keypoints is None else self._same_body(c, r)
+            same = None if c.detection_keypoints is None else self._same_body(c.detection_keypoints, r)
             self.log[-1].crops.append((c.track_id, det, box, float(r.presence), same))
         return super().update(candidates, results)
 

@@ -39,6 +39,7 @@ class PipelineModels:
     hands: MediaPipeHandLandmarker | None = None  # when hands are on
     refiner: MoveNetSinglePose | None = None  # top-down keypoints of each detected person (accurate)
     crowd: NanoDetPersonDetector | None = None  # boxes of any number of people, where MoveNet's six may not do
+    second_landmarker: BlazePoseLandmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
@@ -55,8 +56,10 @@ class PipelineModels:
         refiner = (MoveNetSinglePose(OnnxModel(catalog.require(preset.refiner_model).path, options))
                    if preset.refiner_model else None)
         crowd = NanoDetPersonDetector(OnnxModel(catalog.require(preset.crowd_model).path, options))
+        second = (BlazePoseLandmarker(OnnxModel(catalog.require(preset.second_landmark_model).path, options))
+                  if preset.second_landmark_model else None)
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark), hands,
-                   refiner, crowd)
+                   refiner, crowd, second)
 
     @property
     def providers(self) -> list[str]:
@@ -132,11 +135,10 @@ class PosePipeline:
         detections, crowd = self._detect(rgb)
         lap("detect")
         candidates = self.tracker.propose(detections, crowd)
-        results = self.models.landmarker(rgb, [c.roi for c in candidates], [c.mask for c in candidates])
+        results = self._landmarks(rgb, candidates)
         retries = self.tracker.retries(candidates, results)
         if retries:  # crops that found another person's body: again, with that body masked out
-            again = self.models.landmarker(rgb, [candidates[i].roi for i in retries],
-                                           [candidates[i].mask for i in retries])
+            again = self._landmarks(rgb, [candidates[i] for i in retries])
             for i, landmarks in zip(retries, again):
                 results[i] = landmarks
         lap("landmarks")
@@ -179,6 +181,31 @@ class PosePipeline:
             frames = self.settings.preset_spec.detect_every / (REFERENCE_FPS * self._frame_interval)
             self.tracker.settings.detect_every = max(1, round(frames))
         self._last_time = time_s
+
+    def _landmarks(self, rgb: np.ndarray, candidates: list[Candidate]) -> list[Landmarks]:
+        """Each crop through its track's landmark model, one batched call per model. Where the first model finds
+        no one, the preset's second model looks (BlazePose lite and full miss different people); what it finds
+        counts when it is the body the crop was cut for, and that track stays with the second model until the
+        next detector run."""
+        second, threshold = self.models.second_landmarker, self.tracker.settings.presence_threshold
+        results: list[Landmarks] = [None] * len(candidates)  # type: ignore[list-item]
+        for model, use_second in ((self.models.landmarker, False), (second, True)):
+            chosen = [i for i, c in enumerate(candidates) if c.second_model == use_second]
+            for i, landmarks in zip(chosen, self._run(model, rgb, [candidates[i] for i in chosen])):
+                results[i] = landmarks
+        if second is None:
+            return results
+        failed = [i for i, c in enumerate(candidates) if not c.second_model and results[i].presence < threshold]
+        for i, landmarks in zip(failed, self._run(second, rgb, [candidates[i] for i in failed])):
+            if landmarks.presence >= threshold and self.tracker.confirms(candidates[i], landmarks):
+                results[i], candidates[i].second_model = landmarks, True
+        return results
+
+    @staticmethod
+    def _run(model: BlazePoseLandmarker | None, rgb: np.ndarray, candidates: list[Candidate]) -> list[Landmarks]:
+        if not candidates or model is None:
+            return []
+        return model(rgb, [c.roi for c in candidates], [c.mask for c in candidates])
 
     def _refine(self, rgb: np.ndarray, candidates: list[Candidate], results: list[Landmarks]) -> None:
         """Top-down keypoints for each person the detector saw this frame, on the crop their landmarks align."""
@@ -256,6 +283,8 @@ class PosePipeline:
             self.models.people.run(blank, side)
         side = min(width, height) / 2
         landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
+        if self.models.second_landmarker is not None:
+            self.models.second_landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
         if self.models.refiner is not None:
             self.models.refiner(blank, [Roi(width / 2, height / 2, side, 0.0)])
         if self.models.crowd is not None:

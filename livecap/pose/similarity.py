@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from livecap.types import PeopleDetections
+from livecap.models.blazepose import coco17_from_landmarks
+from livecap.types import Landmarks, PeopleDetections
 
 COCO_SIGMAS = np.array([.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062,
                         .107, .107, .087, .087, .089, .089], np.float32)
@@ -38,6 +39,16 @@ def object_keypoint_similarity(a: np.ndarray, b: np.ndarray, area: float, min_sc
     if not seen.any() or area <= 0:
         return 0.0
     return float(keypoint_similarities(a, b, area)[seen].mean())
+
+
+def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
+    """A landmark result as COCO-17 points and the area OKS scales them by."""
+    return coco17_from_landmarks(landmarks.image33), box_area(keypoint_box(landmarks.image33))
+
+
+def same_pose(a: Landmarks, b: Landmarks, gate: float) -> bool:
+    (pose_a, area_a), (pose_b, area_b) = landmark_pose(a), landmark_pose(b)
+    return object_keypoint_similarity(pose_a, pose_b, max(area_a, area_b)) >= gate
 
 
 def keypoint_box(points: np.ndarray, min_score: float = 0.5, margin: float = 0.05) -> np.ndarray:

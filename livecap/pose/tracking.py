@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
 from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, confidence_weighted, keypoint_box,
-                                     object_keypoint_similarity, shortened_to)
+                                     landmark_pose, object_keypoint_similarity, same_pose, shortened_to)
 from livecap.types import Landmarks, PeopleDetections, Roi
 
 TORSO = np.isin(np.arange(17), [5, 6, 11, 12])  # COCO-17 shoulders and hips: where a body is
@@ -44,6 +44,7 @@ class Track:
     # (the person did not move: starting them afresh made the published pose snap, 44 cm in depth on two_people)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # box centre, pixels per frame
     masked_by: int | None = None  # the track whose body was painted out of this one's crop in the last frame
+    second_model: bool = False  # last seen through the second landmark model (Candidate.second_model)
     state: Any = None  # what later stages keep about this person between frames; dies with the track
 
     @property
@@ -71,6 +72,8 @@ class Candidate:
     restart: bool = False  # a seen track restarting from the detector's crop: its temporal state must restart
     mask: np.ndarray | None = None  # another body (33 landmarks, image pixels) to paint out of this crop
     masked_by: int | None = None  # that body's track
+    # the first landmark model found no one in this track's crop since the last detector run, and the second did:
+    second_model: bool = False  # run it through the second (set by the pipeline; a detector run resets it)
 
 
 @dataclass
@@ -89,16 +92,6 @@ class TrackerSettings:
     # a box-only detection overlapping a track's or a keypoint detection's box this much is already explained
     same_box_iou: float = 0.3
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
-
-
-def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
-    """A landmark result as COCO-17 points and the area OKS scales them by."""
-    return coco17_from_landmarks(landmarks.image33), box_area(keypoint_box(landmarks.image33))
-
-
-def same_pose(a: Landmarks, b: Landmarks, gate: float) -> bool:
-    (pose_a, area_a), (pose_b, area_b) = landmark_pose(a), landmark_pose(b)
-    return object_keypoint_similarity(pose_a, pose_b, max(area_a, area_b)) >= gate
 
 
 class PoseTracker:
@@ -154,7 +147,7 @@ class PoseTracker:
         active = self.active()
         if detections is None:
             self._frames_since_detection += 1
-            return [self._masked(Candidate(t.id, t.roi)) for t in active]
+            return [self._masked(Candidate(t.id, t.roi, second_model=t.second_model)) for t in active]
         self._frames_since_detection = 0
         self._unexplained = False
         pairs, free = self._match_active(detections, active)
@@ -295,9 +288,10 @@ class PoseTracker:
         """Apply this frame's landmarks; returns the people seen in it, oldest id first."""
         found: list[tuple[Candidate, Landmarks]] = []
         for candidate, landmarks in zip(candidates, results):
+            detected = candidate.detection_keypoints
             if landmarks.presence < self.settings.presence_threshold:
                 continue
-            if candidate.detection_keypoints is not None and not self._same_body(candidate, landmarks):
+            if detected is not None and not self._same_body(detected, landmarks):
                 # the detector saw a body this crop did not find: look again soon; not when the crop found a body
                 # where its detection is, only less precisely than OKS asks of a small person (vtest's 20-pixel-wide
                 # pedestrians: 92 of 106 such flags, each a whole-image detector run the next frame)
@@ -318,9 +312,16 @@ class PoseTracker:
                 del self.tracks[track.id]
         return sorted(seen, key=lambda t: t.id)
 
-    def _same_body(self, candidate: Candidate, landmarks: Landmarks) -> bool:
+    def confirms(self, candidate: Candidate, landmarks: Landmarks) -> bool:
+        """Do these landmarks show the body the crop was cut for: its detection's pose, else its track's last?"""
+        if candidate.detection_keypoints is not None:
+            return self._same_body(candidate.detection_keypoints, landmarks)
+        track = self.tracks.get(candidate.track_id)
+        return track is None or self._same_body(track.own_coco17, landmarks, box_area(track.joint_box))
+
+    def _same_body(self, points: np.ndarray, landmarks: Landmarks, least_area: float = 0.0) -> bool:
         pose, area = landmark_pose(landmarks)
-        return object_keypoint_similarity(candidate.detection_keypoints, pose, area) >= self.settings.same_body_oks
+        return object_keypoint_similarity(points, pose, max(area, least_area)) >= self.settings.same_body_oks
 
     def _same_place(self, candidate: Candidate, landmarks: Landmarks) -> bool:
         """A track's crop found a body where its detection is (boxes, for once: poses already matched the
@@ -394,6 +395,6 @@ class PoseTracker:
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
         track.resumed = track.missed > 0  # found again after being lost: its motion starts afresh
         track.restarted = candidate.restart  # seen, but re-cropped from the detector (its hand crops start afresh)
-        track.masked_by = candidate.masked_by
+        track.masked_by, track.second_model = candidate.masked_by, candidate.second_model
         track.missed, track.age = 0, track.age + 1
         return track
