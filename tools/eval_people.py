@@ -3,7 +3,7 @@ against a reference pass, id switches, stints and record consistency; draws trac
 each component; traces the tracker's decisions frame by frame.
 
     python tools/eval_people.py ap
-    python tools/eval_people.py videos [--presets balanced] [--videos vtest.avi] [--vtest-frames 300]
+    python tools/eval_people.py videos [--presets balanced] [--videos vtest.avi] [--vtest-frames 300] [--starts 0 8 17 31]
     python tools/eval_people.py draw two_people_1080p.mp4 --frames 0 20 40 --preset balanced
     python tools/eval_people.py speed
     python tools/eval_people.py trace two_people_1080p.mp4 --preset balanced
@@ -76,6 +76,9 @@ def print_videos(args) -> None:
         limit = args.vtest_frames if name == "vtest.avi" else None
         reference = br.reference_pass(MEDIA / "video" / name, detector, limit, args.out / "cache")
         for preset in args.presets:
+            if args.starts:
+                print_starts(name, preset, reference, limit, args.starts)
+                continue
             frames, fps = bp.tracked_run(MEDIA / "video" / name, preset, limit)
             row = bp.video_row(Path(name), preset, reference, frames, fps)
             f = row.figures
@@ -85,6 +88,18 @@ def print_videos(args) -> None:
                   f"{f.tracked_ids} | {stints} | {row.records} | {row.consistent:.3f}", flush=True)
             if args.worst:
                 print(f"  uncovered frames: {f.uncovered_frames[:40]}")
+
+
+def print_starts(name: str, preset: str, reference: list, limit: int | None, starts: list[int]) -> None:
+    """One run is one draw (a change anywhere reorders the detector runs and tracks after it): the same video run
+    from several start frames, recall as mean (min-max) and id switches summed."""
+    rows = []
+    for start in starts:
+        frames, _, fps = pm.recorded_run(MEDIA / "video" / name, preset, limit, PoseTracker, start=start)
+        rows.append(bp.video_row(Path(name), preset, reference[start:], frames, fps))
+    recalls = [row.figures.recall for row in rows]
+    print(f"{name} | {preset} | starts {starts} | recall {np.mean(recalls):.3f} ({min(recalls):.3f}-"
+          f"{max(recalls):.3f}) | id switches {sum(row.figures.id_switches for row in rows)}", flush=True)
 
 
 def print_misses(args) -> None:
@@ -257,6 +272,7 @@ def main() -> None:
     videos.add_argument("--presets", nargs="+", default=["balanced", "fast", "accurate"])
     videos.add_argument("--vtest-frames", type=int, default=300)
     videos.add_argument("--worst", action="store_true", help="list the frames with an uncovered reference person")
+    videos.add_argument("--starts", type=int, nargs="+", help="run from each of these frames; recall mean (min-max)")
     videos.set_defaults(run=print_videos)
     drawing = commands.add_parser("draw")
     drawing.add_argument("video")

@@ -64,10 +64,11 @@ def _source(candidate, detections, crowd) -> tuple[int | None, int | None]:
 
 
 def recorded_run(video: Path, preset: str, max_frames: int | None = None,
-                 tracker_class: type[PoseTracker] = RecordingTracker, on_frame=None) -> tuple[list[dict], list, float]:
-    """The pipeline of `livecap process` on the video, frame by frame at the video's own times, with the given
-    tracker class: JSONL frame records, the tracker's log, frames per second. on_frame(index, tracker, record)
-    is called after each frame."""
+                 tracker_class: type[PoseTracker] = RecordingTracker, on_frame=None,
+                 start: int = 0) -> tuple[list[dict], list, float]:
+    """The pipeline of `livecap process` on the video from frame `start`, frame by frame at the video's own times,
+    with the given tracker class: JSONL frame records, the tracker's log, frames per second. on_frame(index,
+    tracker, record) is called after each frame."""
     from livecap.pose.pipeline import build_pipeline
     from livecap.settings import PipelineSettings
     from livecap.sinks.jsonl import frame_record
@@ -77,7 +78,7 @@ def recorded_run(video: Path, preset: str, max_frames: int | None = None,
     capture = cv2.VideoCapture(str(video))
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     capture.release()
-    images = br.read_video(video, max_frames)
+    images = br.read_video(video, max_frames)[start:]
     pipeline = build_pipeline(PipelineSettings(preset=preset), images[0].shape[1], images[0].shape[0])
     tracker = pipeline.tracker = tracker_class(pipeline.tracker.settings, pipeline.tracker.new_state)
     frames = []
