@@ -3,7 +3,8 @@ against a reference pass, id switches, stints and record consistency; draws trac
 each component; traces the tracker's decisions frame by frame.
 
     python tools/eval_people.py ap
-    python tools/eval_people.py videos [--presets balanced] [--videos vtest.avi] [--vtest-frames 300] [--starts 0 8 17 31]
+    python tools/eval_people.py videos [--presets balanced] [--videos vtest.avi] [--vtest-frames 300]
+        [--starts 0 8 17 31]  (each video run from several start frames: one run is one draw)
     python tools/eval_people.py draw two_people_1080p.mp4 --frames 0 20 40 --preset balanced
     python tools/eval_people.py speed
     python tools/eval_people.py trace two_people_1080p.mp4 --preset balanced
