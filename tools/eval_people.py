@@ -33,6 +33,7 @@ import people_bench as bp  # noqa: E402
 import people_ceiling as pc  # noqa: E402
 import people_misses as pm  # noqa: E402
 import people_reference as br  # noqa: E402
+from livecap.models.blazepose import BlazePoseLandmarker  # noqa: E402
 from livecap.models.catalog import ModelCatalog  # noqa: E402
 from livecap.models.runtime import OnnxModel  # noqa: E402
 from livecap.pose.tracking import PoseTracker, box_iou  # noqa: E402
@@ -124,8 +125,6 @@ def print_misses(args) -> None:
 
 
 def print_ceiling(args) -> None:
-    from livecap.models.blazepose import BlazePoseLandmarker
-
     detector = reference_detector()
     models = {name: BlazePoseLandmarker(OnnxModel(ModelCatalog().require(f"blazepose_landmark_{name}").path))
               for name in args.models}
@@ -195,7 +194,6 @@ def _median_ms(call, repeat: int = 15) -> float:
 
 
 def speed(args) -> None:
-    from livecap.models.blazepose import BlazePoseLandmarker
     from livecap.models.movenet import MoveNetMultiPose
     from livecap.types import Roi
 

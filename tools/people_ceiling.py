@@ -60,6 +60,8 @@ def ceiling(images: list[np.ndarray], reference: list[PeopleDetections],
                 own[name] += row[SCALES.index(1.0)]
                 best[name] += any(row)
             union += any(any(row) for row in hits.values())
-    share = lambda n: round(n / max(total, 1), 3)  # noqa: E731
+    def share(count: int) -> float:
+        return round(count / max(total, 1), 3)
+
     return Ceiling(total, {k: share(v) for k, v in own.items()}, {k: share(v) for k, v in best.items()},
                    share(union))
