@@ -282,11 +282,11 @@ class PosePipeline:
         for side in self.models.people.long_sides:  # a video may use any of them
             self.models.people.run(blank, side)
         side = min(width, height) / 2
-        landmarks = self.models.landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
-        if self.models.second_landmarker is not None:
-            self.models.second_landmarker(blank, [Roi(width / 2, height / 2, side, 0.0)])
-        if self.models.refiner is not None:
-            self.models.refiner(blank, [Roi(width / 2, height / 2, side, 0.0)])
+        centre = [Roi(width / 2, height / 2, side, 0.0)]
+        landmarks = self.models.landmarker(blank, centre)
+        for model in (self.models.second_landmarker, self.models.refiner):
+            if model is not None:
+                model(blank, centre)
         if self.models.crowd is not None:
             self.models.crowd(blank)
         if self.models.hands is not None:
