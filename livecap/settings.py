@@ -56,6 +56,29 @@ PRESETS = {
 }
 
 
+@dataclass
+class TrackerSettings:
+    """How people are followed from frame to frame (livecap.pose.tracking)."""
+
+    detect_every: int = 8  # frames at 30 fps between detector runs while nothing changes (`pace`: same time at any rate)
+    presence_threshold: float = 0.3  # 0.5 dropped real people in the fast preset (AP 0.339 -> 0.345)
+    max_missed: int = 60  # frames a lost track is kept for re-attachment
+    # a person lost this long at most is published from their motion (livecap.pose.prediction), and found again in
+    # that time carries on as if never lost: a few frames at any rate, long enough for a detector run to find them
+    predict_seconds: float = 0.2
+    # Two poses at least this similar (COCO OKS) are one body: COCO's own mid threshold, where a keypoint
+    # detector's person counts as found; it also decides which of a detection's points join a record.
+    same_body_oks: float = 0.5
+    # A record's torso points from two models describe one body when they lie within this share of its box height
+    # of each other (the record-consistency rule of the people benchmark); a detector's shoulder or hip farther
+    # than that from the landmarks' is pulled in to this distance.
+    same_point_tolerance: float = 0.15
+    reattach_distance: float = 0.6  # a lost track's predicted centre within this many body heights
+    # a box-only detection overlapping a track's or a keypoint detection's box this much is already explained
+    same_box_iou: float = 0.3
+    reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
+
+
 def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]

@@ -108,6 +108,7 @@ class PersonPose:
     world: WorldPose | None = None  # the skeleton in world space (livecap.skeleton): what the sinks use
     contacts: dict[str, bool] | None = None  # {"left", "right"}: feet on the floor (livecap.pose.contact)
     hands: dict[str, HandPose | None] = field(default_factory=dict)  # "left", "right" when hands are on
+    predicted: bool = False  # not seen in this frame: moved on from the last pose seen (livecap.pose.prediction)
 
     def __post_init__(self):
         if self.world is None and self.skeleton is not None:

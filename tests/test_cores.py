@@ -20,7 +20,8 @@ from livecap.pose.similarity import LIMB_HALF_WIDTH, SOLE, body_outline, box_iou
 from livecap.types import Landmarks, PeopleDetections, Roi
 from livecap.models.runtime import resolve_providers
 from livecap.sinks.jsonl import JsonlWriter
-from livecap.pose.tracking import Candidate, PoseTracker, TrackerSettings, object_keypoint_similarity
+from livecap.pose.tracking import Candidate, PoseTracker, object_keypoint_similarity
+from livecap.settings import TrackerSettings
 
 
 def test_crop_and_image_matrices_are_inverse():

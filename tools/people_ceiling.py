@@ -17,7 +17,7 @@ import people_bench as bp
 from livecap.models.blazepose import BlazePoseLandmarker
 from livecap.models.crop import box_roi, roi_from_coco17
 from livecap.pose.similarity import body_outline
-from livecap.pose.tracking import TrackerSettings
+from livecap.settings import TrackerSettings
 from livecap.types import PeopleDetections, Roi
 
 SCALES = (0.8, 1.0, 1.25)  # crop sizes around each seed, relative to the pipeline's own

@@ -26,9 +26,10 @@ from livecap.pose.contact import FootContacts, joints_in_contact
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
 from livecap.pose.hands import HandStage, PersonHands
+from livecap.pose.prediction import predicted_person
 from livecap.pose.similarity import merge_people
-from livecap.pose.tracking import Candidate, PoseTracker, Track, TrackerSettings
-from livecap.settings import PipelineSettings
+from livecap.pose.tracking import Candidate, PoseTracker, Track
+from livecap.settings import PipelineSettings, TrackerSettings
 from livecap.types import Frame, FrameResult, Landmarks, PeopleDetections, PersonPose, Roi, StreamInfo
 
 
@@ -75,9 +76,8 @@ class PersonState:
     smoother: PersonSmoother | None
     contacts: FootContacts | None = None  # not for stills: contact needs motion
     hands: PersonHands | None = None  # when hands are on (livecap.pose.hands)
-
-
-REFERENCE_FPS = 30.0  # the frame rate the presets' detector periods are counted at
+    last: PersonPose | None = None  # as last published: where a prediction starts from
+    root_step: np.ndarray | None = None  # the root's motion (metres) between the last two frames
 
 
 class PosePipeline:
@@ -156,8 +156,27 @@ class PosePipeline:
             for person, track, found in zip(people, tracks, hands):
                 self.hands.attach(person, track.state.hands, found, frame.time)
             lap("hands")
+        if not self.stills:
+            people = sorted(self._remembered(people, tracks) + self._predicted(), key=lambda p: p.id)
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms, camera=own_camera)
+
+    @staticmethod
+    def _remembered(people: list[PersonPose], tracks: list[Track]) -> list[PersonPose]:
+        """Each seen person's pose and root motion, kept for a prediction should they be lost."""
+        for person, track in zip(people, tracks):
+            state: PersonState = track.state
+            if state.last is not None and state.last.skeleton is not None and person.skeleton is not None:
+                step = person.skeleton.root - state.last.skeleton.root
+                state.root_step = step if state.root_step is None else 0.5 * state.root_step + 0.5 * step
+            state.last = person
+        return people
+
+    def _predicted(self) -> list[PersonPose]:
+        """The people lost for a moment, where their motion takes them (livecap.pose.prediction)."""
+        return [predicted_person(t.state.last, t.velocity * t.missed,
+                                 None if t.state.root_step is None else t.state.root_step * t.missed)
+                for t in self.tracker.predicted() if t.state.last is not None]
 
     def _camera_for_still(self, width: int, height: int) -> CameraIntrinsics | None:
         """Unrelated stills come in any size: each is seen through the camera of its own size (a folder's first
@@ -172,14 +191,11 @@ class PosePipeline:
         return None if (width, height) == self._stream_size else self.fitter.camera
 
     def _follow_frame_rate(self, time_s: float) -> None:
-        """The preset's detector period is in frames at 30 fps: at other rates the same time passes between
-        detector runs (a 10 fps street clip is searched every 4 frames, not every 12), so the search for newcomers
-        costs the same CPU per second and finds them as soon at any rate."""
+        """The tracker's periods are times (PoseTracker.pace): it is told the frame rate, averaged."""
         if self._last_time is not None and time_s > self._last_time:
             step = time_s - self._last_time
             self._frame_interval = step if self._frame_interval is None else 0.9 * self._frame_interval + 0.1 * step
-            frames = self.settings.preset_spec.detect_every / (REFERENCE_FPS * self._frame_interval)
-            self.tracker.settings.detect_every = max(1, round(frames))
+            self.tracker.pace(self._frame_interval)
         self._last_time = time_s
 
     def _landmarks(self, rgb: np.ndarray, candidates: list[Candidate]) -> list[Landmarks]:

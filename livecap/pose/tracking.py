@@ -17,13 +17,15 @@ from scipy.optimize import linear_sum_assignment
 
 from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
-from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, confidence_weighted, keypoint_box,
-                                     landmark_pose, object_keypoint_similarity, same_pose, shortened_to)
+from livecap.pose.coco_record import coco17_record, detector_points
+from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, keypoint_box, landmark_pose,
+                                     object_keypoint_similarity, same_pose)
+from livecap.settings import TrackerSettings
 from livecap.types import Landmarks, PeopleDetections, Roi
 
-TORSO = np.isin(np.arange(17), [5, 6, 11, 12])  # COCO-17 shoulders and hips: where a body is
 CONFIDENT_LANDMARK = 0.5  # a landmark at least this visible is seen, not guessed
 NO_MATCH_COST = 1e6  # finite, so linear_sum_assignment never finds the matrix infeasible
+REFERENCE_FPS = 30.0  # the frame rate that periods counted in frames (TrackerSettings.detect_every) are counted at
 
 
 @dataclass
@@ -76,24 +78,6 @@ class Candidate:
     second_model: bool = False  # run it through the second (set by the pipeline; a detector run resets it)
 
 
-@dataclass
-class TrackerSettings:
-    detect_every: int = 8  # frames between detector runs while nothing changes
-    presence_threshold: float = 0.3  # 0.5 dropped real people in the fast preset (AP 0.339 -> 0.345)
-    max_missed: int = 60  # frames a lost track is kept for re-attachment
-    # Two poses at least this similar (COCO OKS) are one body: COCO's own mid threshold, where a keypoint
-    # detector's person counts as found; it also decides which of a detection's points join a record.
-    same_body_oks: float = 0.5
-    # A record's torso points from two models describe one body when they lie within this share of its box height
-    # of each other (the record-consistency rule of the people benchmark); a detector's shoulder or hip farther
-    # than that from the landmarks' is pulled in to this distance.
-    same_point_tolerance: float = 0.15
-    reattach_distance: float = 0.6  # a lost track's predicted centre within this many body heights
-    # a box-only detection overlapping a track's or a keypoint detection's box this much is already explained
-    same_box_iou: float = 0.3
-    reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
-
-
 class PoseTracker:
     """`new_state` makes the per-person state each new track carries (filters, fit), so that state is created with
     its person and forgotten with them, with no table of ids to keep in step.
@@ -109,6 +93,19 @@ class PoseTracker:
         self._frames_since_detection = 0
         self._lost_last_frame = False
         self._unexplained = False  # the last detector run saw a body that no track took
+        self.detect_every = self.settings.detect_every
+        self.predict_frames = self._frames(self.settings.predict_seconds, 1 / REFERENCE_FPS)
+
+    def pace(self, frame_interval: float) -> None:
+        """Periods are times: at this many seconds a frame, the detector runs as often per second as at 30 fps (a
+        10 fps street clip is searched every 4 frames, not every 12, so the search for newcomers costs the same CPU
+        per second and finds them as soon at any rate), and a lost person is predicted for as long."""
+        self.detect_every = self._frames(self.settings.detect_every / REFERENCE_FPS, frame_interval)
+        self.predict_frames = self._frames(self.settings.predict_seconds, frame_interval)
+
+    @staticmethod
+    def _frames(seconds: float, frame_interval: float) -> int:
+        return max(1, round(seconds / frame_interval))
 
     def reset(self) -> None:
         """Forget every track (ids still never repeat)."""
@@ -121,6 +118,10 @@ class PoseTracker:
     def lost(self) -> list[Track]:
         return [t for t in self.tracks.values() if t.missed > 0]
 
+    def predicted(self) -> list[Track]:
+        """The people lost for no longer than the prediction lasts, oldest id first: still there, only unseen."""
+        return sorted((t for t in self.lost() if t.missed <= self.predict_frames), key=lambda t: t.id)
+
     def smallest_body(self) -> float | None:
         """The smallest body size (pixels) of the people followed or being looked for; None when there are none."""
         return min((t.body_size for t in self.tracks.values()), default=None)
@@ -132,9 +133,9 @@ class PoseTracker:
         since = self._frames_since_detection
         # a person lost within the last detector period is likely still there (occluded, or missed by one run):
         # looked for again soon, not a whole period later
-        sought = any(0 < t.missed <= self.settings.detect_every for t in self.tracks.values())
-        return (not self.active() or self._lost_last_frame or since >= self.settings.detect_every
-                or ((self._unexplained or sought) and since >= max(1, self.settings.detect_every // 4)))
+        sought = any(0 < t.missed <= self.detect_every for t in self.tracks.values())
+        return (not self.active() or self._lost_last_frame or since >= self.detect_every
+                or ((self._unexplained or sought) and since >= max(1, self.detect_every // 4)))
 
     # ------------------------------------------------------------------ detections -> crops
 
@@ -276,7 +277,8 @@ class PoseTracker:
         kept: list[int] = []
         retry: list[int] = []
         for i in order:
-            owner = next((k for k in kept if same_pose(results[i], results[k], self.settings.same_body_oks)), None)
+            owner = next((k for k in kept if self._same_body_as(candidates[i], results[i], candidates[k], results[k])),
+                         None)
             if owner is None:
                 kept.append(i)
             else:
@@ -335,21 +337,24 @@ class PoseTracker:
         """Crops that still converged on one body keep one (see _continuity); the others are not seen."""
         kept: list[tuple[Candidate, Landmarks]] = []
         for candidate, landmarks in sorted(found, key=lambda item: self._continuity(*item)):
-            if not any(same_pose(landmarks, other, self.settings.same_body_oks) for _, other in kept):
+            if not any(self._same_body_as(candidate, landmarks, *other) for other in kept):
                 kept.append((candidate, landmarks))
         return kept
 
-    def _keypoints_for(self, candidate: Candidate, landmarks: Landmarks) -> np.ndarray:
-        """The detector's points, fused with the top-down refinement when one ran and found this body: each point
-        the two models' mean weighted by their confidences (on the dev images neither model was better on every
-        point; the weighted mean beat both on the mean AP)."""
-        detected, refined = candidate.detection_keypoints, candidate.refined_keypoints
-        if refined is None:
-            return detected
-        pose, area = landmark_pose(landmarks)
-        if object_keypoint_similarity(refined, pose, area) < self.settings.same_body_oks:
-            return detected
-        return confidence_weighted(detected, refined)
+    def _same_body_as(self, candidate: Candidate, landmarks: Landmarks, other_candidate: Candidate,
+                      other: Landmarks) -> bool:
+        """Did this crop find the body another crop keeps? Two people close together (a handshake) have poses
+        whose OKS hovers around the gate (0.46-0.54 on two_people), so likeness alone would drop one of them on
+        the last bit of a float; a crop whose body continues its own track's last pose better than the other
+        track's is its own person, however alike the two are now."""
+        if not same_pose(landmarks, other, self.settings.same_body_oks):
+            return False
+        own, theirs = self.tracks.get(candidate.track_id), self.tracks.get(other_candidate.track_id)
+        if own is None or theirs is None or own is theirs or own.landmarks is None or theirs.landmarks is None:
+            return True
+        pose, _ = landmark_pose(landmarks)
+        return (object_keypoint_similarity(pose, own.own_coco17, box_area(own.joint_box))
+                <= object_keypoint_similarity(pose, theirs.own_coco17, box_area(theirs.joint_box)))
 
     def _track_for(self, candidate: Candidate) -> Track:
         if candidate.track_id is not None and candidate.track_id in self.tracks:
@@ -361,28 +366,17 @@ class PoseTracker:
         return track
 
     def _observe(self, track: Track, candidate: Candidate, landmarks: Landmarks) -> Track:
-        """COCO-17 keeps the detector's keypoints (the better points on the dev images: AP 0.44 against 0.30 for
-        the landmarks' own), carried between detector runs by the landmarks' motion. Their shoulders and hips
-        stay within same_point_tolerance of the landmarks' (the body the fit and the landmarks describe): a
-        record never draws two bodies."""
-        own = coco17_from_landmarks(landmarks.image33)
+        """The track takes this crop's body: its record (livecap.pose.coco_record), motion, size and next crop."""
         joint_box = keypoint_box(landmarks.image33)
         bbox = body_outline(landmarks.image33, landmarks.roi_points)
         seen_box = body_outline(landmarks.image33, landmarks.roi_points, CONFIDENT_LANDMARK)
-        if candidate.detection_keypoints is not None:
-            detected = self._keypoints_for(candidate, landmarks)
-            track.coco_offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
+        detected = candidate.detection_keypoints
+        if detected is not None:
+            detected = detector_points(detected, candidate.refined_keypoints, landmarks, self.settings.same_body_oks)
+        if candidate.detection_score > 0:  # a box-only detection's confidence is all the detector says
             track.detection_score = candidate.detection_score
-            own[:, 2] = detected[:, 2]
-        elif candidate.detection_score > 0:  # a box-only detection: its confidence is all the detector says
-            track.detection_score = candidate.detection_score
-        if track.coco_offset is not None:
-            # limbs: the detector's point is the better one even where the two differ; shoulders and hips are held
-            # within the tolerance of the landmarks' (at detection, and while carried as the body turns or its
-            # size changes)
-            track.coco_offset[TORSO] = shortened_to(track.coco_offset[TORSO], (bbox, joint_box),
-                                                    self.settings.same_point_tolerance)
-            own[:, :2] += track.coco_offset
+        own, track.coco_offset = coco17_record(landmarks, detected, track.coco_offset, (bbox, joint_box),
+                                               self.settings.same_point_tolerance)
         if track.landmarks is not None:
             step = box_centre(seen_box) - box_centre(track.seen_box)
             moving = track.missed == 0
@@ -393,7 +387,8 @@ class PoseTracker:
         track.seen_box = seen_box
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
         track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
-        track.resumed = track.missed > 0  # found again after being lost: its motion starts afresh
+        # found again after being lost for longer than predicted: its motion starts afresh
+        track.resumed = track.missed > self.predict_frames
         track.restarted = candidate.restart  # seen, but re-cropped from the detector (its hand crops start afresh)
         track.masked_by, track.second_model = candidate.masked_by, candidate.second_model
         track.missed, track.age = 0, track.age + 1

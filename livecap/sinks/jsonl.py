@@ -46,7 +46,7 @@ def person_record(person: PersonPose) -> dict:
               "bbox": _rounded(person.bbox, PIXEL_DECIMALS),
               "coco17": _points(person.coco17, PIXEL_DECIMALS),
               "landmarks2d": _points(person.landmarks2d, PIXEL_DECIMALS),
-              "world33": _rounded(person.world33, METRE_DECIMALS)}
+              "world33": _rounded(person.world33, METRE_DECIMALS), "predicted": person.predicted}
     fit = person.skeleton
     if fit is not None:
         record.update({"joints3d": _rounded(fit.joints3d, METRE_DECIMALS), "root": _rounded(fit.root, METRE_DECIMALS),
