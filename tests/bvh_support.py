@@ -21,8 +21,7 @@ BLENDER_SCRIPT = Path(__file__).parent / "blender" / "dump_pose.py"
 
 def real_bvh_files() -> list[Path]:
     files = sorted((MEDIA / "bvh").glob("*/*.bvh"))
-    if not files:
-        pytest.skip(f"no BVH files under {MEDIA / 'bvh'} (set LIVECAP_MEDIA to the shared media folder)")
+    assert files, f"no BVH files under {MEDIA / 'bvh'}"
     return files
 
 

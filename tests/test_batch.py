@@ -15,18 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import media, read_jsonl, run_livecap
+from conftest import MEDIA, TWO_PEOPLE, read_jsonl, run_livecap
 from livecap.app.batch_plan import BatchInput, expand_inputs
 from livecap.errors import LivecapError
 
-VIDEOS = ("video/two_people_1080p.mp4", "video/basketball_240p.mp4", "video/armwrestling_truncated.mp4")
+VIDEOS = (TWO_PEOPLE, MEDIA / "video" / "basketball_240p.mp4", MEDIA / "video" / "armwrestling_truncated.mp4")
 FRAMES = 24  # per input: enough for people to be tracked, short enough for two cores
 COORDINATES = ("bbox", "coco17", "landmarks2d", "world33", "joints3d", "root", "rotations", "bone_lengths")
 
 
 @pytest.fixture(scope="module")
 def videos() -> list[Path]:
-    return [media(v) for v in VIDEOS]
+    return list(VIDEOS)
 
 
 @pytest.fixture(scope="module")

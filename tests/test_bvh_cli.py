@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from bvh_support import blender_pose, bvhio_positions, results_from_jsonl, y_up_to_blender
-from conftest import media, read_jsonl, run_livecap
+from conftest import TWO_PEOPLE, VTEST, read_jsonl, run_livecap
 from livecap.sinks.bvh.format import world_positions
 from livecap.sinks.bvh.reader import read
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
@@ -25,7 +25,7 @@ from test_bvh_recording import _info
 @pytest.fixture(scope="module")
 def two_people_bvh(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     folder = tmp_path_factory.mktemp("bvh")
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(folder / "two.jsonl"),
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(folder / "two.jsonl"),
                        "--bvh", str(folder / "out"), "--bvh-take", "two", "--max-frames", "40")
     assert done.returncode == 0, done.stderr
     return folder / "out", done
@@ -102,7 +102,7 @@ def test_bad_recording_flags_are_one_line_usage_errors():
 
 def test_an_unwritable_bvh_folder_stops_only_the_recording(tmp_path):
     (tmp_path / "a_file").write_text("")
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(tmp_path / "r.jsonl"),
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(tmp_path / "r.jsonl"),
                        "--bvh", str(tmp_path / "a_file" / "takes"), "--max-frames", "3")
     assert done.returncode == 2, done.stderr  # the run went on, but the command reports the failed output
     assert "bvh output stopped: cannot create the BVH folder" in done.stderr
@@ -122,7 +122,7 @@ def test_killing_a_recording_mid_take_then_repair_loses_under_a_second(tmp_path)
     """kill -9 while recording; `livecap bvh repair` then gives a valid file covering all the frames the process
     had finished but at most the last second of them."""
     out, results = tmp_path / "takes", tmp_path / "r.jsonl"
-    child = subprocess.Popen([sys.executable, "-m", "livecap", "process", str(media("video/vtest.avi")), "--out",
+    child = subprocess.Popen([sys.executable, "-m", "livecap", "process", str(VTEST), "--out",
                               str(results), "--bvh", str(out), "--bvh-take", "killed", "--bvh-fps", "10",
                               "--max-frames", "400"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -173,7 +173,7 @@ def take_killed_after_a_gap(tmp_path_factory) -> Path:
     runs to its end records it: test_bvh_recording)."""
     folder = tmp_path_factory.mktemp("gap")
     results = folder / "two.jsonl"
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(results))
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(results))
     assert done.returncode == 0, done.stderr
     child = subprocess.run([sys.executable, "-c", KILLED_AFTER_A_GAP, str(results), str(folder / "takes")],
                            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=300)

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import media, read_jsonl, run_livecap
+from conftest import TWO_PEOPLE, media, read_jsonl, run_livecap
 from livecap.camera import CameraIntrinsics, load_calibration
 from livecap.errors import LivecapError
 
@@ -65,7 +65,7 @@ def test_a_bad_calibration_file_is_named_with_the_fix(tmp_path, content, message
 
 def test_process_reports_the_calibration_and_a_given_height_in_its_header(tmp_path):
     out = tmp_path / "r.jsonl"
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(out), "--max-frames", "3",
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--max-frames", "3",
                        "--calibration", str(write_opencv_yaml(tmp_path / "cam.yml")), "--height", "1.9")
     assert done.returncode == 0, done.stderr
     header, frames = read_jsonl(out)
@@ -80,7 +80,7 @@ def test_process_reports_the_calibration_and_a_given_height_in_its_header(tmp_pa
 
 
 def test_a_field_of_view_outside_what_cameras_have_is_refused(tmp_path):
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(tmp_path / "r.jsonl"),
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(tmp_path / "r.jsonl"),
                        "--fov", "0")
     assert done.returncode == 2 and "field of view" in done.stderr and "--fov" in done.stderr
 

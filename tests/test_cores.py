@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import media, read_jsonl, run_livecap
+from conftest import TWO_PEOPLE, media, read_jsonl, run_livecap
 from livecap.models.crop import (apply_affine, box_roi, crop_to_image_matrix, image_to_crop_matrix,
                                  roi_from_alignment_points, roi_from_coco17)
 from livecap.errors import RuntimeMissingError
@@ -188,7 +188,7 @@ def test_a_folder_is_a_sequence_and_stills_treats_each_image_alone(two_copies, t
 
 def test_max_frames_stops_early(tmp_path):
     out = tmp_path / "o.jsonl"
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(out), "--max-frames", "5")
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--max-frames", "5")
     assert done.returncode == 0 and "processed 5 frames, 2 people" in done.stdout
     assert len(read_jsonl(out)[1]) == 5
 
@@ -255,13 +255,28 @@ def test_a_track_no_detection_explains_restarts_from_the_detection_where_it_stan
 def test_a_lost_person_is_reattached_by_position_and_never_handed_to_the_occluder():
     tracker = PoseTracker(TrackerSettings(detect_every=1000, max_missed=10))
     tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
-    for _ in range(4):  # person 2 walks behind person 1 and is not seen
+    for _ in range(tracker.predict_frames + 1):  # person 2 walks behind person 1, unseen for longer than predicted
         candidates = tracker.propose(None)
         tracker.update(candidates, [_landmarks_at(100)])
+    assert tracker.predicted() == []
     candidates = tracker.propose(_detections_at(100, 290))  # back, close to where it was lost
     assert [c.track_id for c in candidates] == [1, 2]
     seen = tracker.update(candidates, [_landmarks_at(100), _landmarks_at(290)])
     assert [(t.id, t.resumed) for t in seen] == [(1, False), (2, True)]
+
+
+def test_a_person_unseen_for_a_moment_is_predicted_and_carries_on_when_found():
+    """Lost for up to predict_seconds (0.2 s: 6 frames at 30 fps, 2 at 10 fps), a person is still listed, as
+    predicted; found again in that time their filters and fit carry on (not resumed)."""
+    tracker = PoseTracker(TrackerSettings(detect_every=1000))
+    tracker.pace(1 / 10)
+    assert tracker.predict_frames == 2
+    tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
+    for missed in (1, 2):
+        tracker.update(tracker.propose(None), [_landmarks_at(100)])
+        assert [(t.id, t.missed) for t in tracker.predicted()] == [(2, missed)]
+    seen = tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
+    assert [(t.id, t.resumed) for t in seen] == [(1, False), (2, False)]
 
 
 def test_a_drifted_track_restarts_on_the_nearest_detection_not_the_best_scored_one():

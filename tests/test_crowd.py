@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import media
+from conftest import VTEST
 from livecap.models.movenet import MAX_PEOPLE
 from livecap.pose.pipeline import PipelineModels, PosePipeline
 from livecap.settings import PipelineSettings
@@ -21,7 +21,7 @@ SETTLE_FRAMES = 10  # tracked from this many frames before it
 
 
 def _vtest_frame(index: int) -> Frame:
-    capture = cv2.VideoCapture(str(media("video/vtest.avi")))
+    capture = cv2.VideoCapture(str(VTEST))
     capture.set(cv2.CAP_PROP_POS_FRAMES, index)
     ok, bgr = capture.read()
     capture.release()

@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from conftest import interruptible_livecap, media, run_livecap
+from conftest import TWO_PEOPLE, VTEST, interruptible_livecap, run_livecap
 from livecap.engine import Engine, EngineConfig
 from livecap.errors import OutputError, SourceError
 from livecap.pose.pipeline import PipelineModels
 from livecap.settings import PipelineSettings
 from livecap.sources import FrameSource, open_source
 
-VIDEO = "video/two_people_1080p.mp4"  # 72 frames at 28 fps
+VIDEO = TWO_PEOPLE  # 72 frames at 28 fps
 FAST = PipelineSettings(preset="fast")
 
 
@@ -55,7 +55,7 @@ def run_to_end(engine: Engine, timeout: float = 60.0):
 
 def test_a_paced_video_arrives_in_order_with_rising_timestamps_and_measured_latency(models):
     collector = Collector()
-    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), FAST, paced=True), [collector],
+    status = run_to_end(Engine(EngineConfig(str(VIDEO), FAST, paced=True), [collector],
                                models=models))
     assert status.state == "ended"
     indices = [r.index for r in collector.results]
@@ -75,13 +75,13 @@ def test_a_paced_video_arrives_in_order_with_rising_timestamps_and_measured_late
 
 def test_an_unpaced_file_loses_no_frame(models):
     collector = Collector()
-    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), FAST), [collector], models=models))
+    status = run_to_end(Engine(EngineConfig(str(VIDEO), FAST), [collector], models=models))
     assert status.dropped == 0 and [r.index for r in collector.results] == list(range(72))
 
 
 def test_a_slow_sink_drops_and_counts_while_the_others_get_every_frame(models):
     fast, slow = Collector("fast"), Collector("slow", delay=0.25)
-    config = EngineConfig(str(media(VIDEO)), FAST, paced=True, sink_queue=2)
+    config = EngineConfig(str(VIDEO), FAST, paced=True, sink_queue=2)
     status = run_to_end(Engine(config, [fast, slow], models=models))
     by_name = {s.name: s for s in status.sinks}
     assert by_name["slow"].dropped > 0
@@ -92,7 +92,7 @@ def test_a_slow_sink_drops_and_counts_while_the_others_get_every_frame(models):
 
 def test_a_failing_sink_is_reported_and_stopped_and_the_rest_go_on(models):
     healthy, failing = Collector("healthy"), Collector("disk", fail_at=5)
-    status = run_to_end(Engine(EngineConfig(str(media(VIDEO)), FAST), [healthy, failing], models=models))
+    status = run_to_end(Engine(EngineConfig(str(VIDEO), FAST), [healthy, failing], models=models))
     by_name = {s.name: s for s in status.sinks}
     assert "disk is full" in by_name["disk"].error and not by_name["disk"].running
     assert len(failing.results) == 5 and failing.closed >= 1
@@ -122,7 +122,7 @@ class UnpluggedOnce(FrameSource):
 
 
 def test_a_live_source_that_fails_is_reported_reopened_and_resumed(models):
-    path = str(media(VIDEO))
+    path = str(VIDEO)
     collector = Collector()
     engine = Engine(EngineConfig(path, FAST), [collector], source_factory=lambda: UnpluggedOnce(path),
                     models=models)
@@ -138,7 +138,7 @@ def test_a_live_source_that_fails_is_reported_reopened_and_resumed(models):
 
 
 def test_a_file_reader_that_raises_fails_the_run_with_its_message(models):
-    path = str(media(VIDEO))
+    path = str(VIDEO)
 
     class Broken(UnpluggedOnce):
         def __init__(self, path):
@@ -151,7 +151,7 @@ def test_a_file_reader_that_raises_fails_the_run_with_its_message(models):
 
 
 def test_pause_stops_processing_and_resume_continues(models):
-    engine = Engine(EngineConfig(str(media(VIDEO)), FAST, paced=True), [], models=models)
+    engine = Engine(EngineConfig(str(VIDEO), FAST, paced=True), [], models=models)
     engine.start()
     time.sleep(0.8)
     engine.pause()
@@ -165,7 +165,7 @@ def test_pause_stops_processing_and_resume_continues(models):
 
 
 def test_twenty_start_stop_cycles_leave_no_thread_or_file_behind(models):
-    path = str(media(VIDEO))
+    path = str(VIDEO)
     engine = Engine(EngineConfig(path, FAST, paced=True), [Collector()], models=models)
     engine.start()
     engine.stop()
@@ -181,7 +181,7 @@ def test_twenty_start_stop_cycles_leave_no_thread_or_file_behind(models):
 
 def test_run_command_shows_a_status_line_and_writes_results(tmp_path):
     out = tmp_path / "live.jsonl"
-    done = run_livecap("run", "--source", str(media(VIDEO)), "--paced", "--preset", "fast", "--out", str(out))
+    done = run_livecap("run", "--source", str(VIDEO), "--paced", "--preset", "fast", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "fps" in done.stderr and "latency" in done.stderr and "CPU" in done.stderr
     lines = out.read_text().splitlines()
@@ -196,7 +196,7 @@ def test_run_without_a_camera_says_so_in_one_line():
 
 def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
     out = tmp_path / "live.jsonl"
-    child = interruptible_livecap("run", "--source", str(media("video/vtest.avi")), "--paced", "--preset", "fast",
+    child = interruptible_livecap("run", "--source", str(VTEST), "--paced", "--preset", "fast",
                                   "--out", str(out), stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -215,7 +215,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
 
 
 def test_an_output_attached_and_detached_while_running_gets_the_frames_in_between(models):
-    engine = Engine(EngineConfig(str(media(VIDEO)), FAST, paced=True), [], models=models)
+    engine = Engine(EngineConfig(str(VIDEO), FAST, paced=True), [], models=models)
     recorder = Collector("recorder")
     engine.start()
     time.sleep(0.7)
@@ -232,7 +232,7 @@ def test_an_output_attached_and_detached_while_running_gets_the_frames_in_betwee
 
 def test_bench_prints_every_stage_latency_and_drops(tmp_path):
     figures = tmp_path / "bench.json"
-    done = run_livecap("bench", "--source", str(media(VIDEO)), "--preset", "fast", "--frames", "12",
+    done = run_livecap("bench", "--source", str(VIDEO), "--preset", "fast", "--frames", "12",
                        "--json", str(figures))
     assert done.returncode == 0, done.stderr
     assert "p95 ms" in done.stdout and "dropped" in done.stdout
@@ -285,7 +285,7 @@ def test_a_network_stream_url_is_read_through_opencv(models):
     """A video from a real local web server is read as a live source: frames flow until it is stopped."""
     import http.server
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _video_over_http(media(VIDEO)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _video_over_http(VIDEO))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         collector = Collector()

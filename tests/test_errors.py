@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import media, run_livecap
+from conftest import TWO_PEOPLE, VTEST, media, run_livecap
 
 
 def assert_one_line_error(done, *words: str) -> None:
@@ -61,7 +61,7 @@ def _limit_file_size():
 @pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX resource limits")
 def test_full_disk_keeps_every_line_written_before_it(tmp_path):
     out = tmp_path / "o.jsonl"
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(out),
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out),
                        preexec_fn=_limit_file_size)
     assert_one_line_error(done, "o.jsonl", "kept")
     text = out.read_text()
@@ -99,19 +99,20 @@ def test_without_onnx_runtime_every_command_names_both_installs(tmp_path):
 
 @pytest.mark.parametrize("count", ["0", "-1"])
 def test_a_frame_limit_below_one_is_refused(tmp_path, count):
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(tmp_path / "o.jsonl"),
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(tmp_path / "o.jsonl"),
                        "--max-frames", count)
     assert done.returncode == 2 and "--max-frames" in done.stderr and "give 1 or more" in done.stderr
     assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_a_video_cut_short_says_how_many_frames_were_read_of_how_many(tmp_path):
-    cut = tmp_path / "cut.avi"
-    cut.write_bytes(media("video/vtest.avi").read_bytes()[:800_000])  # about 70 of its 795 frames
+    """An mp4 whose index comes first (written with +faststart) promises every frame before the data ends."""
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(VTEST.read_bytes()[:600_000])  # about a third of its 300 frames
     done = run_livecap("process", str(cut), "--out", str(tmp_path / "o.jsonl"), "--preset", "fast")
     assert done.returncode == 0, done.stderr
     frames = len((tmp_path / "o.jsonl").read_text().splitlines()) - 1
-    assert f"ended after {frames} of the 795 frames it promises" in done.stderr and 20 < frames < 200
+    assert f"ended after {frames} of the 300 frames it promises" in done.stderr and 20 < frames < 200
 
 
 def test_an_output_that_fails_mid_run_fails_the_command_and_leaves_complete_files(tmp_path, monkeypatch, capsys):
@@ -144,7 +145,7 @@ def test_an_output_that_fails_mid_run_fails_the_command_and_leaves_complete_file
     out, takes = tmp_path / "o.jsonl", tmp_path / "takes"
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        code = cli.main(["process", str(media("video/two_people_1080p.mp4")), "--out", str(out), "--bvh", str(takes),
+        code = cli.main(["process", str(TWO_PEOPLE), "--out", str(out), "--bvh", str(takes),
                          "--no-progress"])
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -164,7 +165,7 @@ def test_sigterm_stops_as_gracefully_as_ctrl_c(tmp_path, command):
     import time
 
     out, takes = tmp_path / "o.jsonl", tmp_path / "takes"
-    source = str(media("video/vtest.avi"))
+    source = str(VTEST)
     args = ["process", source, "--out", str(out)] if command == "process" else \
         ["run", "--source", source, "--paced", "--out", str(out)]
     child = subprocess.Popen([sys.executable, "-m", "livecap", *args, "--preset", "fast", "--bvh", str(takes),

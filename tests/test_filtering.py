@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import media, read_jsonl, run_livecap
+from conftest import TWO_PEOPLE, read_jsonl, run_livecap
 from livecap.errors import LivecapError
 from livecap.pose.filtering import OneEuroFilter, PersonSmoother, RootKalman, SmoothingSettings
 
@@ -78,7 +78,7 @@ def test_smoothing_strength_outside_zero_to_one_is_refused(strength):
 
 def test_smoothing_cuts_the_jitter_of_fitted_joints_on_real_video(two_people_results, tmp_path):
     raw_out = tmp_path / "raw.jsonl"
-    done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(raw_out),
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(raw_out),
                        "--smoothing", "0")
     assert done.returncode == 0, done.stderr
 

@@ -14,10 +14,10 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import media
+from conftest import TWO_PEOPLE, VTEST
 from livecap.types import PersonPose, SkeletonPose
 
-VIDEO = "video/two_people_1080p.mp4"  # 72 frames at 28 fps: 2.6 s played as a camera
+VIDEO = TWO_PEOPLE  # 72 frames at 28 fps: 2.6 s played as a camera
 CI = bool(os.environ.get("CI"))
 
 
@@ -70,7 +70,7 @@ def make_window(display, qtbot, models, tmp_path):
 def start_video(window, qtbot):
     from PyQt6 import QtCore
 
-    window.source_panel.set_source(str(media(VIDEO)))
+    window.source_panel.set_source(str(VIDEO))
     qtbot.mouseClick(window.source_panel.start, QtCore.Qt.MouseButton.LeftButton)
     assert window.runner.phase in ("starting", "running")
 
@@ -128,7 +128,7 @@ def test_every_tracked_person_with_a_fitted_skeleton_is_drawn_in_3d(make_window,
     from livecap.gui.overlay import colour
 
     window = make_window()
-    window.source_panel.set_source(str(media("video/vtest.avi")))
+    window.source_panel.set_source(str(VTEST))
     window.start()
 
     def listed_fitted() -> list[int]:  # rows with a height: a fitted skeleton
@@ -164,7 +164,7 @@ def test_record_writes_one_bvh_per_person_and_says_where(make_window, qtbot, tmp
     folder = tmp_path / "takes"
     window = make_window()
     window.record_panel.folder.setText(str(folder))
-    window.source_panel.set_source(str(media(VIDEO)))
+    window.source_panel.set_source(str(VIDEO))
     with qtbot.waitActive(window):  # shortcuts go to the active window (Xvfb has no window manager for that)
         window.activateWindow()
     assert window.focusWidget() is window.video

@@ -13,7 +13,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from bvh_support import blender_pose, y_up_to_blender
-from conftest import MEDIA, media, read_jsonl, run_livecap
+from conftest import MEDIA, TWO_PEOPLE, read_jsonl, run_livecap
 from eval_hands import SETS, evaluate_run_time, load_set
 from livecap import fingers, skeleton
 from livecap.app.cli import build_parser
@@ -32,7 +32,7 @@ from livecap.sinks.osc.vmc import VmcEncoder
 from livecap.sinks.replay import person_from_record
 from livecap.types import Frame, FrameResult
 
-VIDEO = "video/two_people_1080p.mp4"  # 72 frames, two people shaking hands, one holding a hat
+VIDEO = TWO_PEOPLE  # 72 frames, two people shaking hands, one holding a hat
 FPS = 28.05  # its frame rate
 WRIST_VISIBLE = 0.9  # BlazePose visibility at which a wrist counts as plainly in view
 
@@ -53,8 +53,6 @@ PCK_FLOORS = {  # measured: lite body .899 / 1.000 / .984, own .893 / 1.000 / 1.
 @pytest.mark.parametrize("model_name", ["hand_landmark_lite", "hand_landmark_full"])
 def test_hand_landmarks_from_run_time_crops_meet_the_pck_floors(model_name):
     folder = MEDIA / "images" / "hands"
-    if not folder.is_dir():
-        pytest.skip(f"test media {folder} is absent (set LIVECAP_MEDIA to the shared media folder)")
     model = OnnxModel(ModelCatalog().require(model_name).path)
     for name in SETS:
         for kind, (score, labelled) in evaluate_run_time(model, load_set(folder / name, name)).items():
@@ -67,7 +65,7 @@ def test_hand_landmarks_from_run_time_crops_meet_the_pck_floors(model_name):
 @pytest.fixture(scope="module")
 def hands_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hands")
-    done = run_livecap("process", str(media(VIDEO)), "--out", str(folder / "two.jsonl"), "--hands", "--no-progress",
+    done = run_livecap("process", str(VIDEO), "--out", str(folder / "two.jsonl"), "--hands", "--no-progress",
                        "--bvh", str(folder / "takes"), "--bvh-take", "two", "--bvh-units", "m")
     assert done.returncode == 0, done.stderr
     header, frames = read_jsonl(folder / "two.jsonl")
@@ -159,7 +157,7 @@ def test_each_person_has_both_hands_where_both_wrists_are_plainly_visible(hands_
 
 def test_hands_of_wrists_out_of_view_are_null():
     """The frame cut off above the hips: the men's wrists hang below it, so none of their hands is looked for."""
-    capture = cv2.VideoCapture(str(media(VIDEO)))
+    capture = cv2.VideoCapture(str(VIDEO))
     ok, image = capture.read()
     assert ok
     top = np.ascontiguousarray(image[:540])
@@ -178,7 +176,7 @@ def test_hands_of_wrists_out_of_view_are_null():
 @pytest.fixture(scope="module")
 def fitted_people():
     """(person, frame) pairs of an in-process run over the whole video, hands on."""
-    capture = cv2.VideoCapture(str(media(VIDEO)))
+    capture = cv2.VideoCapture(str(VIDEO))
     pipeline = build_pipeline(PipelineSettings(hands=True), 1920, 1080)
     out = []
     for index in range(72):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from conftest import media, read_jsonl, run_livecap
+from conftest import TWO_PEOPLE, read_jsonl, run_livecap
 from livecap.app.cli import build_parser
 from livecap.pose.fitting import model, pose_from_params
 from livecap.app.flags import osc_sinks_from_args, parse_destination
@@ -43,7 +43,7 @@ def streamed_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("osc") / "two.jsonl"
     base = free_port_pair()
     with Receiver() as plain, Receiver() as vrchat, Receiver(base) as vmc0, Receiver(base + 1) as vmc1:
-        done = run_livecap("process", str(media("video/two_people_1080p.mp4")), "--out", str(out), "--no-progress",
+        done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--no-progress",
                            "--osc", f"127.0.0.1:{plain.port}", "--vrchat", str(vrchat.port),
                            "--vrchat-trackers", ALL_TRACKERS, "--vmc", f"127.0.0.1:{base}", "--vmc-person", "all")
         assert done.returncode == 0, done.stderr

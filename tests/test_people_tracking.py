@@ -21,12 +21,13 @@ detector runs and tracks after it. Started at frames 0, 8, 17 and 31, the same c
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED_MODELS, media, read_jsonl, run_livecap
+from conftest import MEDIA, SHARED_MODELS, TWO_PEOPLE, VTEST, media, read_jsonl, run_livecap
 import people_bench as bp
 import people_reference as br
 from livecap import skeleton
@@ -36,6 +37,8 @@ from livecap.sinks.jsonl import frame_record
 from livecap.types import Frame
 from livecap.models.catalog import ModelCatalog
 from livecap.models.runtime import OnnxModel
+
+REFERENCE_PASSES = MEDIA / "reference"
 
 
 def ids_per_frame(frames: list[dict]) -> list[list[int]]:
@@ -66,7 +69,7 @@ def test_every_record_of_a_street_scene_draws_one_body(vtest_results):
 
 def framed(tmp_path, box: tuple[int, int, int, int], scale: float, frames: int) -> list[dict]:
     """`livecap process` on two_people_1080p cut to box (x0, y0, x1, y1) and scaled: how a closer camera frames it."""
-    capture, clip = cv2.VideoCapture(str(media("video/two_people_1080p.mp4"))), tmp_path / "framed.mp4"
+    capture, clip = cv2.VideoCapture(str(TWO_PEOPLE)), tmp_path / "framed.mp4"
     writer = None
     for _ in range(frames):
         ok, image = capture.read()
@@ -110,21 +113,23 @@ def reference_detector() -> br.ReferenceDetector:
     return br.ReferenceDetector(movenet, rtmdet if rtmdet.exists() else None)
 
 
-def recall(video: str, frames: list[dict], detector: br.ReferenceDetector) -> bp.RecallFigures:
-    reference = br.reference_pass(media(f"video/{video}"), detector, len(frames))
+def recall(video: Path, frames: list[dict], detector: br.ReferenceDetector) -> bp.RecallFigures:
+    """Against the reference people of each frame, shipped in tests/data/reference: they were found once with
+    RTMDet boxes, whose weights are never shipped (delete a file to rebuild it where ../shared/models has them)."""
+    reference = br.reference_pass(video, detector, len(frames), cache=REFERENCE_PASSES)
     return bp.recall_against_reference([r.boxes for r in reference], bp.tracked_boxes(frames))
 
 
 def test_two_people_are_found_in_nearly_every_frame_against_a_reference_pass(two_people_results,
                                                                               reference_detector):
-    figures = recall("two_people_1080p.mp4", two_people_results[1], reference_detector)
+    figures = recall(TWO_PEOPLE, two_people_results[1], reference_detector)
     assert figures.recall >= 0.97, figures
     assert figures.id_switches == 0, figures
 
 
 def test_most_pedestrians_of_a_street_are_found_against_a_reference_pass(vtest_results, reference_detector):
     """Up to nine people at once, many 35-80 pixels tall: MoveNet's input grows to show them."""
-    figures = recall("vtest.avi", vtest_results[1], reference_detector)
+    figures = recall(VTEST, vtest_results[1], reference_detector)
     assert figures.recall >= 0.91, figures
     assert figures.id_switches <= 15, figures
 
@@ -138,7 +143,7 @@ def test_people_of_small_videos_are_found_against_a_reference_pass(video, floor,
     done = run_livecap("process", str(media(f"video/{video}")), "--out", str(out))
     assert done.returncode == 0, done.stderr
     _, frames = read_jsonl(out)
-    figures = recall(video, frames, reference_detector)
+    figures = recall(media(f"video/{video}"), frames, reference_detector)
     assert figures.recall >= floor, figures
     assert figures.id_switches <= switches, figures
     assert consistency(frames) >= 0.99
@@ -162,6 +167,6 @@ def test_people_the_landmark_model_cannot_see_are_found_by_the_second_model_wher
         return [frame_record(pipeline.process(Frame(i, i / 28.0, image, 0.0))) for i, image in enumerate(images)]
 
     with_second, full_alone = run(models), run(replace(models, second_landmarker=None))
-    assert recall("armwrestling_truncated.mp4", with_second, reference_detector).recall >= \
-        recall("armwrestling_truncated.mp4", full_alone, reference_detector).recall + 0.05
+    assert recall(video, with_second, reference_detector).recall >= \
+        recall(video, full_alone, reference_detector).recall + 0.05
     assert consistency(with_second) >= 0.99

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import media
+from conftest import VTEST
 from livecap.models.catalog import ModelCatalog
 from livecap.models.nanodet import DISTANCE_BINS, NUM_CLASSES, NanoDetPersonDetector, decode_nanodet
 from livecap.models.runtime import OnnxModel
@@ -17,7 +17,7 @@ PEDESTRIANS_AT = [(50, 208), (207, 188), (397, 278), (562, 225), (619, 303), (64
 
 
 def _vtest_frame(index: int) -> np.ndarray:
-    capture = cv2.VideoCapture(str(media("video/vtest.avi")))
+    capture = cv2.VideoCapture(str(VTEST))
     capture.set(cv2.CAP_PROP_POS_FRAMES, index)
     ok, bgr = capture.read()
     capture.release()

@@ -105,7 +105,7 @@ def reference_pass(video: Path, detector: ReferenceDetector, max_frames: int | N
     found = [detector(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)) for image in read_video(video, max_frames)]
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(file, counts=[len(f) for f in found], boxes=np.concatenate([f.boxes for f in found]),
+        np.savez_compressed(file, counts=[len(f) for f in found], boxes=np.concatenate([f.boxes for f in found]),
                  scores=np.concatenate([f.scores for f in found]),
                  keypoints=np.concatenate([f.keypoints for f in found]))
     return found
