@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import SHARED_MODELS, media, run_livecap
+from conftest import media, run_livecap
 from livecap.models.catalog import ModelCatalog
 from livecap.errors import ModelError
 from test_errors import assert_one_line_error
@@ -84,13 +84,10 @@ def test_corrupt_unlisted_model_fails_without_an_onnx_runtime_traceback(tmp_path
 
 
 def test_user_model_directory_from_the_environment(tmp_path):
-    detector = SHARED_MODELS / "rtmdet_nano_person.onnx"
-    if not detector.exists():
-        pytest.skip(f"{detector} is absent")
-    shutil.copy(detector, tmp_path)
+    shutil.copy(ModelCatalog().require("nanodet_g").path, tmp_path / "my_people_detector.onnx")
     done = run_livecap("models", "list", env={"LIVECAP_MODEL_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
-    assert "rtmdet_nano_person" in done.stdout and str(tmp_path) in done.stdout
+    assert "my_people_detector" in done.stdout and str(tmp_path) in done.stdout
 
 
 def test_heavy_landmarks_run_only_where_a_gpu_carries_them():
