@@ -3,14 +3,17 @@ the default preset on real clips, scored by the people benchmark's metrics (tool
 reference pass (the strongest detectors at hand on every frame, no tracking; people with 8 or more confident
 keypoints).
 
-Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches: two_people_1080p 0.993 / 0 (two ids, each
-in all 72 frames), basketball_240p 0.888 / 2, armwrestling_truncated 0.428 / 0 (its reference people are the
-bystanders behind the two wrestlers, small, cut by the frame's top and often hidden; the wrestlers themselves, cut
-to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it), vtest (300 frames) 0.929 /
-12 (the switches are within two pairs walking side by side, each about 20 pixels wide, most of them the reference
-box matched to one then the other of two overlapping tracks); records consistent 1.000 on every clip. Floors: the
-issue's 0.99 for consistency, a little under the measurement for the rest; vtest's switch bound keeps a margin,
-since a float difference on another CPU can flip one side-by-side pair more or less.
+Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches, with the people predicted for a moment
+(JSONL "predicted") and, in brackets, without them: two_people 0.993 / 0 (two ids, each in all 72 frames),
+basketball_240p 0.890 / 4 (0.888 / 2), armwrestling_truncated 0.486 / 2 (0.428 / 0: its reference people are the
+bystanders behind the two wrestlers, small, cut by the frame's top and often hidden, whom the prediction bridges;
+the wrestlers themselves, cut to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it),
+vtest_300 0.929 / 12 (0.922 / 12; the switches are within two pairs walking side by side, each about 20 pixels
+wide, most of them the reference box matched to one then the other of two overlapping tracks; a predicted box at
+a crossing counts as one more); records consistent 1.000 on every clip. Floors: the issue's 0.99 for
+consistency, a little under the measurement for the rest; switch bounds keep a margin, since a float difference
+on another CPU can flip one side-by-side pair more or less. The reference passes are shipped (tests/data/reference):
+vtest_300 is the original clip's first 300 frames re-encoded, whose reference has 1760 person-frames.
 
 One run is one draw: a change anywhere (a detector run one frame later, a box matched at IoU 0.45) reorders the
 detector runs and tracks after it. Started at frames 0, 8, 17 and 31, the same code's recall spans basketball
@@ -39,6 +42,11 @@ from livecap.models.catalog import ModelCatalog
 from livecap.models.runtime import OnnxModel
 
 REFERENCE_PASSES = MEDIA / "reference"
+
+
+def seen_only(frames: list[dict]) -> list[dict]:
+    """The frames without their predicted people: who a model saw."""
+    return [dict(f, people=[p for p in f["people"] if not p["predicted"]]) for f in frames]
 
 
 def ids_per_frame(frames: list[dict]) -> list[list[int]]:
@@ -134,8 +142,8 @@ def test_most_pedestrians_of_a_street_are_found_against_a_reference_pass(vtest_r
     assert figures.id_switches <= 15, figures
 
 
-@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.86, 3),
-                                                    ("armwrestling_truncated.mp4", 0.40, 1)])
+@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.86, 5),
+                                                    ("armwrestling_truncated.mp4", 0.40, 3)])
 def test_people_of_small_videos_are_found_against_a_reference_pass(video, floor, switches, reference_detector,
                                                                    tmp_path):
     """Low-resolution clips: people 60-170 pixels tall, found with MoveNet's input enlarged beyond the image."""
@@ -167,6 +175,6 @@ def test_people_the_landmark_model_cannot_see_are_found_by_the_second_model_wher
         return [frame_record(pipeline.process(Frame(i, i / 28.0, image, 0.0))) for i, image in enumerate(images)]
 
     with_second, full_alone = run(models), run(replace(models, second_landmarker=None))
-    assert recall(video, with_second, reference_detector).recall >= \
-        recall(video, full_alone, reference_detector).recall + 0.05
+    assert recall(video, seen_only(with_second), reference_detector).recall >= \
+        recall(video, seen_only(full_alone), reference_detector).recall + 0.05
     assert consistency(with_second) >= 0.99

@@ -10,6 +10,7 @@ from livecap.types import Landmarks, PeopleDetections
 
 COCO_SIGMAS = np.array([.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062,
                         .107, .107, .087, .087, .089, .089], np.float32)
+COCO17_MIRRORED = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]  # each point's other-side twin
 MIN_KEYPOINT_SCORE = 0.3  # a point below this is not seen (MoveNet's and BlazePose's usual cut)
 
 
@@ -39,6 +40,12 @@ def object_keypoint_similarity(a: np.ndarray, b: np.ndarray, area: float, min_sc
     if not seen.any() or area <= 0:
         return 0.0
     return float(keypoint_similarities(a, b, area)[seen].mean())
+
+
+def mirror_invariant_oks(a: np.ndarray, b: np.ndarray, area: float) -> float:
+    """OKS of a against b as it is or mirrored (left and right swapped), whichever is higher: one body seen from
+    the front and from the back."""
+    return max(object_keypoint_similarity(a, b, area), object_keypoint_similarity(a, b[COCO17_MIRRORED], area))
 
 
 def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
