@@ -15,7 +15,7 @@ from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError, OutputError
 from livecap.pose.pipeline import PipelineModels
 from livecap.settings import PipelineSettings
-from livecap.sinks import Sink
+from livecap.sinks import Sink, check_outputs
 from livecap.sinks.jsonl import JsonlSink
 
 log = logging.getLogger("livecap")
@@ -44,8 +44,10 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     """The results file is the job: its failure ends the run (OutputError). Another output that fails is
     reported and stopped while the rest go on; its failure is in the summary's status.
     `models` already loaded for these settings are used instead of loading them again (`livecap batch` loads
-    them once per worker); `on_frames` is told the frames processed so far, a few times a second."""
+    them once per worker); `on_frames` is told the frames processed so far, a few times a second.
+    Every output is checked before the input is opened: one that cannot be written fails at once."""
     results = JsonlSink(out, required=True)
+    check_outputs([results, *sinks])
     engine = Engine(EngineConfig(input_path, settings, stills=stills, max_frames=max_frames), [results, *sinks],
                     models=models)
     engine.start()
@@ -57,7 +59,7 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
             while not engine.wait(0.2):
                 status = engine.status()
                 bar.update(status.frames - bar.n)
-                bar.set_postfix(people=status.people, refresh=False)
+                bar.set_postfix(people=status.people, refresh=False, **_failed(status))
                 if on_frames is not None:
                     on_frames(status.frames)
             bar.update(engine.status().frames - bar.n)
@@ -65,9 +67,17 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
         status = engine.stop()
     summary = ProcessSummary(status.frames, status.people_seen, time.perf_counter() - started, status.providers,
                              status)
-    required = next((s for s in status.sinks if s.required and s.error), None)
-    if required is not None:
-        raise OutputError(required.error)
+    failed = status.failed_outputs
+    required = [s for s in failed if s.required]
+    if required:  # the results file's error, then that of any other output that failed with it
+        raise OutputError("; ".join([required[0].error] + [f"the {s.name} output failed too: {s.error}"
+                                                           for s in failed if not s.required]))
     if status.state == "failed":
         raise LivecapError(status.message)
     return summary
+
+
+def _failed(status: EngineStatus) -> dict[str, str]:
+    """The outputs that stopped, for the progress bar: the command names their errors once, when it ends."""
+    names = [sink.name for sink in status.failed_outputs]
+    return {"failed": ",".join(names)} if names else {}

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError
-from livecap.sinks import Sink
+from livecap.sinks import Sink, check_outputs
 
 TERMINAL_REFRESH_S = 0.5
 LOG_REFRESH_S = 5.0  # when stderr is a file: a line every few seconds, not a flood
@@ -17,6 +17,8 @@ LOG_REFRESH_S = 5.0  # when stderr is a file: a line every few seconds, not a fl
 
 def run_live(config: EngineConfig, sinks: list[Sink], duration: float | None = None,
              out: TextIO = sys.stderr) -> EngineStatus:
+    """Every output is checked before the source is opened: one that cannot be written fails at once."""
+    check_outputs(sinks)
     engine = Engine(config, sinks)
     terminal = out.isatty()
     interrupted: KeyboardInterrupt | None = None
