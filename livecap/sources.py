@@ -167,10 +167,10 @@ def _unreadable(path: Path) -> SourceError:
     if found is None or found.indexed:
         return SourceError(f"cannot read {path} as a video or image: use a video file (mp4, avi, mkv, ...), an "
                            f"image or a folder of images")
-    cut = f" and cut short at {found.size} of the {found.announced} bytes it announces" if found.cut_short else ""
-    return SourceError(f"cannot read {path}: it is an incomplete MP4 without its index (moov box){cut}, as left "
-                       f"by a copy or download cut short or an interrupted recording; copy or export it again from "
-                       f"the complete original (remuxing cannot rebuild a missing index; for an interrupted "
+    cut = f", ending at byte {found.size} of the {found.announced} it announces" if found.cut_short else ""
+    return SourceError(f"cannot read {path}: it is an incomplete MP4 without its index (moov box){cut}, as a copy "
+                       f"or download stopped early or an interrupted recording leaves it; copy or export it again "
+                       f"from the complete original (remuxing cannot rebuild a missing index; for an interrupted "
                        f"recording, untrunc can, given a good file from the same camera)")
 
 
@@ -236,11 +236,11 @@ def open_file(path: str | Path, stills: bool = False) -> FrameSource:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file())
         images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+        if not images:
+            raise SourceError(f"folder {path} holds no images: put JPEG or PNG frames in it, or give a video file")
         for skipped in files:
             if skipped.suffix.lower() not in IMAGE_SUFFIXES:
                 log.info("skipping %s: not an image", skipped.name)
-        if not images:
-            raise SourceError(f"folder {path} holds no images: put JPEG or PNG frames in it, or give a video file")
         return ImageFilesSource(images, stills, str(path))
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageFilesSource([path], True, str(path))
