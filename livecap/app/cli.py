@@ -154,11 +154,8 @@ def _cmd_run(args) -> int:
 
 def _fail_on_failed_outputs(status) -> None:
     """An output that failed mid-run was stopped while the others went on; the command still ends as failed."""
-    failed = status.failed_outputs
-    if failed:
-        others = [s.name for s in status.sinks if not s.error]
-        raise OutputError("; ".join(f"the {s.name} output failed: {s.error}" for s in failed)
-                          + (f" (completed: {', '.join(others)})" if others else ""))
+    if status.failed_outputs:
+        raise OutputError(messages.failed_outputs(status))
 
 
 def _cmd_cameras(args) -> int:

@@ -39,3 +39,11 @@ def configure(command: str | None, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     if not verbose:
         quiet_native_libraries()
+
+
+def failed_outputs(status) -> str:
+    """One line naming every output that failed mid-run, with its error (which says the fix), and those that
+    completed. `status`: an EngineStatus."""
+    others = [sink.name for sink in status.sinks if not sink.error]
+    return ("; ".join(f"the {sink.name} output failed: {sink.error}" for sink in status.failed_outputs)
+            + (f" (completed: {', '.join(others)})" if others else ""))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from livecap.app import messages
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError, OutputError
 from livecap.pose.pipeline import PipelineModels
@@ -55,16 +56,11 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     show = sys.stderr.isatty() if progress is None else progress
     started = time.perf_counter()
     try:
-        with tqdm(total=total, unit="frame", disable=not show, dynamic_ncols=True) as bar:
-            while not engine.wait(0.2):
-                status = engine.status()
-                bar.update(status.frames - bar.n)
-                bar.set_postfix(people=status.people, refresh=False, **_failed(status))
-                if on_frames is not None:
-                    on_frames(status.frames)
-            bar.update(engine.status().frames - bar.n)
-    finally:
-        status = engine.stop()
+        _follow(engine, total, show, on_frames)
+    except BaseException:  # Ctrl-C or SIGTERM: the outputs that failed are named now, the end below is not reached
+        _name_failed(engine.stop())
+        raise
+    status = engine.stop()
     summary = ProcessSummary(status.frames, status.people_seen, time.perf_counter() - started, status.providers,
                              status)
     failed = status.failed_outputs
@@ -77,7 +73,19 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     return summary
 
 
-def _failed(status: EngineStatus) -> dict[str, str]:
-    """The outputs that stopped, for the progress bar: the command names their errors once, when it ends."""
-    names = [sink.name for sink in status.failed_outputs]
-    return {"failed": ",".join(names)} if names else {}
+def _follow(engine: Engine, total: int | None, show: bool, on_frames: Callable[[int], None] | None) -> None:
+    """The progress bar until the input ends; it names the outputs that stopped (their errors come at the end)."""
+    with tqdm(total=total, unit="frame", disable=not show, dynamic_ncols=True) as bar:
+        while not engine.wait(0.2):
+            status = engine.status()
+            bar.update(status.frames - bar.n)
+            failed = ",".join(sink.name for sink in status.failed_outputs)
+            bar.set_postfix(people=status.people, refresh=False, **({"failed": failed} if failed else {}))
+            if on_frames is not None:
+                on_frames(status.frames)
+        bar.update(engine.status().frames - bar.n)
+
+
+def _name_failed(status: EngineStatus) -> None:
+    if status.failed_outputs:
+        log.error("%s", messages.failed_outputs(status))

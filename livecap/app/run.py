@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TextIO
 
+from livecap.app import messages
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError
 from livecap.sinks import Sink, check_outputs
@@ -37,6 +38,8 @@ def run_live(config: EngineConfig, sinks: list[Sink], duration: float | None = N
         out.write("\n")
     out.write(f"livecap: {'interrupted, ' if interrupted is not None else ''}{status.frames} of {status.captured} frames "
               f"processed; {status.line()}\n")
+    if status.failed_outputs and (interrupted is not None or status.state == "failed"):
+        out.write(f"livecap: {messages.failed_outputs(status)}\n")  # the command's last line will not name them
     if interrupted is not None:
         raise interrupted
     if status.state == "failed":
