@@ -68,7 +68,8 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     if required:  # the results file's error, then that of any other output that failed with it
         raise OutputError("; ".join([required[0].error] + [f"the {s.name} output failed too: {s.error}"
                                                            for s in failed if not s.required]))
-    if status.state == "failed":
+    if status.state == "failed":  # the input or inference failed: its message ends the command
+        _name_failed(status)
         raise LivecapError(status.message)
     return summary
 
@@ -87,5 +88,7 @@ def _follow(engine: Engine, total: int | None, show: bool, on_frames: Callable[[
 
 
 def _name_failed(status: EngineStatus) -> None:
+    """The outputs that failed, named where the command ends with another error (or none): the sink worker's own
+    report is not shown (livecap.app.messages)."""
     if status.failed_outputs:
         log.error("%s", messages.failed_outputs(status))
