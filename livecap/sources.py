@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from livecap import mp4
 from livecap.errors import SourceError
 from livecap.types import Frame
 
@@ -127,8 +128,7 @@ class VideoFileSource(FrameSource):
         ok, first = self.capture.read() if self.capture.isOpened() else (False, None)
         if not ok:
             self.capture.release()
-            raise SourceError(f"cannot read {path} as a video or image: use a video file (mp4, avi, mkv, ...), "
-                              f"an image or a folder of images")
+            raise _unreadable(path)
         self._next, self._index = first, 0
         height, width = first.shape[:2]
         fps = self.capture.get(cv2.CAP_PROP_FPS)
@@ -161,6 +161,19 @@ class VideoFileSource(FrameSource):
         self.capture.release()
 
 
+def _unreadable(path: Path) -> SourceError:
+    """Why a file OpenCV cannot read is unreadable, with what to do: an MP4 without its index is named as such."""
+    found = mp4.layout(path)
+    if found is None or found.indexed:
+        return SourceError(f"cannot read {path} as a video or image: use a video file (mp4, avi, mkv, ...), an "
+                           f"image or a folder of images")
+    cut = f", ending at byte {found.size} of the {found.announced} it announces" if found.cut_short else ""
+    return SourceError(f"cannot read {path}: it is an incomplete MP4 without its index (moov box){cut}, as a copy "
+                       f"or download stopped early or an interrupted recording leaves it; copy or export it again "
+                       f"from the complete original (remuxing cannot rebuild a missing index; for an interrupted "
+                       f"recording, untrunc can, given a good file from the same camera)")
+
+
 def _read_image(path: Path) -> np.ndarray | None:
     # imdecode instead of imread: imread cannot open non-ASCII paths on Windows
     try:
@@ -171,7 +184,11 @@ def _read_image(path: Path) -> np.ndarray | None:
 
 
 class ImageFilesSource(FrameSource):
-    """One image, or the images of a folder in sorted name order (a sequence, or unrelated stills)."""
+    """One image, or the images of a folder in sorted name order (a sequence, or unrelated stills).
+
+    A sequence is one camera's frames, all of the first image's size: an image of another size is no frame of it
+    (its people would be tracked and fitted through the wrong camera), so it is skipped with a notice naming it
+    and --stills, which gives every image a camera of its own size."""
 
     def __init__(self, paths: list[Path], stills: bool, description: str, fps: float = 30.0):
         self.paths = paths
@@ -181,6 +198,7 @@ class ImageFilesSource(FrameSource):
         self.mode = CaptureMode(first.shape[1], first.shape[0], fps, "images")
         self.frame_count, self.stills, self.description = len(paths), stills, description
         self._paths, self._index = iter(paths), 0
+        self._other_sizes, self._counted = 0, False
 
     def read(self) -> Frame | None:
         for path in self._paths:
@@ -188,9 +206,26 @@ class ImageFilesSource(FrameSource):
             if image is None:
                 log.warning("skipping %s: not a readable image", path)
                 continue
+            if not self.stills and (image.shape[1], image.shape[0]) != (self.mode.width, self.mode.height):
+                self._skip_other_size(path, image)
+                continue
             self._index += 1
             return make_frame(self._index - 1, (self._index - 1) / self.mode.fps, image, name=path.name)
+        self._count_other_sizes()
         return None
+
+    def _skip_other_size(self, path: Path, image: np.ndarray) -> None:
+        self._other_sizes += 1
+        if self._other_sizes == 1:  # the first is named; a folder full of them is counted at its end
+            log.warning("skipping %s: it is %dx%d, the sequence is %dx%d (its first image's size); give --stills "
+                        "to process unrelated images each on its own", path, image.shape[1], image.shape[0],
+                        self.mode.width, self.mode.height)
+
+    def _count_other_sizes(self) -> None:
+        if self._other_sizes > 1 and not self._counted:
+            self._counted = True
+            log.warning("skipped %d images of another size than the sequence's %dx%d in %s; give --stills to "
+                        "process them", self._other_sizes, self.mode.width, self.mode.height, self.description)
 
 
 def open_file(path: str | Path, stills: bool = False) -> FrameSource:
@@ -201,11 +236,11 @@ def open_file(path: str | Path, stills: bool = False) -> FrameSource:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file())
         images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+        if not images:
+            raise SourceError(f"folder {path} holds no images: put JPEG or PNG frames in it, or give a video file")
         for skipped in files:
             if skipped.suffix.lower() not in IMAGE_SUFFIXES:
                 log.info("skipping %s: not an image", skipped.name)
-        if not images:
-            raise SourceError(f"folder {path} holds no images: put JPEG or PNG frames in it, or give a video file")
         return ImageFilesSource(images, stills, str(path))
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageFilesSource([path], True, str(path))

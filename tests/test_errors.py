@@ -4,22 +4,27 @@ and results already written stay valid JSONL."""
 from __future__ import annotations
 
 import json
+import os
 import resource
+import shutil
 import signal
 import sys
 
 import pytest
 
-from conftest import TWO_PEOPLE, VTEST, media, run_livecap
+from conftest import TWO_PEOPLE, VTEST, media, read_jsonl, run_livecap
+
+
+SAMPLE = TWO_PEOPLE  # its index (moov box) is at its end, as many recorders write it
 
 
 def assert_one_line_error(done, *words: str) -> None:
+    """The whole of stderr is livecap's one error line: no library's own message before it, no second report."""
     assert done.returncode != 0
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("livecap: error:")]
-    assert len(errors) == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("livecap: error:"), done.stderr
     for word in words:
-        assert word in errors[0], errors[0]
+        assert word in lines[0], lines[0]
 
 
 def test_missing_input_names_the_path(tmp_path):
@@ -41,15 +46,100 @@ def test_empty_folder(tmp_path):
     assert_one_line_error(done, "frames", "no images")
 
 
-def test_unwritable_output_path(tmp_path):
-    done = run_livecap("process", str(media("images/ochuman/000817.jpg")),
-                       "--out", str(tmp_path / "missing-folder" / "o.jsonl"))
-    assert_one_line_error(done, "missing-folder", "--out")
-
-
 def test_output_path_that_is_a_folder(tmp_path):
-    done = run_livecap("process", str(media("images/ochuman/000817.jpg")), "--out", str(tmp_path))
-    assert_one_line_error(done, str(tmp_path))
+    done = run_livecap("process", str(SAMPLE), "--out", str(tmp_path))
+    assert_one_line_error(done, str(tmp_path), "is a folder", "--out")
+
+
+# ---- every output is checked before the first frame: a wrong path or host costs seconds, not the whole run
+
+
+@pytest.fixture
+def blocker(tmp_path):
+    """A file where a folder should be: nothing can be created below it, by any user, root included."""
+    path = tmp_path / "a_file"
+    path.write_text("not a folder")
+    return path
+
+
+@pytest.mark.parametrize("command", ["process", "run"])
+def test_a_results_file_in_a_missing_folder_is_refused_before_the_first_frame(tmp_path, command):
+    out, takes = tmp_path / "missing-folder" / "o.jsonl", tmp_path / "takes"
+    source = [str(SAMPLE)] if command == "process" else ["--source", str(SAMPLE)]
+    done = run_livecap(command, *source, "--out", str(out), "--bvh", str(takes))
+    assert_one_line_error(done, str(out), "missing-folder does not exist", "--out")
+    assert not takes.exists()  # the recorder, which creates its folder when the run starts, never started
+
+
+@pytest.mark.parametrize("command", ["process", "run", "batch"])
+def test_a_bvh_folder_that_cannot_be_created_is_refused_before_the_first_frame(tmp_path, blocker, command):
+    """Before, the whole video ran first, and the recording failed at its end."""
+    out, takes = tmp_path / "r.jsonl", blocker / "takes"
+    args = {"process": [str(SAMPLE), "--out", str(out)], "run": ["--source", str(SAMPLE), "--out", str(out)],
+            "batch": [str(SAMPLE), "--out-dir", str(tmp_path / "batch")]}[command]
+    done = run_livecap(command, *args, "--bvh", str(takes))
+    assert_one_line_error(done, str(takes), "a_file is a file, not a folder", "--bvh")
+    assert not out.exists() and not (tmp_path / "batch").exists()  # no results header: no frame was processed
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
+                    reason="root writes into read-only folders; Windows ignores the mode bits")
+def test_a_bvh_folder_without_write_permission_is_refused_before_the_first_frame(tmp_path):
+    out, takes = tmp_path / "r.jsonl", tmp_path / "takes"
+    takes.mkdir()
+    takes.chmod(0o555)
+    done = run_livecap("process", str(SAMPLE), "--out", str(out), "--bvh", str(takes))
+    assert_one_line_error(done, str(takes), "Permission denied", "writable --bvh folder")
+    assert not out.exists() and not list(takes.iterdir())
+
+
+@pytest.mark.parametrize("command, flag", [("process", "--vmc"), ("run", "--osc")])
+def test_a_stream_to_a_host_that_does_not_resolve_is_refused_before_the_first_frame(tmp_path, command, flag):
+    """Before, the run went on sending nothing, and ended with success."""
+    out = tmp_path / "r.jsonl"
+    source = [str(SAMPLE)] if command == "process" else ["--source", str(SAMPLE)]
+    done = run_livecap(command, *source, "--out", str(out), flag, "nosuchhost.invalid:9001")  # .invalid never resolves
+    assert_one_line_error(done, f"cannot stream {flag} to nosuchhost.invalid:9001", "check the host name")
+    assert not out.exists()
+
+
+# ---- inputs: livecap's one line, with no FFmpeg or OpenCV message before it
+
+
+@pytest.mark.parametrize("size, says", [(300_000, ", ending at byte 300000 of the 748278 it announces,"),
+                                         (748_278, "(moov box), as")])  # the frames whole, the index never written
+def test_an_mp4_without_its_index_is_named_incomplete(tmp_path, size, says):
+    """A copy cut short of a file whose index (moov box) comes last, as the shipped sample's does, or a recording
+    that stopped before writing it: FFmpeg used to say "moov atom not found", then livecap that it was no video."""
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(SAMPLE.read_bytes()[:size])
+    done = run_livecap("process", str(cut), "--out", str(tmp_path / "o.jsonl"))
+    assert_one_line_error(done, str(cut), "incomplete MP4 without its index (moov box)", says,
+                          "copy or export it again from the complete original")
+    verbose = run_livecap("-v", "process", str(cut), "--out", str(tmp_path / "o.jsonl"))
+    assert "moov atom not found" in verbose.stderr  # asked for, FFmpeg's own words are there for a bug report
+
+
+def test_a_camera_that_is_not_there_is_one_line(tmp_path):
+    done = run_livecap("run", "--source", "63", "--out", str(tmp_path / "o.jsonl"))
+    assert_one_line_error(done, "cannot open camera 63", "livecap cameras")  # OpenCV printed two [ WARN ] lines
+
+
+def test_an_image_of_another_size_in_a_sequence_is_skipped_with_a_notice(tmp_path):
+    """A sequence is one camera's frames: a stray image of another size is no frame of it (through the sequence's
+    camera its people would be placed wrongly). Before, it went through anyway, without a word."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for name, image in (("a.jpg", "crowdpose/103319.jpg"), ("b.jpg", "ochuman/000817.jpg"),
+                        ("c.jpg", "crowdpose/103319.jpg")):  # 640 x 480, 665 x 1000, 640 x 480
+        shutil.copy(media(f"images/{image}"), folder / name)
+    out = tmp_path / "o.jsonl"
+    done = run_livecap("process", str(folder), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    [notice] = done.stderr.splitlines()
+    assert all(word in notice for word in ("b.jpg", "665x1000", "the sequence is 640x480", "--stills")), notice
+    _, frames = read_jsonl(out)
+    assert [f["image"] for f in frames] == ["a.jpg", "c.jpg"] and all(f["people"] for f in frames)
 
 
 def _limit_file_size():

@@ -23,6 +23,7 @@ from livecap.app.batch_workers import BvhTemplate, JobOutcome, WorkerSpec
 from livecap.app.flags import add_bvh_arguments, add_fit_options, add_runtime_options, pipeline_settings
 from livecap.errors import LivecapError
 from livecap.settings import PRESETS
+from livecap.sinks.checks import check_folder
 
 RETRIES = 1  # a failed input is tried this many more times
 
@@ -201,8 +202,10 @@ def run_jobs(jobs: list[BatchJob], pool: WorkerPool, progress: BatchProgress, on
 
 def run_batch(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir).expanduser().absolute()
-    jobs = plan_jobs(expand_inputs(args.inputs), out_dir,
-                     Path(args.bvh).expanduser().absolute() if args.bvh else None)
+    bvh_dir = Path(args.bvh).expanduser().absolute() if args.bvh else None
+    jobs = plan_jobs(expand_inputs(args.inputs), out_dir, bvh_dir)
+    if bvh_dir is not None:  # before any worker starts: not once per input, after its models loaded
+        check_folder(bvh_dir, "BVH folder", "--bvh")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

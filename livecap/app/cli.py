@@ -11,6 +11,7 @@ from pathlib import Path
 from livecap import __version__
 from livecap.errors import LivecapError, OutputError, Terminated
 from livecap.settings import PRESETS, PipelineSettings
+from livecap.app import messages
 from livecap.app.batch import add_batch_parser
 from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_hands_option, add_osc_arguments,
                                add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings,
@@ -153,11 +154,8 @@ def _cmd_run(args) -> int:
 
 def _fail_on_failed_outputs(status) -> None:
     """An output that failed mid-run was stopped while the others went on; the command still ends as failed."""
-    failed = status.failed_outputs
-    if failed:
-        others = [s.name for s in status.sinks if not s.error]
-        raise OutputError("; ".join(f"the {s.name} output failed: {s.error}" for s in failed)
-                          + (f" (completed: {', '.join(others)})" if others else ""))
+    if status.failed_outputs:
+        raise OutputError(messages.failed_outputs(status))
 
 
 def _cmd_cameras(args) -> int:
@@ -305,10 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args = parser.parse_args(argv)
     args.parser, args.config_path = parser, config_path
-    logging.basicConfig(format="livecap: %(message)s", level=logging.DEBUG if args.verbose else logging.INFO)
     if args.command is None:  # `livecap` alone opens the desktop app
         args = parser.parse_args([*argv, "gui"])
         args.parser, args.config_path = parser, config_path
+    messages.configure(args.command, args.verbose)
     if args.command in ("run", "process"):
         signal.signal(signal.SIGTERM, _terminate)
     try:

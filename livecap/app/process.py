@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from livecap.app import messages
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError, OutputError
 from livecap.pose.pipeline import PipelineModels
 from livecap.settings import PipelineSettings
-from livecap.sinks import Sink
+from livecap.sinks import Sink, check_outputs
 from livecap.sinks.jsonl import JsonlSink
 
 log = logging.getLogger("livecap")
@@ -44,8 +45,10 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     """The results file is the job: its failure ends the run (OutputError). Another output that fails is
     reported and stopped while the rest go on; its failure is in the summary's status.
     `models` already loaded for these settings are used instead of loading them again (`livecap batch` loads
-    them once per worker); `on_frames` is told the frames processed so far, a few times a second."""
+    them once per worker); `on_frames` is told the frames processed so far, a few times a second.
+    Every output is checked before the input is opened: one that cannot be written fails at once."""
     results = JsonlSink(out, required=True)
+    check_outputs([results, *sinks])
     engine = Engine(EngineConfig(input_path, settings, stills=stills, max_frames=max_frames), [results, *sinks],
                     models=models)
     engine.start()
@@ -53,21 +56,39 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     show = sys.stderr.isatty() if progress is None else progress
     started = time.perf_counter()
     try:
-        with tqdm(total=total, unit="frame", disable=not show, dynamic_ncols=True) as bar:
-            while not engine.wait(0.2):
-                status = engine.status()
-                bar.update(status.frames - bar.n)
-                bar.set_postfix(people=status.people, refresh=False)
-                if on_frames is not None:
-                    on_frames(status.frames)
-            bar.update(engine.status().frames - bar.n)
-    finally:
-        status = engine.stop()
+        _follow(engine, total, show, on_frames)
+    except BaseException:  # Ctrl-C or SIGTERM: the outputs that failed are named now, the end below is not reached
+        _name_failed(engine.stop())
+        raise
+    status = engine.stop()
     summary = ProcessSummary(status.frames, status.people_seen, time.perf_counter() - started, status.providers,
                              status)
-    required = next((s for s in status.sinks if s.required and s.error), None)
-    if required is not None:
-        raise OutputError(required.error)
-    if status.state == "failed":
+    failed = status.failed_outputs
+    required = [s for s in failed if s.required]
+    if required:  # the results file's error, then that of any other output that failed with it
+        raise OutputError("; ".join([required[0].error] + [f"the {s.name} output failed too: {s.error}"
+                                                           for s in failed if not s.required]))
+    if status.state == "failed":  # the input or inference failed: its message ends the command
+        _name_failed(status)
         raise LivecapError(status.message)
     return summary
+
+
+def _follow(engine: Engine, total: int | None, show: bool, on_frames: Callable[[int], None] | None) -> None:
+    """The progress bar until the input ends; it names the outputs that stopped (their errors come at the end)."""
+    with tqdm(total=total, unit="frame", disable=not show, dynamic_ncols=True) as bar:
+        while not engine.wait(0.2):
+            status = engine.status()
+            bar.update(status.frames - bar.n)
+            failed = ",".join(sink.name for sink in status.failed_outputs)
+            bar.set_postfix(people=status.people, refresh=False, **({"failed": failed} if failed else {}))
+            if on_frames is not None:
+                on_frames(status.frames)
+        bar.update(engine.status().frames - bar.n)
+
+
+def _name_failed(status: EngineStatus) -> None:
+    """The outputs that failed, named where the command ends with another error (or none): the sink worker's own
+    report is not shown (livecap.app.messages)."""
+    if status.failed_outputs:
+        log.error("%s", messages.failed_outputs(status))

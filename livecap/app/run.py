@@ -7,9 +7,10 @@ import sys
 import time
 from typing import TextIO
 
+from livecap.app import messages
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError
-from livecap.sinks import Sink
+from livecap.sinks import Sink, check_outputs
 
 TERMINAL_REFRESH_S = 0.5
 LOG_REFRESH_S = 5.0  # when stderr is a file: a line every few seconds, not a flood
@@ -17,6 +18,8 @@ LOG_REFRESH_S = 5.0  # when stderr is a file: a line every few seconds, not a fl
 
 def run_live(config: EngineConfig, sinks: list[Sink], duration: float | None = None,
              out: TextIO = sys.stderr) -> EngineStatus:
+    """Every output is checked before the source is opened: one that cannot be written fails at once."""
+    check_outputs(sinks)
     engine = Engine(config, sinks)
     terminal = out.isatty()
     interrupted: KeyboardInterrupt | None = None
@@ -35,6 +38,8 @@ def run_live(config: EngineConfig, sinks: list[Sink], duration: float | None = N
         out.write("\n")
     out.write(f"livecap: {'interrupted, ' if interrupted is not None else ''}{status.frames} of {status.captured} frames "
               f"processed; {status.line()}\n")
+    if status.failed_outputs and (interrupted is not None or status.state == "failed"):
+        out.write(f"livecap: {messages.failed_outputs(status)}\n")  # the command's last line will not name them
     if interrupted is not None:
         raise interrupted
     if status.state == "failed":

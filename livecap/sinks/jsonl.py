@@ -14,6 +14,7 @@ import numpy as np
 from livecap import __version__, skeleton
 from livecap.errors import OutputError
 from livecap.fingers import BONES_PER_HAND, SIDES, FingerPose
+from livecap.sinks.checks import check_file
 from livecap.types import FrameResult, HandPose, PersonPose, StreamInfo
 
 PIXEL_DECIMALS = 2
@@ -143,6 +144,9 @@ class JsonlSink:
         self.path = path
         self.required = required  # the run's main output (`livecap process`): its failure fails the run
         self.writer: JsonlWriter | None = None
+
+    def check(self) -> None:
+        check_file(Path(self.path), "results", "--out")
 
     def start(self, info: StreamInfo) -> None:
         self.writer = JsonlWriter(self.path, header_record(info))

@@ -21,6 +21,7 @@ from livecap.sinks.bvh.repair import repair_unfinished
 from livecap.sinks.bvh.resample import Pose, Resampler
 from livecap.sinks.bvh.stream import BvhStream
 from livecap.sinks.bvh.writer import UNIT_SCALE, EulerConverter, check_order, frame_line, header_text
+from livecap.sinks.checks import check_folder
 from livecap.errors import OutputError
 from livecap.types import FrameResult, PersonPose, StreamInfo
 
@@ -73,6 +74,10 @@ class BvhSink:
         self.take = options.take
         self.files: list[Path] = []  # created so far
         self.floor: float | None = None  # world y of the floor, set when the first file opens, shared by the take
+        self.failed = False  # a write raised: the sink was stopped there
+
+    def check(self) -> None:
+        check_folder(self.options.directory, "BVH folder", "--bvh")
 
     def start(self, info: StreamInfo) -> None:
         self.info = info
@@ -87,9 +92,13 @@ class BvhSink:
             self.take = _free_take(folder, _take_name(info.source))
 
     def write(self, result: FrameResult) -> None:
-        for person in result.people:
-            if person.world is not None:
-                self._add(person, result.time)
+        try:
+            for person in result.people:
+                if person.world is not None:
+                    self._add(person, result.time)
+        except Exception:
+            self.failed = True  # the error raised here is the one the user is told; close() must not repeat it
+            raise
 
     def _add(self, person: PersonPose, time_s: float) -> None:
         track = self.people.get(person.id)
@@ -144,21 +153,27 @@ class BvhSink:
             track.stream.write(frame_line(pose.root - lift, track.euler(pose.rotations), self.scale))
 
     def close(self) -> None:
-        """Completes every file; a person tracked long enough but not yet written gets their file now."""
+        """Completes every file; a person tracked long enough but not yet written gets their file now. After a
+        failure, the files already open are completed and no new one is tried: it would fail for the same reason,
+        and the people no longer seen since then were not tracked "for less than min_seconds"."""
         for track in self.people.values():
-            try:
-                if track.stream is None and track.resampler.seconds >= self.options.min_seconds:
-                    self._open(track)  # bones not frozen yet (a short take): the latest offsets are the best
-                if track.stream is not None:
-                    self._flush(track)
-            except Exception as exc:  # noqa: BLE001 - close must not raise: the other files still get completed
-                log.error("bvh output: %s", exc)
-            if track.stream is not None:
-                track.stream.close(gaps=_gap_list(track.resampler.gaps), seconds=round(track.resampler.seconds, 6))
-            elif track.resampler.last is not None:
-                log.info("person %d was tracked for %.2f s only: no BVH file (--bvh-min-seconds %g)", track.id,
-                         track.resampler.seconds, self.options.min_seconds)
+            self._complete(track)
         self.people.clear()
+
+    def _complete(self, track: _Person) -> None:
+        long_enough = track.resampler.seconds >= self.options.min_seconds
+        try:
+            if track.stream is None and long_enough and not self.failed:
+                self._open(track)  # bones not frozen yet (a short take): the latest offsets are the best
+            if track.stream is not None:
+                self._flush(track)
+        except Exception as exc:  # noqa: BLE001 - close must not raise: the other files still get completed
+            log.log(logging.DEBUG if self.failed else logging.ERROR, "bvh output: %s", exc)
+        if track.stream is not None:
+            track.stream.close(gaps=_gap_list(track.resampler.gaps), seconds=round(track.resampler.seconds, 6))
+        elif track.resampler.last is not None and not long_enough and not self.failed:
+            log.info("person %d was tracked for %.2f s only: no BVH file (--bvh-min-seconds %g)", track.id,
+                     track.resampler.seconds, self.options.min_seconds)
 
 
 _FULL_NAMES, _FULL_PARENTS, _FULL_SOURCE = skeleton.full_skeleton()

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -61,6 +62,8 @@ class BvhStream:
             write_sidecar(self.path, self.sidecar)
             self.fd = opener(str(self.path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except OSError as exc:
+            if exc.errno != errno.EEXIST:  # the sidecar just written is this recording's, which does not exist
+                sidecar_path(self.path).unlink(missing_ok=True)
             raise OutputError(f"cannot create BVH recording {self.path} ({exc.strerror}): choose a writable "
                               f"--bvh folder") from None
         self.size = 0

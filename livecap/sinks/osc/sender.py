@@ -5,7 +5,8 @@ the oldest frame when the network falls behind, so the pipeline never waits on i
 before the next one is due is skipped (and counted): the stream carries the newest pose at that rate. A
 destination that fails (a name that does not resolve, an unreachable network, a refused send) is logged once per
 change of state and retried every `retry_s` seconds; frames meant for it meanwhile are counted as failed. Nothing
-here raises into the pipeline.
+here raises into the pipeline; only check(), called before any work starts, refuses a destination that cannot be
+sent to at all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import UDPClient
 
+from livecap.errors import OutputError
 from livecap.sinks.osc import Message, Packet
 from livecap.types import FrameResult, StreamInfo
 
@@ -130,6 +132,18 @@ class OscStreamer:
         self._links: dict[int, _Link] = {}
         self._encode_errors = 0
         self._next_due = 0.0
+
+    def check(self) -> None:
+        """The destination resolves and this machine has a way to send there (a route; for a broadcast address, the
+        right to). No packet is sent, and no receiver is needed: UDP does not know whether one listens."""
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.connect(address)
+        except (OSError, UnicodeError) as exc:
+            raise OutputError(f"cannot stream --{self.name} to {self.host}:{self.port} "
+                              f"({getattr(exc, 'strerror', None) or exc}): check the host name or address and that "
+                              f"this machine has a network route to it") from None
 
     def start(self, info: StreamInfo | None = None) -> None:
         self._stats.status = f"waiting for frames ({self.host}:{self.port})"
