@@ -63,6 +63,23 @@ class Landmarks:
 
 
 @dataclass
+class Candidate:
+    """A crop to run the landmark model on, as the tracker proposes it: an existing track's (track_id) or a
+    newcomer's (None)."""
+
+    track_id: int | None
+    roi: Roi
+    detection_score: float = 0.0
+    detection_keypoints: np.ndarray | None = None  # 17 x 3, when the detector matched this person now
+    refined_keypoints: np.ndarray | None = None  # 17 x 3 from a top-down model on this body's own crop, if run
+    restart: bool = False  # a seen track restarting from the detector's crop: its temporal state must restart
+    mask: np.ndarray | None = None  # another body (33 landmarks, image pixels) to paint out of this crop
+    masked_by: int | None = None  # that body's track
+    # the first landmark model found no one in this track's crop since the last detector run, and the second did:
+    second_model: bool = False  # run it through the second (set by the pipeline; a detector run resets it)
+
+
+@dataclass
 class HandLandmarks:
     """The hand landmark model's output for one hand crop, mapped back to the image (livecap.fingers: point order)."""
 

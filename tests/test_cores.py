@@ -17,10 +17,10 @@ from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.blazepose import cut_crops
 from livecap.models.movenet import MoveNetMultiPose, decode_movenet, letterbox_shape
 from livecap.pose.similarity import LIMB_HALF_WIDTH, SOLE, body_outline, box_iou, merge_people
-from livecap.types import Landmarks, PeopleDetections, Roi
+from livecap.types import Candidate, Landmarks, PeopleDetections, Roi
 from livecap.models.runtime import resolve_providers
 from livecap.sinks.jsonl import JsonlWriter
-from livecap.pose.tracking import Candidate, PoseTracker, object_keypoint_similarity
+from livecap.pose.tracking import PoseTracker, object_keypoint_similarity
 from livecap.settings import TrackerSettings
 
 

@@ -5,12 +5,11 @@ keypoints).
 
 Measured (balanced, onnxruntime CPU), recall at box IoU 0.5 / id switches, with the people predicted for a moment
 (JSONL "predicted") and, in brackets, without them: two_people 0.993 / 0 (two ids, each in all 72 frames),
-basketball_240p 0.890 / 4 (0.888 / 2), armwrestling_truncated 0.486 / 2 (0.428 / 0: its reference people are the
+basketball_240p 0.890 / 2 (0.888 / 2), armwrestling_truncated 0.486 / 2 (0.428 / 0: its reference people are the
 bystanders behind the two wrestlers, small, cut by the frame's top and often hidden, whom the prediction bridges;
 the wrestlers themselves, cut to a head and an arm, are found by neither MoveNet nor RTMDet, so they are not in it),
-vtest_300 0.929 / 12 (0.922 / 12; the switches are within two pairs walking side by side, each about 20 pixels
-wide, most of them the reference box matched to one then the other of two overlapping tracks; a predicted box at
-a crossing counts as one more); records consistent 1.000 on every clip. Floors: the issue's 0.99 for
+vtest_300 0.928 / 12 (0.922 / 12; the switches are within two pairs walking side by side, each about 20 pixels
+wide, most of them the reference box matched to one then the other of two overlapping tracks); records consistent 1.000 on every clip. Floors: the issue's 0.99 for
 consistency, a little under the measurement for the rest; switch bounds keep a margin, since a float difference
 on another CPU can flip one side-by-side pair more or less. The reference passes are shipped (tests/data/reference):
 vtest_300 is the original clip's first 300 frames re-encoded, whose reference has 1760 person-frames.
@@ -142,7 +141,7 @@ def test_most_pedestrians_of_a_street_are_found_against_a_reference_pass(vtest_r
     assert figures.id_switches <= 15, figures
 
 
-@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.86, 5),
+@pytest.mark.parametrize("video, floor, switches", [("basketball_240p.mp4", 0.86, 3),
                                                     ("armwrestling_truncated.mp4", 0.40, 3)])
 def test_people_of_small_videos_are_found_against_a_reference_pass(video, floor, switches, reference_detector,
                                                                    tmp_path):

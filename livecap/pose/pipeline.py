@@ -28,9 +28,9 @@ from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
 from livecap.pose.hands import HandStage, PersonHands
 from livecap.pose.prediction import predicted_person
 from livecap.pose.similarity import merge_people
-from livecap.pose.tracking import Candidate, PoseTracker, Track
+from livecap.pose.tracking import PoseTracker, Track
 from livecap.settings import PipelineSettings, TrackerSettings
-from livecap.types import Frame, FrameResult, Landmarks, PeopleDetections, PersonPose, Roi, StreamInfo
+from livecap.types import Candidate, Frame, FrameResult, Landmarks, PeopleDetections, PersonPose, Roi, StreamInfo
 
 
 @dataclass

@@ -21,7 +21,7 @@ from livecap.pose.coco_record import coco17_record, detector_points
 from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, keypoint_box, landmark_pose,
                                      mirror_invariant_oks, object_keypoint_similarity, same_pose)
 from livecap.settings import TrackerSettings
-from livecap.types import Landmarks, PeopleDetections, Roi
+from livecap.types import Candidate, Landmarks, PeopleDetections, Roi
 
 CONFIDENT_LANDMARK = 0.5  # a landmark at least this visible is seen, not guessed
 NO_MATCH_COST = 1e6  # finite, so linear_sum_assignment never finds the matrix infeasible
@@ -47,6 +47,7 @@ class Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # box centre, pixels per frame
     masked_by: int | None = None  # the track whose body was painted out of this one's crop in the last frame
     second_model: bool = False  # last seen through the second landmark model (Candidate.second_model)
+    covered: bool = False  # lost because its crop found a body that another track keeps (PoseTracker.predicted)
     state: Any = None  # what later stages keep about this person between frames; dies with the track
 
     @property
@@ -60,22 +61,6 @@ class Track:
     body_size: float = 0.0  # seen_box's longer side, averaged over recent frames (a last bad frame moves it little)
     # around the landmarks themselves: the area OKS scales poses by (COCO's area is the body's, not its box's)
     joint_box: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
-
-
-@dataclass
-class Candidate:
-    """A crop to run the landmark model on: an existing track's (track_id) or a newcomer's (None)."""
-
-    track_id: int | None
-    roi: Roi
-    detection_score: float = 0.0
-    detection_keypoints: np.ndarray | None = None  # 17 x 3, when the detector matched this person now
-    refined_keypoints: np.ndarray | None = None  # 17 x 3 from a top-down model on this body's own crop, if run
-    restart: bool = False  # a seen track restarting from the detector's crop: its temporal state must restart
-    mask: np.ndarray | None = None  # another body (33 landmarks, image pixels) to paint out of this crop
-    masked_by: int | None = None  # that body's track
-    # the first landmark model found no one in this track's crop since the last detector run, and the second did:
-    second_model: bool = False  # run it through the second (set by the pipeline; a detector run resets it)
 
 
 class PoseTracker:
@@ -119,8 +104,11 @@ class PoseTracker:
         return [t for t in self.tracks.values() if t.missed > 0]
 
     def predicted(self) -> list[Track]:
-        """The people lost for no longer than the prediction lasts, oldest id first: still there, only unseen."""
-        return sorted((t for t in self.lost() if t.missed <= self.predict_frames), key=lambda t: t.id)
+        """The people lost for no longer than the prediction lasts, oldest id first: still there, only unseen.
+        Not those whose crop found another person's body, which another track keeps: a second crop on one body,
+        or a person behind another, where a predicted body would stand on the one in front."""
+        return sorted((t for t in self.lost() if t.missed <= self.predict_frames and not t.covered),
+                      key=lambda t: t.id)
 
     def smallest_body(self) -> float | None:
         """The smallest body size (pixels) of the people followed or being looked for; None when there are none."""
@@ -302,13 +290,17 @@ class PoseTracker:
                     continue  # a newcomer's crop that found another body: no record made of two
                 candidate = Candidate(candidate.track_id, candidate.roi, masked_by=candidate.masked_by)
             found.append((candidate, landmarks))
-        seen = [self._observe(self._track_for(c), c, lm) for c, lm in self._one_crop_per_body(found)]
+        kept = self._one_crop_per_body(found)
+        seen = [self._observe(self._track_for(c), c, lm) for c, lm in kept]
         seen_ids = {t.id for t in seen}
+        covered = {c.track_id for c, _ in found} - seen_ids
         self._lost_last_frame = False
         for track in list(self.tracks.values()):
             if track.id in seen_ids:
                 continue
-            self._lost_last_frame |= track.missed == 0
+            if track.missed == 0:
+                self._lost_last_frame = True
+                track.covered = track.id in covered
             track.missed += 1
             if track.missed > self.settings.max_missed:
                 del self.tracks[track.id]
