@@ -28,8 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  "from one camera.")
     parser.add_argument("--version", action="version", version=f"livecap {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="more messages")
-    parser.add_argument("--config", metavar="FILE", help="settings file (default: $LIVECAP_CONFIG or the user "
-                                                         "config folder's livecap/config.toml)")
+    add_config_option(parser, None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = commands.add_parser("process", help="find every person's 2D + 3D pose in a video, image or image folder")
@@ -113,7 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                                                 "compared with none (default 0.5)")
     add_hands_option(p)
     add_runtime_options(p)
+    for command in _commands(parser).values():  # `livecap process X --config FILE` as well as before the command
+        add_config_option(command, argparse.SUPPRESS)  # not given there: the value before the command stays
     return parser
+
+
+def add_config_option(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="settings file (default: $LIVECAP_CONFIG or the user config folder's livecap/config.toml)")
 
 
 def _cmd_process(args) -> int:
