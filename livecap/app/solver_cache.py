@@ -13,9 +13,10 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-# The first `livecap process samples/two_people.mp4` in a fresh venv spends this long compiling (cold cache minus
-# warm cache, same machine: README "Troubleshooting")
-COMPILE_SECONDS = 40
+# The first `livecap process samples/two_people.mp4` of a fresh clone and venv takes this much more CPU time than
+# the second (30.3 and 32.2 s, numba 0.68.1, x86-64 with AVX-512): the compile runs on one core, so it is the wait
+# on a machine with a core to spare (41-53 s on a 2-core one running other work). README "Troubleshooting".
+COMPILE_SECONDS = 30
 FIT_PACKAGE = "livecap.pose.fitting"
 HANDS_MODULE = "livecap.pose.fitting.fingers"  # compiled only when hands are on
 
