@@ -98,6 +98,15 @@ def test_show_prints_every_setting_as_toml_that_reads_back_the_same(tmp_path):
     assert again.get_default("height") == 1.8
 
 
+def test_show_names_each_setting_by_the_flags_help_shows():
+    shown = run_livecap("config", "--show").stdout
+    named = [line[2:].split(": ", 1)[0] for line in shown.splitlines() if line.startswith("# --")]
+    helps = run_livecap("run", "--help").stdout + run_livecap("process", "--help").stdout
+    assert "--hands, --no-hands" in named  # as --help writes it, not --no-hands alone with the help of --hands
+    for flags in named:
+        assert f"  {flags} " in helps or f"  {flags}\n" in helps, flags
+
+
 def test_doctor_reports_what_a_bug_report_needs():
     done = run_livecap("doctor")
     assert done.returncode == 0, done.stderr

@@ -134,11 +134,11 @@ def _say_if_compiling(settings: PipelineSettings) -> None:
 def _cmd_process(args) -> int:
     from livecap.app.process import process
 
-    streams = osc_sinks_from_args(args)
+    streams, recorders = osc_sinks_from_args(args), bvh_sinks_from_args(args)
     _say_if_compiling(pipeline_settings(args))
     summary = process(args.input, args.out, pipeline_settings(args), stills=args.stills, max_frames=args.max_frames,
-                      progress=args.progress, sinks=bvh_sinks_from_args(args) + list(streams))
-    print(summary.line(args.out))
+                      progress=args.progress, sinks=recorders + list(streams))
+    print(summary.line(args.out, [path for sink in recorders for path in sink.files] if recorders else None))
     dropped = {sink.name: sink.dropped for sink in summary.status.sinks}
     for stream in streams:
         s = stream.stats()
