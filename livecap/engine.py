@@ -26,6 +26,7 @@ from livecap.errors import LivecapError
 from livecap.pose.pipeline import PipelineModels, PosePipeline, build_pipeline
 from livecap.settings import PipelineSettings
 from livecap.sinks import Sink
+from livecap.solver_cache import compile_notice
 from livecap.sources import CaptureRequest, FrameSource, open_source
 from livecap.types import Frame, FrameResult, StreamInfo
 from livecap.workers import LatestSlot, SinkStatus, SinkWorker
@@ -165,6 +166,9 @@ class Engine:
         models = self.models if self._models_key == _models_key(settings) else None  # loaded again for another preset
         pipeline = build_pipeline(settings, source.mode.width, source.mode.height, source.stills, models)
         self.models, self._models_key = pipeline.models, _models_key(settings)
+        notice = compile_notice(settings.hands_on)
+        if notice:  # the warm-up compiles the skeleton solver on a first run: half a minute of silence otherwise
+            log.info(notice)
         pipeline.warm_up(source.mode.width, source.mode.height)
         return pipeline
 

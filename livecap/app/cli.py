@@ -122,20 +122,10 @@ def add_config_option(parser: argparse.ArgumentParser, default) -> None:
                         help="settings file (default: $LIVECAP_CONFIG or the user config folder's livecap/config.toml)")
 
 
-def _say_if_compiling(settings: PipelineSettings) -> None:
-    """Before the one-time compile of the skeleton solver, which would otherwise be half a minute of silence."""
-    from livecap.app.solver_cache import compile_notice
-
-    notice = compile_notice(settings.hands_on)
-    if notice:
-        print(f"livecap: {notice}", file=sys.stderr, flush=True)
-
-
 def _cmd_process(args) -> int:
     from livecap.app.process import process
 
     streams, recorders = osc_sinks_from_args(args), bvh_sinks_from_args(args)
-    _say_if_compiling(pipeline_settings(args))
     summary = process(args.input, args.out, pipeline_settings(args), stills=args.stills, max_frames=args.max_frames,
                       progress=args.progress, sinks=recorders + list(streams))
     print(summary.line(args.out, [path for sink in recorders for path in sink.files] if recorders else None))
@@ -151,8 +141,13 @@ def _cmd_process(args) -> int:
 def _cmd_batch(args) -> int:
     from livecap.app.batch import run_batch
 
-    if not args.ray:  # Ray's workers compile on their own machines, with their own caches
-        _say_if_compiling(pipeline_settings(args))
+    from livecap.solver_cache import compile_notice
+
+    # said here, once: the local workers, which each compile the solver on a first run, log warnings only; Ray's
+    # workers compile on their own machines, with their own caches
+    notice = None if args.ray else compile_notice(pipeline_settings(args).hands_on)
+    if notice:
+        print(f"livecap: {notice}", file=sys.stderr, flush=True)
     return run_batch(args)
 
 
@@ -167,7 +162,6 @@ def _cmd_run(args) -> int:
                           request=CaptureRequest(width, height, args.camera_fps, args.mjpg),
                           max_frames=args.max_frames)
     sinks = ([JsonlSink(args.out)] if args.out else []) + bvh_sinks_from_args(args) + list(osc_sinks_from_args(args))
-    _say_if_compiling(config.pipeline)
     _fail_on_failed_outputs(run_live(config, sinks, args.duration))
     return 0
 
