@@ -1,5 +1,3 @@
-import sys
+from livecap.app.cli import entry
 
-from livecap.app.cli import main
-
-sys.exit(main())
+entry()

@@ -26,6 +26,7 @@ from livecap.errors import LivecapError
 from livecap.pose.pipeline import PipelineModels, PosePipeline, build_pipeline
 from livecap.settings import PipelineSettings
 from livecap.sinks import Sink
+from livecap.solver_cache import compile_notice
 from livecap.sources import CaptureRequest, FrameSource, open_source
 from livecap.types import Frame, FrameResult, StreamInfo
 from livecap.workers import LatestSlot, SinkStatus, SinkWorker
@@ -110,13 +111,14 @@ class Engine:
                  source_factory: SourceFactory | None = None, models: PipelineModels | None = None):
         self.config = config
         self.sinks = list(sinks or [])
+        self._stop = threading.Event()
         self._open_source = source_factory or (lambda: open_source(config.source, config.paced, config.loop,
-                                                                   config.request, config.stills))
+                                                                   config.request, config.stills, self._stop))
         self.models = models
         self._models_key = _models_key(config.pipeline) if models is not None else None  # what they were loaded for
         self._threads: list[threading.Thread] = []
         self._workers: list[SinkWorker] = []
-        self._stop = threading.Event()
+        self._slot: LatestSlot | None = None  # capture -> inference, while running
         self._finished = threading.Event()  # inference has ended
         self._paused = threading.Event()
         self._lock = threading.Lock()
@@ -152,7 +154,7 @@ class Engine:
             for worker in self._workers:
                 worker.stop()
             raise
-        slot = LatestSlot()
+        slot = self._slot = LatestSlot()
         self._threads = [threading.Thread(target=self._capture, args=(source, slot), name="livecap-capture",
                                           daemon=True),
                          threading.Thread(target=self._infer, args=(pipeline, slot), name="livecap-inference",
@@ -164,6 +166,9 @@ class Engine:
         models = self.models if self._models_key == _models_key(settings) else None  # loaded again for another preset
         pipeline = build_pipeline(settings, source.mode.width, source.mode.height, source.stills, models)
         self.models, self._models_key = pipeline.models, _models_key(settings)
+        notice = compile_notice(settings.hands_on)
+        if notice:  # the warm-up compiles the skeleton solver on a first run: half a minute of silence otherwise
+            log.info(notice)
         pipeline.warm_up(source.mode.width, source.mode.height)
         return pipeline
 
@@ -195,8 +200,14 @@ class Engine:
         self._set(state="running")
 
     def stop(self) -> EngineStatus:
-        """Stops capture and inference, lets every sink write what it was given, closes everything."""
+        """Stops capture and inference, lets every sink write what it was given, closes everything. Every wait
+        between the threads ends at once (the slot closed, the sinks' queues released): what remains is the frame
+        inference is on and the sinks' flush, well within a second."""
         self._stop.set()
+        if self._slot is not None:
+            self._slot.close()
+        for worker in self._workers:
+            worker.release()
         for thread in self._threads:
             thread.join(10.0)
         for worker in self._workers:
@@ -329,6 +340,7 @@ class Engine:
             if slot.closed and not self._stop.is_set() and self._status.state != "failed":
                 self._status.state = "ended"
         self._stop.set()  # capture stops too when inference has ended (a failure)
+        slot.close()  # and does not wait for room in a slot that nobody empties any more
         self._finished.set()
 
     def _record(self, frames, latencies, done_at, stages, people) -> None:

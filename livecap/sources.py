@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -251,8 +252,10 @@ class Playback(FrameSource):
     """A file played as a camera would deliver it (frame i due at i / fps, whether or not anyone is ready for
     it), and/or looped from the start when it ends (demos, soak tests). Frames keep counting across loops."""
 
-    def __init__(self, open_once: Callable[[], FrameSource], paced: bool, loop: bool):
+    def __init__(self, open_once: Callable[[], FrameSource], paced: bool, loop: bool,
+                 stop: threading.Event | None = None):
         self._open, self.paced, self.loop = open_once, paced, loop
+        self._stop = stop or threading.Event()  # set: the wait for a frame's time ends at once (a slow-fps file)
         self.source = open_once()
         self.description, self.mode, self.stills = self.source.description, self.source.mode, self.source.stills
         self.frame_count = None if loop else self.source.frame_count
@@ -266,7 +269,7 @@ class Playback(FrameSource):
             delay = self._started + self._index / self.mode.fps - time.monotonic()
             self.waited = max(delay, 0.0)
             if delay > 0:
-                time.sleep(delay)
+                self._stop.wait(delay)
         frame = self.source.read()
         if frame is None and self.loop:
             self.source.close()
@@ -288,12 +291,13 @@ def parse_source(spec: str) -> int | str:
 
 
 def open_source(spec: str, paced: bool = False, loop: bool = False, request: CaptureRequest | None = None,
-                stills: bool = False) -> FrameSource:
+                stills: bool = False, stop: threading.Event | None = None) -> FrameSource:
+    """`stop`, once set, ends a paced file's wait for its next frame's time."""
     target = parse_source(str(spec))
     if isinstance(target, int) or _URL.match(target):
         return CameraSource(target, request)
     if paced or loop:
-        return Playback(lambda: open_file(target, stills), paced, loop)
+        return Playback(lambda: open_file(target, stills), paced, loop, stop)
     return open_file(target, stills)
 
 

@@ -17,7 +17,8 @@ log = logging.getLogger("livecap")
 
 class LatestSlot:
     """Holds one item. put() replaces an untaken item (counting the drop) or, with wait=True, waits for it to be
-    taken. close() wakes everyone: get() then returns None once the slot is empty."""
+    taken. close() wakes everyone and ends every wait: put() then takes nothing more, and get() returns None once
+    the slot is empty. The engine closes it to stop, so no thread waits on a slot that nobody will empty."""
 
     def __init__(self):
         self._item = None
@@ -28,7 +29,9 @@ class LatestSlot:
     def put(self, item, wait: bool = False) -> None:
         with self._ready:
             while wait and self._item is not None and not self._closed:
-                self._ready.wait(0.1)
+                self._ready.wait()
+            if self._closed:
+                return
             if self._item is not None:
                 self.dropped += 1
             self._item = item
@@ -75,6 +78,8 @@ class SinkWorker:
         self._queue: deque = deque()
         self._wake = threading.Condition()
         self._stopping = False
+        self._released = False  # the engine is stopping: offer() no longer waits for room
+        self._ended = False  # the sink's thread has closed it: nothing more is taken
         self.written = self.dropped = 0
         self.error: str | None = None
         self.thread: threading.Thread | None = None
@@ -85,7 +90,7 @@ class SinkWorker:
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return self.thread is not None and not self._ended
 
     def start(self, info: StreamInfo) -> None:
         try:
@@ -101,14 +106,23 @@ class SinkWorker:
 
     def offer(self, result: FrameResult) -> None:
         with self._wake:
-            while self.lossless and len(self._queue) >= self.capacity and self.running:
-                self._wake.wait(0.1)
+            while self._must_wait():
+                self._wake.wait()
             if not self.running:
                 return
-            if len(self._queue) >= self.capacity:
+            if len(self._queue) >= self.capacity and not (self.lossless and self._released):
                 self._queue.popleft()
                 self.dropped += 1
-            self._queue.append(result)
+            self._queue.append(result)  # once released, a lossless queue goes one over: that result is flushed too
+            self._wake.notify_all()
+
+    def _must_wait(self) -> bool:
+        return self.lossless and len(self._queue) >= self.capacity and self.running and not self._released
+
+    def release(self) -> None:
+        """Ends offer()'s wait for room at once: a stopping engine's inference thread must not wait on a sink."""
+        with self._wake:
+            self._released = True
             self._wake.notify_all()
 
     def _next(self):
@@ -128,6 +142,9 @@ class SinkWorker:
             self._failed(exc)
         finally:
             self._close()
+            with self._wake:  # wakes an offer() waiting for room that will never come
+                self._ended = True
+                self._wake.notify_all()
 
     def _failed(self, exc: Exception) -> None:
         self.error = str(exc) if isinstance(exc, LivecapError) else f"{type(exc).__name__}: {exc}"

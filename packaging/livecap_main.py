@@ -13,7 +13,7 @@ def _main() -> int:
         return selftest(sys.argv[2:])
     from livecap.app.cli import main
 
-    return main()
+    return main(leave_at_once=True)
 
 
 if __name__ == "__main__":

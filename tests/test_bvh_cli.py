@@ -31,9 +31,13 @@ def two_people_bvh(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]
     return folder / "out", done
 
 
-def test_process_writes_one_file_per_tracked_person(two_people_bvh):
-    out, _ = two_people_bvh
+def test_process_writes_one_file_per_tracked_person_and_names_them(two_people_bvh):
+    out, done = two_people_bvh
     assert sorted(p.name for p in out.glob("*.bvh")) == ["two_person1.bvh", "two_person2.bvh"]
+    summary = done.stdout.strip().splitlines()[-1]
+    assert summary.startswith("processed 40 frames, 2 people")
+    written = summary.split("two.jsonl, ", 1)[1].split(", ")
+    assert sorted(written) == [str(out / "two_person1.bvh"), str(out / "two_person2.bvh")]
     for path in out.glob("*.bvh"):
         bvh = read(path)  # strict: header completed
         assert bvh.frames == 42  # 40 frames at 28.05 fps: 0 to 1.39 s -> 30 fps frames 0 to 41
@@ -106,6 +110,17 @@ def test_bvh_info_on_a_broken_file_names_the_line(tmp_path):
     done = run_livecap("bvh", "info", str(broken))
     assert done.returncode == 2
     assert done.stderr.strip() == f"livecap: error: {broken} line 4: OFFSET z is not a number: 'zero'"
+
+
+def test_bvh_info_on_a_torn_last_frame_says_to_repair_it_and_repair_does(two_people_bvh, tmp_path):
+    torn = tmp_path / "torn.bvh"
+    whole = (two_people_bvh[0] / "two_person1.bvh").read_bytes()
+    torn.write_bytes(whole[:len(whole) - len(whole.splitlines()[-1]) // 2 - 1])  # killed in the middle of a line
+    done = run_livecap("bvh", "info", str(torn))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.strip().endswith(f"channels (an unfinished recording? try: livecap bvh repair {torn})")
+    assert run_livecap("bvh", "repair", str(torn)).returncode == 0
+    assert read(torn).frames == read(two_people_bvh[0] / "two_person1.bvh").frames - 1  # all but the torn one
 
 
 def test_killing_a_recording_mid_take_then_repair_loses_under_a_second(tmp_path):

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from conftest import run_livecap
+from conftest import REPO, read_jsonl, run_livecap
 from livecap.app.cli import _commands, _configure, build_parser
 from livecap.errors import LivecapError
 
@@ -29,6 +29,31 @@ def test_settings_from_the_file_become_defaults_and_flags_override_them(tmp_path
     assert args.vmc == ("192.168.1.5", 39540) and args.bvh_units == "m" and args.camera_size == (1280, 720)
     args = parse(["process", "in.mp4", "--out", "o.jsonl", "--preset", "accurate"], text, tmp_path)
     assert args.preset == "accurate" and args.smoothing == 0.2
+
+
+@pytest.mark.parametrize("place", ["before the command", "after the command", "after, with a flag that wins"])
+def test_config_is_taken_before_or_after_the_command_and_a_flag_still_wins(tmp_path, place):
+    config = tmp_path / "my.toml"
+    config.write_text('[pipeline]\npreset = "fast"\nsmoothing = 0.2\n')
+    process = ["process", str(REPO / "samples" / "two_people.mp4"), "--out", str(tmp_path / "r.jsonl"),
+               "--max-frames", "1"]
+    argv = {"before the command": ["--config", str(config), *process],
+            "after the command": [*process, "--config", str(config)],
+            "after, with a flag that wins": [*process, "--smoothing", "0.7", "--config", str(config)]}[place]
+    done = run_livecap(*argv)
+    assert done.returncode == 0, done.stderr
+    header, _ = read_jsonl(tmp_path / "r.jsonl")
+    assert header["preset"] == "fast"
+    assert header["settings"]["smoothing"] == (0.7 if "flag" in place else 0.2)
+
+
+def test_a_bad_config_after_the_command_is_rejected_in_one_line(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('[pipeline]\npreset = "slow"\n')
+    done = run_livecap("process", "x.mp4", "--out", str(tmp_path / "r.jsonl"), "--config", str(config))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"livecap: error: config {config}: [pipeline] preset = 'slow': choose one of "
+                                   f"fast, balanced, accurate")
 
 
 @pytest.mark.parametrize("text, message", [
@@ -71,6 +96,15 @@ def test_show_prints_every_setting_as_toml_that_reads_back_the_same(tmp_path):
     again = _commands(parser)["run"]
     assert again.get_default("vrchat_trackers") == ("hips", "feet", "knees")
     assert again.get_default("height") == 1.8
+
+
+def test_show_names_each_setting_by_the_flags_help_shows():
+    shown = run_livecap("config", "--show").stdout
+    named = [line[2:].split(": ", 1)[0] for line in shown.splitlines() if line.startswith("# --")]
+    helps = run_livecap("run", "--help").stdout + run_livecap("process", "--help").stdout
+    assert "--hands, --no-hands" in named  # as --help writes it, not --no-hands alone with the help of --hands
+    for flags in named:
+        assert f"  {flags} " in helps or f"  {flags}\n" in helps, flags
 
 
 def test_doctor_reports_what_a_bug_report_needs():

@@ -3,13 +3,14 @@ samples/, which the installed package carries too (livecap.samples)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
 import sys
 import tomllib
 
-from conftest import REPO, read_jsonl
+from conftest import REPO, read_jsonl, run_livecap
 
 
 def setup_commands() -> list[str]:
@@ -46,6 +47,24 @@ def test_the_readme_set_up_is_two_commands_that_install_the_app_and_run_on_the_s
     assert header["width"] == 1920 and len(frames) == 72
     assert {p["id"] for f in frames for p in f["people"]} == {1, 2}
     assert len(list((tmp_path / "takes").glob("*_person*.bvh"))) == 2
+
+
+def test_only_a_run_that_compiles_the_skeleton_solver_says_so_first(tmp_path):
+    sample = ["process", str(REPO / "samples" / "two_people.mp4"), "--out", str(tmp_path / "r.jsonl"),
+              "--max-frames", "1"]
+    run_livecap(*sample)  # compiles, if no run did before on this machine
+    done = run_livecap(*sample)
+    assert done.returncode == 0, done.stderr
+    assert "preparing the skeleton solver" not in done.stderr
+    empty = tmp_path / "numba-cache"  # as on a fresh install: nothing compiled yet
+    child = subprocess.Popen([sys.executable, "-m", "livecap", *sample], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "NUMBA_CACHE_DIR": str(empty)})
+    try:
+        first = child.stderr.readline()
+    finally:
+        child.kill()  # no need to sit through the compile
+        child.communicate()
+    assert re.fullmatch(r"livecap: preparing the skeleton solver once, about \d+ s \(later runs reuse it\)\n", first)
 
 
 def test_nothing_a_user_reads_points_outside_the_repository():

@@ -34,6 +34,15 @@ def test_every_frame_line_has_the_documented_fields(two_people_results):
             assert 0 <= person["score"] <= 1
 
 
+def test_points_and_scores_are_written_to_their_places_without_float_noise(two_people_results):
+    _, frames = two_people_results
+    points = [point for frame in frames for person in frame["people"]
+              for point in person["coco17"] + person["landmarks2d"]]
+    assert points and all(round(x, 2) == x and round(y, 2) == y and round(score, 3) == score
+                          for x, y, score in points)  # 0.563, never 0.5630000233650208
+    assert all(round(person["score"], 3) == person["score"] for frame in frames for person in frame["people"])
+
+
 def test_two_people_keep_their_two_ids_through_the_clip(two_people_results):
     _, frames = two_people_results
     ids = [sorted(p["id"] for p in f["people"]) for f in frames]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from livecap import __version__
 from livecap.errors import LivecapError, OutputError, Terminated
@@ -27,8 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  "from one camera.")
     parser.add_argument("--version", action="version", version=f"livecap {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="more messages")
-    parser.add_argument("--config", metavar="FILE", help="settings file (default: $LIVECAP_CONFIG or the user "
-                                                         "config folder's livecap/config.toml)")
+    add_config_option(parser, None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = commands.add_parser("process", help="find every person's 2D + 3D pose in a video, image or image folder")
@@ -112,16 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
                                                                                 "compared with none (default 0.5)")
     add_hands_option(p)
     add_runtime_options(p)
+    for command in _commands(parser).values():  # `livecap process X --config FILE` as well as before the command
+        add_config_option(command, argparse.SUPPRESS)  # not given there: the value before the command stays
     return parser
+
+
+def add_config_option(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="settings file (default: $LIVECAP_CONFIG or the user config folder's livecap/config.toml)")
 
 
 def _cmd_process(args) -> int:
     from livecap.app.process import process
 
-    streams = osc_sinks_from_args(args)
+    streams, recorders = osc_sinks_from_args(args), bvh_sinks_from_args(args)
     summary = process(args.input, args.out, pipeline_settings(args), stills=args.stills, max_frames=args.max_frames,
-                      progress=args.progress, sinks=bvh_sinks_from_args(args) + list(streams))
-    print(summary.line(args.out))
+                      progress=args.progress, sinks=recorders + list(streams))
+    print(summary.line(args.out, [path for sink in recorders for path in sink.files] if recorders else None))
     dropped = {sink.name: sink.dropped for sink in summary.status.sinks}
     for stream in streams:
         s = stream.stats()
@@ -134,6 +142,13 @@ def _cmd_process(args) -> int:
 def _cmd_batch(args) -> int:
     from livecap.app.batch import run_batch
 
+    from livecap.solver_cache import compile_notice
+
+    # said here, once: the local workers, which each compile the solver on a first run, log warnings only; Ray's
+    # workers compile on their own machines, with their own caches
+    notice = None if args.ray else compile_notice(pipeline_settings(args).hands_on)
+    if notice:
+        print(f"livecap: {notice}", file=sys.stderr, flush=True)
     return run_batch(args)
 
 
@@ -293,7 +308,23 @@ def _terminate(signum, frame) -> None:
     raise Terminated()
 
 
-def main(argv: list[str] | None = None) -> int:
+def entry() -> None:
+    """The `livecap` command, `python -m livecap` and the bundle."""
+    sys.exit(main(leave_at_once=True))
+
+
+def _leave(code: int) -> NoReturn:
+    """Ends the process without the interpreter's teardown. Every output is closed and complete by now; tearing
+    down Numba's and ONNX Runtime's native state took 0.3-0.8 s more, and Ctrl-C is promised to end a run within a
+    second."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None, leave_at_once: bool = False) -> int:
+    """`leave_at_once`: an interrupted `run` or `process` ends the process itself (_leave) instead of returning."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     try:
@@ -321,4 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         print("livecap: interrupted; results written so far are kept", file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
+        code = 143 if isinstance(exc, Terminated) else 130
+        if leave_at_once and args.command in ("run", "process"):  # not batch: Ray's own exit must run
+            _leave(code)
+        return code

@@ -122,6 +122,13 @@ def _toml_value(value) -> str | None:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _flags(action: argparse.Action) -> str:
+    """The flag as --help names it: both forms of an on/off flag (--hands, --no-hands), else the long one."""
+    if isinstance(action, argparse.BooleanOptionalAction):
+        return ", ".join(action.option_strings)
+    return max(action.option_strings, key=len)
+
+
 def show(reference: argparse.ArgumentParser, path: Path) -> str:
     """Every setting as TOML, with its current value (or commented out when unset) and its help."""
     actions = _actions(reference)
@@ -131,8 +138,7 @@ def show(reference: argparse.ArgumentParser, path: Path) -> str:
         lines.append(f"\n[{section}]")
         for key, dest in keys.items():
             action = actions[dest]
-            flag = max(action.option_strings, key=len)
-            lines.append(f"# {flag}: {(action.help or '').replace(chr(10), ' ')}")
+            lines.append(f"# {_flags(action)}: {(action.help or '').replace(chr(10), ' ')}")
             value = _toml_value(reference.get_default(dest))
             lines.append(f"{key} = {value}" if value is not None else f"# {key} =")
     return "\n".join(lines) + "\n"

@@ -34,9 +34,12 @@ class ProcessSummary:
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
-    def line(self, out: str) -> str:
+    def line(self, out: str, bvh_files: list | None = None) -> str:
+        """`bvh_files`: the BVH files written, when recording was asked for."""
+        recorded = "" if bvh_files is None else (", " + ", ".join(map(str, bvh_files)) if bvh_files else
+                                                 " (no BVH file: nobody was tracked for --bvh-min-seconds)")
         return (f"processed {self.frames} frames, {self.people} people, {self.fps:.1f} fps "
-                f"({', '.join(self.providers)}) -> {out}")
+                f"({', '.join(self.providers)}) -> {out}{recorded}")
 
 
 def process(input_path: str, out: str, settings: PipelineSettings, stills: bool = False,

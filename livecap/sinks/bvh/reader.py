@@ -178,10 +178,18 @@ def _motion(lines: list[str], start: int, channels: int, source: str, strict: bo
             rows.append([_finite(w, "a channel value", source, at + 1) for w in words])
         except BvhFormatError as exc:
             if strict:
-                raise
+                raise _cut_off(exc) if not any(line.strip() for line in lines[at + 1:]) else exc
             notes.append(f"stopped at line {at + 1}: {exc.problem}")
             return at, rows, notes
     return len(lines), rows, notes
+
+
+_REPAIR_HINT = "(an unfinished recording? try: livecap bvh repair {})"
+
+
+def _cut_off(error: BvhFormatError) -> BvhFormatError:
+    """A broken last frame is what a recording cut off mid-write leaves: the message says how to complete it."""
+    return BvhFormatError(error.source, error.line, f"{error.problem} {_REPAIR_HINT.format(error.source)}")
 
 
 def parse(text: str, source: str = "<bvh>", strict: bool = True) -> Bvh:
@@ -205,7 +213,7 @@ def parse(text: str, source: str = "<bvh>", strict: bool = True) -> Bvh:
     declared = int(declared_text)
     if strict and declared != len(rows):
         raise BvhFormatError(source, frames_at + 1, f"header says {declared} frames, the file has {len(rows)} "
-                                                    f"(an unfinished recording? try: livecap bvh repair FILE)")
+                                                    + _REPAIR_HINT.format(source))
     motion = np.array(rows, np.float64).reshape(len(rows), channels)
     return Bvh(joints, frame_time, motion, source, notes)
 
