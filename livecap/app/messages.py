@@ -18,7 +18,9 @@ def quiet_native_libraries() -> None:
 
     if "OPENCV_LOG_LEVEL" not in os.environ:
         os.environ["OPENCV_LOG_LEVEL"] = "SILENT"  # for the worker processes this one starts
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # this one read it importing cv2
+        # this process read it importing cv2; OpenCV 4.8 has the call at the top, later ones in utils.logging only
+        set_level = getattr(getattr(cv2.utils, "logging", None), "setLogLevel", None) or cv2.setLogLevel
+        set_level(0)  # LOG_LEVEL_SILENT
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when OpenCV first opens a video
 
 
