@@ -17,6 +17,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from livecap.app.batch_plan import BatchJob, part_path
+from livecap.app.messages import OPENCV_ERROR, set_opencv_log_level
 from livecap.errors import LivecapError, OutputError
 from livecap.settings import PipelineSettings
 
@@ -131,14 +132,13 @@ def _worker_main(spec: WorkerSpec, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle: it stops the workers
     _exit_with_parent()
     logging.basicConfig(format="livecap worker: %(message)s", level=logging.WARNING)
-    import cv2
     from tqdm import tqdm
 
     # process()'s (hidden) bar would make tqdm create a process-shared lock: a thread lock does here, and a
     # worker killed mid-input (Ctrl-C) leaves no semaphore behind to be warned about
     tqdm.set_lock(threading.RLock())
     # errors only: an unreadable input's failure is its batch.json line, not FFmpeg's warnings
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    set_opencv_log_level(OPENCV_ERROR)
     try:
         runner = JobRunner(spec)
     except LivecapError as exc:

@@ -12,15 +12,22 @@ import os
 COMMANDS_NAMING_FAILED_OUTPUTS = ("process", "run")
 
 
-def quiet_native_libraries() -> None:
-    """OpenCV's and FFmpeg's own messages off, for this process and the workers it starts."""
+OPENCV_SILENT, OPENCV_ERROR = 0, 2  # OpenCV's LOG_LEVEL_SILENT and LOG_LEVEL_ERROR
+
+
+def set_opencv_log_level(level: int) -> None:
+    """OpenCV 4.8 has the call at the top level, later versions in cv2.utils.logging only."""
     import cv2
 
+    logging_module = getattr(cv2.utils, "logging", None)
+    (cv2.setLogLevel if logging_module is None else logging_module.setLogLevel)(level)
+
+
+def quiet_native_libraries() -> None:
+    """OpenCV's and FFmpeg's own messages off, for this process and the workers it starts."""
     if "OPENCV_LOG_LEVEL" not in os.environ:
         os.environ["OPENCV_LOG_LEVEL"] = "SILENT"  # for the worker processes this one starts
-        # this process read it importing cv2; OpenCV 4.8 has the call at the top, later ones in utils.logging only
-        set_level = getattr(getattr(cv2.utils, "logging", None), "setLogLevel", None) or cv2.setLogLevel
-        set_level(0)  # LOG_LEVEL_SILENT
+        set_opencv_log_level(OPENCV_SILENT)  # this process read it importing cv2
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when OpenCV first opens a video
 
 
