@@ -130,24 +130,41 @@ class VideoFileSource(FrameSource):
         if not ok:
             self.capture.release()
             raise _unreadable(path)
-        self._next, self._index = first, 0
         height, width = first.shape[:2]
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.mode = CaptureMode(width, height, float(fps) if fps and 0 < fps < 1000 else 30.0, "file")
+        self._index, self._first_stamp, self._last_time = 0, self._stamp(), -1.0
+        self._next = (first, self._media_time())
         count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         self.description = str(path)
         self._told = False
 
     def read(self) -> Frame | None:
-        image, self._next = self._next, None
-        if image is None:
+        if self._next is not None:
+            (image, time_s), self._next = self._next, None
+        else:
             ok, image = self.capture.read()
             if not ok:
                 self._check_complete()
                 return None
+            time_s = self._media_time()
         self._index += 1
-        return make_frame(self._index - 1, (self._index - 1) / self.mode.fps, image)
+        return make_frame(self._index - 1, time_s, image)
+
+    def _stamp(self) -> float:
+        return float(self.capture.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+
+    def _media_time(self) -> float:
+        """The frame just read, in seconds from the first: its own timestamp where the container gives one that
+        moves on, else one nominal frame after the last. Not frames / nominal rate: a phone's video has a variable
+        rate, and OpenCV versions disagree on a file's nominal one (the sample's: 30 in 4.8, 28.05 in 4.14; its
+        timestamps, 33.3 ms apart with one 200 ms gap, are the same in both)."""
+        time_s = self._stamp() - self._first_stamp
+        if not time_s > self._last_time:
+            time_s = self._last_time + 1.0 / self.mode.fps if self._last_time >= 0 else 0.0
+        self._last_time = time_s
+        return time_s
 
     def _check_complete(self) -> None:
         """A file cut short (a copy or a recording that stopped mid-way) reads to the cut: say so. Containers count
@@ -261,24 +278,28 @@ class Playback(FrameSource):
         self.frame_count = None if loop else self.source.frame_count
         self._started: float | None = None
         self._index = 0
+        self._loop_start = 0.0  # media time at which the current pass through the file began
+        self._last_time = -1.0 / self.mode.fps
 
     def read(self) -> Frame | None:
-        if self.paced:
-            if self._started is None:
-                self._started = time.monotonic()
-            delay = self._started + self._index / self.mode.fps - time.monotonic()
-            self.waited = max(delay, 0.0)
-            if delay > 0:
-                self._stop.wait(delay)
         frame = self.source.read()
         if frame is None and self.loop:
             self.source.close()
             self.source = self._open()
+            self._loop_start = self._last_time + 1.0 / self.mode.fps
             frame = self.source.read()
         if frame is None:
             return None
-        frame.index, frame.time = self._index, self._index / self.mode.fps
-        self._index += 1
+        frame.index, frame.time = self._index, self._loop_start + frame.time
+        self._index, self._last_time = self._index + 1, frame.time
+        if self.paced:  # each frame handed over at its own media time, as a camera would deliver it
+            if self._started is None:
+                self._started = time.monotonic()
+            delay = self._started + frame.time - time.monotonic()
+            self.waited = max(delay, 0.0)
+            if delay > 0:
+                self._stop.wait(delay)
+            frame.captured_at = time.monotonic()
         return frame
 
     def close(self) -> None:

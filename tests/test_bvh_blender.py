@@ -58,10 +58,10 @@ def test_a_take_in_centimetres_is_imported_in_metres_in_one_scene(tmp_path):
     foreign.parent.mkdir()
     shutil.copy(second, foreign)
     done, scene = import_with_livecap([first, foreign], tmp_path)
-    assert f"imported {first} as two_person1: frames 1-42 at 30 fps, scale 0.01 (cm)" in done.stdout
-    assert f"imported {foreign} as dancer: frames 1-42 at 30 fps, scale 0.01 (units guessed)" in done.stdout
+    assert f"imported {first} as two_person1: frames 1-40 at 30 fps, scale 0.01 (cm)" in done.stdout
+    assert f"imported {foreign} as dancer: frames 1-40 at 30 fps, scale 0.01 (units guessed)" in done.stdout
     assert sorted(scene["armatures"]) == ["dancer", "two_person1"]
-    assert scene["fps"] == 30 and (scene["frame_start"], scene["frame_end"]) == (1, 42)
+    assert scene["fps"] == 30 and (scene["frame_start"], scene["frame_end"]) == (1, 40)
     assert_where_livecap_puts_them(scene["armatures"]["two_person1"], first, 1, 0.01)
     assert_where_livecap_puts_them(scene["armatures"]["dancer"], foreign, 1, 0.01)
     head = np.array(scene["armatures"]["two_person1"]["frames"]["1"]["Head"])
@@ -74,7 +74,7 @@ def test_a_take_in_centimetres_is_imported_in_metres_in_one_scene(tmp_path):
 def test_people_who_came_later_start_at_their_own_scene_frame(two_people_results, tmp_path):
     _, frames = two_people_results
     results = results_from_jsonl(frames)
-    for result in results[:20]:  # person 2 first seen at 0.71 s
+    for result in results[:20]:  # person 2 first seen at 0.67 s
         result.people = [p for p in result.people if p.id != 2]
     sink = BvhSink(BvhOptions(tmp_path / "takes", units="m", take="late"))
     sink.start(_info())
@@ -86,7 +86,7 @@ def test_people_who_came_later_start_at_their_own_scene_frame(two_people_results
     assert start_time == pytest.approx(results[20].time)
     done, scene = import_with_livecap([first, second], tmp_path)
     start = 1 + round(start_time * 30)
-    assert start == 22 and "scale 1 (m)" in done.stdout
+    assert start == 21 and "scale 1 (m)" in done.stdout
     assert_where_livecap_puts_them(scene["armatures"]["late_person1"], first, 1, 1.0)
     assert_where_livecap_puts_them(scene["armatures"]["late_person2"], second, start, 1.0)
     assert scene["frame_end"] == max(a["range"][1] for a in scene["armatures"].values())

@@ -112,11 +112,11 @@ def test_round_trip_on_a_real_recording_is_within_0_1_mm(two_people_results, tmp
 
 
 def test_capture_times_are_resampled_to_the_fixed_rate(two_people_results, tmp_path):
-    _, frames = two_people_results  # 72 frames at 28.05 fps: 2.53 s
+    _, frames = two_people_results  # 72 frames, their own timestamps 0 to 2.533 s
     record(results_from_jsonl(frames), tmp_path)
     bvh = read(tmp_path / "take_person1.bvh")
     times = np.array([f["time"] for f in frames])
-    assert bvh.frames == int(times[-1] * FPS + 1e-6) + 1 == 76
+    assert bvh.frames == round(times[-1] * FPS) + 1 == 77
     roots = np.array([skeleton.to_world(np.tile([0, 0, 0, 1.0], (21, 1)), p["root"])[1]
                       for f in frames for p in f["people"] if p["id"] == 1])
     resampled = np.arange(bvh.frames) / FPS
@@ -156,7 +156,7 @@ def test_a_person_seen_only_briefly_gets_no_file(two_people_results, tmp_path, c
         sink = record(results, tmp_path, min_seconds=1.0)
     assert [p.name for p in sink.files] == ["take_person1.bvh"]
     assert not (tmp_path / "take_person2.bvh").exists()
-    assert "person 2 was tracked for 0.68 s only: no BVH file" in caplog.text
+    assert "person 2 was tracked for 0.63 s only: no BVH file" in caplog.text
     assert (tmp_path / "take_person2.bvh").exists() is False
     record(results, tmp_path / "short", min_seconds=0.5)
     assert (tmp_path / "short" / "take_person2.bvh").exists()
@@ -165,15 +165,15 @@ def test_a_person_seen_only_briefly_gets_no_file(two_people_results, tmp_path, c
 def test_a_person_who_leaves_and_comes_back_keeps_one_file_holding_the_last_pose(two_people_results, tmp_path):
     _, frames = two_people_results
     results = results_from_jsonl(frames)
-    for result in results[30:50]:  # away from 1.07 s to 1.78 s
+    for result in results[30:50]:  # away from 1.0 s to 1.63 s
         result.people = [p for p in result.people if p.id != 1]
     record(results, tmp_path)
     bvh = read(tmp_path / "take_person1.bvh")
-    assert bvh.frames == 76  # the whole take, gap included
+    assert bvh.frames == 77  # the whole take, gap included
     side = json.loads((tmp_path / "take_person1.bvh.json").read_text())
-    assert side["state"] == "complete" and side["frames"] == 76 and side["units"] == "cm"
+    assert side["state"] == "complete" and side["frames"] == 77 and side["units"] == "cm"
     [(first, last)] = side["gaps"]
-    assert (first, last) == (32, 53)  # output frames after the last sighting (29 at 1.034 s) until the return
+    assert (first, last) == (30, 49)  # output frames after the last sighting (29 at 0.967 s) until the return
     held = bvh.motion[first:last + 1]
     assert np.abs(held - held[0]).max() == 0
     assert np.abs(bvh.motion[last + 1] - held[0]).max() > 0
@@ -190,10 +190,10 @@ def test_frames_are_on_disk_while_the_take_is_recorded(two_people_results, tmp_p
         sink.write(result)
         if (tmp_path / "take_person1.bvh").exists():
             counts.append(read(tmp_path / "take_person1.bvh").frames)  # strict: header count matches
-    assert counts[0] >= 29 and counts == sorted(counts) and counts[-1] == 76
+    assert counts[0] >= 29 and counts == sorted(counts) and counts[-1] == 77
     assert json.loads((tmp_path / "take_person1.bvh.json").read_text())["state"] == "recording"
     sink.close()
-    assert read(tmp_path / "take_person1.bvh").frames == 76
+    assert read(tmp_path / "take_person1.bvh").frames == 77
 
 
 def test_a_full_disk_stops_the_recording_with_one_line_and_keeps_a_valid_file(two_people_results, tmp_path,
@@ -237,17 +237,17 @@ def _crashed_take(two_people_results, folder, mid_line: bool):
     _, frames = two_people_results
     record(results_from_jsonl(frames), folder)
     path = folder / "take_person1.bvh"
-    data = path.read_bytes().replace(b"Frames: 76        ", b"Frames: 60        ", 1)
-    cut = data.rindex(b"\n", 0, len(data) - 1) + 1  # the last line (frame 76) is lost
-    path.write_bytes(data[:cut - 25] if mid_line else data[:cut])  # mid-line: frame 75 is torn
+    data = path.read_bytes().replace(b"Frames: 77        ", b"Frames: 60        ", 1)
+    cut = data.rindex(b"\n", 0, len(data) - 1) + 1  # the last line (frame 77) is lost
+    path.write_bytes(data[:cut - 25] if mid_line else data[:cut])  # mid-line: frame 76 is torn
     side = folder / "take_person1.bvh.json"
     side.write_text(json.dumps(dict(json.loads(side.read_text()), state="recording", pid=2 ** 22 + 7)))
     return path
 
 
 @pytest.mark.parametrize("mid_line, problem, kept", [
-    (False, "header says 60 frames, the file has 75", 75),
-    (True, r"line \d+: frame has \d+ values, the hierarchy has 66 channels", 74)])
+    (False, "header says 60 frames, the file has 76", 76),
+    (True, r"line \d+: frame has \d+ values, the hierarchy has 66 channels", 75)])
 def test_repair_keeps_every_whole_frame_of_a_cut_off_take(two_people_results, tmp_path, mid_line, problem, kept):
     path = _crashed_take(two_people_results, tmp_path, mid_line)
     with pytest.raises(BvhFormatError, match=problem):
@@ -255,7 +255,7 @@ def test_repair_keeps_every_whole_frame_of_a_cut_off_take(two_people_results, tm
     report = repair(path)
     assert report.changed and report.frames == kept and report.declared == 60
     assert report.dropped_lines == (1 if mid_line else 0)
-    assert read(path).frames == kept  # of 76 recorded
+    assert read(path).frames == kept  # of 77 recorded
     assert json.loads((tmp_path / "take_person1.bvh.json").read_text())["state"] == "repaired"
     assert not repair(path).changed
 
@@ -315,8 +315,8 @@ def test_the_next_recording_into_the_folder_repairs_unfinished_takes(two_people_
     with caplog.at_level(logging.WARNING, logger="livecap"):
         sink.start(_info())
     sink.close()
-    assert "found an unfinished BVH recording" in caplog.text and "74 frames kept" in caplog.text
-    assert read(path).frames == 74 and unfinished_takes(tmp_path) == []
+    assert "found an unfinished BVH recording" in caplog.text and "75 frames kept" in caplog.text
+    assert read(path).frames == 75 and unfinished_takes(tmp_path) == []
     assert sink.take.startswith("two_people_1080p_")  # a new take never overwrites the old one
 
 
