@@ -141,7 +141,6 @@ def _cmd_process(args) -> int:
 
 def _cmd_batch(args) -> int:
     from livecap.app.batch import run_batch
-
     from livecap.solver_cache import compile_notice
 
     # said here, once: the local workers, which each compile the solver on a first run, log warnings only; Ray's
