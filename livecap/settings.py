@@ -5,7 +5,7 @@ that the command line, the config reader and the app all show as it is)."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from livecap.camera import check_fov
 from livecap.errors import LivecapError
@@ -157,6 +157,3 @@ class PipelineSettings:
         """What the results header reports of how the stream was processed ("hands" only when they are on: the
         results of a run without hands stay as they were)."""
         return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if self.hands_on else {})}
-
-    def as_dict(self) -> dict:
-        return asdict(self)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -46,27 +45,6 @@ class VideoInputs:
                 out.image33.append(np.array(person["landmarks2d"], np.float32))
                 out.world33.append(np.array(person["world33"], np.float32))
         return out
-
-
-def record_video_inputs(path: str | Path, models, preset: str = "balanced") -> VideoInputs:
-    """Runs the pipeline (default smoothing, as `livecap process` does) and keeps the fit's inputs."""
-    from livecap.pose.pipeline import build_pipeline
-    from livecap.settings import PipelineSettings
-    from livecap.sources import open_file
-
-    source = open_file(str(path))
-    pipeline = build_pipeline(PipelineSettings(preset=preset), source.mode.width, source.mode.height, models=models)
-    out = VideoInputs(pipeline.camera, [], [], [], [])
-    try:
-        for frame in source:
-            for person in pipeline.process(frame).people:
-                out.frames.append(frame.index)
-                out.ids.append(person.id)
-                out.image33.append(person.landmarks2d)
-                out.world33.append(person.world33)
-    finally:
-        source.close()
-    return out
 
 
 @dataclass

@@ -209,26 +209,3 @@ def joint_targets(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, 
 
 
 PARENTS_ARRAY = np.array(PARENTS, np.int64)
-
-
-def _first_pinned_below(joint: int) -> list[int]:
-    found = []
-    for child in (j for j, parent in enumerate(PARENTS) if parent == joint):
-        found += [child] if PINNED[child] else _first_pinned_below(child)
-    return found
-
-
-def _param_seen_by() -> np.ndarray:
-    """PARAM_SEEN_BY @ joint weights = how well each parameter's effect is observed: the mean weight of the first
-    pinned joints below the joint it turns (the elbow for the upper arm, the ankle for the shin; the hips for the
-    root)."""
-    out = np.zeros((NUM_PARAMS, NUM_JOINTS))
-    out[:ROOT_PARAMS, J["Hips"]] = 1.0
-    for joint in range(NUM_JOINTS):
-        below = _first_pinned_below(joint)
-        for k in range(DOF[joint]):
-            out[DOF_START[joint] + k, below] = 1.0 / len(below)
-    return out
-
-
-PARAM_SEEN_BY = _param_seen_by()
