@@ -157,12 +157,13 @@ class PosePipeline:
                 self.hands.attach(person, track.state.hands, found, frame.time)
             lap("hands")
         if not self.stills:
-            people = sorted(self._remembered(people, tracks) + self._predicted(), key=lambda p: p.id)
+            self._remember(people, tracks)
+            people = sorted(people + self._predicted(), key=lambda p: p.id)
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
                            name=frame.name, stage_ms=stage_ms, camera=own_camera)
 
     @staticmethod
-    def _remembered(people: list[PersonPose], tracks: list[Track]) -> list[PersonPose]:
+    def _remember(people: list[PersonPose], tracks: list[Track]) -> None:
         """Each seen person's pose and root motion, kept for a prediction should they be lost."""
         for person, track in zip(people, tracks):
             state: PersonState = track.state
@@ -170,13 +171,13 @@ class PosePipeline:
                 step = person.skeleton.root - state.last.skeleton.root
                 state.root_step = step if state.root_step is None else 0.5 * state.root_step + 0.5 * step
             state.last = person
-        return people
 
     def _predicted(self) -> list[PersonPose]:
-        """The people lost for a moment, where their motion takes them (livecap.pose.prediction)."""
+        """The people lost for a moment, where their motion takes them (livecap.pose.prediction); every one was
+        seen, so remembered, before."""
         return [predicted_person(t.state.last, t.velocity * t.missed,
                                  None if t.state.root_step is None else t.state.root_step * t.missed)
-                for t in self.tracker.predicted() if t.state.last is not None]
+                for t in self.tracker.predicted()]
 
     def _camera_for_still(self, width: int, height: int) -> CameraIntrinsics | None:
         """Unrelated stills come in any size: each is seen through the camera of its own size (a folder's first

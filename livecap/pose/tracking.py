@@ -290,8 +290,7 @@ class PoseTracker:
                     continue  # a newcomer's crop that found another body: no record made of two
                 candidate = Candidate(candidate.track_id, candidate.roi, masked_by=candidate.masked_by)
             found.append((candidate, landmarks))
-        kept = self._one_crop_per_body(found)
-        seen = [self._observe(self._track_for(c), c, lm) for c, lm in kept]
+        seen = [self._observe(self._track_for(c), c, lm) for c, lm in self._one_crop_per_body(found)]
         seen_ids = {t.id for t in seen}
         covered = {c.track_id for c, _ in found} - seen_ids
         self._lost_last_frame = False
@@ -344,7 +343,7 @@ class PoseTracker:
         if not same_pose(landmarks, other, self.settings.same_body_oks):
             return False
         own, theirs = self.tracks.get(candidate.track_id), self.tracks.get(other_candidate.track_id)
-        if own is None or theirs is None or own is theirs or own.landmarks is None or theirs.landmarks is None:
+        if own is None or theirs is None or own is theirs:  # no two tracks' last poses to tell them apart
             return True
         pose, _ = landmark_pose(landmarks)
         continues = object_keypoint_similarity(pose, own.own_coco17, box_area(own.joint_box))
