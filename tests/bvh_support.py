@@ -88,3 +88,12 @@ def y_up_to_blender(points: np.ndarray) -> np.ndarray:
     """Blender's importer turns a Y-up, -Z-forward file into Z up: (x, y, z) -> (x, -z, y)."""
     points = np.asarray(points)
     return np.stack([points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
+
+
+def stream_info():
+    """The stream the two_people results were recorded from (1080p, 28.05 fps, 60 degree camera)."""
+    from livecap.camera import CameraIntrinsics
+    from livecap.types import StreamInfo
+
+    return StreamInfo("two_people_1080p.mp4", 1920, 1080, 28.05, CameraIntrinsics.from_fov(1920, 1080, 60),
+                      "balanced", ["CPUExecutionProvider"])

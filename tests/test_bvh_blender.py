@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bvh_support import blender_or_skip, results_from_jsonl, y_up_to_blender
+from bvh_support import blender_or_skip, results_from_jsonl, stream_info, y_up_to_blender
 from conftest import REPO, run_livecap
 from livecap.sinks.bvh.format import world_positions
 from livecap.sinks.bvh.reader import read
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
-from test_bvh_recording import _info
 
 DUMP_SCRIPT = Path(__file__).parent / "blender" / "dump_scene.py"
 
@@ -77,7 +76,7 @@ def test_people_who_came_later_start_at_their_own_scene_frame(two_people_results
     for result in results[:20]:  # person 2 first seen at 0.67 s
         result.people = [p for p in result.people if p.id != 2]
     sink = BvhSink(BvhOptions(tmp_path / "takes", units="m", take="late"))
-    sink.start(_info())
+    sink.start(stream_info())
     for result in results:
         sink.write(result)
     sink.close()

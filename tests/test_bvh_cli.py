@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bvh_support import blender_pose, bvhio_positions, results_from_jsonl, y_up_to_blender
+from bvh_support import blender_pose, bvhio_positions, results_from_jsonl, stream_info, y_up_to_blender
 from conftest import TWO_PEOPLE, VTEST, read_jsonl, run_livecap
 from livecap.sinks.bvh.format import world_positions
 from livecap.sinks.bvh.reader import read
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
-from test_bvh_recording import _info
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +74,7 @@ def test_blender_imports_our_files_and_puts_every_joint_where_we_do(two_people_b
 def test_blender_imports_a_metres_file_at_scale_1(two_people_results, tmp_path):
     _, frames = two_people_results
     sink = BvhSink(BvhOptions(tmp_path, units="m", take="metres"))
-    sink.start(_info())
+    sink.start(stream_info())
     for result in results_from_jsonl(frames[:32]):  # 1.03 s: just over the least a take is kept for
         sink.write(result)
     sink.close()
@@ -157,15 +156,14 @@ def test_killing_a_recording_mid_take_then_repair_loses_under_a_second(tmp_path)
 
 KILLED_AFTER_A_GAP = """
 import json, os, signal, sys
-from bvh_support import results_from_jsonl
-from test_bvh_recording import _info
+from bvh_support import results_from_jsonl, stream_info
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 
 results = results_from_jsonl([json.loads(line) for line in open(sys.argv[1])][1:])
 for result in results[30:50]:  # person 1 away from 1.0 s to 1.63 s
     result.people = [p for p in result.people if p.id != 1]
 sink = BvhSink(BvhOptions(sys.argv[2], take="killed"))
-sink.start(_info())
+sink.start(stream_info())
 for result in results[:60]:
     sink.write(result)
 os.kill(os.getpid(), signal.SIGKILL)  # mid-take, after person 1 came back

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from bvh_support import offsets_from_bone_lengths, results_from_jsonl
+from bvh_support import offsets_from_bone_lengths, results_from_jsonl, stream_info
 from livecap import skeleton
 from livecap.sinks.bvh import stream as bvh_stream
 from livecap.sinks.bvh.format import BvhFormatError, rest_positions, world_positions
@@ -29,19 +29,11 @@ FPS = 30.0
 
 def record(results, folder, **options) -> BvhSink:
     sink = BvhSink(BvhOptions(folder, take="take", **options))
-    sink.start(_info())
+    sink.start(stream_info())
     for result in results:
         sink.write(result)
     sink.close()
     return sink
-
-
-def _info():
-    from livecap.camera import CameraIntrinsics
-    from livecap.types import StreamInfo
-
-    return StreamInfo("two_people_1080p.mp4", 1920, 1080, 28.05, CameraIntrinsics.from_fov(1920, 1080, 60),
-                      "balanced", ["CPUExecutionProvider"])
 
 
 def our_fk(frames: list[dict], person: int, floor_y: float = 0.0) -> np.ndarray:
@@ -184,7 +176,7 @@ def test_frames_are_on_disk_while_the_take_is_recorded(two_people_results, tmp_p
     monkeypatch.setattr(bvh_stream, "SYNC_SECONDS", 0.0)
     _, frames = two_people_results
     sink = BvhSink(BvhOptions(tmp_path, take="take"))
-    sink.start(_info())
+    sink.start(stream_info())
     counts = []
     for result in results_from_jsonl(frames):
         sink.write(result)
@@ -210,7 +202,7 @@ def test_a_full_disk_stops_the_recording_with_one_line_and_keeps_a_valid_file(tw
     monkeypatch.setattr(bvh_stream.BvhStream, "write_bytes", staticmethod(fill_up))
     _, frames = two_people_results
     sink = BvhSink(BvhOptions(tmp_path, take="take"))
-    sink.start(_info())
+    sink.start(stream_info())
     with pytest.raises(OutputError) as caught:
         for result in results_from_jsonl(frames):
             sink.write(result)
@@ -227,7 +219,7 @@ def test_an_unwritable_folder_is_one_clear_error(tmp_path):
     sink = BvhSink(BvhOptions(blocker / "takes"))
     with pytest.raises(OutputError, match=r"cannot create the BVH folder .*a_file/takes .*: choose a writable "
                                           r"--bvh folder"):
-        sink.start(_info())
+        sink.start(stream_info())
     sink.close()
 
 
@@ -313,7 +305,7 @@ def test_the_next_recording_into_the_folder_repairs_unfinished_takes(two_people_
     assert unfinished_takes(tmp_path) == [path]
     sink = BvhSink(BvhOptions(tmp_path))
     with caplog.at_level(logging.WARNING, logger="livecap"):
-        sink.start(_info())
+        sink.start(stream_info())
     sink.close()
     assert "found an unfinished BVH recording" in caplog.text and "75 frames kept" in caplog.text
     assert read(path).frames == 75 and unfinished_takes(tmp_path) == []

@@ -8,7 +8,7 @@ from scipy.spatial.transform import Rotation
 
 from livecap.camera import CameraIntrinsics
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, model
-from livecap.pose.fitting.solver import forward_kinematics
+from livecap.pose.fitting.kinematics import forward_kinematics
 
 CAMERA = CameraIntrinsics.from_fov(1280, 720)
 SEGMENTS = np.array([0.11, 0.19, 0.52, 0.24, 0.29, 0.25, 0.44, 0.42, 0.17])  # model.SEGMENT_NAMES order

@@ -105,7 +105,7 @@ class WorkerPool(Protocol):
 
     def events(self, timeout: float) -> list[tuple]:
         """What happened within `timeout`: ("frames", job index, frames so far) and ("done", job index,
-        JobOutcome); a worker lost while it held a job gives that job a crashed outcome."""
+        JobOutcome); a worker lost while it held a job gives that job an error outcome."""
 
     def close(self, now: bool = False) -> None:
         """Ends the workers (at once with `now`, leaving busy ones' outputs under .part names)."""

@@ -109,7 +109,7 @@ def actor_count(ray, options: RayOptions, most: int | None = None) -> int:
 
 class RayPool:
     """The LocalPool's interface over Ray actors; an actor that dies (a crash, a lost node) is replaced and the
-    input it held reported as crashed."""
+    input it held given an error outcome (retried like any failed input)."""
 
     def __init__(self, spec: WorkerSpec, options: RayOptions, most: int | None = None):
         self.ray = start_ray(options)
@@ -172,8 +172,7 @@ class RayPool:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         log.warning("a Ray worker died while processing %s: %s", job.source, first)
         self.actors[self.actors.index(dead)] = self._start()
-        return JobOutcome(error=f"the Ray worker died while processing this input ({type(exc).__name__})",
-                          crashed=True)
+        return JobOutcome(error=f"the Ray worker died while processing this input ({type(exc).__name__})")
 
     def close(self, now: bool = False) -> None:
         """The actors end at once (busy ones leave their outputs under .part names); a private Ray stops."""

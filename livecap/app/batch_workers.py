@@ -1,7 +1,7 @@
 """`livecap batch`'s workers on this machine: each a process that loads the models once, then runs the inputs it
 is handed one at a time (the same `process()` as `livecap process`), writing under temporary names and renaming
 when complete. The pool hands inputs to idle workers, passes their progress on and replaces a worker that dies
-(the input it held is reported as crashed, to be retried). Ray actors run the same JobRunner (batch_ray)."""
+(the input it held gets an error outcome, retried like any failed input). Ray actors run the same JobRunner (batch_ray)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,6 @@ class JobOutcome:
     people: int = 0
     seconds: float = 0.0
     error: str | None = None  # one line; None when the input is done
-    crashed: bool = False  # the worker died (or its node was lost) while it held the input
 
 
 def _one_line(exc: BaseException) -> str:
@@ -219,8 +218,7 @@ class LocalPool:
             return []
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         log.warning("a worker died (%s) while processing %s", how, dead.job.source)
-        return [("done", dead.job.index, JobOutcome(error=f"the worker died ({how}) while processing this input",
-                                                    crashed=True))]
+        return [("done", dead.job.index, JobOutcome(error=f"the worker died ({how}) while processing this input"))]
 
     def close(self, now: bool = False) -> None:
         """Idle workers end on being told; with `now` (Ctrl-C, a fatal error), busy ones are killed, their

@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "smoothing")
     p.add_argument("--mocap", metavar="DIR", help="instead: the skeleton fit against real motion capture, from a "
                                                   "folder of BVH takes (DIR/<take>.bvh as in livecap.bench.mocap)")
+    p.add_argument("--osc", metavar="RESULTS", help="instead: replay a results file at its own frame rate through the "
+                                                    "VMC, VRChat and plain OSC streams to receivers on loopback for "
+                                                    "--seconds, and report what was sent, received and dropped")
+    p.add_argument("--seconds", type=float, default=30.0, help="with --osc: how long to stream (default 30)")
     p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
                                                                                 "compared with none (default 0.5)")
     add_hands_option(p)
@@ -230,8 +234,13 @@ def _cmd_bench(args) -> int:
 
         bench_mocap(args.mocap, max_frames=args.frames or 150)
         return 0
+    if args.osc:
+        from livecap.bench.osc import report_lines, run
+
+        print("\n".join(report_lines(run(args.osc, args.seconds))))
+        return 0
     if not args.source:
-        raise SystemExit("livecap bench: --source is required (a video file or folder), or use --mocap DIR")
+        raise SystemExit("livecap bench: --source is required (a video file or folder), or use --mocap DIR or --osc RESULTS")
     if args.fitting:
         return _bench_fitting(args)
     if args.soak:

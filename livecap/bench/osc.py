@@ -2,14 +2,13 @@
 OSC streamers to python-osc receivers on loopback, and report what was sent, received and dropped, and what
 handing a frame to each stream costs the pipeline.
 
-    python -m livecap.bench.osc results.jsonl --seconds 300
+    livecap bench --osc results.jsonl --seconds 300
 
 The recording is looped (frame numbers and times keep counting) until the time is up.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import resource
 import socket
@@ -54,7 +53,7 @@ class CountingReceiver:
         self.server.server_close()
 
 
-def run(path: str, seconds: float, rate: float | None) -> dict:
+def run(path: str, seconds: float, rate: float | None = None) -> dict:
     header, frames = read_results(path)
     fps = header["fps"] or 30.0
     receivers = {name: CountingReceiver() for name in ("vmc", "vrchat", "osc")}
@@ -99,23 +98,13 @@ def run(path: str, seconds: float, rate: float | None) -> dict:
                                       "received_messages": receivers[w.sink.name].messages} for w in workers}}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m livecap.bench.osc", description=__doc__.splitlines()[0])
-    parser.add_argument("results", help="a results file written by `livecap process`")
-    parser.add_argument("--seconds", type=float, default=30.0, help="how long to stream (default 30)")
-    parser.add_argument("--stream-rate", type=float, help="the streams' rate limit (default: every frame)")
-    args = parser.parse_args(argv)
-    report = run(args.results, args.seconds, args.stream_rate)
-    print(f"{report['frames']} frames paced at {report['fps']:.2f} fps over {report['wall_s']:.1f} s "
-          f"(p99 lateness {report['late_ms_p99']:.2f} ms), process CPU {report['cpu_percent']:.1f}%")
-    print(f"write(): p50 {report['write_us_p50']:.1f} us, p99 {report['write_us_p99']:.1f} us, "
-          f"max {report['write_us_max']:.1f} us")
+def report_lines(report: dict) -> list[str]:
+    lines = [f"{report['frames']} frames paced at {report['fps']:.2f} fps over {report['wall_s']:.1f} s "
+             f"(p99 lateness {report['late_ms_p99']:.2f} ms), process CPU {report['cpu_percent']:.1f}%",
+             f"write(): p50 {report['write_us_p50']:.1f} us, p99 {report['write_us_p99']:.1f} us, "
+             f"max {report['write_us_max']:.1f} us"]
     for name, s in report["streams"].items():
-        print(f"{name:7s} sent {s['sent']} of {s['frames']}, received {s['received_bundles']} bundles "
-              f"({s['received_messages']} messages), dropped {s['dropped']}, skipped {s['skipped']}, "
-              f"failed {s['failed']}, errors {s['errors']}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        lines.append(f"{name:7s} sent {s['sent']} of {s['frames']}, received {s['received_bundles']} bundles "
+                     f"({s['received_messages']} messages), dropped {s['dropped']}, skipped {s['skipped']}, "
+                     f"failed {s['failed']}, errors {s['errors']}")
+    return lines

@@ -17,11 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from livecap.pose.fitting.kinematics import FAST, fk_into, forward_kinematics, local_quaternions, rotvec_into
-
-# the fit's numeric namespace: its kinematics (moved to their own module) are still importable from here
-__all__ = ["cost", "fk_into", "forward_kinematics", "local_quaternions", "residual_count", "residuals", "rotvec_into",
-           "solve"]
+from livecap.pose.fitting.kinematics import FAST, fk_into, rotvec_into
 
 
 @njit(cache=True, fastmath=FAST)
