@@ -13,6 +13,8 @@ from livecap.sinks import Sink
 from livecap.types import FrameResult, StreamInfo
 
 log = logging.getLogger("livecap")
+# marks the log record of an output that failed: a command that names every failed output at its end filters it
+SINK_FAILURE = "sink_failure"
 
 
 class LatestSlot:
@@ -148,14 +150,14 @@ class SinkWorker:
 
     def _failed(self, exc: Exception) -> None:
         self.error = str(exc) if isinstance(exc, LivecapError) else f"{type(exc).__name__}: {exc}"
-        log.error("%s output stopped: %s", self.sink.name, self.error)
+        log.error("%s output stopped: %s", self.sink.name, self.error, extra={SINK_FAILURE: True})
 
     def _close(self) -> None:
         try:
             self.sink.close()
         except Exception as exc:  # noqa: BLE001 - close must not raise; what it did not finish is reported
             self.error = self.error or f"closing failed: {exc}"
-            log.error("%s output: closing failed (%s)", self.sink.name, exc)
+            log.error("%s output: closing failed (%s)", self.sink.name, exc, extra={SINK_FAILURE: True})
 
     def stop(self, timeout: float = 10.0) -> None:
         """Lets the sink write what is queued (flush), then closes it."""

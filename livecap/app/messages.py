@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 
+from livecap.workers import SINK_FAILURE
+
 COMMANDS_NAMING_FAILED_OUTPUTS = ("process", "run")
 
 
@@ -36,7 +38,7 @@ class _NamedAtTheEnd(logging.Filter):
     in their progress or status line: the sink worker's own report when the output stops would say it twice."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.module == "workers" and record.levelno >= logging.ERROR)
+        return not getattr(record, SINK_FAILURE, False)
 
 
 def configure(command: str | None, verbose: bool) -> None:
