@@ -208,7 +208,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
         if child.poll() is None:  # it ignored Ctrl-C: leave no process behind
             child.kill()
             child.wait()
-    assert child.returncode == 130, stderr  # the convention of `run` and `process` alike (README: Commands)
+    assert child.returncode == 130, stderr  # the convention of `run` and `process` alike (docs/cli.md: exit codes)
     assert "interrupted" in stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) >= 10

@@ -27,7 +27,7 @@ def _gui_missing() -> str | None:
     if missing_gui_packages():
         return missing_gui_packages()
     if not shutil.which("Xvfb"):
-        return "Xvfb is not installed (apt-get install xvfb; see README: Desktop app)"
+        return "Xvfb is not installed (apt-get install xvfb; see docs/desktop-app.md)"
     return None
 
 

@@ -1,5 +1,5 @@
 """A virtual X display for running the real window without a screen (tests, screenshots, the viewer benchmark).
-Needs the Debian package xvfb (and the xcb / Mesa libraries listed in the README)."""
+Needs the Debian package xvfb (and the xcb / Mesa libraries listed in docs/desktop-app.md)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Xvfb:
 
     def start(self) -> str:
         if not self.available():
-            raise RuntimeError("Xvfb is not installed: apt-get install xvfb (see README: Desktop app)")
+            raise RuntimeError("Xvfb is not installed: apt-get install xvfb (see docs/desktop-app.md)")
         for number in range(90, 140):
             if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
                 continue

@@ -46,7 +46,7 @@ def _share(text: str) -> float:
 
 def add_batch_parser(commands, preset_help: str) -> argparse.ArgumentParser:
     p = commands.add_parser("batch", help="many videos at once, with the outputs of `process`: on worker processes "
-                                          "here or on a Ray cluster (README: Batch)")
+                                          "here or on a Ray cluster (docs/batch.md)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="a video, an image folder, a folder of videos "
                                                                "(searched recursively) or a .txt file listing paths "
                                                                "or URLs, one a line")

@@ -128,7 +128,7 @@ def _roles(text: str) -> tuple[str, ...]:
 
 
 def add_osc_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("streaming over OSC (README: OSC streaming)")
+    g = parser.add_argument_group("streaming over OSC (docs/osc.md)")
     g.add_argument("--vmc", nargs="?", const=(LOOPBACK, vmc_osc.DEFAULT_PORT), type=_destination(vmc_osc.DEFAULT_PORT),
                    metavar="[HOST:]PORT", help=f"stream VMC protocol to a receiver (default {LOOPBACK}:"
                                                f"{vmc_osc.DEFAULT_PORT})")

@@ -90,7 +90,7 @@ class OnnxModel:
         fell_back = [p for p in wanted if p in GPU_PROVIDERS and p not in self.providers]
         if fell_back:
             log.warning("%s is installed but %s runs on %s: its libraries (CUDA / cuDNN) were not found; "
-                        "see the README's GPU section", ", ".join(fell_back), path.name,
+                        "see GPU in docs/configuration.md", ", ".join(fell_back), path.name,
                         ", ".join(self.providers))
 
     @property

@@ -1,4 +1,4 @@
-"""The public JSONL results format (README: "Results format"): a header line, then one line per frame.
+"""The public JSONL results format (docs/results-format.md): a header line, then one line per frame.
 
 Fields may be added, never changed or dropped: other tools read these files.
 """

@@ -1,1 +1,1 @@
-"""BVH files: read, write, repair (see README "BVH recording")."""
+"""BVH files: read, write, repair (see docs/bvh.md)."""

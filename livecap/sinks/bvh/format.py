@@ -1,6 +1,6 @@
 """BVH as a typed value: the hierarchy, the motion table, and forward kinematics to world positions.
 
-Conventions (see README "BVH format"): rotation channels are degrees, listed in composition order, so channels
+Conventions (see docs/bvh.md, "The format"): rotation channels are degrees, listed in composition order, so channels
 `Zrotation Xrotation Yrotation` mean R = Rz(z) Rx(x) Ry(y) = scipy `from_euler("ZXY", [z, x, y])` (uppercase:
 intrinsic). A joint's world transform is M_parent * T(offset) * R; position channels replace the OFFSET.
 """

@@ -1,4 +1,4 @@
-"""The BVH recorder: one file per tracked person, streamed to disk as frames arrive (see README "BVH recording").
+"""The BVH recorder: one file per tracked person, streamed to disk as frames arrive (see docs/bvh.md).
 
 Per person: samples are resampled to a fixed frame rate (livecap.sinks.bvh.resample). The file is created once the
 person has been tracked for `min_seconds` and their bone lengths are frozen (the fitter measures them over its

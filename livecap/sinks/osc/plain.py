@@ -1,6 +1,6 @@
 """The plain OSC scheme for creative tools (TouchDesigner, Max/MSP, Processing): one bundle per frame.
 
-Addresses (README "OSC streaming" documents each argument):
+Addresses (docs/osc.md, "Plain OSC", documents each argument):
   /livecap/frame                    i frame, f time, i people
   /livecap/people                   i id ... (the ids present, none when nobody is)
   /livecap/person/appeared          i id
