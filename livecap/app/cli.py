@@ -13,6 +13,7 @@ from typing import NoReturn
 from livecap import __version__
 from livecap.errors import LivecapError, OutputError, Terminated
 from livecap.settings import PRESETS, PipelineSettings, check_smoothing
+from livecap.sinks.osc.kinds import KINDS, StreamKind
 from livecap.app import messages
 from livecap.app.batch import add_batch_parser
 from livecap.app.flags import (add_bvh_arguments, add_capture_options, add_fit_options, add_hands_option,
@@ -24,7 +25,8 @@ log = logging.getLogger("livecap")
 PRESET_HELP = "speed against accuracy: fast, balanced (default) or accurate"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(kinds: tuple[StreamKind, ...] = KINDS) -> argparse.ArgumentParser:
+    """kinds: the stream kinds the commands offer (livecap.sinks.osc.kinds)."""
     parser = argparse.ArgumentParser(prog="livecap", description="Real-time multi-person 3D motion capture "
                                                                  "from one camera.")
     parser.add_argument("--version", action="version", version=f"livecap {__version__}")
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
     add_runtime_options(p)
-    add_osc_arguments(p)
+    add_osc_arguments(p, kinds)
     add_bvh_arguments(p)
 
     p = commands.add_parser("run", help="run live from a camera, a stream or a file, without a window")
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N captured frames")
     add_fit_options(p)
     add_runtime_options(p)
-    add_osc_arguments(p)
+    add_osc_arguments(p, kinds)
     add_bvh_arguments(p)
 
     add_batch_parser(commands, PRESET_HELP)
@@ -73,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_capture_options(p)
     add_fit_options(p)
     add_runtime_options(p)
-    add_osc_arguments(p)
+    add_osc_arguments(p, kinds)
     add_bvh_arguments(p)
     unset_defaults(p, keep=("start_source", "settings_dir"))
     p.set_defaults(source=None)  # the config file's [live] source: chosen in the app, not started
@@ -274,7 +276,7 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
-def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
+def _configure(parser: argparse.ArgumentParser, argv: list[str], kinds: tuple[StreamKind, ...] = KINDS) -> Path:
     """The configuration file's values become the defaults of the commands that take them."""
     from livecap.app import config
 
@@ -283,7 +285,7 @@ def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
     given = early.parse_known_args(argv)[0].config
     path = Path(given) if given else config.default_path()
     commands = _commands(parser)
-    settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"])
+    settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"], kinds)
     config.apply(settings, [commands[name] for name in ("run", "process", "batch", "gui") if name in commands])
     return path
 

@@ -225,15 +225,17 @@ class MainWindow(QtWidgets.QMainWindow):
             raise ValueError("choose a source first: a camera, a video file (File…) or an RTSP/HTTP URL")
         sp.set_source(source)
         self.settings.remember_source(source)
-        config = EngineConfig(source=source, paced=self.launch.paced, loop=sp.loop.isChecked(),
-                              request=self.launch.request,
-                              pipeline=replace(self.launch.pipeline, preset=sp.preset.currentText(),
-                                               smoothing=sp.smoothing.value() / 100, hands=sp.hands.isChecked()))
-        self.runner.start(config, self.outputs.wanted())
+        self.runner.start(self.engine_config(source), self.outputs.wanted())
         self.latency.clear_history()
         self.skeletons.new_take()
         self.message.setVisible(False)
         self._phase_changed()
+
+    def engine_config(self, source: str) -> EngineConfig:
+        sp = self.source_panel
+        pipeline = replace(self.launch.pipeline, preset=sp.preset.currentText(), smoothing=sp.smoothing.value() / 100,
+                           hands=sp.hands.isChecked())
+        return EngineConfig(source, pipeline, self.launch.paced, sp.loop.isChecked(), request=self.launch.request)
 
     def stop(self) -> None:
         self.runner.stop()
