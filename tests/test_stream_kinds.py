@@ -43,7 +43,8 @@ def test_a_new_stream_kind_is_one_table_entry_for_the_flags_the_config_file_and_
         argv = ["--config", str(path), "gui"]
         parser = build_parser(kinds)
         _configure(parser, argv, kinds)
-        assert '[echo]\ndestination = "127.0.0.1:' in config.show(_commands(parser)["run"], path, kinds)
+        shown = config.show(_commands(parser)["run"], path, kinds)
+        assert "\n[echo]\n# --echo: stream frame numbers" in shown and 'label = "tick"' in shown
         window = make_window(start=app_start(parser.parse_args(argv), kinds))
         row = window.stream_panel.rows["echo"]
         assert row.enabled.text() == "Echo" and row.enabled.isChecked() and row.port.value() == receiver.port

@@ -68,7 +68,8 @@ def build_parser(kinds: tuple[StreamKind, ...] = KINDS) -> argparse.ArgumentPars
                             description="The flags and the config file set the app's initial choices (a stream's "
                                         "destination switches it on; --bvh is the recording folder); what neither "
                                         "sets is the app's own, saved when it closes.")
-    p.add_argument("--source", dest="start_source", help="open this camera index, video file or URL and start at once")
+    p.add_argument("--source", dest="start_source", metavar="SOURCE",
+                   help="open this camera index, video file or URL and start at once")
     p.add_argument("--settings-dir", metavar="DIR", help="where the app keeps its settings (default: "
                                                          "$LIVECAP_CONFIG_DIR or the user config folder)")
     p.add_argument("--preset", choices=list(PRESETS), help=PRESET_HELP)

@@ -13,7 +13,7 @@ reaches the flags, the config file and the app without any other change.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from livecap.errors import LivecapError
 from livecap.settings import check_height
@@ -53,7 +53,7 @@ class StreamKind:
     help: str  # what the kind's flag does
     encoder: Callable[[Mapping[str, object]], object]  # {setting key: value} -> an encoder (livecap.sinks.osc)
     follows_person: bool = False  # sends one chosen person (its "person" setting), not everyone
-    settings: tuple[Setting, ...] = field(default=())
+    settings: tuple[Setting, ...] = ()
 
     def __post_init__(self):
         if self.follows_person and PERSON not in (s.key for s in self.settings):
