@@ -17,13 +17,6 @@ _MATRIX_KEYS = ("camera_matrix", "cameraMatrix", "K", "intrinsics")
 _DISTORTION_KEYS = ("distortion_coefficients", "dist_coeffs", "distCoeffs", "D", "distortion")
 
 
-def check_fov(horizontal_fov_deg: float) -> float:
-    if not 1.0 <= horizontal_fov_deg <= 179.0:
-        raise LivecapError(f"field of view {horizontal_fov_deg} degrees is not a camera's: give --fov between "
-                           f"1 and 179 (webcams are about 60-90)")
-    return horizontal_fov_deg
-
-
 @dataclass(frozen=True)
 class CameraIntrinsics:
     fx: float
@@ -35,7 +28,7 @@ class CameraIntrinsics:
 
     @classmethod
     def from_fov(cls, width: int, height: int, horizontal_fov_deg: float = DEFAULT_HORIZONTAL_FOV_DEG):
-        check_fov(horizontal_fov_deg)
+        """The field of view was checked where it was given (livecap.settings.check_fov_degrees)."""
         f = (width / 2.0) / math.tan(math.radians(horizontal_fov_deg) / 2.0)
         return cls(fx=f, fy=f, cx=width / 2.0, cy=height / 2.0, origin=f"fov {horizontal_fov_deg:g}")
 
@@ -79,8 +72,16 @@ def camera_for(width: int, height: int, fov: float | None = None, calibration: s
 
 
 def load_calibration(path: str | Path, width: int, height: int) -> CameraIntrinsics:
+    """The calibration file's camera, scaled to the source's size."""
+    camera, size = read_calibration(path)
+    return camera.scaled_to(width, height, size) if size else camera
+
+
+def read_calibration(path: str | Path) -> tuple[CameraIntrinsics, tuple[int, int] | None]:
     """An OpenCV-style calibration (camera matrix, optional distortion and image size) from .yml/.yaml/.xml
-    (cv2.FileStorage) or .json (plain nested lists or OpenCV's {"rows", "cols", "data"} matrices)."""
+    (cv2.FileStorage) or .json (plain nested lists or OpenCV's {"rows", "cols", "data"} matrices), and the image
+    size it was made at when the file says. Read where the setting is given (livecap.settings.check_calibration)
+    and again when the pipeline is built."""
     path = Path(path)
     fix = "give an OpenCV calibration file with a 3x3 camera_matrix (yml, xml or json)"
     if not path.is_file():
@@ -96,7 +97,7 @@ def load_calibration(path: str | Path, width: int, height: int) -> CameraIntrins
         raise LivecapError(f"calibration file {path} has no positive focal lengths: {fix}")
     camera = CameraIntrinsics(float(matrix[0, 0]), float(matrix[1, 1]), float(matrix[0, 2]), float(matrix[1, 2]),
                               tuple(float(d) for d in distortion), origin=f"calibration {path.name}")
-    return camera.scaled_to(width, height, size) if size else camera
+    return camera, size
 
 
 def _first(fields: dict, keys: tuple[str, ...], default=None):

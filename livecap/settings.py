@@ -1,14 +1,17 @@
 """How the pipeline runs: the presets and one `PipelineSettings`, built from command-line flags, the configuration
-file and the desktop app alike, and validated here once (each check raises LivecapError with a one-line message
-that the command line, the config reader and the app all show as it is)."""
+file and the desktop app alike. Each value has one check here, called where the value enters (the flag parser,
+the config reader, the app's saved settings), never again: the check raises LivecapError with a one-line message
+that the command line, the config reader and the app all show as it is. PipelineSettings holds checked values."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
-from livecap.camera import check_fov
+from livecap.camera import read_calibration
 from livecap.errors import LivecapError
+from livecap.models.catalog import CATALOG_FILE, ModelCatalog
 
 DEFAULT_SMOOTHING = 0.5
 HEIGHT_RANGE_M = (0.5, 2.6)  # a person's standing height, for every setting that takes one
@@ -113,7 +116,29 @@ def check_height(value) -> float:
 
 
 def check_fov_degrees(value) -> float:
-    return check_fov(_number(value, "give the camera's horizontal field of view in degrees"))
+    fov = _number(value, "give the camera's horizontal field of view in degrees")
+    if not 1.0 <= fov <= 179.0:
+        raise LivecapError(f"field of view {fov} degrees is not a camera's: give --fov between 1 and 179 (webcams "
+                           f"are about 60-90)")
+    return fov
+
+
+def check_calibration(value) -> str:
+    """A calibration file that exists and reads as one (its size against the source's is known only when the
+    source opens)."""
+    path = str(Path(str(value)).expanduser())
+    read_calibration(path)
+    return path
+
+
+def check_model_dir(value) -> str:
+    """A folder that exists, whose catalog.json (when it has one) is valid."""
+    path = Path(str(value)).expanduser()
+    if not path.is_dir():
+        raise LivecapError(f"model folder {path} {'is not a folder' if path.exists() else 'does not exist'}: give "
+                           f"the folder that holds your .onnx files (and their {CATALOG_FILE}), or leave it unset")
+    ModelCatalog(path)  # reads its catalog.json: a broken one is named with the fix
+    return str(path)
 
 
 def check_providers(value) -> tuple[str, ...] | None:
@@ -135,15 +160,6 @@ class PipelineSettings:
     providers: tuple[str, ...] | None = None  # ONNX Runtime execution providers in order; None: automatic
     model_dir: str | None = None  # a user model folder
     hands: bool | None = None  # hands and fingers for every person; None: the preset's default
-
-    def __post_init__(self):
-        get_preset(self.preset)
-        object.__setattr__(self, "smoothing", check_smoothing(self.smoothing))
-        if self.fov is not None:
-            object.__setattr__(self, "fov", check_fov_degrees(self.fov))
-        if self.height is not None:
-            object.__setattr__(self, "height", check_height(self.height))
-        object.__setattr__(self, "providers", check_providers(self.providers))
 
     @property
     def preset_spec(self) -> Preset:

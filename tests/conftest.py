@@ -1,9 +1,11 @@
-"""Shared fixtures: real media shipped in the project (tests/data, samples/), real models, real processes."""
+"""Shared fixtures: real media shipped in the project (tests/data, samples/), real models, real processes, one real
+streamed run for the OSC tests, and the desktop app's display and window."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +65,79 @@ def vtest_results(tmp_path_factory) -> tuple[dict, list[dict]]:
     done = run_livecap("process", str(VTEST), "--out", str(out))
     assert done.returncode == 0, done.stderr
     return read_jsonl(out)
+
+
+# ---- OSC streaming: one real run shared by the test_osc_* modules
+
+@pytest.fixture(scope="session")
+def streamed_run(tmp_path_factory):
+    """`livecap process` on real video with all three streams on, each to a python-osc server on loopback."""
+    from types import SimpleNamespace
+
+    from osc_receivers import Receiver, free_port_pair
+    from osc_support import ALL_TRACKERS, FRAMES
+
+    out = tmp_path_factory.mktemp("osc") / "two.jsonl"
+    base = free_port_pair()
+    with Receiver() as plain, Receiver() as vrchat, Receiver(base) as vmc0, Receiver(base + 1) as vmc1:
+        done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--no-progress",
+                           "--osc", f"127.0.0.1:{plain.port}", "--vrchat", str(vrchat.port),
+                           "--vrchat-trackers", ALL_TRACKERS, "--vmc", f"127.0.0.1:{base}", "--vmc-person", "all")
+        assert done.returncode == 0, done.stderr
+        for receiver in (plain, vrchat, vmc0, vmc1):
+            receiver.wait_for(FRAMES)
+        _, frames = read_jsonl(out)
+        return SimpleNamespace(out=out, stdout=done.stdout, stderr=done.stderr, frames=frames,
+                               plain=plain.bundles(), vrchat=vrchat.bundles(), vmc=[vmc0.bundles(), vmc1.bundles()])
+
+
+# ---- the desktop app: one virtual display and one model cache for every test_gui_* module
+
+CI = bool(os.environ.get("CI"))
+
+
+def _gui_missing() -> str | None:
+    from livecap.gui import missing_gui_packages
+
+    if missing_gui_packages():
+        return missing_gui_packages()
+    if not shutil.which("Xvfb"):
+        return "Xvfb is not installed (apt-get install xvfb; see docs/desktop-app.md)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def display():
+    """A virtual X display for the whole session (the GL view needs a real GLX context, which the offscreen
+    platform does not give). Started before pytest-qt's QApplication, and left to end with this process."""
+    problem = _gui_missing()
+    if problem:
+        if CI:
+            pytest.fail(f"the GUI tests must run in CI: {problem}")
+        pytest.skip(problem)
+    from livecap.gui.launch import share_gl_contexts
+    from xvfb import Xvfb
+
+    Xvfb().start()
+    share_gl_contexts()
+
+
+@pytest.fixture(scope="session")
+def gui_models(display):
+    from livecap.gui.engine_runner import ModelCache
+
+    return ModelCache()
+
+
+@pytest.fixture
+def make_window(display, qtbot, gui_models, tmp_path):
+    """make(settings_dir=None, start=None): the real main window, shown (start: what a config file set)."""
+    from livecap.gui.app import MainWindow
+
+    def make(settings_dir=None, start=None):
+        window = MainWindow(settings_dir or tmp_path / "settings", models=gui_models, start=start)
+        qtbot.addWidget(window)
+        with qtbot.waitExposed(window):
+            window.show()
+        return window
+    return make

@@ -12,19 +12,21 @@ from typing import NoReturn
 
 from livecap import __version__
 from livecap.errors import LivecapError, OutputError, Terminated
-from livecap.settings import PRESETS, PipelineSettings
+from livecap.settings import PRESETS, PipelineSettings, check_smoothing
+from livecap.sinks.osc.kinds import KINDS, StreamKind
 from livecap.app import messages
 from livecap.app.batch import add_batch_parser
-from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_hands_option, add_osc_arguments,
-                               add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings,
-                               positive_int,
-                               size_argument)
+from livecap.app.flags import (add_bvh_arguments, add_capture_options, add_fit_options, add_hands_option,
+                               add_osc_arguments, add_runtime_options, app_start, bvh_sinks_from_args,
+                               capture_request, checked_type, osc_sinks_from_args, pipeline_settings, positive_int,
+                               unset_defaults)
 
 log = logging.getLogger("livecap")
 PRESET_HELP = "speed against accuracy: fast, balanced (default) or accurate"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(kinds: tuple[StreamKind, ...] = KINDS) -> argparse.ArgumentParser:
+    """kinds: the stream kinds the commands offer (livecap.sinks.osc.kinds)."""
     parser = argparse.ArgumentParser(prog="livecap", description="Real-time multi-person 3D motion capture "
                                                                  "from one camera.")
     parser.add_argument("--version", action="version", version=f"livecap {__version__}")
@@ -42,36 +44,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
     add_runtime_options(p)
-    add_osc_arguments(p)
+    add_osc_arguments(p, kinds)
     add_bvh_arguments(p)
 
     p = commands.add_parser("run", help="run live from a camera, a stream or a file, without a window")
     p.add_argument("--source", default="0", help="camera index, video file, image folder or RTSP/HTTP URL "
                                                  "(default: camera 0)")
-    p.add_argument("--paced", action="store_true", help="play a file at its frame rate as a camera would deliver "
-                                                        "it, dropping frames that cannot be processed in time")
     p.add_argument("--preset", default="balanced", choices=list(PRESETS), help=PRESET_HELP)
     p.add_argument("--out", help="also write JSONL results to this file")
-    p.add_argument("--camera-size", type=size_argument, metavar="WxH", help="ask the camera for this resolution")
-    p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
-    p.add_argument("--no-mjpg", dest="mjpg", action="store_false", help="do not ask the camera for MJPG")
+    add_capture_options(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N captured frames")
     add_fit_options(p)
     add_runtime_options(p)
-    add_osc_arguments(p)
+    add_osc_arguments(p, kinds)
     add_bvh_arguments(p)
 
     add_batch_parser(commands, PRESET_HELP)
 
     commands.add_parser("cameras", help="list the cameras attached and the mode each delivers")
 
-    p = commands.add_parser("gui", help="the desktop app (also what `livecap` alone opens)")
-    p.add_argument("--source", help="open this camera index, video file or URL and start at once")
+    p = commands.add_parser("gui", help="the desktop app (also what `livecap` alone opens)",
+                            description="The flags and the config file set the app's initial choices (a stream's "
+                                        "destination switches it on; --bvh is the recording folder); what neither "
+                                        "sets is the app's own, saved when it closes.")
+    p.add_argument("--source", dest="start_source", metavar="SOURCE",
+                   help="open this camera index, video file or URL and start at once")
     p.add_argument("--settings-dir", metavar="DIR", help="where the app keeps its settings (default: "
                                                          "$LIVECAP_CONFIG_DIR or the user config folder)")
-    add_fit_options(p)  # the config file's camera, height and runtime settings reach the app through these
+    p.add_argument("--preset", choices=list(PRESETS), help=PRESET_HELP)
+    add_capture_options(p)
+    add_fit_options(p)
     add_runtime_options(p)
+    add_osc_arguments(p, kinds)
+    add_bvh_arguments(p)
+    unset_defaults(p, keep=("start_source", "settings_dir"))
+    p.set_defaults(source=None)  # the config file's [live] source: chosen in the app, not started
 
     p = commands.add_parser("bvh", help="inspect or repair BVH files, or import a take into Blender")
     p.add_argument("action", choices=["info", "repair", "blender"],
@@ -113,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "VMC, VRChat and plain OSC streams to receivers on loopback for "
                                                     "--seconds, and report what was sent, received and dropped")
     p.add_argument("--seconds", type=float, default=30.0, help="with --osc: how long to stream (default 30)")
-    p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
-                                                                                "compared with none (default 0.5)")
+    p.add_argument("--smoothing", type=checked_type(check_smoothing, "0..1"), default=0.5, metavar="0..1",
+                   help="with --fitting: the strength compared with none (default 0.5)")
     add_hands_option(p)
     add_runtime_options(p)
     for command in _commands(parser).values():  # `livecap process X --config FILE` as well as before the command
@@ -159,12 +167,9 @@ def _cmd_run(args) -> int:
     from livecap.app.run import run_live
     from livecap.engine import EngineConfig
     from livecap.sinks.jsonl import JsonlSink
-    from livecap.sources import CaptureRequest
 
-    width, height = args.camera_size or (None, None)
     config = EngineConfig(source=args.source, pipeline=pipeline_settings(args), paced=args.paced,
-                          request=CaptureRequest(width, height, args.camera_fps, args.mjpg),
-                          max_frames=args.max_frames)
+                          request=capture_request(args), max_frames=args.max_frames)
     sinks = ([JsonlSink(args.out)] if args.out else []) + bvh_sinks_from_args(args) + list(osc_sinks_from_args(args))
     _fail_on_failed_outputs(run_live(config, sinks, args.duration))
     return 0
@@ -192,7 +197,7 @@ def _cmd_cameras(args) -> int:
 def _cmd_gui(args) -> int:
     from livecap.gui import main as gui_main
 
-    return gui_main(getattr(args, "source", None), getattr(args, "settings_dir", None), pipeline_settings(args))
+    return gui_main(args.start_source, args.settings_dir, app_start(args))
 
 
 def _cmd_bvh(args) -> int:
@@ -250,7 +255,8 @@ def _cmd_bench(args) -> int:
         return 0
     from livecap.bench.engine import format_table, run_bench
 
-    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers, hands=args.hands)
+    providers = tuple(args.providers) if args.providers else None
+    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=providers, hands=args.hands)
                 for preset in args.preset or PRESETS]
     rows = run_bench(args.source, settings, args.frames or 100, args.json, args.mediapipe)
     print(format_table(rows))
@@ -265,7 +271,8 @@ def _bench_fitting(args) -> int:
 
     warmup = warmup_seconds()
     settings = PipelineSettings(preset=(args.preset or ["balanced"])[0], smoothing=args.smoothing,
-                                model_dir=args.model_dir, providers=args.providers, hands=args.hands)
+                                model_dir=args.model_dir, providers=tuple(args.providers) if args.providers else None,
+                                hands=args.hands)
     rows = bench_fitting(args.source, settings)
     print(format_fitting(rows, warmup, args.smoothing))
     if args.json:
@@ -279,7 +286,7 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
-def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
+def _configure(parser: argparse.ArgumentParser, argv: list[str], kinds: tuple[StreamKind, ...] = KINDS) -> Path:
     """The configuration file's values become the defaults of the commands that take them."""
     from livecap.app import config
 
@@ -288,7 +295,7 @@ def _configure(parser: argparse.ArgumentParser, argv: list[str]) -> Path:
     given = early.parse_known_args(argv)[0].config
     path = Path(given) if given else config.default_path()
     commands = _commands(parser)
-    settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"])
+    settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"], kinds)
     config.apply(settings, [commands[name] for name in ("run", "process", "batch", "gui") if name in commands])
     return path
 

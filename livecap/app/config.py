@@ -1,5 +1,7 @@
-"""The configuration file: every setting of `livecap run` and `livecap process` in TOML, read before the command line,
-which overrides it. Values go through the same parsers as the flags, so a bad value gets the flag's own message.
+"""The configuration file: every setting of `livecap run`, `livecap process` and the desktop app (`livecap gui`) in
+TOML, read before the command line, which overrides it. Values go through the same parsers as the flags, so a bad
+value gets the flag's own message. The stream sections (one per stream kind, and [streaming]) come from the table of
+stream kinds (livecap.sinks.osc.kinds).
 
 Found at `--config FILE`, else $LIVECAP_CONFIG, else the user config folder (~/.config/livecap/config.toml on
 Linux). `livecap config --show` prints every setting, its current value and what it does.
@@ -14,8 +16,9 @@ import tomllib
 from pathlib import Path
 
 from livecap.errors import LivecapError
+from livecap.sinks.osc.kinds import KINDS, StreamKind, config_sections
 
-# section -> key -> the flag's destination (argparse dest)
+# section -> key -> the flag's destination (argparse dest); the streams' sections come from their table
 SETTINGS: dict[str, dict[str, str]] = {
     "pipeline": {"preset": "preset", "smoothing": "smoothing", "fov": "fov", "calibration": "calibration",
                  "height": "height", "providers": "providers", "model_dir": "model_dir", "hands": "hands"},
@@ -23,12 +26,12 @@ SETTINGS: dict[str, dict[str, str]] = {
              "mjpg": "mjpg"},
     "bvh": {"directory": "bvh", "units": "bvh_units", "order": "bvh_order", "fps": "bvh_fps",
             "min_seconds": "bvh_min_seconds"},
-    "vmc": {"destination": "vmc", "person": "vmc_person"},
-    "vrchat": {"destination": "vrchat", "person": "vrchat_person", "trackers": "vrchat_trackers",
-               "height": "vrchat_height", "head": "vrchat_head"},
-    "osc": {"destination": "osc", "space": "osc_space"},
-    "streaming": {"rate": "stream_rate"},
 }
+
+
+def sections(kinds: tuple[StreamKind, ...] = KINDS) -> dict[str, dict[str, str]]:
+    """Every section of the file: section -> key -> dest."""
+    return {**SETTINGS, **config_sections(kinds)}
 
 
 def default_path() -> Path:
@@ -80,29 +83,30 @@ def _convert(action: argparse.Action, value, where: str):
     return converted
 
 
-def settings_from(config: dict, path: Path, reference: argparse.ArgumentParser) -> dict[str, object]:
+def settings_from(config: dict, path: Path, reference: argparse.ArgumentParser,
+                  kinds: tuple[StreamKind, ...] = KINDS) -> dict[str, object]:
     """{argparse dest: value} from a parsed config file; unknown sections or keys and bad values are errors."""
-    actions = _actions(reference)
+    actions, table = _actions(reference), sections(kinds)
     out = {}
     for section, keys in config.items():
-        if section not in SETTINGS:
-            raise LivecapError(f"config {path}: unknown section [{section}]: the sections are "
-                               f"{', '.join(SETTINGS)}")
+        if section not in table:
+            raise LivecapError(f"config {path}: unknown section [{section}]: the sections are {', '.join(table)}")
         if not isinstance(keys, dict):
             raise LivecapError(f"config {path}: {section} must be a [section] of settings")
         for key, value in keys.items():
-            if key not in SETTINGS[section]:
+            if key not in table[section]:
                 raise LivecapError(f"config {path}: unknown key {key!r} in [{section}]: the keys there are "
-                                   f"{', '.join(SETTINGS[section])}")
-            dest = SETTINGS[section][key]
+                                   f"{', '.join(table[section])}")
+            dest = table[section][key]
             out[dest] = _convert(actions[dest], value, f"config {path}: [{section}] {key}")
     return out
 
 
 def apply(settings: dict[str, object], parsers: list[argparse.ArgumentParser]) -> None:
-    """The file's values become the flags' defaults, in every command that has them."""
+    """The file's values become the flags' defaults, in every command that has them (or, as the desktop app's
+    [live] source, a default without a flag)."""
     for parser in parsers:
-        known = _actions(parser)
+        known = set(_actions(parser)) | set(parser._defaults)
         parser.set_defaults(**{dest: value for dest, value in settings.items() if dest in known})
 
 
@@ -129,12 +133,12 @@ def _flags(action: argparse.Action) -> str:
     return max(action.option_strings, key=len)
 
 
-def show(reference: argparse.ArgumentParser, path: Path) -> str:
+def show(reference: argparse.ArgumentParser, path: Path, kinds: tuple[StreamKind, ...] = KINDS) -> str:
     """Every setting as TOML, with its current value (or commented out when unset) and its help."""
     actions = _actions(reference)
     lines = [f"# livecap settings: {path}{'' if path.exists() else ' (not present: defaults shown)'}",
              "# flags on the command line override these"]
-    for section, keys in SETTINGS.items():
+    for section, keys in sections(kinds).items():
         lines.append(f"\n[{section}]")
         for key, dest in keys.items():
             action = actions[dest]

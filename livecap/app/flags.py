@@ -1,6 +1,7 @@
-"""The command line's flags that more than one command takes (pipeline, BVH recording, OSC streaming), their
+"""The command line's flags that more than one command takes (pipeline, capture, BVH recording, OSC streaming), their
 parsers, and the settings and outputs they build. Each value is checked by the same function as the config file
-and the desktop app use (livecap.settings), so a bad value gets one message wherever it was given."""
+and the desktop app use (livecap.settings; a stream's, livecap.sinks.osc.kinds), so a bad value gets one message
+wherever it was given. The stream flags come from the table of stream kinds: no kind is named here."""
 
 from __future__ import annotations
 
@@ -8,21 +9,16 @@ import argparse
 from pathlib import Path
 
 from livecap.errors import LivecapError
-from livecap.settings import (DEFAULT_SMOOTHING, PipelineSettings, check_fov_degrees, check_height, check_providers,
-                              check_smoothing)
+from livecap.settings import (DEFAULT_SMOOTHING, PipelineSettings, check_calibration, check_fov_degrees, check_height,
+                              check_model_dir, check_providers, check_smoothing)
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 from livecap.sinks.bvh.writer import UNIT_SCALE, check_order
-from livecap.sinks.osc import plain as plain_osc
-from livecap.sinks.osc import vmc as vmc_osc
-from livecap.sinks.osc import vrchat as vrchat_osc
-from livecap.sinks.osc.options import StreamOptions, osc_sinks
+from livecap.sinks.osc.kinds import KINDS, LOOPBACK, STREAM_RATE, Setting, StreamKind, stream_dests, stream_sinks
 from livecap.sinks.osc.sender import OscStreamer
 
-LOOPBACK = "127.0.0.1"
 
-
-def _checked(check, name: str):
-    """An argparse type from a settings check: its LivecapError becomes the flag's error."""
+def checked_type(check, name: str):
+    """An argparse type from a value's check: its LivecapError becomes the flag's error."""
     def parse(text: str):
         try:
             return check(text)
@@ -33,19 +29,21 @@ def _checked(check, name: str):
 
 
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-dir", help="user model directory (default: $LIVECAP_MODEL_DIR or "
-                                            "~/.local/share/livecap/models)")
+    parser.add_argument("--model-dir", type=checked_type(check_model_dir, "folder"),
+                        help="user model directory (default: $LIVECAP_MODEL_DIR or ~/.local/share/livecap/models)")
     parser.add_argument("--providers", type=lambda text: list(check_providers(text) or []),
                         help="ONNX Runtime execution providers in order, e.g. cuda,cpu (default: automatic)")
 
 
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fov", type=_checked(check_fov_degrees, "degrees"), metavar="DEG", help="horizontal field of view of the camera (default 60)")
-    parser.add_argument("--calibration", metavar="FILE", help="OpenCV camera calibration (yml, xml or json with "
-                                                              "camera_matrix and optional distortion); overrides --fov")
-    parser.add_argument("--smoothing", type=_checked(check_smoothing, "0..1"), default=DEFAULT_SMOOTHING, metavar="0..1",
-                        help="temporal smoothing strength: 0 off, 0.5 default, 1 heavy")
-    parser.add_argument("--height", type=_checked(check_height, "metres"), metavar="METRES",
+    parser.add_argument("--fov", type=checked_type(check_fov_degrees, "degrees"), metavar="DEG",
+                        help="horizontal field of view of the camera (default 60)")
+    parser.add_argument("--calibration", type=checked_type(check_calibration, "FILE"), metavar="FILE",
+                        help="OpenCV camera calibration (yml, xml or json with camera_matrix and optional "
+                             "distortion); overrides --fov")
+    parser.add_argument("--smoothing", type=checked_type(check_smoothing, "0..1"), default=DEFAULT_SMOOTHING,
+                        metavar="0..1", help="temporal smoothing strength: 0 off, 0.5 default, 1 heavy")
+    parser.add_argument("--height", type=checked_type(check_height, "metres"), metavar="METRES",
                         help="the people's standing height, when known (default: measured from the video)")
     add_hands_option(parser)
 
@@ -56,11 +54,49 @@ def add_hands_option(parser: argparse.ArgumentParser) -> None:
                              "on in the accurate preset, off in the others)")
 
 
+def add_capture_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--paced", action="store_true", help="play a file at its frame rate as a camera would deliver "
+                                                             "it, dropping frames that cannot be processed in time")
+    parser.add_argument("--camera-size", type=size_argument, metavar="WxH", help="ask the camera for this resolution")
+    parser.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
+    parser.add_argument("--no-mjpg", dest="mjpg", action="store_false", help="do not ask the camera for MJPG")
+
+
+def unset_defaults(parser: argparse.ArgumentParser, keep: tuple[str, ...] = ()) -> None:
+    """Every flag's default becomes None, 'not set', for a command whose own saved choices fill the rest (the
+    desktop app); the config file's values still become the defaults over it."""
+    parser.set_defaults(**{action.dest: None for action in parser._actions if action.dest not in ("help", *keep)})
+
+
 def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
-    """The pipeline's settings from a command's flags (whose defaults the config file set)."""
-    return PipelineSettings(preset=getattr(args, "preset", "balanced"), smoothing=args.smoothing, fov=args.fov, calibration=args.calibration,
-                            height=args.height, providers=args.providers, model_dir=args.model_dir,
+    """The pipeline's settings from a command's flags (whose defaults the config file set); a preset or smoothing
+    left unset (the desktop app's flags) is the default."""
+    preset, smoothing, providers = getattr(args, "preset", None), args.smoothing, args.providers
+    return PipelineSettings(preset=preset or "balanced", smoothing=DEFAULT_SMOOTHING if smoothing is None else smoothing,
+                            fov=args.fov, calibration=args.calibration, height=args.height,
+                            providers=tuple(providers) if providers else None, model_dir=args.model_dir,
                             hands=getattr(args, "hands", None))
+
+
+def capture_request(args: argparse.Namespace):
+    from livecap.sources import CaptureRequest
+
+    width, height = args.camera_size or (None, None)
+    return CaptureRequest(width, height, args.camera_fps, args.mjpg is not False)
+
+
+def app_start(args: argparse.Namespace, kinds: tuple[StreamKind, ...] = KINDS):
+    """What `livecap gui`'s flags and the config file set for the desktop app (livecap.gui.settings.AppStart):
+    that command's flags default to None, so whatever neither set is None and the app keeps its saved choice."""
+    from livecap.gui.settings import AppStart
+
+    recording = {"units": args.bvh_units, "order": args.bvh_order, "fps": args.bvh_fps,
+                 "min_seconds": args.bvh_min_seconds, "take": args.bvh_take}
+    streams = {dest: getattr(args, dest, None) for dest in stream_dests(kinds)}
+    return AppStart(pipeline_settings(args), args.preset, args.smoothing, args.hands, args.source,
+                    args.paced is not False, capture_request(args), args.bvh,
+                    {key: value for key, value in recording.items() if value is not None},
+                    {dest: value for dest, value in streams.items() if value is not None}, kinds)
 
 
 def positive_int(text: str) -> int:
@@ -76,88 +112,28 @@ def size_argument(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def parse_destination(text: str, default_port: int) -> tuple[str, int]:
-    """'PORT', 'HOST', 'HOST:PORT' or '[IPv6]:PORT' -> (host, port); the host defaults to loopback."""
-    text = text.strip()
-    host, port = text, str(default_port)
-    if text.startswith("["):  # [::1]:9000
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else port
-    elif text.isdigit():
-        host, port = LOOPBACK, text
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"bad port in {text!r}: give [HOST:]PORT with a port from 1 to 65535")
-    if not host:
-        host = LOOPBACK
-    return host, int(port)
+def _add_setting(group, setting: Setting) -> None:
+    if setting.switch:
+        group.add_argument(setting.flag, dest=setting.dest, action="store_false", help=setting.help)
+        return
+    group.add_argument(setting.flag, type=checked_type(setting.parse, setting.metavar) if setting.parse else None,
+                       default=setting.default, choices=setting.choices, metavar=setting.metavar, help=setting.help)
 
 
-def _destination(default_port: int):
-    def parse(text: str) -> tuple[str, int]:
-        return parse_destination(text, default_port)
-    parse.__name__ = "[HOST:]PORT"  # argparse names the type in its error message
-    return parse
+def add_osc_arguments(parser: argparse.ArgumentParser, kinds: tuple[StreamKind, ...] = KINDS) -> None:
+    """A flag for each stream kind and each of its settings (livecap.sinks.osc.kinds), then --stream-rate."""
+    group = parser.add_argument_group("streaming over OSC (docs/osc.md)")
+    for kind in kinds:
+        group.add_argument(f"--{kind.name}", nargs="?", const=(LOOPBACK, kind.default_port),
+                           type=checked_type(kind.destination, "[HOST:]PORT"), metavar="[HOST:]PORT",
+                           help=f"{kind.help} (default {LOOPBACK}:{kind.default_port})")
+        for setting in kind.settings:
+            _add_setting(group, setting)
+    _add_setting(group, STREAM_RATE)
 
 
-def _person(text: str, allow_all: bool = False) -> int | str:
-    if allow_all and text == "all":
-        return "all"
-    if text.isdigit():
-        return int(text)
-    raise argparse.ArgumentTypeError(f"bad person {text!r}: give a person id" + (" or 'all'" if allow_all else ""))
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 1000:
-        raise argparse.ArgumentTypeError(f"bad rate {text!r}: give frames per second, more than 0 and at most 1000")
-    return value
-
-
-def _roles(text: str) -> tuple[str, ...]:
-    roles = tuple(r.strip() for r in text.split(",") if r.strip())
-    unknown = [r for r in roles if r not in vrchat_osc.TRACKERS]
-    if unknown or not roles:
-        raise argparse.ArgumentTypeError(f"bad trackers {text!r}: choose from {','.join(vrchat_osc.TRACKERS)}")
-    return roles
-
-
-def add_osc_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("streaming over OSC (docs/osc.md)")
-    g.add_argument("--vmc", nargs="?", const=(LOOPBACK, vmc_osc.DEFAULT_PORT), type=_destination(vmc_osc.DEFAULT_PORT),
-                   metavar="[HOST:]PORT", help=f"stream VMC protocol to a receiver (default {LOOPBACK}:"
-                                               f"{vmc_osc.DEFAULT_PORT})")
-    g.add_argument("--vmc-person", type=lambda s: _person(s, allow_all=True), metavar="ID|all",
-                   help="the person the VMC avatar follows (default: the first one seen); 'all': one port each, "
-                        "counting up from the VMC port")
-    g.add_argument("--vrchat", nargs="?", const=(LOOPBACK, vrchat_osc.DEFAULT_PORT),
-                   type=_destination(vrchat_osc.DEFAULT_PORT), metavar="[HOST:]PORT",
-                   help=f"stream VRChat OSC trackers (default {LOOPBACK}:{vrchat_osc.DEFAULT_PORT})")
-    g.add_argument("--vrchat-person", type=_person, metavar="ID",
-                   help="the person driving the VRChat trackers (default: the first one seen)")
-    g.add_argument("--vrchat-trackers", type=_roles, default=vrchat_osc.DEFAULT_ROLES, metavar="LIST",
-                   help=f"trackers to send, from {','.join(vrchat_osc.TRACKERS)} (default hips,feet)")
-    g.add_argument("--vrchat-height", type=_checked(check_height, "metres"), metavar="M",
-                   help="the performer's real height in metres: scales the trackers to it")
-    g.add_argument("--no-vrchat-head", dest="vrchat_head", action="store_false",
-                   help="do not send head alignment (/tracking/trackers/head/...)")
-    g.add_argument("--osc", nargs="?", const=(LOOPBACK, plain_osc.DEFAULT_PORT),
-                   type=_destination(plain_osc.DEFAULT_PORT), metavar="[HOST:]PORT",
-                   help=f"stream every person's joints as plain OSC (default {LOOPBACK}:{plain_osc.DEFAULT_PORT})")
-    g.add_argument("--osc-space", choices=plain_osc.SPACES, default="camera",
-                   help="plain OSC coordinates: camera (x right, y down, z forward) or floor (y up, 0 on the floor)")
-    g.add_argument("--stream-rate", type=_rate, metavar="HZ",
-                   help="at most this many bundles a second per stream (default: every frame)")
-
-
-def osc_sinks_from_args(args: argparse.Namespace) -> list[OscStreamer]:
-    names = [f for f in StreamOptions.__dataclass_fields__ if f != "extra"]
-    return osc_sinks(StreamOptions(**{name: getattr(args, name) for name in names}))
+def osc_sinks_from_args(args: argparse.Namespace, kinds: tuple[StreamKind, ...] = KINDS) -> list[OscStreamer]:
+    return stream_sinks(vars(args), kinds)
 
 
 def _order_argument(text: str) -> str:

@@ -19,7 +19,8 @@ import numpy as np
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
-from livecap.sinks.osc.options import StreamOptions, osc_sinks
+from livecap.sinks.osc import vrchat
+from livecap.sinks.osc.kinds import KINDS, STREAM_RATE, stream_sinks
 from livecap.workers import SinkWorker
 from livecap.sinks.replay import read_results
 
@@ -56,11 +57,9 @@ class CountingReceiver:
 def run(path: str, seconds: float, rate: float | None = None) -> dict:
     header, frames = read_results(path)
     fps = header["fps"] or 30.0
-    receivers = {name: CountingReceiver() for name in ("vmc", "vrchat", "osc")}
-    options = StreamOptions(vmc=("127.0.0.1", receivers["vmc"].port), vrchat=("127.0.0.1", receivers["vrchat"].port),
-                            osc=("127.0.0.1", receivers["osc"].port), stream_rate=rate,
-                            vrchat_trackers=("hips", "feet", "knees", "chest", "elbows"))
-    streams = osc_sinks(options)
+    receivers = {kind.name: CountingReceiver() for kind in KINDS}
+    given = {name: ("127.0.0.1", receiver.port) for name, receiver in receivers.items()}
+    streams = stream_sinks({**given, STREAM_RATE.dest: rate, "vrchat_trackers": tuple(vrchat.TRACKERS)})
     workers = [SinkWorker(stream, capacity=stream.queue_size) for stream in streams]  # as the engine runs them
     for worker in workers:
         worker.start(None)

@@ -29,8 +29,9 @@ def no_display() -> str | None:
     return None
 
 
-def main(source: str | None = None, settings_dir: str | None = None, pipeline=None) -> int:
-    """pipeline: the PipelineSettings of the command line and config file (camera, height, providers...)."""
+def main(source: str | None = None, settings_dir: str | None = None, start=None) -> int:
+    """source: open it and start at once; start: what the config file and the command line set
+    (livecap.gui.settings.AppStart)."""
     problem = missing_gui_packages() or no_display()
     if problem:
         print(f"livecap: {problem}", file=sys.stderr)
@@ -40,4 +41,4 @@ def main(source: str | None = None, settings_dir: str | None = None, pipeline=No
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL says at INFO that an optional module is absent
     from livecap.gui.launch import run_app
 
-    return run_app(source, Path(settings_dir) if settings_dir else None, pipeline)
+    return run_app(source, Path(settings_dir) if settings_dir else None, start)

@@ -18,13 +18,12 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from livecap.sources import list_cameras
 from livecap.engine import EngineConfig
-from livecap.settings import PipelineSettings
 from livecap.gui.controls import RecordPanel, SourcePanel, StreamPanel
 from livecap.gui.engine_runner import EngineRunner, ModelCache
 from livecap.gui.latency_plot import LatencyPlot
 from livecap.gui.outputs import Outputs
 from livecap.gui.people_panel import PeoplePanel
-from livecap.gui.settings import GuiSettings, absolute_source
+from livecap.gui.settings import AppStart, GuiSettings, absolute_source
 from livecap.gui.skeleton_view import SkeletonView
 from livecap.gui.video_view import VideoView
 from livecap.samples import sample_video
@@ -38,13 +37,14 @@ MESSAGE_STYLE = {"info": "background: #1d3b5c; color: white", "ok": "background:
 
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, settings_dir: Path | None = None, models: ModelCache | None = None,
-                 display_hz: float = 60.0, pipeline: PipelineSettings | None = None):
+                 display_hz: float = 60.0, start: AppStart | None = None):
         super().__init__()
         self.settings_dir = settings_dir
-        self.pipeline = pipeline or PipelineSettings()  # from the config file; preset and smoothing: the app's own
+        self.launch = start or AppStart()  # what the config file and the command line set
         self.settings = GuiSettings.load(settings_dir)
+        self.settings.take(self.launch)
         self.runner = EngineRunner(models)
-        self.outputs = Outputs(self.runner)
+        self.outputs = Outputs(self.runner, self.launch)
         self._phase = "idle"
         self._shown = None  # the FrameResult on screen, to redraw only what changed
         self._people: list = []
@@ -77,7 +77,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build(self) -> None:
         self.source_panel = SourcePanel()
         self.record_panel = RecordPanel()
-        self.stream_panel = StreamPanel()
+        self.stream_panel = StreamPanel(self.launch.kinds)
         left = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(left)
         for panel in (self.source_panel, self.record_panel, self.stream_panel):
@@ -104,7 +104,7 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addWidget(self.reset_view)
         box.addLayout(bar)
         box.addWidget(self.skeletons, 1)
-        self.people = PeoplePanel()
+        self.people = PeoplePanel(" / ".join(kind.title for kind in self.launch.kinds if kind.follows_person))
         self.latency = LatencyPlot()
 
         self.views_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -160,9 +160,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _load_settings(self) -> None:
         s = self.settings
         self.source_panel.load(s)
-        if s.hands is None and self.pipeline.hands is not None:  # the config file's [pipeline] hands
-            self.source_panel.hands.setChecked(self.pipeline.hands)
         self.record_panel.folder.setText(s.record_dir)
+        self.stream_panel.show_followed(self.outputs.followed())
         self.stream_panel.load(s)  # an enabled stream toggles its row: set_stream then turns it on
         for name, row in self.stream_panel.rows.items():
             if row.enabled.isChecked():
@@ -226,15 +225,17 @@ class MainWindow(QtWidgets.QMainWindow):
             raise ValueError("choose a source first: a camera, a video file (File…) or an RTSP/HTTP URL")
         sp.set_source(source)
         self.settings.remember_source(source)
-        # a file plays at its own frame rate, as a camera would deliver it
-        config = EngineConfig(source=source, paced=True, loop=sp.loop.isChecked(),
-                              pipeline=replace(self.pipeline, preset=sp.preset.currentText(),
-                                               smoothing=sp.smoothing.value() / 100, hands=sp.hands.isChecked()))
-        self.runner.start(config, self.outputs.wanted())
+        self.runner.start(self.engine_config(source), self.outputs.wanted())
         self.latency.clear_history()
         self.skeletons.new_take()
         self.message.setVisible(False)
         self._phase_changed()
+
+    def engine_config(self, source: str) -> EngineConfig:
+        sp = self.source_panel
+        pipeline = replace(self.launch.pipeline, preset=sp.preset.currentText(), smoothing=sp.smoothing.value() / 100,
+                           hands=sp.hands.isChecked())
+        return EngineConfig(source, pipeline, self.launch.paced, sp.loop.isChecked(), request=self.launch.request)
 
     def stop(self) -> None:
         self.runner.stop()
@@ -291,9 +292,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _select_person(self, person_id) -> None:
         self.skeletons.follow_id = person_id
         self.outputs.set_person(person_id)
-        who = "the first person seen" if person_id is None else f"person #{person_id}"
-        self.stream_panel.person.setText(f"VMC / VRChat follow: {who}")
-        self.follow_label.setText("following " + who if person_id is not None else
+        self.stream_panel.show_followed(self.outputs.followed())
+        self.follow_label.setText(f"following person #{person_id}" if person_id is not None else
                                   "3D: every person in the camera's space")
 
     def _browse(self) -> None:

@@ -10,8 +10,8 @@ from PyQt6 import QtCore, QtWidgets
 from livecap.sources import CaptureMode
 from livecap.gui.settings import GuiSettings, StreamSetting
 from livecap.settings import PRESETS
+from livecap.sinks.osc.kinds import StreamKind
 
-STREAMS = (("vmc", "VMC"), ("vrchat", "VRChat"), ("osc", "OSC"))
 LIGHTS = {"off": "#555", "waiting": "#d9a400", "ok": "#2fbf4a", "error": "#e0443e"}
 
 
@@ -161,21 +161,36 @@ class StreamRow:
 
 
 class StreamPanel(QtWidgets.QGroupBox):
-    def __init__(self, parent=None):
+    """A row for each stream kind (livecap.sinks.osc.kinds), and who the kinds that follow one person follow."""
+
+    def __init__(self, kinds: tuple[StreamKind, ...], parent=None):
         super().__init__("Streaming (OSC over UDP)", parent)
+        self.kinds = {kind.name: kind for kind in kinds}
         grid = QtWidgets.QGridLayout(self)
         for column, text in enumerate(("", "host", "port", "")):
             grid.addWidget(QtWidgets.QLabel(text), 0, column)
-        self.rows = {name: StreamRow(name, title, grid, i + 1) for i, (name, title) in enumerate(STREAMS)}
-        self.person = QtWidgets.QLabel("VMC / VRChat follow: the first person seen")
+        self.rows = {kind.name: StreamRow(kind.name, kind.title, grid, i + 1) for i, kind in enumerate(kinds)}
+        self.person = QtWidgets.QLabel()
         self.person.setWordWrap(True)
         self.person.setStyleSheet("color: #888")
-        grid.addWidget(self.person, len(STREAMS) + 1, 0, 1, 4)
+        self.person.setVisible(any(kind.follows_person for kind in kinds))
+        self.show_followed({kind.name: None for kind in kinds if kind.follows_person})
+        grid.addWidget(self.person, len(kinds) + 1, 0, 1, 4)
         grid.setColumnStretch(1, 1)
+
+    def show_followed(self, people: dict[str, object]) -> None:
+        """people: kind name -> the person its stream follows (an id, "all", or None: the first one seen)."""
+        groups: dict[str, list[str]] = {}
+        for name, person in people.items():
+            who = ("the first person seen" if person is None else "everyone, one port each" if person == "all"
+                   else f"person #{person}")
+            groups.setdefault(who, []).append(self.kinds[name].title)
+        self.person.setText("; ".join(f"{' / '.join(titles)} follow{'s' if len(titles) == 1 else ''}: {who}"
+                                      for who, titles in groups.items()))
 
     def load(self, settings: GuiSettings) -> None:
         for name, row in self.rows.items():
-            row.load(settings.streams[name])
+            row.load(settings.streams.get(name) or StreamSetting(port=self.kinds[name].default_port))
 
     def save(self, settings: GuiSettings) -> None:
         for name, row in self.rows.items():

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from livecap.gui.app import MainWindow
-from livecap.settings import PipelineSettings
+from livecap.gui.settings import AppStart
 
 log = logging.getLogger("livecap")
 
@@ -32,10 +32,10 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     return app
 
 
-def run_app(source: str | None = None, settings_dir: Path | None = None,
-            pipeline: PipelineSettings | None = None) -> int:
+def run_app(source: str | None = None, settings_dir: Path | None = None, start: AppStart | None = None) -> int:
+    """source: open it and start at once."""
     app = make_app()
-    window = MainWindow(settings_dir, pipeline=pipeline)
+    window = MainWindow(settings_dir, start=start)
     # Ctrl-C in the terminal or a SIGTERM closes the window properly: settings saved, recordings completed. (The
     # display timer returns to Python 60 times a second, which is when Python runs signal handlers.)
     for number in (signal.SIGINT, signal.SIGTERM):

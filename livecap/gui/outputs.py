@@ -1,4 +1,5 @@
-"""The outputs the user switches on and off in the window: the BVH recorder and the three OSC streams.
+"""The outputs the user switches on and off in the window: the BVH recorder and a stream of each kind
+(livecap.sinks.osc.kinds), made with the config file's and the command line's settings (AppStart).
 
 They are attached to the running engine with Engine.add_sink / remove_sink; switched on before the engine runs
 (or while it loads), they wait and are attached as it starts. No Qt here: the window calls these and shows the
@@ -11,23 +12,26 @@ from pathlib import Path
 
 from livecap.engine import Engine
 from livecap.gui.engine_runner import EngineRunner
-from livecap.gui.settings import StreamSetting
-from livecap.sinks.osc.options import StreamOptions, osc_sinks
+from livecap.gui.settings import AppStart, StreamSetting
 from livecap.sinks import Sink
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
+from livecap.sinks.osc.kinds import PERSON
 from livecap.sinks.osc.sender import OscStreamer
-
-PERSON_STREAMS = ("vmc", "vrchat")  # the streams that follow one person (plain OSC sends everyone)
 
 
 class Outputs:
-    def __init__(self, runner: EngineRunner):
+    def __init__(self, runner: EngineRunner, start: AppStart | None = None):
+        start = start or AppStart()
         self.runner = runner
+        self.recording = start.recording  # BvhOptions' fields but the folder
         self.recorder: BvhSink | None = None
         self.record_started: float | None = None  # monotonic time the recorder was attached to a running engine
+        self.kinds = {kind.name: kind for kind in start.kinds}
+        self.values = {kind.name: kind.values_from(start.streams) for kind in start.kinds}  # each kind's settings
+        self.rate = start.stream_rate
         self.streamers: dict[str, OscStreamer] = {}
         self.settings: dict[str, StreamSetting] = {}
-        self.person: int | None = None  # the person VMC / VRChat follow; None: the first one seen
+        self.person: int | None = None  # the person chosen in the window; None: none chosen
 
     def wanted(self) -> list[Sink]:
         return ([self.recorder] if self.recorder else []) + list(self.streamers.values())
@@ -59,7 +63,7 @@ class Outputs:
     def start_recording(self, folder: str) -> str:
         if not folder.strip():
             raise ValueError("choose a folder for the recordings first")
-        self.recorder = BvhSink(BvhOptions(directory=Path(folder).expanduser()))
+        self.recorder = BvhSink(BvhOptions(directory=Path(folder).expanduser(), **self.recording))
         self.record_started = None
         if self.runner.add_sink(self.recorder):
             self.record_started = time.monotonic()
@@ -87,16 +91,19 @@ class Outputs:
             self.settings.pop(name, None)
             return
         self.settings[name] = setting
-        destination = (setting.host, setting.port)
-        options = StreamOptions(**{name: destination}, vmc_person=self.person, vrchat_person=self.person)
-        streamer = osc_sinks(options)[0]
+        streamer = self.kinds[name].sink((setting.host, setting.port), self.values[name], self.rate)
         self.streamers[name] = streamer
         self.runner.add_sink(streamer)
 
+    def followed(self) -> dict[str, object]:
+        """Kind name -> the person its stream follows, for each kind that follows one person."""
+        return {name: self.values[name][PERSON] for name, kind in self.kinds.items() if kind.follows_person}
+
     def set_person(self, person: int | None) -> None:
-        """The person VMC and VRChat send; running streams restart with the new choice."""
+        """The person every stream that follows one person sends; running ones restart with the new choice."""
         self.person = person
-        for name in PERSON_STREAMS:
+        for name in self.followed():
+            self.values[name][PERSON] = person
             if name in self.streamers:
                 self.set_stream(name, self.settings[name])
 

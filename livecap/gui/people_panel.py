@@ -1,6 +1,6 @@
 """The people table: id (in the person's colour), confidence, height and elbow / knee flexion, refreshed a few
 times a second (text is costly to lay out; 60 updates a second would be unreadable anyway). Selecting a row picks
-the person the 3D view follows and the VMC / VRChat streams send."""
+the person the 3D view follows and the streams that follow one person send."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ def _number(value: float, fmt: str) -> str:
 class PeoplePanel(QtWidgets.QTableWidget):
     selected = QtCore.pyqtSignal(object)  # a person id or None; emitted on user clicks only, not per frame
 
-    def __init__(self, parent=None):
+    def __init__(self, streams: str = "", parent=None):
+        """streams: the titles of the streams that follow the person chosen here."""
         super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(COLUMNS)
-        self.setToolTip("Flexion in degrees (0 = straight). Select a person to follow them in the 3D view and "
-                        "to stream them over VMC / VRChat.")
+        self.setToolTip("Flexion in degrees (0 = straight). Select a person to follow them in the 3D view"
+                        + (f" and to stream them over {streams}." if streams else "."))
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)

@@ -1,4 +1,5 @@
-"""The desktop app's settings: one JSON file in the user's config folder, read at start and written at exit.
+"""The desktop app's settings: one JSON file in the user's config folder, read at start and written at exit, and
+what the config file and the command line set for this start (AppStart), which goes over it.
 
 A JSON file rather than QSettings: readable and editable by hand, the same on every platform, and tests point the
 whole app at a temporary folder with one argument (or $LIVECAP_CONFIG_DIR)."""
@@ -12,8 +13,10 @@ import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from livecap.settings import DEFAULT_SMOOTHING
-from livecap.sinks.osc import plain, vmc, vrchat
+from livecap.errors import LivecapError
+from livecap.settings import DEFAULT_SMOOTHING, PipelineSettings, check_smoothing, get_preset
+from livecap.sinks.osc.kinds import KINDS, STREAM_RATE, StreamKind
+from livecap.sources import CaptureRequest
 
 log = logging.getLogger("livecap")
 
@@ -39,8 +42,33 @@ class StreamSetting:
 
 
 def _streams() -> dict[str, StreamSetting]:
-    return {"vmc": StreamSetting(port=vmc.DEFAULT_PORT), "vrchat": StreamSetting(port=vrchat.DEFAULT_PORT),
-            "osc": StreamSetting(port=plain.DEFAULT_PORT)}
+    return {kind.name: StreamSetting(port=kind.default_port) for kind in KINDS}
+
+
+@dataclass(frozen=True)
+class AppStart:
+    """What the config file and `livecap gui`'s flags set for this start of the app (livecap.app.flags.app_start).
+    None (or absent) where neither did: the app keeps the choice it saved."""
+
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)  # camera, height, providers, model folder
+    preset: str | None = None
+    smoothing: float | None = None
+    hands: bool | None = None
+    source: str | None = None  # shown, not started (`--source` starts)
+    paced: bool = True  # a file plays at its own frame rate, as a camera would deliver it
+    request: CaptureRequest = field(default_factory=CaptureRequest)
+    record_dir: str | None = None
+    recording: dict = field(default_factory=dict)  # BvhOptions' other fields: units, order, fps, min_seconds, take
+    streams: dict = field(default_factory=dict)  # the streams' values by dest (see livecap.sinks.osc.kinds)
+    kinds: tuple[StreamKind, ...] = KINDS  # the stream kinds the app offers
+
+    @property
+    def stream_rate(self) -> float | None:
+        return self.streams.get(STREAM_RATE.dest)
+
+
+# the saved values a hand-edited file could spoil, each through its one check (livecap.settings)
+_CHECKS = {"preset": lambda name: get_preset(name).name, "smoothing": check_smoothing}
 
 
 @dataclass
@@ -71,13 +99,30 @@ class GuiSettings:
         known = {f.name for f in fields(cls)}
         for key, value in data.items():
             if key == "streams" and isinstance(value, dict):
-                for name, stream in value.items():
-                    if name in settings.streams and isinstance(stream, dict):
+                for name, stream in value.items():  # a kind this version does not offer is kept, not shown
+                    if isinstance(stream, dict):
                         settings.streams[name] = StreamSetting(**{k: v for k, v in stream.items()
                                                                   if k in ("enabled", "host", "port")})
             elif key in known and key != "streams":
-                setattr(settings, key, value)
+                try:
+                    setattr(settings, key, _CHECKS[key](value) if key in _CHECKS else value)
+                except LivecapError as exc:
+                    log.warning("settings %s: %s; using the default", path, exc)
         return settings
+
+    def take(self, start: AppStart) -> None:
+        """What the config file and the command line set goes over what was saved."""
+        for name in ("preset", "smoothing", "hands"):
+            if getattr(start, name) is not None:
+                setattr(self, name, getattr(start, name))
+        if start.record_dir:
+            self.record_dir = os.path.abspath(os.path.expanduser(start.record_dir))
+        if start.source:
+            self.remember_source(start.source)
+        for kind in start.kinds:
+            if start.streams.get(kind.name):
+                host, port = start.streams[kind.name]
+                self.streams[kind.name] = StreamSetting(True, host, port)
 
     def save(self, folder: Path | None = None) -> Path:
         """Writes atomically (a crash mid-write leaves the previous file)."""
