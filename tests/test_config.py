@@ -65,6 +65,9 @@ def test_a_bad_config_after_the_command_is_rejected_in_one_line(tmp_path):
     ('[pipeline]\nsmoothing = "lots"\n', "[pipeline] smoothing = 'lots': 'lots' is not a number"),
     ('[pipeline]\nheight = 3.5\n', "[pipeline] height = 3.5: 3.5 is not a person's height"),
     ('[live]\npaced = "yes"\n', "[live] paced must be true or false"),
+    ('[live]\ncamera_fps = -1\n', "[live] camera_fps = -1: must be a number above 0"),
+    ('[bvh]\nfps = 0\n', "[bvh] fps = 0: must be a number above 0"),
+    ('[bvh]\norder = "XXY"\n', "rotation order must be a permutation of XYZ"),
     ('[vmc]\ndestination = "host:99999"\n', "bad port"),
     ('[pipeline\n', "not valid TOML"),
 ])

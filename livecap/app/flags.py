@@ -58,7 +58,8 @@ def add_capture_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paced", action="store_true", help="play a file at its frame rate as a camera would deliver "
                                                              "it, dropping frames that cannot be processed in time")
     parser.add_argument("--camera-size", type=size_argument, metavar="WxH", help="ask the camera for this resolution")
-    parser.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
+    parser.add_argument("--camera-fps", type=_number_argument(0, True), metavar="FPS",
+                        help="ask the camera for this frame rate")
     parser.add_argument("--no-mjpg", dest="mjpg", action="store_false", help="do not ask the camera for MJPG")
 
 

@@ -20,7 +20,7 @@ from livecap import __version__, skeleton
 from livecap.sinks.bvh.repair import repair_unfinished
 from livecap.sinks.bvh.resample import Pose, Resampler
 from livecap.sinks.bvh.stream import BvhStream
-from livecap.sinks.bvh.writer import UNIT_SCALE, EulerConverter, check_order, frame_line, header_text
+from livecap.sinks.bvh.writer import UNIT_SCALE, EulerConverter, frame_line, header_text
 from livecap.sinks.checks import check_folder
 from livecap.errors import OutputError
 from livecap.types import FrameResult, PersonPose, StreamInfo
@@ -39,13 +39,8 @@ class BvhOptions:
     max_gap: float = 0.5  # seconds unseen after which frames hold the last pose (listed as gaps in the sidecar)
     take: str | None = None  # file name prefix; default: the source's name and the start time
 
-    def __post_init__(self):
+    def __post_init__(self):  # the values were checked where they entered (livecap.app.flags, the config reader)
         self.directory = Path(self.directory)
-        self.order = check_order(self.order)
-        if self.units not in UNIT_SCALE:
-            raise ValueError(f"BVH units must be one of {', '.join(UNIT_SCALE)}, not {self.units!r}")
-        if not self.fps > 0:
-            raise ValueError(f"BVH frame rate must be positive, not {self.fps}")
 
 
 @dataclass
