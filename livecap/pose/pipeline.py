@@ -63,6 +63,9 @@ class PipelineModels:
         crowd = NanoDetPersonDetector(OnnxModel(catalog.require(preset.crowd_model).path, options))
         second = (load_landmarker(catalog, preset.second_landmark_model, "landmarks", options)
                   if preset.second_landmark_model else None)
+        if second is not None and second.scheme is not landmarker.scheme:
+            raise ModelError(f"landmark models '{body}' and '{preset.second_landmark_model}' give different points "
+                             f"({landmarker.scheme.name}, {second.scheme.name}): the second must speak the first's")
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second)
 
     @property

@@ -3,7 +3,9 @@
 Each tracked person's next crop comes from its own landmarks, as MediaPipe does; the people detector runs on a
 schedule, whenever a track was lost and whenever it saw a body that no track explains. One record is one body:
 detections are assigned to tracks by pose similarity (COCO OKS) against each track's own landmarks with a gate,
-never by box overlap, and a detection's keypoints join a record only where they agree with its landmarks.
+never by box overlap, and a detection's keypoints join a record only where they agree with its landmarks (the
+record: livecap.pose.coco_record). Each rule that weighs a pairing is a function the tracker is given
+(livecap.pose.costs); the landmarks speak any keypoint scheme with the COCO-17 points.
 """
 
 from __future__ import annotations
