@@ -61,7 +61,8 @@ PRESETS = {
 
 @dataclass
 class TrackerSettings:
-    """How people are followed from frame to frame (livecap.pose.tracking)."""
+    """How people are followed from frame to frame (livecap.pose.tracking): the numbers its default costs
+    (livecap.pose.costs) weigh detections and crops by."""
 
     detect_every: int = 8  # frames at 30 fps between detector runs while nothing changes (`pace`: same time at any rate)
     presence_threshold: float = 0.3  # 0.5 dropped real people in the fast preset (AP 0.339 -> 0.345)
@@ -169,7 +170,7 @@ class PipelineSettings:
     def hands_on(self) -> bool:
         return self.preset_spec.hands if self.hands is None else bool(self.hands)
 
-    def record(self) -> dict:
-        """What the results header reports of how the stream was processed ("hands" only when they are on: the
-        results of a run without hands stay as they were)."""
-        return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if self.hands_on else {})}
+    def record(self, hands: bool) -> dict:
+        """What the results header reports of how the stream was processed; `hands`: whether the pipeline runs its
+        hands stage ("hands" only then: the results of a run without hands stay as they were)."""
+        return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if hands else {})}

@@ -145,10 +145,15 @@ def world_pose(fit) -> WorldPose:
     """A fitted camera-space pose (livecap.types.SkeletonPose) in world space."""
     local, _ = to_world(fit.rotations, fit.root)
     world = _compose_down_the_chain(local)
-    positions = np.asarray(fit.joints3d, np.float64) @ CAMERA_TO_WORLD.T
     fingers = getattr(fit, "fingers", None)
-    return WorldPose(positions, local, world, np.asarray(fit.offsets, np.float64),
+    return WorldPose(world_positions(fit.joints3d), local, world, np.asarray(fit.offsets, np.float64),
                      None if fingers is None else fingers_in_world(fingers))
+
+
+def world_positions(joints3d: np.ndarray) -> np.ndarray:
+    """Camera-space joint positions in world space. A pose moved as a whole (its rotations kept) has the world
+    pose it had, with these positions."""
+    return np.asarray(joints3d, np.float64) @ CAMERA_TO_WORLD.T
 
 
 def _compose_down_the_chain(local: np.ndarray) -> np.ndarray:

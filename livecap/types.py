@@ -11,6 +11,7 @@ import numpy as np
 
 from livecap.camera import CameraIntrinsics
 from livecap.fingers import FingerPose
+from livecap.keypoints import KeypointScheme
 from livecap.skeleton import WorldPose, world_pose
 
 
@@ -54,12 +55,20 @@ class Roi:
 
 @dataclass
 class Landmarks:
-    """BlazePose output for one crop, mapped back to the image."""
+    """A landmark model's output for one crop, mapped back to the image (livecap.models.landmarker): its points in
+    the order of the scheme it speaks."""
 
-    image33: np.ndarray  # 33 x 3: x, y (pixels), visibility (0..1)
-    world33: np.ndarray  # 33 x 3: metres, origin at the hip centre, x right, y down, z away from camera
-    presence: float  # 0..1: is a person in the crop at all
-    roi_points: np.ndarray  # 2 x 2: auxiliary hip-centre and body-scale points (pixels), for the next crop
+    image: np.ndarray  # K x 3: x, y (pixels), score (BlazePose: visibility 0..1; the hand model: its presence)
+    world: np.ndarray  # K x 3: metres, camera axes (x right, y down, z away), the model's own origin (body: hips)
+    presence: float  # 0..1: is a person (a hand) in the crop at all
+    scheme: KeypointScheme  # which point is which
+    roi: Roi | None = None  # the crop it came from
+    # a body model's 2 x 2 auxiliary points (pixels) that place the next crop: hip centre and body scale
+    roi_points: np.ndarray | None = None
+
+    def coco17(self) -> np.ndarray:
+        """The image points' COCO-17 subset (17 x 3), for a scheme that has one."""
+        return self.scheme.coco17_of(self.image)
 
 
 @dataclass
@@ -71,22 +80,11 @@ class Candidate:
     roi: Roi
     detection_score: float = 0.0
     detection_keypoints: np.ndarray | None = None  # 17 x 3, when the detector matched this person now
-    refined_keypoints: np.ndarray | None = None  # 17 x 3 from a top-down model on this body's own crop, if run
     restart: bool = False  # a seen track restarting from the detector's crop: its temporal state must restart
-    mask: np.ndarray | None = None  # another body (33 landmarks, image pixels) to paint out of this crop
+    mask: Landmarks | None = None  # another body (its landmarks, image pixels) to paint out of this crop
     masked_by: int | None = None  # that body's track
     # the first landmark model found no one in this track's crop since the last detector run, and the second did:
-    second_model: bool = False  # run it through the second (set by the pipeline; a detector run resets it)
-
-
-@dataclass
-class HandLandmarks:
-    """The hand landmark model's output for one hand crop, mapped back to the image (livecap.fingers: point order)."""
-
-    image21: np.ndarray  # 21 x 3: x, y (pixels), score (the hand's presence: the model scores no single point)
-    world21: np.ndarray  # 21 x 3: metres, origin near the hand's centre, camera axes (x right, y down, z forward)
-    presence: float  # 0..1: is a hand in the crop at all
-    roi: Roi  # the crop it came from
+    second_model: bool = False  # run it through the second (PoseTracker.update is told; a detector run resets it)
 
 
 @dataclass

@@ -65,7 +65,7 @@ def test_fit_recovers_poses_made_by_forward_kinematics(seed):
         pose = fitter.fit(person, *synthetic_landmarks(truth))
     true_positions, true_rotations = forward_kinematics(truth, model.PARENTS_ARRAY, model.rest_offsets(SEGMENTS),
                                                         model.DOF_START, model.DOF, model.HINGE_AXES)
-    _, pinned = model.joint_targets(np.zeros((33, 3)), np.ones(33))
+    _, pinned = model.BLAZEPOSE_BODY.joint_targets(np.zeros((33, 3)), np.ones(33))
     # joints the landmarks pin; how a bend splits between Spine and Chest is not observable from landmarks
     assert np.abs(pose.joints3d - true_positions)[pinned > 0].max() < 0.005  # metres
     # the hip line is pinned by the two hip landmarks (pelvis tilt about it is not: the spine absorbs it)
@@ -101,7 +101,7 @@ def test_fitted_video_is_a_coherent_skeleton(two_people_results):
     for frame in frames:
         for person in frame["people"]:
             joints, world = np.array(person["joints3d"]), np.array(person["world33"])
-            targets, weights = model.joint_targets(world, np.ones(33))
+            targets, weights = model.BLAZEPOSE_BODY.joint_targets(world, np.ones(33))
             relative = joints - joints[0]
             pinned = weights > 0
             distances += list(np.linalg.norm(relative[pinned] - (targets[pinned] - targets[0]), axis=1))

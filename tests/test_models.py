@@ -9,7 +9,8 @@ import pytest
 
 from conftest import media, run_livecap
 from livecap.models.catalog import ModelCatalog
-from livecap.errors import ModelError
+from livecap.models.runtime import resolve_providers
+from livecap.errors import ModelError, RuntimeMissingError
 from test_errors import assert_one_line_error
 
 SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full",
@@ -97,3 +98,12 @@ def test_heavy_landmarks_run_only_where_a_gpu_carries_them():
     assert PRESETS["accurate"].gpu_landmark_model == "blazepose_landmark_heavy"
     models = PipelineModels.load(PipelineSettings(preset="accurate", providers=("cpu",)))
     assert models.landmarker.model.path.name == "blazepose_pose_landmark_full.onnx"
+
+
+def test_provider_choice():
+    available = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert resolve_providers(None, available) == available
+    assert resolve_providers(["cpu"], available) == ["CPUExecutionProvider"]
+    assert resolve_providers(None, ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    with pytest.raises(RuntimeMissingError, match="CoreMLExecutionProvider"):
+        resolve_providers(["coreml"], available)

@@ -1,10 +1,15 @@
-"""`livecap process` on real video: the results format, and people tracked with stable ids."""
+"""`livecap process` on real video and image folders: the results format, and people tracked with stable ids."""
 
 from __future__ import annotations
+
+import json
+import shutil
 
 import numpy as np
 import pytest
 
+from conftest import TWO_PEOPLE, media, read_jsonl, run_livecap
+from livecap.sinks.jsonl import JsonlWriter
 from livecap.skeleton import JOINTS, PARENTS
 
 
@@ -90,3 +95,39 @@ def test_pedestrian_ids_stay_on_the_same_person(vtest_results):
     long_tracks = [n for n in lifetimes.values() if n >= 100]
     assert len(long_tracks) >= 3  # pedestrians crossing the square are followed for 10 s and more
     assert np.mean([len(f["people"]) for f in frames]) >= 2.5
+
+
+def test_jsonl_writer_writes_whole_lines(tmp_path):
+    with JsonlWriter(tmp_path / "r.jsonl", {"livecap": "x"}) as writer:
+        writer.write({"frame": 0, "people": []})
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [{"livecap": "x"}, {"frame": 0, "people": []}]
+
+
+@pytest.fixture
+def two_copies(tmp_path):
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    for name in ("000.jpg", "001.jpg"):
+        shutil.copy(media("images/ochuman/000817.jpg"), folder / name)
+    return folder
+
+
+def test_a_folder_is_a_sequence_and_stills_treats_each_image_alone(two_copies, tmp_path):
+    sequence, stills = tmp_path / "sequence.jsonl", tmp_path / "stills.jsonl"
+    assert run_livecap("process", str(two_copies), "--out", str(sequence)).returncode == 0
+    assert run_livecap("process", str(two_copies), "--stills", "--out", str(stills)).returncode == 0
+    _, seq_frames = read_jsonl(sequence)
+    _, still_frames = read_jsonl(stills)
+    assert [f["image"] for f in seq_frames] == ["000.jpg", "001.jpg"]
+    seq_ids = [{p["id"] for p in f["people"]} for f in seq_frames]
+    still_ids = [{p["id"] for p in f["people"]} for f in still_frames]
+    assert seq_ids[0] == seq_ids[1] and len(seq_ids[0]) >= 2  # same people carried over
+    assert len(still_ids[0]) == len(still_ids[1]) >= 2 and not still_ids[0] & still_ids[1]  # found anew
+
+
+def test_max_frames_stops_early(tmp_path):
+    out = tmp_path / "o.jsonl"
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--max-frames", "5")
+    assert done.returncode == 0 and "processed 5 frames, 2 people" in done.stdout
+    assert len(read_jsonl(out)[1]) == 5

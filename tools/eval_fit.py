@@ -93,7 +93,7 @@ def read_results(path: Path) -> tuple[dict, list[dict]]:
 def recorded_agreement(frames: list[dict]) -> Agreement:
     """The pipeline's own fit (as published, contacts and all) against the landmarks."""
     joints = np.array([person["joints3d"] for frame in frames for person in frame["people"]]).reshape(-1, 21, 3)
-    seen = np.array([model.joint_targets(np.array(person["world33"]), np.ones(33))[0][JOINTS13]
+    seen = np.array([model.BLAZEPOSE_BODY.joint_targets(np.array(person["world33"]), np.ones(33))[0][JOINTS13]
                      for frame in frames for person in frame["people"]]).reshape(-1, 13, 3)
     visibility = np.array([points_visibility(np.array(person["landmarks2d"])) for frame in frames
                            for person in frame["people"]]).reshape(-1, 13)
@@ -149,8 +149,9 @@ def whole_clip_bones(inputs: VideoInputs, settings: FitSettings) -> dict[int, np
     lengths: dict[int, list[np.ndarray]] = {}
     reliability: dict[int, list[np.ndarray]] = {}
     for pid, image, world in zip(inputs.ids, inputs.image33, inputs.world33):
-        lengths.setdefault(pid, []).append(model.measure_pairs(np.asarray(world, np.float64)))
-        reliability.setdefault(pid, []).append(model.pair_reliability(np.clip(image[:, 2].astype(np.float64), 0, 1)))
+        lengths.setdefault(pid, []).append(model.BLAZEPOSE_BODY.measure_pairs(np.asarray(world, np.float64)))
+        visibility = np.clip(image[:, 2].astype(np.float64), 0, 1)
+        reliability.setdefault(pid, []).append(model.BLAZEPOSE_BODY.pair_reliability(visibility))
     out = {}
     for pid in lengths:
         segments = model.segments_from_pairs(np.array(lengths[pid]), np.array(reliability[pid]))
@@ -241,7 +242,7 @@ def bones(args) -> None:
     measured: dict[int, list[np.ndarray]] = {}
     for pid, image, world in zip(inputs.ids, inputs.image33, inputs.world33):
         fitter.fit(states.setdefault(pid, FitState()), image, world)
-        measured.setdefault(pid, []).append(model.measure_segments(np.asarray(world, np.float64)))
+        measured.setdefault(pid, []).append(model.BLAZEPOSE_BODY.measure_segments(np.asarray(world, np.float64)))
     names = model.SEGMENT_NAMES
     for pid, state in states.items():
         lengths = np.array(measured[pid])

@@ -251,8 +251,9 @@ def people(part: Part) -> dict[int, np.ndarray]:
 
 def median_bones(part: Part, rows: np.ndarray) -> np.ndarray:
     """The person's reliability-weighted median segments over all their frames, as --clip-bones measures them."""
-    lengths = [model.measure_pairs(np.asarray(part.inputs.world33[r], np.float64)) for r in rows]
-    reliability = [model.pair_reliability(np.clip(part.inputs.image33[r][:, 2].astype(np.float64), 0, 1))
+    body = model.BLAZEPOSE_BODY
+    lengths = [body.measure_pairs(np.asarray(part.inputs.world33[r], np.float64)) for r in rows]
+    reliability = [body.pair_reliability(np.clip(part.inputs.image33[r][:, 2].astype(np.float64), 0, 1))
                    for r in rows]
     segments = model.segments_from_pairs(np.array(lengths), np.array(reliability))
     return symmetric(dict(zip(model.SEGMENT_NAMES, segments)))

@@ -129,7 +129,7 @@ def evaluate_run_time(model: OnnxModel, hands: list[dict]) -> dict:
         image = cv2.cvtColor(cv2.imread(str(hand["image"])), cv2.COLOR_BGR2RGB)
         crops = run_time_crops(hand)
         for kind, found in zip(crops, landmarker(image, list(crops.values()))):
-            near, labelled = pck(found.image21[:, :2], hand["truth"], hand["labelled"], max(hand["box"][2:]))
+            near, labelled = pck(found.image[:, :2], hand["truth"], hand["labelled"], max(hand["box"][2:]))
             hits[kind][0] += near
             hits[kind][1] += labelled
     return {kind: (near / max(labelled, 1), labelled) for kind, (near, labelled) in hits.items()}

@@ -153,7 +153,7 @@ def draw_people(image: np.ndarray, people: list[dict], reference=None) -> np.nda
         cv2.putText(out, f"id {person['id']}", (x1, max(y1 - 6, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * thick,
                     color, thick)
         coco = np.asarray(person["coco17"])
-        blaze = bp.coco17_from_landmarks(np.asarray(person["landmarks2d"], np.float32))
+        blaze = bp.BLAZEPOSE33.coco17_of(np.asarray(person["landmarks2d"], np.float32))
         for a, b in BONES:
             cv2.line(out, tuple(map(int, coco[a, :2])), tuple(map(int, coco[b, :2])), color, 2 * thick)
             cv2.line(out, tuple(map(int, blaze[a, :2])), tuple(map(int, blaze[b, :2])), (255, 255, 255), 1)

@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from livecap.models.catalog import ModelCatalog
 from evaluation import KeypointDataset, keypoint_ap, outside_ignore_regions, per_keypoint_similarity
-from livecap.models.blazepose import coco17_from_landmarks
+from livecap.models.blazepose import BLAZEPOSE33
 from livecap.models.movenet import MoveNetMultiPose
 from livecap.pose.pipeline import PipelineModels, PosePipeline
 from livecap.settings import PipelineSettings
@@ -165,18 +165,18 @@ def merge_passes(detections: list[PeopleDetections], min_iou: float = 0.5) -> Pe
 # ---------------------------------------------------------------- still images: keypoint AP
 
 def _blazepose17(coco17: np.ndarray, landmarks2d: np.ndarray) -> np.ndarray:
-    return coco17_from_landmarks(landmarks2d)
+    return BLAZEPOSE33.coco17_of(landmarks2d)
 
 
 def _blazepose_body(coco17: np.ndarray, landmarks2d: np.ndarray) -> np.ndarray:
     """Face points (0-4) from the detector, body points from the landmark model."""
-    mixed = coco17_from_landmarks(landmarks2d)
+    mixed = BLAZEPOSE33.coco17_of(landmarks2d)
     mixed[:5] = coco17[:5]
     return mixed
 
 
 def _confidence_weighted(coco17: np.ndarray, landmarks2d: np.ndarray) -> np.ndarray:
-    blaze = coco17_from_landmarks(landmarks2d)
+    blaze = BLAZEPOSE33.coco17_of(landmarks2d)
     w_detector, w_blaze = coco17[:, 2:3] + 1e-3, blaze[:, 2:3] + 1e-3
     fused = coco17.copy()
     fused[:, :2] = (w_detector * coco17[:, :2] + w_blaze * blaze[:, :2]) / (w_detector + w_blaze)

@@ -40,7 +40,7 @@ def seed_crops(keypoints: np.ndarray, box: np.ndarray) -> list[Roi]:
 def found(landmarks, box: np.ndarray, presence_threshold: float) -> bool:
     if landmarks.presence < presence_threshold:
         return False
-    outline = body_outline(landmarks.image33, landmarks.roi_points)
+    outline = body_outline(landmarks.image, landmarks.roi_points)
     return bool(bp.box_iou_matrix(box, outline)[0, 0] >= 0.5)
 
 

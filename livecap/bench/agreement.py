@@ -87,7 +87,7 @@ def video_agreement(inputs: VideoInputs, settings: FitSettings | None = None,
         if bones is not None and not state.frozen:
             state.offsets, state.frozen = bones[pid], True
         fitted.append(fitter.fit(state, image, world, temporal=warm).joints3d)
-        seen.append(model.joint_targets(np.asarray(world, np.float64), np.ones(33))[0][joints])
+        seen.append(model.BLAZEPOSE_BODY.joint_targets(np.asarray(world, np.float64), np.ones(33))[0][joints])
         visible.append(points_visibility(image))
     ms = (time.perf_counter() - started) * 1000.0 / max(len(fitted), 1)
     seen_array, all_joints = np.array(seen).reshape(-1, len(joints), 3), np.array(fitted, np.float64)
@@ -98,5 +98,5 @@ def video_agreement(inputs: VideoInputs, settings: FitSettings | None = None,
 
 def points_visibility(landmarks2d: np.ndarray) -> np.ndarray:
     """The visibility of each of the 13 body points (BODY13): the least of its landmarks'."""
-    return model.joint_targets(np.zeros((33, 1)), np.clip(np.asarray(landmarks2d, np.float64)[:, 2], 0.0, 1.0)
-                               )[1][_BODY13_JOINTS]
+    visibility = np.clip(np.asarray(landmarks2d, np.float64)[:, 2], 0.0, 1.0)
+    return model.BLAZEPOSE_BODY.joint_targets(np.zeros((33, 1)), visibility)[1][_BODY13_JOINTS]

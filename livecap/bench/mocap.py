@@ -205,7 +205,7 @@ _HIPS = model.J["Hips"]
 
 def joints_of(landmarks: np.ndarray) -> np.ndarray:
     """livecap's landmark-defined joints (F x 21 x 3; the unpinned ones zero) from 33 landmarks per frame."""
-    return np.stack([model.joint_targets(frame, np.ones(33))[0] for frame in landmarks])
+    return np.stack([model.BLAZEPOSE_BODY.joint_targets(frame, np.ones(33))[0] for frame in landmarks])
 
 
 def similarity_aligned(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -6,47 +6,60 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
+from livecap.keypoints import KeypointScheme
 from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix
-from livecap.types import Landmarks, Roi
 from livecap.models.runtime import OnnxModel
+from livecap.types import Landmarks, Roi
 
 CROP_SIZE = 256
-NUM_LANDMARKS = 33
 OUTPUTS = ["Identity", "Identity_1", "Identity_4"]  # landmarks, pose presence, world landmarks
 
-# BlazePose landmark index for each COCO-17 keypoint (same names, BlazePose numbering).
-COCO17_FROM_BLAZEPOSE33 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+# MediaPipe Pose's 33 landmarks ("left": the person's own left), its COCO-17 points among them
+BLAZEPOSE33 = KeypointScheme("blazepose33", (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
+    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index"))
+NUM_LANDMARKS = len(BLAZEPOSE33)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return expit(x)  # scipy's: no overflow warning for the very negative logits of absent landmarks
 
 
-# Body parts painted over when another person is masked out of a crop: limbs, torso, head (BlazePose indices).
-MASK_LIMBS = ((11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28), (11, 12), (23, 24),
-              (11, 23), (12, 24), (0, 11), (0, 12))
-MASK_TORSO = (11, 12, 24, 23)
+# Body parts painted over when another person is masked out of a crop: limbs, torso, head
+MASK_LIMBS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+              ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+              ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("left_shoulder", "right_shoulder"),
+              ("left_hip", "right_hip"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+              ("nose", "left_shoulder"), ("nose", "right_shoulder"))
+MASK_TORSO = ("left_shoulder", "right_shoulder", "right_hip", "left_hip")
 MASK_VISIBLE = 0.5
 
 
-def mask_body(patch: np.ndarray, image33: np.ndarray, to_crop: np.ndarray) -> None:
+def mask_body(patch: np.ndarray, body: Landmarks, to_crop: np.ndarray) -> None:
     """Paints another person's body (their landmarks, image pixels) black in a crop, as the crop's outside is:
     the landmark model then follows the person it was centred on instead of the more visible one in front."""
-    points = apply_affine(to_crop, image33[:, :2].astype(np.float64))
-    seen = image33[:, 2] >= MASK_VISIBLE
-    torso = float(np.linalg.norm(points[[11, 12]].mean(axis=0) - points[[23, 24]].mean(axis=0)))
+    scheme = body.scheme
+    points = apply_affine(to_crop, body.image[:, :2].astype(np.float64))
+    seen = body.image[:, 2] >= MASK_VISIBLE
+    shoulders, hips = scheme.indices("left_shoulder", "right_shoulder"), scheme.indices("left_hip", "right_hip")
+    torso = float(np.linalg.norm(points[shoulders].mean(axis=0) - points[hips].mean(axis=0)))
     width = max(int(round(0.35 * torso)), 2)
-    if all(seen[list(MASK_TORSO)]):
-        cv2.fillConvexPoly(patch, np.round(points[list(MASK_TORSO)]).astype(np.int32), (0, 0, 0))
+    corners = scheme.indices(*MASK_TORSO)
+    if all(seen[corners]):
+        cv2.fillConvexPoly(patch, np.round(points[corners]).astype(np.int32), (0, 0, 0))
     for a, b in MASK_LIMBS:
+        a, b = scheme.index(a), scheme.index(b)
         if seen[a] and seen[b]:
             cv2.line(patch, tuple(np.round(points[a]).astype(int)), tuple(np.round(points[b]).astype(int)),
                      (0, 0, 0), width)
 
 
-def cut_crops(image_rgb: np.ndarray, rois: list[Roi], masked: list[np.ndarray | None] | None = None) -> np.ndarray:
-    """N x 256 x 256 x 3 float32 crops (0..1), black outside the image; masked[i], when given, is a body
-    (33 landmarks, image pixels) to paint out of crop i."""
+def cut_crops(image_rgb: np.ndarray, rois: list[Roi], masked: list[Landmarks | None] | None = None) -> np.ndarray:
+    """N x 256 x 256 x 3 float32 crops (0..1), black outside the image; masked[i], when given, is a body to paint
+    out of crop i."""
     crops = np.empty((len(rois), CROP_SIZE, CROP_SIZE, 3), np.float32)
     for i, roi in enumerate(rois):
         to_crop = image_to_crop_matrix(roi, CROP_SIZE)
@@ -70,22 +83,21 @@ def decode_landmarks(raw: np.ndarray, presence: float, world: np.ndarray, roi: R
     rotation = to_image[:, :2] / np.linalg.norm(to_image[:, 0])
     world33 = world.reshape(-1, 3)[:NUM_LANDMARKS].astype(np.float32).copy()
     world33[:, :2] = world33[:, :2] @ rotation.T.astype(np.float32)
-    return Landmarks(image33=image33, world33=world33, presence=float(presence),
-                     roi_points=xy[NUM_LANDMARKS:NUM_LANDMARKS + 2].astype(np.float32))
-
-
-def coco17_from_landmarks(image33: np.ndarray) -> np.ndarray:
-    return image33[COCO17_FROM_BLAZEPOSE33].copy()
+    return Landmarks(image33, world33, float(presence), BLAZEPOSE33, roi,
+                     xy[NUM_LANDMARKS:NUM_LANDMARKS + 2].astype(np.float32))
 
 
 class BlazePoseLandmarker:
-    """Runs the landmark model on every person's crop of one frame in a single batched call."""
+    """Runs the landmark model on every person's crop of one frame in a single batched call (a Landmarker,
+    livecap.models.landmarker)."""
+
+    scheme = BLAZEPOSE33
 
     def __init__(self, model: OnnxModel):
         self.model = model
 
     def __call__(self, image_rgb: np.ndarray, rois: list[Roi],
-                 masked: list[np.ndarray | None] | None = None) -> list[Landmarks]:
+                 masked: list[Landmarks | None] | None = None) -> list[Landmarks]:
         if not rois:
             return []
         crops = cut_crops(image_rgb, rois, masked)

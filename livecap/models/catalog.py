@@ -47,7 +47,8 @@ class ModelEntry:
     name: str
     path: Path
     sha256: str  # empty when unknown (an unlisted user model)
-    role: str
+    role: str  # what the pipeline uses it for: people, landmarks, hands, keypoints, detector
+    format: str = ""  # its inputs and outputs, which the wrapper class reads (livecap.models.landmarker)
     license: str = ""
     origin: str = ""
     shipped: bool = False
@@ -87,8 +88,8 @@ def _read_catalog(folder: Path, shipped: bool) -> list[ModelEntry]:
     try:
         items = json.loads(path.read_text(encoding="utf-8"))["models"]
         return [ModelEntry(name=m["name"], path=folder / m["file"], sha256=m.get("sha256", ""),
-                           role=m.get("role", ""), license=m.get("license", ""), origin=m.get("origin", ""),
-                           shipped=shipped) for m in items]
+                           role=m.get("role", ""), format=m.get("format", ""), license=m.get("license", ""),
+                           origin=m.get("origin", ""), shipped=shipped) for m in items]
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"model catalog {path} is not valid ({exc}): fix or remove it") from None
 

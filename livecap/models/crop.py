@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from livecap.keypoints import COCO17
 from livecap.types import Roi
 
 CROP_MARGIN = 1.25  # MediaPipe's scale of the body circle
@@ -14,9 +15,9 @@ CIRCLE_PER_HEAD = 1.1  # the same in hips-to-head lengths (the head lies ~1.4 to
 TORSO_PER_SHOULDER_WIDTH = 1.2  # hips-to-shoulders length per shoulder width, facing the camera (0.29 / 0.24)
 TORSO_PER_HEAD_HEIGHT = 2.4  # the same per height of the eyes above the shoulder line (0.29 / 0.12)
 SIDE_ON = 0.25  # a shoulder line shorter than this share of the eyes' height above it is seen side-on (frontal: ~2)
-COCO_HIPS = (11, 12)
-COCO_SHOULDERS = (5, 6)
-COCO_HEAD = (0, 1, 2, 3, 4)
+COCO_HIPS = tuple(COCO17.indices("left_hip", "right_hip"))
+COCO_SHOULDERS = tuple(COCO17.indices("left_shoulder", "right_shoulder"))
+COCO_HEAD = tuple(COCO17.indices("nose", "left_eye", "right_eye", "left_ear", "right_ear"))
 
 
 def _normalize_angle(angle: float) -> float:

@@ -9,16 +9,16 @@ import math
 import cv2
 import numpy as np
 
-from livecap.fingers import HAND_POINTS, INDEX_BASE, MIDDLE_BASE, RING_BASE, WRIST
+from livecap.fingers import HAND_POINTS, INDEX_BASE, MIDDLE_BASE, POINT_NAMES, RING_BASE, WRIST
+from livecap.keypoints import KeypointScheme
 from livecap.models.crop import _normalize_angle, apply_affine, crop_to_image_matrix, image_to_crop_matrix
 from livecap.models.runtime import OnnxModel
-from livecap.types import HandLandmarks, Roi
+from livecap.types import Landmarks, Roi
 
 CROP_SIZE = 224
 OUTPUTS = ["Identity", "Identity_1", "Identity_3"]  # landmarks (crop pixels), hand presence, world landmarks
 
-# BlazePose's points of each hand: wrist, pinky knuckle, index knuckle
-BODY_HAND_POINTS = {"left": (15, 17, 19), "right": (16, 18, 20)}
+HAND21 = KeypointScheme("mediapipe_hand21", POINT_NAMES)  # one hand's points (livecap.fingers)
 # the scale of the crop around the body's hand region (side = 2 x wrist to knuckles): MediaPipe Holistic crops 2.7
 # for its re-crop model, which this crop replaces: 1.45 frames the hand about as large as a crop from its own
 # landmarks does (PCK on the dev hand images: 1.3 0.92, 1.45 0.90, 1.6 0.89 on freihand with lite)
@@ -80,7 +80,7 @@ def cut_crops(image_rgb: np.ndarray, rois: list[Roi]) -> np.ndarray:
     return crops
 
 
-def decode_hand(raw: np.ndarray, presence: float, world: np.ndarray, roi: Roi) -> HandLandmarks:
+def decode_hand(raw: np.ndarray, presence: float, world: np.ndarray, roi: Roi) -> Landmarks:
     """One crop's raw outputs: points mapped back to the image, world points turned by the crop's rotation."""
     to_image = crop_to_image_matrix(roi, CROP_SIZE)
     image21 = np.empty((HAND_POINTS, 3), np.float32)
@@ -89,16 +89,20 @@ def decode_hand(raw: np.ndarray, presence: float, world: np.ndarray, roi: Roi) -
     rotation = to_image[:, :2] / np.linalg.norm(to_image[:, 0])
     world21 = world.reshape(HAND_POINTS, 3).astype(np.float32).copy()
     world21[:, :2] = world21[:, :2] @ rotation.T.astype(np.float32)
-    return HandLandmarks(image21=image21, world21=world21, presence=float(presence), roi=roi)
+    return Landmarks(image21, world21, float(presence), HAND21, roi)
 
 
 class MediaPipeHandLandmarker:
-    """Runs the hand landmark model on every hand crop of one frame (all people's) in a single batched call."""
+    """Runs the hand landmark model on every hand crop of one frame (all people's) in a single batched call (a
+    Landmarker, livecap.models.landmarker; it follows the hand in its crop, so it paints no body out)."""
+
+    scheme = HAND21
 
     def __init__(self, model: OnnxModel):
         self.model = model
 
-    def __call__(self, image_rgb: np.ndarray, rois: list[Roi]) -> list[HandLandmarks]:
+    def __call__(self, image_rgb: np.ndarray, rois: list[Roi],
+                 masked: list[Landmarks | None] | None = None) -> list[Landmarks]:
         if not rois:
             return []
         crops = cut_crops(image_rgb, rois)

@@ -9,24 +9,27 @@ draws two bodies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from livecap.models.blazepose import coco17_from_landmarks
-from livecap.pose.similarity import confidence_weighted, landmark_pose, object_keypoint_similarity, shortened_to
+from livecap.keypoints import COCO17
+from livecap.pose.similarity import confidence_weighted, landmark_pose, shortened_to
 from livecap.types import Landmarks
 
-TORSO = np.isin(np.arange(17), [5, 6, 11, 12])  # COCO-17 shoulders and hips: where a body is
+# COCO-17 shoulders and hips: where a body is
+TORSO = np.isin(np.arange(17), COCO17.indices("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
 
 
 def detector_points(detected: np.ndarray, refined: np.ndarray | None, landmarks: Landmarks,
-                    same_body_oks: float) -> np.ndarray:
-    """The detector's points, fused with the top-down refinement when one ran and found this body: each point the
-    two models' mean weighted by their confidences (on the dev images neither model was better on every point;
-    the weighted mean beat both on the mean AP)."""
+                    same_body: Callable[[np.ndarray, np.ndarray, float], bool]) -> np.ndarray:
+    """The detector's points, fused with the top-down refinement when one ran and found this body (`same_body`:
+    the tracker's rule, livecap.pose.costs): each point the two models' mean weighted by their confidences (on the
+    dev images neither model was better on every point; the weighted mean beat both on the mean AP)."""
     if refined is None:
         return detected
     pose, area = landmark_pose(landmarks)
-    if object_keypoint_similarity(refined, pose, area) < same_body_oks:
+    if not same_body(refined, pose, area):
         return detected
     return confidence_weighted(detected, refined)
 
@@ -37,7 +40,7 @@ def coco17_record(landmarks: Landmarks, detected: np.ndarray | None, offset: np.
     else the last `offset` (17 x 2, detector point minus landmark point) moves with the landmarks. Limbs keep the
     detector's point even where the two differ; shoulders and hips are held within `tolerance` x the lowest of
     `boxes`' heights of the landmarks' (at detection, and while carried as the body turns or its size changes)."""
-    own = coco17_from_landmarks(landmarks.image33)
+    own = landmarks.coco17()
     if detected is not None:
         offset = (detected[:, :2] - own[:, :2]).astype(np.float32)
         own[:, 2] = detected[:, 2]

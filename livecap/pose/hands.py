@@ -1,8 +1,8 @@
 """Hands for every tracked person: crops from the body, one batched model call per frame, then per hand smoothing,
 placement at the body's wrist and the finger fit (pure per-frame core; its state lives on each person's track).
 
-As MediaPipe Holistic does it, without a palm detector: each hand's crop comes from the person's BlazePose wrist,
-index and pinky landmarks, or, when the hand was found with confidence in the previous frame and its crop still
+As MediaPipe Holistic does it, without a palm detector: each hand's crop comes from the person's body wrist,
+index and pinky landmarks (read by name from the body model's scheme), or, when the hand was found with confidence in the previous frame and its crop still
 agrees with the body, from the hand's own landmarks. Left and right come from the body: the crop at the person's
 left wrist gives their left hand. A hand whose wrist is out of the image or not visible is not looked for (null),
 and a hand the model finds away from the body's wrist is dropped.
@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from livecap import fingers, skeleton
-from livecap.models.hands import (BODY_HAND_POINTS, MediaPipeHandLandmarker, hand_roi_from_body,
-                                  hand_roi_from_landmarks)
+from livecap.keypoints import KeypointScheme
+from livecap.models.hands import hand_roi_from_body, hand_roi_from_landmarks
+from livecap.models.landmarker import Landmarker
 from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
 from livecap.pose.fitting.fingers import (HandShape, PosedHand, hand_rotation, hold_hand, matrix_into, pose_hand,
                                           quaternion_of, relaxed)
-from livecap.types import HandLandmarks, HandPose, PersonPose, Roi
+from livecap.types import HandPose, Landmarks, PersonPose, Roi
 
 HAND_METRES = 0.2  # a hand's size, the One-Euro filter's scale for its metric points
 REST = np.tile([0.0, 0.0, 0.0, 1.0], (fingers.BONES_PER_HAND, 1))  # every finger bone's local rotation at rest
@@ -77,10 +78,10 @@ class HandRequest:
     body_hand_length: float  # pixels, wrist -> estimated middle knuckle by the body's landmarks
 
 
-def _same_hand(a: HandLandmarks, b: HandLandmarks) -> bool:
+def _same_hand(a: Landmarks, b: Landmarks) -> bool:
     """Whether two hands found are one: their points lie on average within a fifth of the hand's size."""
-    size = float(np.ptp(a.image21[:, :2], axis=0).max())
-    return float(np.linalg.norm(a.image21[:, :2] - b.image21[:, :2], axis=1).mean()) < 0.2 * max(size, 1.0)
+    size = float(np.ptp(a.image[:, :2], axis=0).max())
+    return float(np.linalg.norm(a.image[:, :2] - b.image[:, :2], axis=1).mean()) < 0.2 * max(size, 1.0)
 
 
 def _in_image(point: np.ndarray, width: int, height: int) -> bool:
@@ -88,11 +89,17 @@ def _in_image(point: np.ndarray, width: int, height: int) -> bool:
 
 
 class HandStage:
-    def __init__(self, landmarker: MediaPipeHandLandmarker, smoothing: SmoothingSettings | None = None,
+    """`landmarker`: the hand model (livecap.fingers' point order); `body`: the body model's scheme, whose wrist,
+    pinky and index points place each hand's crop."""
+
+    def __init__(self, landmarker: Landmarker, body: KeypointScheme, smoothing: SmoothingSettings | None = None,
                  settings: HandSettings | None = None):
         self.landmarker = landmarker
         self.smoothing = smoothing
         self.settings = settings or HandSettings()
+        # per side: the body's wrist, pinky knuckle and index knuckle
+        self.body_points = {side: tuple(body.indices(f"{side}_wrist", f"{side}_pinky", f"{side}_index"))
+                            for side in fingers.SIDES}
 
     @staticmethod
     def warm_up() -> None:
@@ -112,24 +119,24 @@ class HandStage:
         return hands
 
     def find_all(self, rgb: np.ndarray, people: list[tuple[np.ndarray, PersonHands, bool]]
-                 ) -> list[dict[str, HandLandmarks | None]]:
-        """Every tracked person's hands this frame, from (their BlazePose image33, their hand state, found again
-        after being lost) each: per person {"left": ..., "right": ...}, None where no hand was found."""
+                 ) -> list[dict[str, Landmarks | None]]:
+        """Every tracked person's hands this frame, from (their body's image landmarks, their hand state, found
+        again after being lost) each: per person {"left": ..., "right": ...}, None where no hand was found."""
         for _, hands, resumed in people:
             if resumed:
                 hands.reset()
         height, width = rgb.shape[:2]
-        requests = self.requests([(image33, hands) for image33, hands, _ in people], width, height)
-        out: list[dict[str, HandLandmarks | None]] = [dict.fromkeys(fingers.SIDES) for _ in people]
+        requests = self.requests([(body, hands) for body, hands, _ in people], width, height)
+        out: list[dict[str, Landmarks | None]] = [dict.fromkeys(fingers.SIDES) for _ in people]
         for request, hand in zip(requests, self._one_owner(requests, self.find(rgb, requests))):
             out[request.person][request.side] = hand
         return out
 
-    def _one_owner(self, requests: list[HandRequest], found: list[HandLandmarks | None]
-                   ) -> list[HandLandmarks | None]:
+    def _one_owner(self, requests: list[HandRequest], found: list[Landmarks | None]
+                   ) -> list[Landmarks | None]:
         """Two crops that found the same hand (people hand in hand, a wrist the body model put on another person's
         hand): the hand stays with the wrist nearest to it, the other is dropped."""
-        gaps = [np.inf if h is None else float(np.linalg.norm(h.image21[fingers.WRIST, :2] - r.body_wrist))
+        gaps = [np.inf if h is None else float(np.linalg.norm(h.image[fingers.WRIST, :2] - r.body_wrist))
                 / r.body_hand_length for r, h in zip(requests, found)]
         out = list(found)
         for a in range(len(found)):
@@ -141,32 +148,32 @@ class HandStage:
     def requests(self, people: list[tuple[np.ndarray, PersonHands]], width: int, height: int) -> list[HandRequest]:
         """The crops to run this frame: every hand whose wrist the body sees inside the image."""
         out = []
-        for i, (image33, hands) in enumerate(people):
-            for side, (wrist, pinky, index) in BODY_HAND_POINTS.items():
+        for i, (body, hands) in enumerate(people):
+            for side, (wrist, pinky, index) in self.body_points.items():
                 state = hands.sides[side]
-                if image33[wrist, 2] < self.settings.wrist_visibility or not _in_image(image33[wrist], width, height):
+                if body[wrist, 2] < self.settings.wrist_visibility or not _in_image(body[wrist], width, height):
                     state.lost()
                     continue
-                body_roi = hand_roi_from_body(image33[wrist], image33[pinky], image33[index])
-                length = float(np.linalg.norm((2 * image33[index, :2] + image33[pinky, :2]) / 3 - image33[wrist, :2]))
+                body_roi = hand_roi_from_body(body[wrist], body[pinky], body[index])
+                length = float(np.linalg.norm((2 * body[index, :2] + body[pinky, :2]) / 3 - body[wrist, :2]))
                 roi = body_roi
                 if state.roi is not None and np.hypot(state.roi.cx - body_roi.cx, state.roi.cy - body_roi.cy) \
                         <= self.settings.max_crop_shift * body_roi.size:
                     roi = state.roi
-                out.append(HandRequest(i, side, roi, image33[wrist, :2].astype(np.float64), max(length, 1.0)))
+                out.append(HandRequest(i, side, roi, body[wrist, :2].astype(np.float64), max(length, 1.0)))
         return out
 
-    def find(self, rgb: np.ndarray, requests: list[HandRequest]) -> list[HandLandmarks | None]:
+    def find(self, rgb: np.ndarray, requests: list[HandRequest]) -> list[Landmarks | None]:
         """All hands of the frame in one model call; a hand not found (or found away from its wrist) is None."""
         s = self.settings
         found = []
         for request, hand in zip(requests, self.landmarker(rgb, [r.roi for r in requests])):
-            gap = float(np.linalg.norm(hand.image21[fingers.WRIST, :2] - request.body_wrist))
+            gap = float(np.linalg.norm(hand.image[fingers.WRIST, :2] - request.body_wrist))
             found.append(hand if hand.presence >= s.presence and gap <= s.max_wrist_gap * request.body_hand_length
                          else None)
         return found
 
-    def attach(self, person: PersonPose, hands: PersonHands, found: dict[str, HandLandmarks | None],
+    def attach(self, person: PersonPose, hands: PersonHands, found: dict[str, Landmarks | None],
                time_s: float) -> None:
         """Publishes the person's hands (both keys, None for a hand not found), turns their skeleton's hands to the
         measured rotations and hangs the fitted finger bones below them. A hand not found holds its last rotation
@@ -184,7 +191,7 @@ class HandStage:
                 if fit is not None:
                     posed.append(self._held(fit, forearms[side], state, elapsed))
                 continue
-            state.roi = hand_roi_from_landmarks(hand.image21) if hand.presence >= self.settings.track_presence else None
+            state.roi = hand_roi_from_landmarks(hand.image) if hand.presence >= self.settings.track_presence else None
             image21, world21 = self._smoothed(state, hand, time_s)
             wrist = self._body_wrist(person, side)
             world21 = world21 - world21[fingers.WRIST] + wrist
@@ -239,19 +246,18 @@ class HandStage:
             pose.world[j] = skeleton.quaternion_product(pose.world[skeleton.PARENTS[j]], fit.rotations[j])
         pose.fingers = skeleton.fingers_in_world(fit.fingers)
 
-    def _smoothed(self, state: HandState, hand: HandLandmarks, time_s: float) -> tuple[np.ndarray, np.ndarray]:
-        image21, world21 = hand.image21.copy(), hand.world21.astype(np.float64)
+    def _smoothed(self, state: HandState, hand: Landmarks, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+        image21, world21 = hand.image.copy(), hand.world.astype(np.float64)
         if state.image_filter is not None:
             image21[:, :2] = state.image_filter(time_s, image21[:, :2], scale=hand.roi.size)
             world21 = state.world_filter(time_s, world21, scale=HAND_METRES)
         return image21, world21
 
-    @staticmethod
-    def _body_wrist(person: PersonPose, side: str) -> np.ndarray:
+    def _body_wrist(self, person: PersonPose, side: str) -> np.ndarray:
         """The body's wrist in camera space (its fitted hand joint); without a fit, the hip-centred landmark."""
         if person.skeleton is not None:
             return np.asarray(person.skeleton.joints3d[skeleton.J[f"{fingers.SIDE_NAMES[side]}Hand"]], np.float64)
-        return np.asarray(person.world33[BODY_HAND_POINTS[side][0]], np.float64)
+        return np.asarray(person.world33[self.body_points[side][0]], np.float64)
 
     @staticmethod
     def _fit(fit, forearm: np.ndarray, state: HandState, world21: np.ndarray, wrist: np.ndarray) -> PosedHand:

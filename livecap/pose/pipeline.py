@@ -8,17 +8,17 @@ This is the pure per-frame core; threads, cameras and sinks live around it (live
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from livecap import skeleton
 from livecap.camera import CameraIntrinsics, camera_for
-from livecap.models.blazepose import COCO17_FROM_BLAZEPOSE33, BlazePoseLandmarker
+from livecap.errors import ModelError
 from livecap.models.catalog import ModelCatalog
 from livecap.models.crop import roi_from_alignment_points
-from livecap.models.hands import MediaPipeHandLandmarker
+from livecap.models.landmarker import Landmarker, load_landmarker
 from livecap.models.movenet import MAX_PEOPLE, MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.nanodet import NanoDetPersonDetector
 from livecap.models.runtime import OnnxModel, RuntimeOptions
@@ -35,12 +35,14 @@ from livecap.types import Candidate, Frame, FrameResult, Landmarks, PeopleDetect
 
 @dataclass
 class PipelineModels:
+    """The models a pipeline runs; the landmark models are any the catalog names (livecap.models.landmarker)."""
+
     people: MoveNetMultiPose
-    landmarker: BlazePoseLandmarker
-    hands: MediaPipeHandLandmarker | None = None  # when hands are on
+    landmarker: Landmarker  # each person's body: its scheme must have the COCO-17 points the tracker compares
+    hands: Landmarker | None = None  # when hands are on: the hands stage runs exactly when this model is here
     refiner: MoveNetSinglePose | None = None  # top-down keypoints of each detected person (accurate)
     crowd: NanoDetPersonDetector | None = None  # boxes of any number of people, where MoveNet's six may not do
-    second_landmarker: BlazePoseLandmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
+    second_landmarker: Landmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
@@ -50,17 +52,21 @@ class PipelineModels:
         options = RuntimeOptions(list(settings.providers) if settings.providers else None, intra_op_threads)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
         on_gpu = detector.on_gpu and preset.gpu_landmark_model is not None
-        landmark = OnnxModel(catalog.require(preset.gpu_landmark_model if on_gpu else preset.landmark_model).path,
-                             options)
-        hands = (MediaPipeHandLandmarker(OnnxModel(catalog.require(preset.hand_model).path, options))
-                 if settings.hands_on else None)
+        body = preset.gpu_landmark_model if on_gpu else preset.landmark_model
+        landmarker = load_landmarker(catalog, body, "landmarks", options)
+        if landmarker.scheme.coco17 is None:
+            raise ModelError(f"landmark model '{body}' gives no COCO-17 points ({landmarker.scheme.name}), which "
+                             f"tracking needs: choose a body landmark model")
+        hands = load_landmarker(catalog, preset.hand_model, "hands", options) if settings.hands_on else None
         refiner = (MoveNetSinglePose(OnnxModel(catalog.require(preset.refiner_model).path, options))
                    if preset.refiner_model else None)
         crowd = NanoDetPersonDetector(OnnxModel(catalog.require(preset.crowd_model).path, options))
-        second = (BlazePoseLandmarker(OnnxModel(catalog.require(preset.second_landmark_model).path, options))
+        second = (load_landmarker(catalog, preset.second_landmark_model, "landmarks", options)
                   if preset.second_landmark_model else None)
-        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark), hands,
-                   refiner, crowd, second)
+        if second is not None and second.scheme is not landmarker.scheme:
+            raise ModelError(f"landmark models '{body}' and '{preset.second_landmark_model}' give different points "
+                             f"({landmarker.scheme.name}, {second.scheme.name}): the second must speak the first's")
+        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second)
 
     @property
     def providers(self) -> list[str]:
@@ -94,7 +100,8 @@ class PosePipeline:
         smoothing = SmoothingSettings.from_strength(settings.smoothing)
         self.smoothing = smoothing if smoothing.enabled and not stills else None
         self.fitter = self._fitter(camera) if camera is not None else None
-        self.hands = HandStage(models.hands, self.smoothing) if models.hands is not None else None
+        self.hands = (HandStage(models.hands, models.landmarker.scheme, self.smoothing) if models.hands is not None
+                      else None)
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
         self._detector_runs = 0
@@ -102,7 +109,7 @@ class PosePipeline:
         self._frame_interval: float | None = None  # seconds between frames, averaged
 
     def _fitter(self, camera: CameraIntrinsics) -> SkeletonFitter:
-        return SkeletonFitter(camera, FitSettings(height=self.settings.height))
+        return SkeletonFitter(camera, FitSettings(height=self.settings.height), self.models.landmarker.scheme)
 
     def _new_person(self) -> PersonState:
         return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None,
@@ -112,7 +119,7 @@ class PosePipeline:
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
         return StreamInfo(source, width, height, fps, self.camera, self.settings.preset, self.models.providers,
-                          self.settings.record())
+                          self.settings.record(hands=self.hands is not None))
 
     def process(self, frame: Frame) -> FrameResult:
         clock = time.perf_counter()
@@ -135,20 +142,21 @@ class PosePipeline:
         detections, crowd = self._detect(rgb)
         lap("detect")
         candidates = self.tracker.propose(detections, crowd)
-        results = self._landmarks(rgb, candidates)
+        results, second = self._landmarks(rgb, candidates, [c.second_model for c in candidates])
         retries = self.tracker.retries(candidates, results)
         if retries:  # crops that found another person's body: again, with that body masked out
-            again = self._landmarks(rgb, [candidates[i] for i in retries])
-            for i, landmarks in zip(retries, again):
-                results[i] = landmarks
+            again, again_second = self._landmarks(rgb, [candidates[i] for i in retries], [second[i] for i in retries])
+            for i, landmarks, by_second in zip(retries, again, again_second):
+                results[i], second[i] = landmarks, by_second
         lap("landmarks")
+        refined = None
         if self.models.refiner is not None:
-            self._refine(rgb, candidates, results)
+            refined = self._refine(rgb, candidates, results)
             lap("refine")
-        tracks = self.tracker.update(candidates, results)
+        tracks = self.tracker.update(candidates, results, second, refined)
         lap("track")
         if self.hands is not None:
-            hands = self.hands.find_all(rgb, [(t.landmarks.image33, t.state.hands, t.resumed or t.restarted)
+            hands = self.hands.find_all(rgb, [(t.landmarks.image, t.state.hands, t.resumed or t.restarted)
                                               for t in tracks])
             lap("hands")
         people = [self._person(track, frame.time, lap) for track in tracks]
@@ -199,38 +207,42 @@ class PosePipeline:
             self.tracker.pace(self._frame_interval)
         self._last_time = time_s
 
-    def _landmarks(self, rgb: np.ndarray, candidates: list[Candidate]) -> list[Landmarks]:
-        """Each crop through its track's landmark model, one batched call per model. Where the first model finds
-        no one, the preset's second model looks (BlazePose lite and full miss different people); what it finds
-        counts when it is the body the crop was cut for, and that track stays with the second model until the
-        next detector run."""
-        second, threshold = self.models.second_landmarker, self.tracker.settings.presence_threshold
+    def _landmarks(self, rgb: np.ndarray, candidates: list[Candidate], second: list[bool]
+                   ) -> tuple[list[Landmarks], list[bool]]:
+        """Each crop through its landmark model (second[i]: the second), one batched call per model. Where the
+        first model finds no one, the preset's second model looks (BlazePose lite and full miss different people);
+        what it finds counts when it is the body the crop was cut for, and that track stays with the second model
+        until the next detector run. Returns the landmarks and which model found each."""
+        second, other = list(second), self.models.second_landmarker
         results: list[Landmarks] = [None] * len(candidates)  # type: ignore[list-item]
-        for model, use_second in ((self.models.landmarker, False), (second, True)):
-            chosen = [i for i, c in enumerate(candidates) if c.second_model == use_second]
+        for model, use_second in ((self.models.landmarker, False), (other, True)):
+            chosen = [i for i in range(len(candidates)) if second[i] == use_second]
             for i, landmarks in zip(chosen, self._run(model, rgb, [candidates[i] for i in chosen])):
                 results[i] = landmarks
-        if second is None:
-            return results
-        failed = [i for i, c in enumerate(candidates) if not c.second_model and results[i].presence < threshold]
-        for i, landmarks in zip(failed, self._run(second, rgb, [candidates[i] for i in failed])):
-            if landmarks.presence >= threshold and self.tracker.confirms(candidates[i], landmarks):
-                results[i], candidates[i].second_model = landmarks, True
-        return results
+        if other is None:
+            return results, second
+        failed = [i for i in range(len(candidates)) if not second[i] and not self.tracker.sees(results[i])]
+        for i, landmarks in zip(failed, self._run(other, rgb, [candidates[i] for i in failed])):
+            if self.tracker.sees(landmarks) and self.tracker.confirms(candidates[i], landmarks):
+                results[i], second[i] = landmarks, True
+        return results, second
 
     @staticmethod
-    def _run(model: BlazePoseLandmarker | None, rgb: np.ndarray, candidates: list[Candidate]) -> list[Landmarks]:
+    def _run(model: Landmarker | None, rgb: np.ndarray, candidates: list[Candidate]) -> list[Landmarks]:
         if not candidates or model is None:
             return []
         return model(rgb, [c.roi for c in candidates], [c.mask for c in candidates])
 
-    def _refine(self, rgb: np.ndarray, candidates: list[Candidate], results: list[Landmarks]) -> None:
+    def _refine(self, rgb: np.ndarray, candidates: list[Candidate], results: list[Landmarks]
+                ) -> list[np.ndarray | None]:
         """Top-down keypoints for each person the detector saw this frame, on the crop their landmarks align."""
         chosen = [i for i, c in enumerate(candidates) if c.detection_keypoints is not None
-                  and results[i].presence >= self.tracker.settings.presence_threshold]
+                  and self.tracker.sees(results[i])]
         rois = [roi_from_alignment_points(*results[i].roi_points) for i in chosen]
+        refined: list[np.ndarray | None] = [None] * len(candidates)
         for i, keypoints in zip(chosen, self.models.refiner(rgb, rois)):
-            candidates[i].refined_keypoints = keypoints
+            refined[i] = keypoints
+        return refined
 
     def _detect(self, rgb: np.ndarray) -> tuple[PeopleDetections | None, PeopleDetections | None]:
         """MoveNet's people and, where a crowd may hide more than its six, the box detector's. A still image gets
@@ -258,7 +270,7 @@ class PosePipeline:
     def _person(self, track: Track, time_s: float, lap) -> PersonPose:
         """One tracked person's published pose: landmarks smoothed, skeleton fitted, its root smoothed."""
         person = PersonPose(id=track.id, score=track.score, bbox=track.bbox.copy(), coco17=track.coco17,
-                            landmarks2d=track.landmarks.image33, world33=track.landmarks.world33)
+                            landmarks2d=track.landmarks.image, world33=track.landmarks.world)
         state: PersonState = track.state
         if state.smoother is not None:
             if track.resumed:
@@ -269,27 +281,28 @@ class PosePipeline:
                                                                           person.world33, body_pixels)
             # COCO-17 rides on the landmarks: it follows the published (filtered) ones, so the two stay one body
             person.coco17 = track.coco17.copy()
-            person.coco17[:, :2] += (person.landmarks2d - raw)[COCO17_FROM_BLAZEPOSE33, :2]
+            person.coco17[:, :2] += track.landmarks.scheme.coco17_of(person.landmarks2d - raw)[:, :2]
             lap("filter")
         if self.fitter is None:
             return person
         temporal = not self.stills and not track.resumed  # a restarted track's fit still tries its last pose too
         fit = self.fitter.fit(state.fit, person.landmarks2d, person.world33, temporal=temporal)
         lap("fit")
+        world = skeleton.world_pose(fit)
         if state.contacts is not None:
             if track.resumed:
                 state.contacts.reset()
             # contact is judged on the fit itself (before the root filter) and planted in the fit's own space
-            person.contacts = state.contacts.update(time_s, skeleton.world_pose(fit))
+            person.contacts = state.contacts.update(time_s, world)
             plant(state.fit, fit, joints_in_contact(person.contacts))
         if state.smoother is not None:
             planted = bool(person.contacts and any(person.contacts.values()))
             shift = (state.smoother.root(time_s, fit.root, planted) - fit.root).astype(np.float32)
             fit.root = fit.root + shift
             fit.joints3d = fit.joints3d + shift
+            world = replace(world, positions=skeleton.world_positions(fit.joints3d))  # moved whole: turns kept
             lap("filter")
-        person.skeleton = fit
-        person.world = skeleton.world_pose(fit)
+        person.skeleton, person.world = fit, world
         return person
 
     def warm_up(self, width: int, height: int) -> None:
@@ -310,9 +323,9 @@ class PosePipeline:
             self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
             HandStage.warm_up()
         if self.fitter is not None and landmarks:
-            image33 = landmarks[0].image33.copy()
-            image33[:, 2] = 1.0
-            skeleton.world_pose(self.fitter.fit(FitState(), image33, landmarks[0].world33))
+            image = landmarks[0].image.copy()
+            image[:, 2] = 1.0
+            skeleton.world_pose(self.fitter.fit(FitState(), image, landmarks[0].world))
 
 
 def build_pipeline(settings: PipelineSettings, width: int, height: int, stills: bool = False,

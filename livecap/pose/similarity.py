@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from livecap.models.blazepose import coco17_from_landmarks
+from livecap.keypoints import COCO17
 from livecap.types import Landmarks, PeopleDetections
 
 COCO_SIGMAS = np.array([.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062,
-                        .107, .107, .087, .087, .089, .089], np.float32)
-COCO17_MIRRORED = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]  # each point's other-side twin
+                        .107, .107, .087, .087, .089, .089], np.float32)  # per COCO17 point
 MIN_KEYPOINT_SCORE = 0.3  # a point below this is not seen (MoveNet's and BlazePose's usual cut)
 
 
@@ -45,17 +44,12 @@ def object_keypoint_similarity(a: np.ndarray, b: np.ndarray, area: float, min_sc
 def mirror_invariant_oks(a: np.ndarray, b: np.ndarray, area: float) -> float:
     """OKS of a against b as it is or mirrored (left and right swapped), whichever is higher: one body seen from
     the front and from the back."""
-    return max(object_keypoint_similarity(a, b, area), object_keypoint_similarity(a, b[COCO17_MIRRORED], area))
+    return max(object_keypoint_similarity(a, b, area), object_keypoint_similarity(a, b[COCO17.mirrored], area))
 
 
 def landmark_pose(landmarks: Landmarks) -> tuple[np.ndarray, float]:
     """A landmark result as COCO-17 points and the area OKS scales them by."""
-    return coco17_from_landmarks(landmarks.image33), box_area(keypoint_box(landmarks.image33))
-
-
-def same_pose(a: Landmarks, b: Landmarks, gate: float) -> bool:
-    (pose_a, area_a), (pose_b, area_b) = landmark_pose(a), landmark_pose(b)
-    return object_keypoint_similarity(pose_a, pose_b, max(area_a, area_b)) >= gate
+    return landmarks.coco17(), box_area(keypoint_box(landmarks.image))
 
 
 def keypoint_box(points: np.ndarray, min_score: float = 0.5, margin: float = 0.05) -> np.ndarray:
@@ -76,16 +70,16 @@ LIMB_HALF_WIDTH = 0.08
 SOLE = 0.05
 
 
-def body_outline(image33: np.ndarray, roi_points: np.ndarray, min_score: float = 0.0) -> np.ndarray:
+def body_outline(image: np.ndarray, roi_points: np.ndarray, min_score: float = 0.0) -> np.ndarray:
     """Box around a person as a box detector draws one (head to soles, the limbs' full width), from their
     landmarks with at least min_score visibility (all when fewer than three have it) and the crown point
-    (roi_points: hip centre, crown). By default all 33: the landmark model places every point, and one it is
+    (roi_points: hip centre, crown). By default all of them: the landmark model places every point, and one it is
     unsure of is a limb blurred or half hidden, still part of the body a detector boxes (with the confident
     points only, basketball's 240p players came out too narrow: recall against the reference 0.897 against 0.911
     with all)."""
-    seen = image33[image33[:, 2] >= min_score, :2]
+    seen = image[image[:, 2] >= min_score, :2]
     if len(seen) < 3:
-        seen = image33[:, :2]
+        seen = image[:, :2]
     crown = roi_points[1]
     lo, hi = np.minimum(seen.min(axis=0), crown), np.maximum(seen.max(axis=0), crown)
     radius = float(np.linalg.norm(roi_points[1] - roi_points[0]))

@@ -3,75 +3,46 @@
 Each tracked person's next crop comes from its own landmarks, as MediaPipe does; the people detector runs on a
 schedule, whenever a track was lost and whenever it saw a body that no track explains. One record is one body:
 detections are assigned to tracks by pose similarity (COCO OKS) against each track's own landmarks with a gate,
-never by box overlap, and a detection's keypoints join a record only where they agree with its landmarks.
+never by box overlap, and a detection's keypoints join a record only where they agree with its landmarks (the
+record: livecap.pose.coco_record). Each rule that weighs a pairing is a function the tracker is given
+(livecap.pose.costs); the landmarks speak any keypoint scheme with the COCO-17 points.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from livecap.models.blazepose import coco17_from_landmarks
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
 from livecap.pose.coco_record import coco17_record, detector_points
-from livecap.pose.similarity import (box_area, box_centre, box_iou, body_outline, keypoint_box, landmark_pose,
-                                     mirror_invariant_oks, object_keypoint_similarity, same_pose)
+from livecap.pose.costs import TrackerCosts
+from livecap.pose.similarity import (box_area, box_centre, body_outline, keypoint_box, landmark_pose,
+                                     mirror_invariant_oks, object_keypoint_similarity)
+from livecap.pose.track import Track
 from livecap.settings import TrackerSettings
-from livecap.types import Candidate, Landmarks, PeopleDetections, Roi
+from livecap.types import Candidate, Landmarks, PeopleDetections
 
 CONFIDENT_LANDMARK = 0.5  # a landmark at least this visible is seen, not guessed
 NO_MATCH_COST = 1e6  # finite, so linear_sum_assignment never finds the matrix infeasible
 REFERENCE_FPS = 30.0  # the frame rate that periods counted in frames (TrackerSettings.detect_every) are counted at
 
 
-@dataclass
-class Track:
-    id: int
-    roi: Roi  # where to look in the next frame
-    landmarks: Landmarks
-    coco17: np.ndarray
-    bbox: np.ndarray  # the body's outline, as a box detector draws it (published; compared with detector boxes)
-    score: float
-    missed: int = 0  # consecutive frames without this person
-    age: int = 0  # frames seen
-    # 17 x 2: detector keypoint minus landmark at the last detection, zero where the two disagreed
-    coco_offset: np.ndarray | None = None
-    detection_score: float = 1.0
-    resumed: bool = False  # seen again this frame after being lost: temporal state must restart
-    restarted: bool = False  # still seen, but re-attached to a detection this frame; its filters and fit carry on
-    # (the person did not move: starting them afresh made the published pose snap, 44 cm in depth on two_people)
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # box centre, pixels per frame
-    masked_by: int | None = None  # the track whose body was painted out of this one's crop in the last frame
-    second_model: bool = False  # last seen through the second landmark model (Candidate.second_model)
-    covered: bool = False  # lost because its crop found a body that another track keeps (PoseTracker.predicted)
-    state: Any = None  # what later stages keep about this person between frames; dies with the track
-
-    @property
-    def own_coco17(self) -> np.ndarray:
-        """The track's body as its landmarks place it, in COCO-17 points (no detector offset)."""
-        return coco17_from_landmarks(self.landmarks.image33)
-
-    # the outline of the confident landmarks only: where association places the body (a crop drifting onto a
-    # neighbour spreads its unsure points over both, and the whole outline then spans two people)
-    seen_box: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
-    body_size: float = 0.0  # seen_box's longer side, averaged over recent frames (a last bad frame moves it little)
-    # around the landmarks themselves: the area OKS scales poses by (COCO's area is the body's, not its box's)
-    joint_box: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
-
-
 class PoseTracker:
     """`new_state` makes the per-person state each new track carries (filters, fit), so that state is created with
-    its person and forgotten with them, with no table of ids to keep in step.
+    its person and forgotten with them, with no table of ids to keep in step. `costs`: how detections and crops are
+    weighed against tracks (livecap.pose.costs; by default the settings' rules).
 
     Per frame: `propose(detections)` gives the crops, the landmark model runs on them, `retries(...)` names the
     crops that found another crop's body (to run again with that body masked out), then `update(...)`."""
 
-    def __init__(self, settings: TrackerSettings | None = None, new_state: Callable[[], Any] | None = None):
+    def __init__(self, settings: TrackerSettings | None = None, new_state: Callable[[], Any] | None = None,
+                 costs: TrackerCosts | None = None):
         self.settings = settings or TrackerSettings()
+        self.costs = costs or TrackerCosts.from_settings(self.settings)
         self.new_state = new_state or (lambda: None)
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
@@ -145,7 +116,7 @@ class PoseTracker:
         # tracks for the unexplained detections, by position and size, and restarts from the detection's crop
         unexplained_tracks = [t for t in active if t.id not in by_track] + self.lost()
         # a detection whose pose matches a tracked body is a second detection of it
-        unexplained = [i for i in free if self._best_active_oks(detections, i, active) < self.settings.same_body_oks]
+        unexplained = [i for i in free if not self._explained(detections, i, active)]
         reattached = self._reattach(detections, unexplained, unexplained_tracks)
         restarted = {track.id: det_index for det_index, track in reattached.items()}
         newcomers = [i for i in unexplained if i not in reattached]
@@ -168,32 +139,27 @@ class PoseTracker:
         uncovered: list[int] = []
         for index in range(len(crowd)):
             box = crowd.boxes[index]
-            if max((box_iou(box, other) for other in covered), default=0.0) < self.settings.same_box_iou:
+            if not any(self.costs.covers(box, other) for other in covered):
                 uncovered.append(index)
                 covered.append(box)
         reattached = self._reattach(crowd, uncovered, [t for t in self.lost() if t.id not in claimed])
         return [self._candidate(reattached[i].id if i in reattached else None, None, crowd, i) for i in uncovered]
 
-    def _detection_oks(self, detections: PeopleDetections, det_index: int, track: Track) -> float:
-        return object_keypoint_similarity(detections.keypoints[det_index], track.own_coco17,
-                                          box_area(track.joint_box))
-
-    def _best_active_oks(self, detections: PeopleDetections, det_index: int, active: list[Track]) -> float:
+    def _explained(self, detections: PeopleDetections, det_index: int, active: list[Track]) -> bool:
+        """Is this detection a body already seen: its pose one of theirs (a box-only detection: its box covered)?"""
         if detections.keypoints is None:
-            return max((box_iou(detections.boxes[det_index], t.bbox) for t in active), default=0.0)
-        return max((self._detection_oks(detections, det_index, t) for t in active), default=0.0)
+            return any(self.costs.covers(detections.boxes[det_index], t.bbox) for t in active)
+        return any(self.costs.detection(detections.keypoints[det_index], t) < NO_MATCH_COST for t in active)
 
     def _match_active(self, detections: PeopleDetections, active: list[Track]):
-        """Hungarian assignment of detections to the tracks seen last frame, by OKS against each track's own
-        landmarks, gated: (det, track) pairs and the unmatched detections."""
+        """Hungarian assignment of detections to the tracks seen last frame, by the detection cost (OKS against each
+        track's own landmarks, gated): (det, track) pairs and the unmatched detections."""
         if not len(detections) or not active or detections.keypoints is None:
             return [], list(range(len(detections)))
         cost = np.full((len(detections), len(active)), NO_MATCH_COST)
         for i in range(len(detections)):
             for j, track in enumerate(active):
-                oks = self._detection_oks(detections, i, track)
-                if oks >= self.settings.same_body_oks:
-                    cost[i, j] = 1.0 - oks
+                cost[i, j] = min(self.costs.detection(detections.keypoints[i], track), NO_MATCH_COST)
         rows, cols = linear_sum_assignment(cost)
         pairs = [(int(i), active[j]) for i, j in zip(rows, cols) if cost[i, j] < NO_MATCH_COST]
         matched = {i for i, _ in pairs}
@@ -201,8 +167,8 @@ class PoseTracker:
 
     def _reattach(self, detections: PeopleDetections, det_indices: list[int],
                   tracks: list[Track]) -> dict[int, Track]:
-        """Which of these tracks (lost, or seen but explained by no detection) these detections continue:
-        appearance-free, by where each track was heading and its body size, assigned jointly (the nearest pairs
+        """Which of these tracks (lost, or seen but explained by no detection) these detections continue, by the
+        re-attach cost (where each track was heading and its body size), assigned jointly (the nearest pairs
         overall, not the best-scored detection first: two people side by side must not swap); the others are
         newcomers. A track that a detection explains never competes, so a person is never handed to their
         occluder."""
@@ -210,16 +176,8 @@ class PoseTracker:
             return {}
         cost = np.full((len(det_indices), len(tracks)), NO_MATCH_COST)
         for row, det_index in enumerate(det_indices):
-            box = detections.boxes[det_index]  # the detector's box spans the whole body, as the track's does
-            height = float(max(box[3] - box[1], box[2] - box[0], 1.0))
             for col, track in enumerate(tracks):
-                ratio = height / track.body_size
-                if not 1 / self.settings.reattach_size_ratio <= ratio <= self.settings.reattach_size_ratio:
-                    continue
-                predicted = box_centre(track.seen_box) + track.velocity * min(track.missed, 10)
-                distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.body_size
-                if distance <= self.settings.reattach_distance:
-                    cost[row, col] = distance
+                cost[row, col] = min(self.costs.reattach(detections.boxes[det_index], track), NO_MATCH_COST)
         rows, cols = linear_sum_assignment(cost)
         return {det_indices[r]: tracks[c] for r, c in zip(rows, cols) if cost[r, c] < NO_MATCH_COST}
 
@@ -230,9 +188,9 @@ class PoseTracker:
         costs a second call in every frame that people overlap."""
         masking = self.tracks.get(self.tracks[candidate.track_id].masked_by)
         if masking is not None and masking.missed == 0:
-            body = masking.landmarks.image33.copy()
+            body = masking.landmarks.image.copy()
             body[:, :2] += masking.velocity
-            candidate.mask, candidate.masked_by = body, masking.id
+            candidate.mask, candidate.masked_by = replace(masking.landmarks, image=body), masking.id
         return candidate
 
     @staticmethod
@@ -260,7 +218,7 @@ class PoseTracker:
         """Crops whose landmarks found a body that another crop keeps (people close together: the landmark model
         follows the more visible one): their candidate indices, each candidate given that body as its mask to run
         the crop again with."""
-        order = sorted((i for i, r in enumerate(results) if r.presence >= self.settings.presence_threshold),
+        order = sorted((i for i, r in enumerate(results) if self.sees(r)),
                        key=lambda i: self._continuity(candidates[i], results[i]))
         kept: list[int] = []
         retry: list[int] = []
@@ -271,16 +229,27 @@ class PoseTracker:
                 kept.append(i)
             else:
                 retry.append(i)
-                candidates[i].mask, candidates[i].masked_by = results[owner].image33, candidates[owner].track_id
+                candidates[i].mask, candidates[i].masked_by = results[owner], candidates[owner].track_id
         return retry
 
-    def update(self, candidates: list[Candidate], results: list[Landmarks]) -> list[Track]:
-        """Apply this frame's landmarks; returns the people seen in it, oldest id first."""
-        found: list[tuple[Candidate, Landmarks]] = []
-        for candidate, landmarks in zip(candidates, results):
+    def sees(self, landmarks: Landmarks) -> bool:
+        """Did the landmark model find a person in its crop at all?"""
+        return landmarks.presence >= self.settings.presence_threshold
+
+    def update(self, candidates: list[Candidate], results: list[Landmarks], second_model: list[bool] | None = None,
+               refined: list[np.ndarray | None] | None = None) -> list[Track]:
+        """Apply this frame's landmarks; returns the people seen in it, oldest id first. second_model[i]: result i
+        came from the second landmark model (by default: where the candidate asked for it), and its track stays
+        with that model until the next detector run; refined[i]: a top-down model's keypoints (17 x 3) of the
+        body candidate i found, fused with its detection's."""
+        second_model = [c.second_model for c in candidates] if second_model is None else second_model
+        refined = [None] * len(candidates) if refined is None else refined
+        found: list[tuple[Candidate, Landmarks, np.ndarray | None]] = []
+        for candidate, landmarks, second, keypoints in zip(candidates, results, second_model, refined):
             detected = candidate.detection_keypoints
-            if landmarks.presence < self.settings.presence_threshold:
+            if not self.sees(landmarks):
                 continue
+            candidate = replace(candidate, second_model=second)
             if detected is not None and not self._same_body(detected, landmarks):
                 # the detector saw a body this crop did not find: look again soon; not when the crop found a body
                 # where its detection is, only less precisely than OKS asks of a small person (vtest's 20-pixel-wide
@@ -288,11 +257,12 @@ class PoseTracker:
                 self._unexplained |= not self._same_place(candidate, landmarks)
                 if candidate.track_id is None:
                     continue  # a newcomer's crop that found another body: no record made of two
-                candidate = Candidate(candidate.track_id, candidate.roi, masked_by=candidate.masked_by)
-            found.append((candidate, landmarks))
-        seen = [self._observe(self._track_for(c), c, lm) for c, lm in self._one_crop_per_body(found)]
+                candidate, keypoints = Candidate(candidate.track_id, candidate.roi, masked_by=candidate.masked_by), None
+            found.append((candidate, landmarks, keypoints))
+        seen = [self._observe(self._track_for(c), c, lm, keypoints)
+                for c, lm, keypoints in self._one_crop_per_body(found)]
         seen_ids = {t.id for t in seen}
-        covered = {c.track_id for c, _ in found} - seen_ids
+        covered = {c.track_id for c, _, _ in found} - seen_ids
         self._lost_last_frame = False
         for track in list(self.tracks.values()):
             if track.id in seen_ids:
@@ -314,7 +284,7 @@ class PoseTracker:
 
     def _same_body(self, points: np.ndarray, landmarks: Landmarks, least_area: float = 0.0) -> bool:
         pose, area = landmark_pose(landmarks)
-        return object_keypoint_similarity(points, pose, max(area, least_area)) >= self.settings.same_body_oks
+        return self.costs.same_body(points, pose, max(area, least_area))
 
     def _same_place(self, candidate: Candidate, landmarks: Landmarks) -> bool:
         """A track's crop found a body where its detection is (boxes, for once: poses already matched the
@@ -322,14 +292,14 @@ class PoseTracker:
         if candidate.track_id not in self.tracks:
             return False
         pose, _ = landmark_pose(landmarks)
-        return box_iou(keypoint_box(candidate.detection_keypoints), keypoint_box(pose)) >= self.settings.same_box_iou
+        return self.costs.covers(keypoint_box(candidate.detection_keypoints), keypoint_box(pose))
 
-    def _one_crop_per_body(self, found: list[tuple[Candidate, Landmarks]]) -> list[tuple[Candidate, Landmarks]]:
+    def _one_crop_per_body(self, found: list[tuple]) -> list[tuple]:
         """Crops that still converged on one body keep one (see _continuity); the others are not seen."""
-        kept: list[tuple[Candidate, Landmarks]] = []
-        for candidate, landmarks in sorted(found, key=lambda item: self._continuity(*item)):
-            if not any(self._same_body_as(candidate, landmarks, *other) for other in kept):
-                kept.append((candidate, landmarks))
+        kept: list[tuple] = []
+        for item in sorted(found, key=lambda item: self._continuity(*item[:2])):
+            if not any(self._same_body_as(*item[:2], *other[:2]) for other in kept):
+                kept.append(item)
         return kept
 
     def _same_body_as(self, candidate: Candidate, landmarks: Landmarks, other_candidate: Candidate,
@@ -340,14 +310,15 @@ class PoseTracker:
         than the other track's is its own person, however alike the two are now: on two_people it continues its
         own at 0.63-0.99 and the other's at 0.35-0.61. Against the other's, mirrored too: two crops on one body
         can see it from the front and from the back (vtest's pedestrians: 0.43 as it is, 0.86 mirrored)."""
-        if not same_pose(landmarks, other, self.settings.same_body_oks):
+        (pose, area), (other_pose, other_area) = landmark_pose(landmarks), landmark_pose(other)
+        if not self.costs.same_body(pose, other_pose, max(area, other_area)):
             return False
         own, theirs = self.tracks.get(candidate.track_id), self.tracks.get(other_candidate.track_id)
         if own is None or theirs is None or own is theirs:  # no two tracks' last poses to tell them apart
             return True
-        pose, _ = landmark_pose(landmarks)
-        continues = object_keypoint_similarity(pose, own.own_coco17, box_area(own.joint_box))
-        return not (continues >= self.settings.same_body_oks
+        own_area = box_area(own.joint_box)
+        continues = object_keypoint_similarity(pose, own.own_coco17, own_area)
+        return not (self.costs.same_body(pose, own.own_coco17, own_area)
                     and continues > mirror_invariant_oks(pose, theirs.own_coco17, box_area(theirs.joint_box)))
 
     def _track_for(self, candidate: Candidate) -> Track:
@@ -359,14 +330,15 @@ class PoseTracker:
         self.tracks[track.id] = track
         return track
 
-    def _observe(self, track: Track, candidate: Candidate, landmarks: Landmarks) -> Track:
+    def _observe(self, track: Track, candidate: Candidate, landmarks: Landmarks, refined: np.ndarray | None
+                 ) -> Track:
         """The track takes this crop's body: its record (livecap.pose.coco_record), motion, size and next crop."""
-        joint_box = keypoint_box(landmarks.image33)
-        bbox = body_outline(landmarks.image33, landmarks.roi_points)
-        seen_box = body_outline(landmarks.image33, landmarks.roi_points, CONFIDENT_LANDMARK)
+        joint_box = keypoint_box(landmarks.image)
+        bbox = body_outline(landmarks.image, landmarks.roi_points)
+        seen_box = body_outline(landmarks.image, landmarks.roi_points, CONFIDENT_LANDMARK)
         detected = candidate.detection_keypoints
         if detected is not None:
-            detected = detector_points(detected, candidate.refined_keypoints, landmarks, self.settings.same_body_oks)
+            detected = detector_points(detected, refined, landmarks, self.costs.same_body)
         if candidate.detection_score > 0:  # a box-only detection's confidence is all the detector says
             track.detection_score = candidate.detection_score
         own, track.coco_offset = coco17_record(landmarks, detected, track.coco_offset, (bbox, joint_box),
@@ -380,7 +352,7 @@ class PoseTracker:
         track.landmarks, track.coco17, track.bbox, track.joint_box = landmarks, own, bbox, joint_box
         track.seen_box = seen_box
         track.roi = roi_from_alignment_points(landmarks.roi_points[0], landmarks.roi_points[1])
-        track.score = float(track.detection_score * landmarks.presence * landmarks.image33[:, 2].mean())
+        track.score = float(track.detection_score * landmarks.presence * landmarks.image[:, 2].mean())
         # found again after being lost for longer than predicted: its motion starts afresh
         track.resumed = track.missed > self.predict_frames
         track.restarted = candidate.restart  # seen, but re-cropped from the detector (its hand crops start afresh)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from livecap.camera import CameraIntrinsics
+from livecap.keypoints import KeypointScheme
+from livecap.models.blazepose import BLAZEPOSE33
 from livecap.pose.fitting import model
 from livecap.pose.fitting.seed import analytic_seed, place_root
 from livecap.pose.fitting.kinematics import forward_kinematics, local_quaternions
@@ -65,18 +67,21 @@ class FitState:
 
 
 class SkeletonFitter:
-    """Fits one person's skeleton per call; what carries over between frames is the FitState passed in."""
+    """Fits one person's skeleton per call; what carries over between frames is the FitState passed in. `scheme`:
+    the body landmark model's points, which the fit reads by name (livecap.pose.fitting.model.POINTS_OF_JOINT)."""
 
-    def __init__(self, camera: CameraIntrinsics, settings: FitSettings | None = None):
+    def __init__(self, camera: CameraIntrinsics, settings: FitSettings | None = None,
+                 scheme: KeypointScheme = BLAZEPOSE33):
         self.camera = camera
         self.settings = settings or FitSettings()
+        self.scheme, self.body = scheme, model.BodyPoints.of(scheme)
         self._camera_array = np.array([camera.fx, camera.fy, camera.cx, camera.cy])
         self._image_size = np.array([2.0 * camera.cx, 2.0 * camera.cy])
 
-    def _offsets(self, state: FitState, world33: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    def _offsets(self, state: FitState, world: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         if not state.frozen:
-            state.measured.append(model.measure_pairs(world33))
-            state.reliability.append(model.pair_reliability(visibility))
+            state.measured.append(self.body.measure_pairs(world))
+            state.reliability.append(self.body.pair_reliability(visibility))
             segments = model.segments_from_pairs(np.array(state.measured), np.array(state.reliability))
             if self.settings.height:
                 segments *= self.settings.height / model.standing_height(segments)
@@ -89,18 +94,19 @@ class SkeletonFitter:
         xy = landmarks2d[:, :2]
         return visibility * ((xy >= 0) & (xy <= self._image_size)).all(axis=1)
 
-    def fit(self, state: FitState, landmarks2d: np.ndarray, world33: np.ndarray, temporal: bool = True
+    def fit(self, state: FitState, landmarks2d: np.ndarray, world_landmarks: np.ndarray, temporal: bool = True
             ) -> SkeletonPose:
-        """landmarks2d: 33 x 3 (x, y, visibility) pixels; world33: 33 x 3 metres, hip-centred, camera axes.
-        temporal: warm-start from the state's last solution (False for a still or a person found again)."""
+        """landmarks2d: K x 3 (x, y, visibility) pixels; world_landmarks: K x 3 metres, hip-centred, camera axes (K:
+        the scheme's points). temporal: warm-start from the state's last solution (False for a still or a person
+        found again)."""
         s = self.settings
         visibility = np.clip(landmarks2d[:, 2].astype(np.float64), 0.0, 1.0)
-        world = world33.astype(np.float64)
+        world = world_landmarks.astype(np.float64)
         offsets = self._offsets(state, world, visibility)
-        target2d, weight2d = model.joint_targets(self.camera.undistort(landmarks2d[:, :2].astype(np.float64)),
-                                                 self._seen_in_image(landmarks2d, visibility))
+        target2d, weight2d = self.body.joint_targets(self.camera.undistort(landmarks2d[:, :2].astype(np.float64)),
+                                                     self._seen_in_image(landmarks2d, visibility))
         warm = temporal and state.params is not None
-        target3d, joint_visibility = model.joint_targets(world, visibility)
+        target3d, joint_visibility = self.body.joint_targets(world, visibility)
         weight3d = np.where(model.PINNED, s.hidden_3d_weight + (1 - s.hidden_3d_weight) * joint_visibility, 0.0)
         target3d -= target3d[model.J["Hips"]]
         if warm and state.relative is not None:

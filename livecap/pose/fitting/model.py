@@ -5,9 +5,13 @@ Rest pose and axes follow livecap.skeleton: T-pose facing +Z, Y up, X to the per
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numba import njit
 
+from livecap.keypoints import KeypointScheme
+from livecap.models.blazepose import BLAZEPOSE33
 from livecap.skeleton import JOINTS, PARENTS, J, body_height
 
 NUM_JOINTS = len(JOINTS)
@@ -53,26 +57,35 @@ for _name, _ranges in _LIMITS.items():
     for _k, (_lo, _hi) in enumerate(_ranges):
         LOWER[DOF_START[J[_name]] + _k], UPPER[DOF_START[J[_name]] + _k] = _lo, _hi
 
-# BlazePose landmarks (averaged) that pin each joint; joints without any are placed by the model alone
-LANDMARKS_OF_JOINT = {
-    "Hips": (23, 24), "Neck": (11, 12), "Head": (7, 8),
-    "LeftUpperArm": (11,), "LeftLowerArm": (13,), "LeftHand": (15,),
-    "RightUpperArm": (12,), "RightLowerArm": (14,), "RightHand": (16,),
-    "LeftUpperLeg": (23,), "LeftLowerLeg": (25,), "LeftFoot": (27,), "LeftToes": (31,),
-    "RightUpperLeg": (24,), "RightLowerLeg": (26,), "RightFoot": (28,), "RightToes": (32,),
+# The landmarks (by name, averaged) that pin each joint; joints without any are placed by the model alone
+POINTS_OF_JOINT = {
+    "Hips": ("left_hip", "right_hip"), "Neck": ("left_shoulder", "right_shoulder"), "Head": ("left_ear", "right_ear"),
+    "LeftUpperArm": ("left_shoulder",), "LeftLowerArm": ("left_elbow",), "LeftHand": ("left_wrist",),
+    "RightUpperArm": ("right_shoulder",), "RightLowerArm": ("right_elbow",), "RightHand": ("right_wrist",),
+    "LeftUpperLeg": ("left_hip",), "LeftLowerLeg": ("left_knee",), "LeftFoot": ("left_ankle",),
+    "LeftToes": ("left_foot_index",),
+    "RightUpperLeg": ("right_hip",), "RightLowerLeg": ("right_knee",), "RightFoot": ("right_ankle",),
+    "RightToes": ("right_foot_index",),
 }
+# the same in BlazePose's numbering: the published landmarks' (the results' landmarks2d and world33)
+LANDMARKS_OF_JOINT = {joint: tuple(int(i) for i in BLAZEPOSE33.indices(*points))
+                      for joint, points in POINTS_OF_JOINT.items()}
 
+# every pinned joint is the mean of one or two landmarks (BodyPoints indexes them as pairs, one twice when alone)
+PINNED = np.array([name in POINTS_OF_JOINT for name in JOINTS])
+
+_HIPS, _SHOULDERS, _EARS = ("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"), ("left_ear", "right_ear")
 # Segment measurements taken from the metric 3D landmarks: name -> pairs of landmark groups (left, right averaged)
 SEGMENTS = {
-    "hip_half": [((23,), (24,))],  # halved below
-    "shoulder_half": [((11,), (12,))],
-    "torso": [((11, 12), (23, 24))],
-    "neck_head": [((7, 8), (11, 12))],
-    "upper_arm": [((11,), (13,)), ((12,), (14,))],
-    "forearm": [((13,), (15,)), ((14,), (16,))],
-    "thigh": [((23,), (25,)), ((24,), (26,))],
-    "shin": [((25,), (27,)), ((26,), (28,))],
-    "foot": [((27,), (31,)), ((28,), (32,))],
+    "hip_half": [(("left_hip",), ("right_hip",))],  # halved below
+    "shoulder_half": [(("left_shoulder",), ("right_shoulder",))],
+    "torso": [(_SHOULDERS, _HIPS)],
+    "neck_head": [(_EARS, _SHOULDERS)],
+    "upper_arm": [(("left_shoulder",), ("left_elbow",)), (("right_shoulder",), ("right_elbow",))],
+    "forearm": [(("left_elbow",), ("left_wrist",)), (("right_elbow",), ("right_wrist",))],
+    "thigh": [(("left_hip",), ("left_knee",)), (("right_hip",), ("right_knee",))],
+    "shin": [(("left_knee",), ("left_ankle",)), (("right_knee",), ("right_ankle",))],
+    "foot": [(("left_ankle",), ("left_foot_index",)), (("right_ankle",), ("right_foot_index",))],
 }
 SEGMENT_NAMES = tuple(SEGMENTS)
 # Each segment's share of the standing height, between joint centres (Winter, Biomechanics and Motor Control of Human
@@ -86,42 +99,69 @@ SEEN = 0.1  # a segment is measured when its samples' mean squared reliability r
 TOE_DIRECTION = np.array([0.0, -0.4, 0.92]) / np.linalg.norm([0.0, -0.4, 0.92])
 
 
-def _segment_matrices():
-    """Every measured pair as rows averaging its two landmark groups, and each segment as the mean of its pairs."""
-    pairs = [(a, b) for name in SEGMENTS for a, b in SEGMENTS[name]]
-    ends = np.zeros((2, len(pairs), 33))
-    for k, (a, b) in enumerate(pairs):
-        ends[0, k, list(a)] = 1.0 / len(a)
-        ends[1, k, list(b)] = 1.0 / len(b)
-    of_segment = np.zeros((len(SEGMENTS), len(pairs)))
+_PAIRS = [(a, b) for name in SEGMENTS for a, b in SEGMENTS[name]]
+
+
+def _segments_of_pairs() -> np.ndarray:
+    """Each segment as the mean of its pairs (segments x pairs)."""
+    of_segment = np.zeros((len(SEGMENTS), len(_PAIRS)))
     k = 0
     for s, name in enumerate(SEGMENTS):
         of_segment[s, k:k + len(SEGMENTS[name])] = (0.5 if name.endswith("_half") else 1.0) / len(SEGMENTS[name])
         k += len(SEGMENTS[name])
-    return ends, of_segment
+    return of_segment
 
 
-_PAIR_ENDS, _PAIRS_OF_SEGMENT = _segment_matrices()
-_PAIR_LANDMARKS = (_PAIR_ENDS > 0).any(axis=0)
+_PAIRS_OF_SEGMENT = _segments_of_pairs()
 _SEGMENT_SCALE = np.array([0.5 if name.endswith("_half") else 1.0 for name in SEGMENTS])
 # each segment's pair columns, first and last: a segment is measured by one pair or by two (left and right)
 assert ((_PAIRS_OF_SEGMENT > 0).sum(axis=1) <= 2).all()
 _SEGMENT_COLUMNS = np.array([[np.flatnonzero(row)[0], np.flatnonzero(row)[-1]] for row in _PAIRS_OF_SEGMENT])
 
 
-def measure_pairs(world33: np.ndarray) -> np.ndarray:
-    """One frame's length of every measured landmark pair (each side of each segment), metres."""
-    return np.linalg.norm(_PAIR_ENDS[0] @ world33 - _PAIR_ENDS[1] @ world33, axis=1)
+@dataclass(frozen=True, eq=False)
+class BodyPoints:
+    """Where a keypoint scheme's points pin the joints and measure the segments: index arrays and averaging rows
+    computed once from the scheme's names (`BodyPoints.of`), for the fit's per-frame arithmetic."""
+
+    pin_a: np.ndarray  # per pinned joint (JOINTS order), its first landmark
+    pin_b: np.ndarray  # and its last (the same one when a single landmark pins it)
+    pair_ends: np.ndarray  # 2 x pairs x K: rows averaging each measured pair's two landmark groups
+    pair_landmarks: np.ndarray  # pairs x K: the landmarks each pair spans
+
+    @classmethod
+    def of(cls, scheme: KeypointScheme) -> "BodyPoints":
+        pinned = [POINTS_OF_JOINT[name] for name in JOINTS if name in POINTS_OF_JOINT]
+        ends = np.zeros((2, len(_PAIRS), len(scheme)))
+        for k, (a, b) in enumerate(_PAIRS):
+            ends[0, k, scheme.indices(*a)] = 1.0 / len(a)
+            ends[1, k, scheme.indices(*b)] = 1.0 / len(b)
+        return cls(scheme.indices(*(points[0] for points in pinned)),
+                   scheme.indices(*(points[-1] for points in pinned)), ends, (ends > 0).any(axis=0))
+
+    def measure_pairs(self, world: np.ndarray) -> np.ndarray:
+        """One frame's length of every measured landmark pair (each side of each segment), metres."""
+        return np.linalg.norm(self.pair_ends[0] @ world - self.pair_ends[1] @ world, axis=1)
+
+    def pair_reliability(self, visibility: np.ndarray) -> np.ndarray:
+        """How far each pair's length can be trusted: the visibility of the least visible landmark it spans."""
+        return np.where(self.pair_landmarks, visibility, np.inf).min(axis=1)
+
+    def measure_segments(self, world: np.ndarray) -> np.ndarray:
+        """One frame's segment lengths (metres), in SEGMENT_NAMES order."""
+        return _PAIRS_OF_SEGMENT @ self.measure_pairs(world)
+
+    def joint_targets(self, points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-joint target (mean of its landmarks) and weight (the least visible of them; 0 when unpinned)."""
+        targets = np.zeros((NUM_JOINTS, points.shape[1]))
+        targets[PINNED] = 0.5 * (points[self.pin_a] + points[self.pin_b])
+        joint_weights = np.zeros(NUM_JOINTS)
+        joint_weights[PINNED] = np.minimum(weights[self.pin_a], weights[self.pin_b])
+        return targets, joint_weights
 
 
-def pair_reliability(visibility: np.ndarray) -> np.ndarray:
-    """How far each pair's length can be trusted: the visibility of the least visible landmark it spans."""
-    return np.where(_PAIR_LANDMARKS, visibility, np.inf).min(axis=1)
-
-
-def measure_segments(world33: np.ndarray) -> np.ndarray:
-    """One frame's segment lengths (metres), in SEGMENT_NAMES order."""
-    return _PAIRS_OF_SEGMENT @ measure_pairs(world33)
+# the published landmarks' (BlazePose's: the results' landmarks2d and world33), for tools that read results
+BLAZEPOSE_BODY = BodyPoints.of(BLAZEPOSE33)
 
 
 def segments_from_pairs(lengths: np.ndarray, reliability: np.ndarray) -> np.ndarray:
@@ -191,21 +231,6 @@ def rest_offsets(segments: np.ndarray) -> np.ndarray:
         offsets[J[side + "Foot"]] = (0, -s["shin"], 0)
         offsets[J[side + "Toes"]] = TOE_DIRECTION * s["foot"]
     return offsets
-
-
-# every pinned joint is the mean of one or two landmarks: index them as pairs (a landmark twice when alone)
-PINNED = np.array([name in LANDMARKS_OF_JOINT for name in JOINTS])
-_PIN_A = np.array([LANDMARKS_OF_JOINT[name][0] for name in JOINTS if name in LANDMARKS_OF_JOINT])
-_PIN_B = np.array([LANDMARKS_OF_JOINT[name][-1] for name in JOINTS if name in LANDMARKS_OF_JOINT])
-
-
-def joint_targets(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-joint target (mean of its landmarks) and weight (the least visible of them; 0 when unpinned)."""
-    targets = np.zeros((NUM_JOINTS, points.shape[1]))
-    targets[PINNED] = 0.5 * (points[_PIN_A] + points[_PIN_B])
-    joint_weights = np.zeros(NUM_JOINTS)
-    joint_weights[PINNED] = np.minimum(weights[_PIN_A], weights[_PIN_B])
-    return targets, joint_weights
 
 
 PARENTS_ARRAY = np.array(PARENTS, np.int64)

@@ -1,0 +1,60 @@
+"""What a per-person landmark model is to the pipeline (the body's, the hands', the face's), and which wrapper
+class runs each model of the catalog.
+
+A model's catalog entry (models/catalog.json, or a user model folder's) names its role (what the pipeline uses it
+for) and its format (its input and output tensors); `LANDMARKERS` maps the two to the wrapper class that reads
+them. A new landmark model of a known format is a catalog entry; one of a new format is an entry plus a wrapper
+class added here, its keypoint scheme declared beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from livecap.errors import ModelError
+from livecap.keypoints import KeypointScheme
+from livecap.models.blazepose import BlazePoseLandmarker
+from livecap.models.catalog import ModelCatalog
+from livecap.models.hands import MediaPipeHandLandmarker
+from livecap.models.runtime import OnnxModel, RuntimeOptions
+from livecap.types import Landmarks, Roi
+
+
+class Landmarker(Protocol):
+    """A landmark model run on crops: every crop of a frame in one batched call, each result's points in the
+    order of `scheme`, mapped back to the image."""
+
+    scheme: KeypointScheme
+    model: OnnxModel
+
+    def __call__(self, image_rgb: np.ndarray, rois: list[Roi],
+                 masked: list[Landmarks | None] | None = None) -> list[Landmarks]:
+        """One result per crop (`rois`, image pixels, RGB image). masked[i], when given, is another body to paint
+        out of crop i, for a model that follows the one body its crop was cut for (others ignore it)."""
+        ...
+
+
+# role -> format -> wrapper class (a class whose instances are Landmarkers, built from the loaded model)
+LandmarkerRegistry = dict[str, dict[str, type]]
+LANDMARKERS: LandmarkerRegistry = {
+    "landmarks": {"blazepose": BlazePoseLandmarker},  # one person's body: BlazePose lite, full and heavy
+    "hands": {"mediapipe_hand": MediaPipeHandLandmarker},  # one hand: MediaPipe's hand landmark lite and full
+}
+
+
+def load_landmarker(catalog: ModelCatalog, name: str, role: str, options: RuntimeOptions,
+                    registry: LandmarkerRegistry = LANDMARKERS) -> Landmarker:
+    """The catalog's model `name`, loaded and wrapped by the class its role and format name. A model the catalog
+    lists without a role or format (a bare .onnx in the user model folder) is taken as the role's first format."""
+    entry = catalog.require(name)
+    if entry.role and entry.role != role:
+        raise ModelError(f"model '{name}' is a {entry.role} model, not a {role} model: choose a {role} model "
+                         f"(see `livecap models list`)")
+    formats = registry.get(role, {})
+    wrapper = formats.get(entry.format or next(iter(formats), ""))
+    if wrapper is None:
+        raise ModelError(f"model '{name}' has format '{entry.format}', which no {role} wrapper reads (known: "
+                         f"{', '.join(formats) or 'none'}): fix the format in its catalog entry")
+    return wrapper(OnnxModel(entry.path, options))
