@@ -156,3 +156,4 @@ class StreamInfo:
     preset: str
     providers: list[str]
     settings: dict = field(default_factory=dict)  # how it is processed (smoothing, height), for the record
+    landmarks: str = "blazepose33"  # the keypoint scheme of each person's published landmarks

@@ -8,6 +8,7 @@ import pytest
 from conftest import TWO_PEOPLE, read_jsonl, run_livecap
 from livecap.errors import LivecapError
 from livecap.pose.filtering import OneEuroFilter, PersonSmoother, RootKalman, SmoothingSettings
+from livecap.settings import check_smoothing
 
 FPS = 30.0
 DEFAULT = SmoothingSettings.from_strength(0.5)
@@ -71,9 +72,9 @@ def test_a_person_lost_and_found_again_starts_from_their_new_measurement():
 
 
 @pytest.mark.parametrize("strength", [-0.1, 1.5, float("nan")])
-def test_smoothing_strength_outside_zero_to_one_is_refused(strength):
+def test_smoothing_strength_outside_zero_to_one_is_refused_where_it_enters(strength):
     with pytest.raises(LivecapError, match="between 0"):
-        SmoothingSettings.from_strength(strength)
+        check_smoothing(strength)
 
 
 def test_smoothing_cuts_the_jitter_of_fitted_joints_on_real_video(two_people_results, tmp_path):

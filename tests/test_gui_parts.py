@@ -37,11 +37,11 @@ def _person(pid=1, arm_bend=0.0) -> PersonPose:
 
 
 def test_overlay_segments_leave_out_unseen_landmarks_and_map_3d_to_z_up():
-    from livecap.gui.overlay import BLAZEPOSE_EDGES, BONES, label_position, segments_2d, segments_3d
+    from livecap.gui.overlay import BODY_EDGES, BONES, label_position, segments_2d, segments_3d
 
     person = _person()
     points = segments_2d(person)
-    visible_edges = [(a, b) for a, b in BLAZEPOSE_EDGES if a < 25 and b < 25]
+    visible_edges = [(a, b) for a, b in BODY_EDGES if a < 25 and b < 25]
     assert points.shape == (2 * len(visible_edges), 2)
     assert label_position(person) == (60.0, 20.0)
     bones = segments_3d(person)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from livecap.fingers import BONES_PER_HAND, HAND_EDGES, SIDE_NAMES, SIDES
+from livecap.models.blazepose import BLAZEPOSE33
 from livecap.types import PersonPose
 from livecap.skeleton import PARENTS, J, skeleton_height
 
@@ -15,13 +16,20 @@ from livecap.skeleton import PARENTS, J, skeleton_height
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
 
-# BlazePose 33 landmarks: face outline, arms, torso, legs and feet (the hand fingers are left out: too small to
-# read at video scale and they double the segment count)
-BLAZEPOSE_EDGES = np.array([
-    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10),
-    (11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (15, 19), (16, 20),
-    (11, 23), (12, 24), (23, 24), (23, 25), (25, 27), (24, 26), (26, 28),
-    (27, 29), (29, 31), (27, 31), (28, 30), (30, 32), (28, 32)], np.intp)
+# The body's outline: face, arms, torso, legs and feet (the hand fingers are left out: too small to read at video
+# scale and they double the segment count), by the names of the published landmarks' scheme
+BODY_OUTLINE = (
+    ("nose", "left_eye_inner"), ("left_eye_inner", "left_eye"), ("left_eye", "left_eye_outer"),
+    ("left_eye_outer", "left_ear"), ("nose", "right_eye_inner"), ("right_eye_inner", "right_eye"),
+    ("right_eye", "right_eye_outer"), ("right_eye_outer", "right_ear"), ("mouth_left", "mouth_right"),
+    ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"), ("left_wrist", "left_index"),
+    ("right_wrist", "right_index"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+    ("left_hip", "right_hip"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("right_hip", "right_knee"),
+    ("right_knee", "right_ankle"), ("left_ankle", "left_heel"), ("left_heel", "left_foot_index"),
+    ("left_ankle", "left_foot_index"), ("right_ankle", "right_heel"), ("right_heel", "right_foot_index"),
+    ("right_ankle", "right_foot_index"))
+BODY_EDGES = np.array([BLAZEPOSE33.indices(*edge) for edge in BODY_OUTLINE], np.intp)
 VISIBLE = 0.3  # landmark visibility below which a segment is not drawn
 
 BONES = np.array([(p, j) for j, p in enumerate(PARENTS) if p >= 0], np.intp)
@@ -40,7 +48,7 @@ def colour(person_id: int) -> tuple[int, int, int]:
 def segments_2d(person: PersonPose) -> np.ndarray:
     """(2K x 2) float array of image-pixel points, consecutive pairs forming the visible skeleton segments."""
     points = np.asarray(person.landmarks2d, np.float32)
-    edges = BLAZEPOSE_EDGES
+    edges = BODY_EDGES
     keep = (points[edges[:, 0], 2] >= VISIBLE) & (points[edges[:, 1], 2] >= VISIBLE)
     return points[edges[keep].reshape(-1), :2]
 

@@ -16,7 +16,6 @@ from filterpy.common import Q_discrete_white_noise
 from filterpy.kalman import KalmanFilter
 from scipy.linalg import block_diag
 
-from livecap.settings import check_smoothing
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,8 @@ class SmoothingSettings:
 
     @classmethod
     def from_strength(cls, strength: float) -> "SmoothingSettings":
-        """0 = raw, 1 = heavy. The default 0.5 was tuned with `livecap bench --fitting` on two_people_1080p and
+        """0 = raw, 1 = heavy (checked where it entered: livecap.settings.check_smoothing). The default 0.5 was tuned with `livecap bench --fitting` on two_people_1080p and
         basketball_240p to cut jitter to a third with under a frame of lag on the limbs."""
-        strength = check_smoothing(strength)
         # log-linear: each 0.1 of strength divides the cutoff by ~1.8 and the root's process noise by ~2.5
         return cls(strength, OneEuroSettings(min_cutoff=10 ** (-2.6 * strength), beta=30.0 * (1.0 - strength)),
                    root_process_noise=400.0 * 10 ** (-4.0 * strength))

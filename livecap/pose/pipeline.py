@@ -119,7 +119,7 @@ class PosePipeline:
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
         return StreamInfo(source, width, height, fps, self.camera, self.settings.preset, self.models.providers,
-                          self.settings.record(hands=self.hands is not None))
+                          self.settings.record(hands=self.hands is not None), self.models.landmarker.scheme.name)
 
     def process(self, frame: Frame) -> FrameResult:
         clock = time.perf_counter()

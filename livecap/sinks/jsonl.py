@@ -38,7 +38,7 @@ def _points(array: np.ndarray, decimals: int) -> list:
 def header_record(info: StreamInfo, **extra) -> dict:
     record = {"livecap": __version__, "source": info.source, "width": info.width, "height": info.height,
               "fps": round(info.fps, 4), "camera": info.camera.to_dict(), "skeleton": skeleton.header(info.settings.get("hands", False)),
-              "landmarks": "blazepose33", "preset": info.preset, "providers": info.providers,
+              "landmarks": info.landmarks, "preset": info.preset, "providers": info.providers,
               "settings": info.settings}
     record.update(extra)
     return record

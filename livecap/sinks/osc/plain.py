@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from livecap.models.blazepose import BLAZEPOSE33
 from livecap.pose.fitting.model import LANDMARKS_OF_JOINT
 from livecap.sinks.osc import Message, Packet
 from livecap.sinks.osc.people import Presence
@@ -27,7 +28,8 @@ from livecap.skeleton import CAMERA_TO_WORLD, HAND_POINT_NAMES, JOINTS, J, Floor
 
 DEFAULT_PORT = 7000
 SPACES = ("camera", "floor")
-TORSO_LANDMARKS = [11, 12, 23, 24]  # shoulders and hips: for joints that no landmark pins
+# shoulders and hips: for joints that no landmark pins
+TORSO_LANDMARKS = BLAZEPOSE33.indices("left_shoulder", "right_shoulder", "left_hip", "right_hip")
 
 
 def joint_confidence(landmarks2d: np.ndarray) -> np.ndarray:
