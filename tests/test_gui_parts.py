@@ -4,42 +4,18 @@ message without PyQt6."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 
 import numpy as np
 import pytest
 
-from livecap.types import PersonPose, SkeletonPose
-
-
-def _person(pid=1, arm_bend=0.0) -> PersonPose:
-    from livecap.skeleton import JOINTS
-
-    joints = np.zeros((len(JOINTS), 3), np.float32)
-    j = {name: i for i, name in enumerate(JOINTS)}
-    joints[:, 2] = 3.0
-    joints[j["LeftUpperArm"]] = (0.2, -0.4, 3.0)
-    joints[j["LeftLowerArm"]] = (0.5, -0.4, 3.0)
-    bend = math.radians(arm_bend)
-    joints[j["LeftHand"]] = (0.5 + 0.3 * math.cos(bend), -0.4 - 0.3 * math.sin(bend), 3.0)
-    for name, y in (("LeftUpperLeg", 0.0), ("LeftLowerLeg", 0.45), ("LeftFoot", 0.9)):
-        joints[j[name]] = (0.1, y, 3.0)
-    landmarks = np.zeros((33, 3), np.float32)
-    landmarks[:, :2] = np.arange(66).reshape(33, 2)
-    landmarks[:, 2] = 1.0
-    landmarks[25:, 2] = 0.0  # legs unseen
-    offsets = np.zeros((len(JOINTS), 3), np.float32)
-    skeleton = SkeletonPose(joints, joints[0], np.tile([0, 0, 0, 1.0], (len(JOINTS), 1)), np.zeros(len(JOINTS)),
-                            offsets)
-    return PersonPose(pid, 0.9, np.array([10, 20, 110, 220.0]), np.zeros((17, 3)), landmarks, np.zeros((33, 3)),
-                      skeleton)
+from gui_support import made_person
 
 
 def test_overlay_segments_leave_out_unseen_landmarks_and_map_3d_to_z_up():
     from livecap.gui.overlay import BODY_EDGES, BONES, label_position, segments_2d, segments_3d
 
-    person = _person()
+    person = made_person()
     points = segments_2d(person)
     visible_edges = [(a, b) for a, b in BODY_EDGES if a < 25 and b < 25]
     assert points.shape == (2 * len(visible_edges), 2)
@@ -56,9 +32,9 @@ def test_overlay_segments_leave_out_unseen_landmarks_and_map_3d_to_z_up():
 def test_joint_angles_are_flexion_and_colours_stay_with_ids():
     from livecap.gui.overlay import colour, joint_angles
 
-    assert joint_angles(_person(arm_bend=0))["L elbow"] == pytest.approx(0, abs=1e-3)
-    assert joint_angles(_person(arm_bend=90))["L elbow"] == pytest.approx(90, abs=1e-3)
-    assert joint_angles(_person())["L knee"] == pytest.approx(0, abs=1e-3)
+    assert joint_angles(made_person(arm_bend=0))["L elbow"] == pytest.approx(0, abs=1e-3)
+    assert joint_angles(made_person(arm_bend=90))["L elbow"] == pytest.approx(90, abs=1e-3)
+    assert joint_angles(made_person())["L knee"] == pytest.approx(0, abs=1e-3)
     assert colour(3) == colour(13) and colour(3) != colour(4)
 
 

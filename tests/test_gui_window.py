@@ -143,3 +143,28 @@ def test_stop_while_loading_leaves_no_engine_running(make_window, qtbot):
     qtbot.waitUntil(lambda: not any(t.name == "livecap-gui-start" for t in threading.enumerate()), timeout=30_000)
     qtbot.waitUntil(lambda: not engine_threads(), timeout=10_000)
     assert window.runner.engine is None
+
+
+def test_a_person_lost_for_a_moment_is_dashed_on_the_video_and_lost_in_the_table(display, qtbot):
+    """A predicted person (lost for up to 0.2 s, drawn where their motion takes them) is told apart from the people
+    seen: a dashed outline on the video, "lost" for a confidence in the people table; seen again, solid."""
+    import dataclasses
+
+    from PyQt6 import QtCore
+    from gui_support import made_person
+
+    from livecap.gui.people_panel import PeoplePanel
+    from livecap.gui.video_view import VideoView
+
+    video, table = VideoView(), PeoplePanel()
+    qtbot.addWidget(video)
+    qtbot.addWidget(table)
+    image = np.zeros((240, 320, 3), np.uint8)
+    seen = made_person()
+    for person, style, confidence in ((seen, QtCore.Qt.PenStyle.SolidLine, "0.90"),
+                                      (dataclasses.replace(seen, predicted=True), QtCore.Qt.PenStyle.DashLine, "lost"),
+                                      (seen, QtCore.Qt.PenStyle.SolidLine, "0.90")):
+        video.show_frame(image, [person], force=True)
+        table.update_people([person])
+        assert video.curves[0].opts["pen"].style() == style
+        assert table.item(0, 1).text() == confidence

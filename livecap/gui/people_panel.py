@@ -1,4 +1,4 @@
-"""The people table: id (in the person's colour), confidence, height and elbow / knee flexion, refreshed a few
+"""The people table: id (in the person's colour), confidence ("lost" while predicted), height and elbow / knee flexion, refreshed a few
 times a second (text is costly to lay out; 60 updates a second would be unreadable anyway). Selecting a row picks
 the person the 3D view follows and the streams that follow one person send."""
 
@@ -49,7 +49,8 @@ class PeoplePanel(QtWidgets.QTableWidget):
             self.ids = [p.id for p in people]
             for row, person in enumerate(people):
                 angles = joint_angles(person)
-                texts = [f"#{person.id}", f"{person.score:.2f}", _number(height_m(person), "{:.2f} m"),
+                # lost for a moment: shown where their motion takes them (dashed on the video), not seen
+                texts = [f"#{person.id}", "lost" if person.predicted else f"{person.score:.2f}", _number(height_m(person), "{:.2f} m"),
                          *[_number(angles[name], "{:.0f}°") for name, *_ in ANGLES]]
                 for column, text in enumerate(texts):
                     item = self.item(row, column)

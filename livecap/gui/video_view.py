@@ -28,7 +28,7 @@ class VideoView(pg.GraphicsLayoutWidget):
         self.curves: list[pg.PlotCurveItem] = []
         self.hand_curves: list[pg.PlotCurveItem] = []  # each person's hands, thinner than their body
         self.labels: list[pg.TextItem] = []
-        self._slot_ids: list[int | None] = []
+        self._slot_ids: list[tuple[int, bool] | None] = []  # (id, predicted) each slot is styled for
         self._frame_image: np.ndarray | None = None  # the BGR array last shown, to skip unchanged frames
         self._size: tuple[int, int] | None = None
         self.placeholder = pg.TextItem("no video", color="#888", anchor=(0.5, 0.5))
@@ -81,9 +81,11 @@ class VideoView(pg.GraphicsLayoutWidget):
             self.labels.append(label)
             self._slot_ids.append(None)
         curve, hands, label = self.curves[slot], self.hand_curves[slot], self.labels[slot]
-        if self._slot_ids[slot] != person.id:
+        if self._slot_ids[slot] != (person.id, person.predicted):
             rgb = colour(person.id)
-            curve.setPen(pg.mkPen(rgb, width=3))
+            # a person lost for a moment is drawn where their motion takes them, dashed: a guess, not a sighting
+            style = QtCore.Qt.PenStyle.DashLine if person.predicted else QtCore.Qt.PenStyle.SolidLine
+            curve.setPen(pg.mkPen(rgb, width=3, style=style))
             hands.setPen(pg.mkPen(rgb, width=1.5))
             hands.setVisible(True)
             label.setText(f"#{person.id}")
@@ -91,7 +93,7 @@ class VideoView(pg.GraphicsLayoutWidget):
             label.fill = pg.mkBrush(0, 0, 0, 150)
             curve.setVisible(True)
             label.setVisible(True)
-            self._slot_ids[slot] = person.id
+            self._slot_ids[slot] = (person.id, person.predicted)
         points = segments_2d(person)
         if len(points):
             curve.setData(points[:, 0], points[:, 1], connect="pairs")
