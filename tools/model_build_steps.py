@@ -26,7 +26,8 @@ CUT_TOLERANCE = 1e-5
 # Weights smaller than this stay float32 (biases, shapes): too small to matter.
 PACK_MIN_SIZE = 1024
 # Margins of the square crops cut around the photos' annotated boxes, as livecap cuts its crops.
-CROP_MARGIN = {"person": 1.25, "hand": 1.5}
+# The face's is MediaPipe's face crop (1.5 x its landmarks' box), the eye's its iris crop (2.3 x the eye's width).
+CROP_MARGIN = {"person": 1.25, "hand": 1.5, "face": 1.5, "eye": 2.3}
 
 
 # --------------------------------------------------------------------------
@@ -108,8 +109,33 @@ def step_cut(src: str, dst: str, input_name: str, outputs: str) -> None:
     for value in [*model.graph.input, *model.graph.output]:
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
     del model.graph.value_info[:]
+    _batch_free_output_reshapes(model.graph)
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, dst)
+
+
+def _batch_free_output_reshapes(graph) -> None:
+    """An output made by a Reshape to a constant shape of batch 1 (tf2onnx writes the face models' final NCHW ->
+    NHWC transposition of a 1 x 1 map that way) keeps the input's batch instead: 0 in an ONNX Reshape shape copies
+    the input's dimension, which is 1 wherever the original shape was valid."""
+    from onnx import numpy_helper
+    constants = {weight.name: weight for weight in graph.initializer}
+    outputs = {value.name for value in graph.output}
+    for node in graph.node:
+        if node.op_type != "Reshape" or node.output[0] not in outputs or node.input[1] not in constants:
+            continue
+        shape = numpy_helper.to_array(constants[node.input[1]])
+        if shape[0] != 1:
+            continue
+        shape = shape.copy()
+        shape[0] = 0
+        name = f"{node.output[0]}_batch_shape"
+        graph.initializer.append(numpy_helper.from_array(shape, name))
+        node.input[1] = name
+    used = {name for node in graph.node for name in node.input}
+    unused = [weight for weight in graph.initializer if weight.name not in used]
+    for weight in unused:  # the batch-1 shapes no other node reads
+        graph.initializer.remove(weight)
 
 
 def step_pack_fp16(src: str, dst: str) -> None:
@@ -162,8 +188,8 @@ def step_check_same(ours: str, theirs: str, inputs_npz: str) -> None:
 def step_make_input(model_path: str, input_spec: str, sample: str, image: str, box: str, dst: str) -> None:
     """Save the model's input made from a real photo, as livecap would feed it.
 
-    sample: "scene" letterboxes the whole photo into the input (padded
-    bottom/right); "person" and "hand" cut a square crop (CROP_MARGIN) around
+    sample: "scene" and "face-scene" letterbox the whole photo into the input
+    (padded bottom/right); the others cut a square crop (CROP_MARGIN) around
     box "x,y,w,h". input_spec is the model's catalog.json "input" entry: its
     layout, dtype, color, range or mean/std say how to scale the pixels.
     """
@@ -175,7 +201,7 @@ def step_make_input(model_path: str, input_spec: str, sample: str, image: str, b
     height, width = _input_size(model_path, spec["layout"])
     photo = tf.io.decode_image(tf.io.read_file(image), channels=3, expand_animations=False)
     img_h, img_w = photo.shape[:2]
-    if sample == "scene":
+    if sample in ("scene", "face-scene"):
         side = max(img_h, img_w)
         region = [0.0, 0.0, side / img_h, side / img_w]
     else:
@@ -201,6 +227,8 @@ def _scale_pixels(rgb: np.ndarray, spec: dict) -> np.ndarray:
         pixels = (pixels - np.array(spec["mean"])) / np.array(spec["std"])
     elif spec.get("range") == [0, 1]:
         pixels = pixels / 255.0
+    elif spec.get("range") == [-1, 1]:
+        pixels = pixels / 127.5 - 1.0
     if spec["dtype"] == "int32":
         pixels = np.clip(np.rint(pixels), 0, 255).astype(np.int32)
     else:
