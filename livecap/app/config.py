@@ -18,7 +18,8 @@ from livecap.errors import LivecapError
 # section -> key -> the flag's destination (argparse dest)
 SETTINGS: dict[str, dict[str, str]] = {
     "pipeline": {"preset": "preset", "smoothing": "smoothing", "fov": "fov", "calibration": "calibration",
-                 "height": "height", "providers": "providers", "model_dir": "model_dir", "hands": "hands"},
+                 "height": "height", "providers": "providers", "model_dir": "model_dir", "hands": "hands",
+                 "face": "face"},
     "live": {"source": "source", "paced": "paced", "camera_size": "camera_size", "camera_fps": "camera_fps",
              "mjpg": "mjpg"},
     "bvh": {"directory": "bvh", "units": "bvh_units", "order": "bvh_order", "fps": "bvh_fps",

@@ -48,6 +48,9 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=_checked(check_height, "metres"), metavar="METRES",
                         help="the people's standing height, when known (default: measured from the video)")
     add_hands_option(parser)
+    parser.add_argument("--face", action=argparse.BooleanOptionalAction, default=None,
+                        help="a face for every person: 478 points, head rotation and expressions (default: on in the "
+                             "accurate preset, off in the others)")
 
 
 def add_hands_option(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +63,7 @@ def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
     """The pipeline's settings from a command's flags (whose defaults the config file set)."""
     return PipelineSettings(preset=getattr(args, "preset", "balanced"), smoothing=args.smoothing, fov=args.fov, calibration=args.calibration,
                             height=args.height, providers=args.providers, model_dir=args.model_dir,
-                            hands=getattr(args, "hands", None))
+                            hands=getattr(args, "hands", None), face=getattr(args, "face", None))
 
 
 def positive_int(text: str) -> int:

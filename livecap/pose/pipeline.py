@@ -18,18 +18,20 @@ from livecap.camera import CameraIntrinsics, camera_for
 from livecap.models.blazepose import COCO17_FROM_BLAZEPOSE33, BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog
 from livecap.models.crop import roi_from_alignment_points
+from livecap.models.face import BlazeFaceDetector, FaceMeshLandmarker
 from livecap.models.hands import MediaPipeHandLandmarker
 from livecap.models.movenet import MAX_PEOPLE, MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.nanodet import NanoDetPersonDetector
 from livecap.models.runtime import OnnxModel, RuntimeOptions
 from livecap.pose.contact import FootContacts, joints_in_contact
+from livecap.pose.face import CloseUps, FaceStage, PersonFace
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
 from livecap.pose.hands import HandStage, PersonHands
 from livecap.pose.prediction import predicted_person
 from livecap.pose.similarity import merge_people
 from livecap.pose.tracking import PoseTracker, Track
-from livecap.settings import PipelineSettings, TrackerSettings
+from livecap.settings import FACE_MODELS, PipelineSettings, TrackerSettings
 from livecap.types import Candidate, Frame, FrameResult, Landmarks, PeopleDetections, PersonPose, Roi, StreamInfo
 
 
@@ -41,6 +43,8 @@ class PipelineModels:
     refiner: MoveNetSinglePose | None = None  # top-down keypoints of each detected person (accurate)
     crowd: NanoDetPersonDetector | None = None  # boxes of any number of people, where MoveNet's six may not do
     second_landmarker: BlazePoseLandmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
+    face: FaceMeshLandmarker | None = None  # when faces are on
+    face_detector: BlazeFaceDetector | None = None  # close-up faces with no body, when faces are on
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
@@ -59,8 +63,12 @@ class PipelineModels:
         crowd = NanoDetPersonDetector(OnnxModel(catalog.require(preset.crowd_model).path, options))
         second = (BlazePoseLandmarker(OnnxModel(catalog.require(preset.second_landmark_model).path, options))
                   if preset.second_landmark_model else None)
+        face = face_detector = None
+        if settings.face_on:
+            mesh, iris, close_ups = (OnnxModel(catalog.require(name).path, options) for name in FACE_MODELS)
+            face, face_detector = FaceMeshLandmarker(mesh, iris), BlazeFaceDetector(close_ups)
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark), hands,
-                   refiner, crowd, second)
+                   refiner, crowd, second, face, face_detector)
 
     @property
     def providers(self) -> list[str]:
@@ -76,6 +84,7 @@ class PersonState:
     smoother: PersonSmoother | None
     contacts: FootContacts | None = None  # not for stills: contact needs motion
     hands: PersonHands | None = None  # when hands are on (livecap.pose.hands)
+    face: PersonFace | None = None  # when faces are on (livecap.pose.face)
     last: PersonPose | None = None  # as last published: where a prediction starts from
     root_step: np.ndarray | None = None  # the root's motion (metres) between the last two frames
 
@@ -95,8 +104,11 @@ class PosePipeline:
         self.smoothing = smoothing if smoothing.enabled and not stills else None
         self.fitter = self._fitter(camera) if camera is not None else None
         self.hands = HandStage(models.hands, self.smoothing) if models.hands is not None else None
+        self.faces = (FaceStage(models.face, models.face_detector, self.smoothing, stills=stills)
+                      if models.face is not None else None)
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
+        self.close_ups = CloseUps(self.faces, self.tracker.new_id) if self.faces is not None else None
         self._detector_runs = 0
         self._last_time: float | None = None
         self._frame_interval: float | None = None  # seconds between frames, averaged
@@ -107,7 +119,8 @@ class PosePipeline:
     def _new_person(self) -> PersonState:
         return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None,
                            None if self.stills else FootContacts(),
-                           self.hands.new_person() if self.hands is not None else None)
+                           self.hands.new_person() if self.hands is not None else None,
+                           self.faces.new_person() if self.faces is not None else None)
 
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
@@ -151,11 +164,20 @@ class PosePipeline:
             hands = self.hands.find_all(rgb, [(t.landmarks.image33, t.state.hands, t.resumed or t.restarted)
                                               for t in tracks])
             lap("hands")
+        if self.faces is not None:
+            faces = self.faces.find_all(rgb, [(t.landmarks.image33, t.state.face, t.resumed or t.restarted)
+                                              for t in tracks])
+            lap("face")
         people = [self._person(track, frame.time, lap) for track in tracks]
         if self.hands is not None:
             for person, track, found in zip(people, tracks, hands):
                 self.hands.attach(person, track.state.hands, found, frame.time)
             lap("hands")
+        if self.faces is not None:
+            for person, track, found in zip(people, tracks, faces):
+                self.faces.attach(person, track.state.face, found, frame.time)
+            people += self.close_ups.update(rgb, frame.time, people, bool(tracks or self.tracker.predicted()))
+            lap("face")
         if not self.stills:
             self._remember(people, tracks)
             people = sorted(people + self._predicted(), key=lambda p: p.id)
@@ -309,6 +331,9 @@ class PosePipeline:
         if self.models.hands is not None:
             self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
             HandStage.warm_up()
+        if self.models.face is not None:
+            self.models.face(blank, centre)
+            self.models.face_detector(blank)
         if self.fitter is not None and landmarks:
             image33 = landmarks[0].image33.copy()
             image33[:, 2] = 1.0

@@ -1,0 +1,188 @@
+"""Facial expressions from the face mesh's geometry (pure numpy): blinks, wide eyes, gaze, brows, jaw, the mouth
+vowels, smile, frown, pucker and funnel, each 0..1, relative to the person's neutral face.
+
+The mesh is first turned into the head's own axes (its rotation, livecap.pose.face), so that the measures hold as
+the head turns: eye and mouth apertures, mouth width, the mouth corners' height, brow height (all over the outer
+eye corners' distance, the face's scale) and the irises' place between the eye corners. An expression is how far a
+measure is from the person's neutral face: the median of their first seconds (`ExpressionState`), or a typical
+face's until then and on still images. No blendshape model ships in any package here (MediaPipe's is not in its
+wheels), hence geometry.
+
+Names: VRM 0.x presets where VRM 0.x has one, else ARKit's (one table, EXPRESSIONS, also gives each expression's
+VRM 1.0 and ARKit names). "Left" and "right" are the subject's own: LookLeft is a look to their left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from livecap.facemesh import (BROW_MIDDLE, EYE_INNER, EYE_OUTER, INNER_LIP_LOWER, INNER_LIP_UPPER, IRIS_START,
+                              LOWER_LID, MOUTH_CORNER, SIDES, UPPER_LID)
+
+# (livecap name, VRM 0.x preset or None, VRM 1.0 expression or None, ARKit blendshapes), one row per expression
+EXPRESSIONS: tuple[tuple[str, str | None, str | None, tuple[str, ...]], ...] = (
+    ("Blink_R", "Blink_R", "blinkRight", ("eyeBlinkRight",)),
+    ("Blink_L", "Blink_L", "blinkLeft", ("eyeBlinkLeft",)),
+    ("eyeWideRight", None, None, ("eyeWideRight",)),
+    ("eyeWideLeft", None, None, ("eyeWideLeft",)),
+    ("LookUp", "LookUp", "lookUp", ("eyeLookUpLeft", "eyeLookUpRight")),
+    ("LookDown", "LookDown", "lookDown", ("eyeLookDownLeft", "eyeLookDownRight")),
+    ("LookLeft", "LookLeft", "lookLeft", ("eyeLookOutLeft", "eyeLookInRight")),
+    ("LookRight", "LookRight", "lookRight", ("eyeLookInLeft", "eyeLookOutRight")),
+    ("browInnerUp", None, None, ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")),
+    ("browDownRight", None, None, ("browDownRight",)),
+    ("browDownLeft", None, None, ("browDownLeft",)),
+    ("jawOpen", None, None, ("jawOpen",)),
+    ("A", "A", "aa", ()),
+    ("I", "I", "ih", ()),
+    ("U", "U", "ou", ()),
+    ("E", "E", "ee", ()),
+    ("O", "O", "oh", ()),
+    ("mouthSmile", None, None, ("mouthSmileLeft", "mouthSmileRight")),
+    ("mouthFrown", None, None, ("mouthFrownLeft", "mouthFrownRight")),
+    ("mouthPucker", None, None, ("mouthPucker",)),
+    ("mouthFunnel", None, None, ("mouthFunnel",)),
+    ("Joy", "Joy", "happy", ()),
+    ("Fun", "Fun", "relaxed", ()),
+    ("Angry", "Angry", "angry", ()),
+    ("Sorrow", "Sorrow", "sad", ()),
+    ("Surprised", None, "surprised", ()),
+)
+NAMES = tuple(row[0] for row in EXPRESSIONS)
+SCHEMES = ("livecap", "vrm0", "vrm1", "arkit")
+
+# the measures, in this order (livecap.pose.expressions.measure)
+MEASURES = ("eye_open_right", "eye_open_left", "brow_right", "brow_left", "mouth_open", "mouth_width",
+            "corner_lift", "gaze_x", "gaze_y")
+M = {name: i for i, name in enumerate(MEASURES)}
+# A typical neutral face's measures (the dev faces' medians, 300-W, WFLW, 300-VW: eyes open, mouth closed): the
+# neutral before a person's own is learned, and for still images.
+TYPICAL_NEUTRAL = np.array([0.30, 0.30, 0.42, 0.42, 0.01, 0.62, -0.06, 0.0, 0.0])
+# How far from neutral each expression is full (1.0), in the measure's units: eye and mouth apertures and widths
+# as shares of neutral, heights over the eye-corner distance, gaze over the eye's width
+BLINK_CLOSED = 0.3  # an eye open this share of its neutral aperture is closed
+EYE_WIDE_FULL = 0.4  # an eye open 1.4 x its neutral is wide open
+BROW_UP_FULL, BROW_DOWN_FULL = 0.08, 0.05
+JAW_OPEN_FULL = 0.35  # inner lips this far apart (over the eye-corner distance): the jaw wide open
+WIDEN_FULL, NARROW_FULL = 0.15, 0.2  # the mouth 15 % wider, 20 % narrower than neutral
+CORNER_UP_FULL, CORNER_DOWN_FULL = 0.05, 0.04
+GAZE_SIDE_FULL, GAZE_UP_FULL = 0.15, 0.08
+NEUTRAL_SECONDS = 2.0  # a person's neutral face: the median of their measures over their first seconds seen
+
+
+def _head_frame(points: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """Points in the head's axes (x: its left, y: down, z: back), in units of the outer eye corners' distance."""
+    centre = points[[EYE_OUTER["right"], EYE_OUTER["left"]]].mean(axis=0)
+    local = (np.asarray(points, np.float64) - centre) @ np.asarray(rotation, np.float64)
+    scale = np.linalg.norm(local[EYE_OUTER["left"]] - local[EYE_OUTER["right"]])
+    return local / max(float(scale), 1e-9)
+
+
+def measure(points478: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """The face's measures (MEASURES) from its 478 points (x, y, z pixels) and head rotation (3 x 3, camera axes)."""
+    p = _head_frame(points478, rotation)
+    out = np.zeros(len(MEASURES))
+    gaze = []
+    for side in SIDES:
+        outer, inner = p[EYE_OUTER[side]], p[EYE_INNER[side]]
+        width = max(float(np.linalg.norm(inner - outer)), 1e-9)
+        gap = (p[list(LOWER_LID[side]), 1] - p[list(UPPER_LID[side]), 1]).mean()
+        out[M[f"eye_open_{side}"]] = gap / width
+        eye_top = p[list(UPPER_LID[side]), 1].mean()
+        out[M[f"brow_{side}"]] = eye_top - p[BROW_MIDDLE[side], 1]
+        iris = p[IRIS_START[side]]
+        if np.isfinite(iris).all():
+            middle = (outer + inner) / 2
+            gaze.append((iris[:2] - middle[:2]) / width)
+    out[M["mouth_open"]] = p[INNER_LIP_LOWER, 1] - p[INNER_LIP_UPPER, 1]
+    corners = p[[MOUTH_CORNER["right"], MOUTH_CORNER["left"]]]
+    out[M["mouth_width"]] = np.linalg.norm(corners[1] - corners[0])
+    lips = (p[INNER_LIP_UPPER, 1] + p[INNER_LIP_LOWER, 1]) / 2
+    out[M["corner_lift"]] = lips - corners[:, 1].mean()  # the head's y points down: up is positive here
+    if gaze:
+        out[M["gaze_x"]], out[M["gaze_y"]] = np.mean(gaze, axis=0)
+    return out
+
+
+def _ramp(value: float, full: float) -> float:
+    """0 at or below 0, 1 at or beyond `full`."""
+    return float(np.clip(value / full, 0.0, 1.0))
+
+
+def expressions(measures: np.ndarray, neutral: np.ndarray = TYPICAL_NEUTRAL) -> dict[str, float]:
+    """Every expression (NAMES), 0..1, from the face's measures relative to the neutral face's."""
+    m, n = measures, neutral
+    out: dict[str, float] = {}
+    for side, tag in (("right", "R"), ("left", "L")):
+        ratio = m[M[f"eye_open_{side}"]] / max(n[M[f"eye_open_{side}"]], 1e-6)
+        out[f"Blink_{tag}"] = _ramp(1.0 - ratio, 1.0 - BLINK_CLOSED)
+        out[f"eyeWide{side.title()}"] = _ramp(ratio - 1.0, EYE_WIDE_FULL)
+        out[f"browDown{side.title()}"] = _ramp(n[M[f"brow_{side}"]] - m[M[f"brow_{side}"]], BROW_DOWN_FULL)
+    gaze_x, gaze_y = m[M["gaze_x"]] - n[M["gaze_x"]], m[M["gaze_y"]] - n[M["gaze_y"]]
+    out.update(LookLeft=_ramp(gaze_x, GAZE_SIDE_FULL), LookRight=_ramp(-gaze_x, GAZE_SIDE_FULL),
+               LookDown=_ramp(gaze_y, GAZE_UP_FULL), LookUp=_ramp(-gaze_y, GAZE_UP_FULL))
+    brows = (m[M["brow_right"]] + m[M["brow_left"]] - n[M["brow_right"]] - n[M["brow_left"]]) / 2
+    out["browInnerUp"] = _ramp(brows, BROW_UP_FULL)
+    jaw = _ramp(m[M["mouth_open"]] - n[M["mouth_open"]], JAW_OPEN_FULL)
+    widening = m[M["mouth_width"]] / max(n[M["mouth_width"]], 1e-6) - 1.0
+    wide, narrow = _ramp(widening, WIDEN_FULL), _ramp(-widening, NARROW_FULL)
+    lift = m[M["corner_lift"]] - n[M["corner_lift"]]
+    smile = float(np.clip(0.5 * _ramp(lift, CORNER_UP_FULL) + 0.5 * wide * (lift > 0), 0.0, 1.0))
+    frown = _ramp(-lift, CORNER_DOWN_FULL)
+    out.update(jawOpen=jaw, mouthSmile=smile, mouthFrown=frown, mouthPucker=narrow * (1.0 - jaw),
+               mouthFunnel=narrow * jaw)
+    out.update(_vowels(jaw, wide, narrow))
+    laugh = min(2.0 * jaw, 1.0)
+    out.update(Joy=smile * laugh, Fun=smile * (1.0 - laugh), Angry=(out["browDownRight"] + out["browDownLeft"]) / 2
+               * (1.0 - smile), Sorrow=frown * (1.0 - smile), Surprised=out["browInnerUp"] * max(jaw, max(
+                   out["eyeWideRight"], out["eyeWideLeft"])))
+    return {name: round(float(out[name]), 4) for name in NAMES}
+
+
+def _vowels(jaw: float, wide: float, narrow: float) -> dict[str, float]:
+    """The mouth's shape as the vowels' visemes: A open, I spread and nearly closed, U rounded and nearly closed,
+    E spread and half open, O rounded and open; scaled down together where they add up to more than 1."""
+    half = 1.0 - abs(2.0 * jaw - 1.0)  # 1 at a half-open jaw
+    shapes = {"A": jaw * (1.0 - narrow) * (1.0 - 0.5 * wide), "I": wide * (1.0 - jaw), "U": narrow * (1.0 - jaw),
+              "E": wide * half, "O": narrow * jaw}
+    total = sum(shapes.values())
+    return {k: v / total for k, v in shapes.items()} if total > 1.0 else shapes
+
+
+def named(values: dict[str, float], scheme: str = "livecap") -> dict[str, float]:
+    """The expressions under one naming scheme (SCHEMES): livecap's own names (VRM 0.x presets, else ARKit's), VRM
+    0.x presets only, VRM 1.0 expressions only, or ARKit blendshapes (several may share one value)."""
+    if scheme == "livecap":
+        return dict(values)
+    column = SCHEMES.index(scheme)
+    out = {}
+    for row in EXPRESSIONS:
+        targets = row[column] if scheme == "arkit" else (row[column],) if row[column] else ()
+        for target in targets:
+            out[target] = values[row[0]]
+    return out
+
+
+@dataclass
+class ExpressionState:
+    """One person's neutral face: learned from their first NEUTRAL_SECONDS seen (the median, so a blink or a word
+    in that time does not count), learned again after `reset_neutral`; a typical face's until then."""
+
+    neutral: np.ndarray = field(default_factory=lambda: TYPICAL_NEUTRAL.copy())
+    learned: bool = False
+    samples: list[np.ndarray] = field(default_factory=list)
+    started: float | None = None  # the time of the first sample
+
+    def reset_neutral(self) -> None:
+        self.neutral, self.learned, self.samples, self.started = TYPICAL_NEUTRAL.copy(), False, [], None
+
+    def update(self, measures: np.ndarray, time_s: float) -> dict[str, float]:
+        """This frame's expressions; the measures also count towards the neutral face while it is being learned."""
+        if not self.learned:
+            self.started = time_s if self.started is None else self.started
+            self.samples.append(measures)
+            if time_s - self.started >= NEUTRAL_SECONDS:
+                self.neutral, self.learned, self.samples = np.median(self.samples, axis=0), True, []
+        return expressions(measures, self.neutral)
