@@ -20,16 +20,12 @@ EYE_OUTER = {"right": 33, "left": 263}
 EYE_INNER = {"right": 133, "left": 362}
 UPPER_LID = {"right": (160, 159, 158), "left": (387, 386, 385)}
 LOWER_LID = {"right": (144, 145, 153), "left": (373, 374, 380)}
-# each brow's upper edge, outer to inner, and its middle
+# each brow's upper edge, outer to inner
 BROW = {"right": (70, 63, 105, 66, 107), "left": (300, 293, 334, 296, 336)}
-BROW_MIDDLE = {"right": 105, "left": 334}
-BROW_INNER = {"right": 107, "left": 336}
-# the mouth: outer corners, the inner lips' middle points, the outer lips' middle points
+# the mouth: outer corners, the inner lips' middle points
 MOUTH_CORNER = {"right": 61, "left": 291}
 INNER_LIP_UPPER, INNER_LIP_LOWER = 13, 14
-OUTER_LIP_UPPER, OUTER_LIP_LOWER = 0, 17
 NOSE_TIP = 1
-FOREHEAD, CHIN = 10, 152
 # points on either side of the face's midline, right then left: the head's left-right axis
 SYMMETRIC_PAIRS = ((33, 263), (133, 362), (61, 291), (234, 454), (127, 356), (93, 323), (132, 361), (58, 288))
 # points along the midline, top to bottom: the head's up-down axis

@@ -1,7 +1,8 @@
 """Faces for every tracked person: crops from each body's face points, one batched mesh call per frame, then per
 face smoothing, the head's rotation and the expressions (pure per-frame core; its state lives on each person's
-track). Where no body is seen, BlazeFace looks for faces that fill the frame (a webcam at arm's length): each face
-it finds is a person of its own, its face only (`CloseUps`).
+track). Where no body is seen, BlazeFace looks for faces that fill the frame (a webcam at arm's length), and on a
+still image for the faces of bodies not found (a crowd): each face it finds is a person of its own, its face only
+(`CloseUps`).
 
 A face's crop comes from its body's BlazePose face points (nose, eyes, ears, mouth) when the nose and eyes are
 seen, or, when the face was found in the previous frame and its crop still agrees with the body, from the face's own
@@ -123,12 +124,13 @@ class FaceStage:
         """The crop for a body's face: none where its nose or eyes are not seen or lie off the image."""
         s = self.settings
         key = image33[[0, 2, 5]]
-        if (key[:, 2] < s.visibility).any() or not _in_image(key, width, height):
+        if not np.isfinite(image33[:11]).all() or (key[:, 2] < s.visibility).any() or not _in_image(key, width, height):
             face.lost()
             return None
         body = face_roi_from_body(image33)
-        if face.roi is not None and np.hypot(face.roi.cx - body.cx, face.roi.cy - body.cy) <= s.max_crop_shift * body.size:
-            return face.roi
+        own = face.roi
+        if own is not None and np.hypot(own.cx - body.cx, own.cy - body.cy) <= s.max_crop_shift * body.size:
+            return own
         return body
 
     def attach(self, person: PersonPose, face: PersonFace, found: FaceLandmarks | None, time_s: float) -> None:
@@ -147,7 +149,7 @@ class FaceStage:
         if face.filter is not None:
             points = face.filter(time_s, points, scale=found.roi.size)
         rotation = head_rotation(points)
-        measures = measure(points, rotation)
+        measures = measure(points)
         values = expressions(measures) if self.stills else face.expressions.update(measures, time_s)
         return FacePose(score=found.presence, landmarks2d=points.astype(np.float32),
                         rotation=rotation.astype(np.float32), expressions=values)
