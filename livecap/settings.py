@@ -35,6 +35,9 @@ class Preset:
     hand_model: str = "hand_landmark_lite"  # catalog name, when hands are on
     hands: bool = False  # hands and fingers on by default
     face: bool = False  # faces on by default (models: FACE_MODELS)
+    # the iris model on every face's eyes (gaze, finer lids): it costs twice the face mesh (livecap.models.face), so
+    # faster presets leave it out as MediaPipe Holistic does by default (refine_face_landmarks=False)
+    face_iris: bool = False
     # a top-down keypoint model run on each detected person's aligned crop when the detector runs, its points
     # fused with the detector's (confidence-weighted); None: the detector's points alone
     refiner_model: str | None = None
@@ -52,7 +55,7 @@ PRESETS = {
                        gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 2,
                        gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite",
-                       hand_model="hand_landmark_full", hands=True, face=True,
+                       hand_model="hand_landmark_full", hands=True, face=True, face_iris=True,
                        refiner_model="movenet_singlepose_thunder", crowd_always=True),
 }
 

@@ -118,6 +118,7 @@ class FaceLandmarks:
     image478: np.ndarray  # 478 x 3: x, y (pixels), z (pixels, depth relative to the face's centre, away from camera)
     presence: float  # 0..1: is a face in the crop at all
     roi: Roi  # the crop it came from
+    iris: bool = True  # the irises (468-477) measured by the iris model; else each at its eye's centre
 
 
 @dataclass
@@ -129,6 +130,7 @@ class FacePose:
     rotation: np.ndarray  # 3 x 3: the head's axes in camera axes (x right, y down, z forward); identity: upright,
     # facing the camera; columns: the head's left, its down, its back
     expressions: dict[str, float] = field(default_factory=dict)  # livecap.pose.expressions names, 0..1
+    iris: bool = True  # the irises measured (gaze known); else each at its eye's centre
 
 
 @dataclass

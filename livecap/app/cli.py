@@ -15,7 +15,7 @@ from livecap.errors import LivecapError, OutputError, Terminated
 from livecap.settings import PRESETS, PipelineSettings
 from livecap.app import messages
 from livecap.app.batch import add_batch_parser
-from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_hands_option, add_osc_arguments,
+from livecap.app.flags import (add_bvh_arguments, add_face_option, add_fit_options, add_hands_option, add_osc_arguments,
                                add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings,
                                positive_int,
                                size_argument)
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
                                                                                 "compared with none (default 0.5)")
     add_hands_option(p)
+    add_face_option(p)
     add_runtime_options(p)
     for command in _commands(parser).values():  # `livecap process X --config FILE` as well as before the command
         add_config_option(command, argparse.SUPPRESS)  # not given there: the value before the command stays
@@ -250,8 +251,8 @@ def _cmd_bench(args) -> int:
         return 0
     from livecap.bench.engine import format_table, run_bench
 
-    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers, hands=args.hands)
-                for preset in args.preset or PRESETS]
+    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=args.providers, hands=args.hands,
+                                 face=args.face) for preset in args.preset or PRESETS]
     rows = run_bench(args.source, settings, args.frames or 100, args.json, args.mediapipe)
     print(format_table(rows))
     return 0

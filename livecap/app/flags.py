@@ -48,6 +48,10 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=_checked(check_height, "metres"), metavar="METRES",
                         help="the people's standing height, when known (default: measured from the video)")
     add_hands_option(parser)
+    add_face_option(parser)
+
+
+def add_face_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face", action=argparse.BooleanOptionalAction, default=None,
                         help="a face for every person: 478 points, head rotation and expressions (default: on in the "
                              "accurate preset, off in the others)")

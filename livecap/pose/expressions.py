@@ -86,8 +86,9 @@ def _face_plane(points: np.ndarray) -> np.ndarray:
     return (np.asarray(points[:, :2], np.float64) - (right + left) / 2) @ turn.T / scale
 
 
-def measure(points478: np.ndarray) -> np.ndarray:
-    """The face's measures (MEASURES) from its 478 points (x, y pixels; NaN irises are left out of the gaze)."""
+def measure(points478: np.ndarray, iris: bool = True) -> np.ndarray:
+    """The face's measures (MEASURES) from its 478 points (x, y pixels); the gaze NaN where the irises were not
+    measured (`iris` False)."""
     p = _face_plane(points478)
     out = np.zeros(len(MEASURES))
     gaze = []
@@ -97,16 +98,14 @@ def measure(points478: np.ndarray) -> np.ndarray:
         upper = p[list(UPPER_LID[side]), 1].mean()
         out[M[f"eye_open_{side}"]] = (p[list(LOWER_LID[side]), 1].mean() - upper) / width
         out[M[f"brow_{side}"]] = upper - p[list(BROW[side]), 1].mean()
-        iris = p[IRIS_START[side]]
-        if np.isfinite(iris).all():
-            gaze.append((iris - (outer + inner) / 2) / width)
+        if iris:
+            gaze.append((p[IRIS_START[side]] - (outer + inner) / 2) / width)
     out[M["mouth_open"]] = p[INNER_LIP_LOWER, 1] - p[INNER_LIP_UPPER, 1]
     corners = p[[MOUTH_CORNER["right"], MOUTH_CORNER["left"]]]
     out[M["mouth_width"]] = np.linalg.norm(corners[1] - corners[0])
     lips = (p[INNER_LIP_UPPER, 1] + p[INNER_LIP_LOWER, 1]) / 2
     out[M["corner_lift"]] = lips - corners[:, 1].mean()  # y points down: up is positive here
-    if gaze:
-        out[M["gaze_x"]], out[M["gaze_y"]] = np.mean(gaze, axis=0)
+    out[M["gaze_x"]], out[M["gaze_y"]] = np.mean(gaze, axis=0) if gaze else (np.nan, np.nan)
     return out
 
 
@@ -124,7 +123,7 @@ def expressions(measures: np.ndarray, neutral: np.ndarray = TYPICAL_NEUTRAL) -> 
         out[f"Blink_{tag}"] = _ramp(1.0 - ratio, 1.0 - BLINK_CLOSED)
         out[f"eyeWide{side.title()}"] = _ramp(ratio - 1.0, EYE_WIDE_FULL)
         out[f"browDown{side.title()}"] = _ramp(n[M[f"brow_{side}"]] - m[M[f"brow_{side}"]], BROW_DOWN_FULL)
-    gaze_x, gaze_y = m[M["gaze_x"]] - n[M["gaze_x"]], m[M["gaze_y"]] - n[M["gaze_y"]]
+    gaze_x, gaze_y = np.nan_to_num(m[[M["gaze_x"], M["gaze_y"]]] - n[[M["gaze_x"], M["gaze_y"]]])  # unmeasured: 0
     out.update(LookLeft=_ramp(gaze_x, GAZE_SIDE_FULL), LookRight=_ramp(-gaze_x, GAZE_SIDE_FULL),
                LookDown=_ramp(gaze_y, GAZE_UP_FULL), LookUp=_ramp(-gaze_y, GAZE_UP_FULL))
     brows = (m[M["brow_right"]] + m[M["brow_left"]] - n[M["brow_right"]] - n[M["brow_left"]]) / 2
@@ -188,5 +187,8 @@ class ExpressionState:
             self.started = time_s if self.started is None else self.started
             self.samples.append(measures)
             if time_s - self.started >= NEUTRAL_SECONDS:
-                self.neutral, self.learned, self.samples = np.median(self.samples, axis=0), True, []
+                learned = np.array(self.samples)
+                seen = np.isfinite(learned).any(axis=0)  # a gaze never measured keeps the typical face's
+                self.neutral[seen] = np.nanmedian(learned[:, seen], axis=0)
+                self.learned, self.samples = True, []
         return expressions(measures, self.neutral)

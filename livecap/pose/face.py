@@ -149,10 +149,10 @@ class FaceStage:
         if face.filter is not None:
             points = face.filter(time_s, points, scale=found.roi.size)
         rotation = head_rotation(points)
-        measures = measure(points)
+        measures = measure(points, found.iris)
         values = expressions(measures) if self.stills else face.expressions.update(measures, time_s)
         return FacePose(score=found.presence, landmarks2d=points.astype(np.float32),
-                        rotation=rotation.astype(np.float32), expressions=values)
+                        rotation=rotation.astype(np.float32), expressions=values, iris=found.iris)
 
 def face_only_person(person_id: int, face: FacePose) -> PersonPose:
     """A person seen by their face alone: their body's face points from the mesh (its other points unseen: score 0,

@@ -65,8 +65,10 @@ class PipelineModels:
                   if preset.second_landmark_model else None)
         face = face_detector = None
         if settings.face_on:
-            mesh, iris, close_ups = (OnnxModel(catalog.require(name).path, options) for name in FACE_MODELS)
-            face, face_detector = FaceMeshLandmarker(mesh, iris), BlazeFaceDetector(close_ups)
+            mesh_model, iris_model, detector_model = FACE_MODELS
+            iris = OnnxModel(catalog.require(iris_model).path, options) if preset.face_iris else None
+            face = FaceMeshLandmarker(OnnxModel(catalog.require(mesh_model).path, options), iris)
+            face_detector = BlazeFaceDetector(OnnxModel(catalog.require(detector_model).path, options))
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), BlazePoseLandmarker(landmark), hands,
                    refiner, crowd, second, face, face_detector)
 

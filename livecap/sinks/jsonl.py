@@ -69,10 +69,11 @@ def person_record(person: PersonPose) -> dict:
 
 
 def face_record(face: FacePose) -> dict:
-    """The face: 478 points (x, y, z pixels, MediaPipe's mesh order), the head's rotation as a quaternion x, y, z, w
-    in camera axes (identity: upright, facing the camera) and the expressions (0..1)."""
+    """The face: 478 points (x, y, z pixels, MediaPipe's mesh order; "iris" false: the irises, 468-477, are not
+    measured but put at their eyes' centres), the head's rotation as a quaternion x, y, z, w in camera axes
+    (identity: upright, facing the camera) and the expressions (0..1)."""
     return {"score": round(float(face.score), SCORE_DECIMALS),
-            "landmarks2d": _rounded(face.landmarks2d, PIXEL_DECIMALS),
+            "landmarks2d": _rounded(face.landmarks2d, PIXEL_DECIMALS), "iris": bool(face.iris),
             "rotation": _rounded(Rotation.from_matrix(np.asarray(face.rotation, np.float64)).as_quat(), 5),
             "expressions": {name: round(float(value), SCORE_DECIMALS) for name, value in face.expressions.items()}}
 

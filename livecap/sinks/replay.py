@@ -37,7 +37,8 @@ def person_from_record(record: dict) -> PersonPose:
         person.face_tracked, face = True, record["face"]
         person.face = None if face is None else FacePose(
             float(face["score"]), np.asarray(face["landmarks2d"], np.float32),
-            Rotation.from_quat(face["rotation"]).as_matrix().astype(np.float32), dict(face["expressions"]))
+            Rotation.from_quat(face["rotation"]).as_matrix().astype(np.float32), dict(face["expressions"]),
+            bool(face.get("iris", True)))
     return person
 
 
