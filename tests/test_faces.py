@@ -165,16 +165,21 @@ def test_results_carry_a_face_per_person_only_with_faces_on(tmp_path):
 
 
 def test_faces_follow_their_people_through_a_video(tmp_path):
-    """two_people with faces on: each person keeps their id and has a face in most frames where it faces the camera
-    enough (measured 80 of 144 person-frames: both men turn away), every record "face" key present."""
+    """two_people with faces on: each person keeps their id and every record has its "face" key; the man facing the
+    camera has his face in every frame until he turns (0-37), and none on the back of his head after (he turns his
+    back from frame 40: BlazePose's nose then lies under 3.5 cm before its ears, and faces are not looked for there;
+    before that rule the mesh put a face on his hair in 13 of those frames). Measured: 64 faces in 144 person-frames."""
     out = tmp_path / "two.jsonl"
     done = run_livecap("process", str(TWO_PEOPLE), "--face", "--out", str(out), "--no-progress")
     assert done.returncode == 0, done.stderr
     _, frames = read_jsonl(out)
     people = [p for f in frames for p in f["people"]]
     assert {p["id"] for p in people} == {1, 2} and all("face" in p for p in people)
+    front = {f["frame"]: p["face"] for f in frames for p in f["people"] if p["id"] == 1}
+    assert all(front[k] is not None for k in range(0, 38))
+    assert sum(front[k] is not None for k in range(40, 72)) <= 4
     with_face = [p for p in people if p["face"] is not None]
-    assert len(with_face) >= 70
+    assert len(with_face) >= 56
     for person in with_face:
         points = np.array(person["face"]["landmarks2d"])[:, :2]
         x1, y1, x2, y2 = person["bbox"]

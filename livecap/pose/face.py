@@ -24,7 +24,7 @@ from livecap.models.face import (BlazeFaceDetector, FaceMeshLandmarker, face_roi
                                  face_roi_from_landmarks)
 from livecap.pose.expressions import ExpressionState, expressions, measure
 from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
-from livecap.types import FaceLandmarks, FacePose, PersonPose, Roi
+from livecap.types import FaceLandmarks, FacePose, Landmarks, PersonPose, Roi
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class FaceSettings:
     max_crop_shift: float = 0.5  # the own-mesh crop is kept while its centre is within this x the body's crop
     still_passes: int = 2  # mesh passes on a still image: the first from the body, the next from the mesh
     max_nose_gap: float = 0.2  # the mesh's nose tip may lie this share of the crop from the body's nose
+    # a face is looked for where the body's nose lies at least this much nearer the camera than its ears (metres,
+    # BlazePose's 3D): about 0.11 facing the camera, 0.05 side-on; turned further or away, the mesh model puts a face
+    # on the hair (two_people's men turning their backs: -0.017 to -0.03)
+    facing: float = 0.035
 
 
 def head_rotation(points: np.ndarray) -> np.ndarray:
@@ -83,21 +87,21 @@ class FaceStage:
             face.filter = OneEuroFilter(self.smoothing.landmarks)
         return face
 
-    def find_all(self, rgb: np.ndarray, people: list[tuple[np.ndarray, PersonFace, bool]]
+    def find_all(self, rgb: np.ndarray, people: list[tuple[Landmarks, PersonFace, bool]]
                  ) -> list[FaceLandmarks | None]:
-        """Every tracked person's face this frame, from (their BlazePose image33, their face state, found again
+        """Every tracked person's face this frame, from (their BlazePose landmarks, their face state, found again
         after being lost) each; None where the face was not looked for or not found."""
         height, width = rgb.shape[:2]
         rois: list[Roi | None] = []
-        for image33, face, resumed in people:
+        for body, face, resumed in people:
             if resumed:
                 face.lost()
-            rois.append(self._crop(image33, face, width, height))
+            rois.append(self._crop(body, face, width, height))
         chosen = [i for i, roi in enumerate(rois) if roi is not None]
         found = self.find(rgb, [rois[i] for i in chosen])
         out: list[FaceLandmarks | None] = [None] * len(people)
         for i, face in zip(chosen, found):
-            if face is not None and self._on_body(face, people[i][0]):
+            if face is not None and self._on_body(face, people[i][0].image33):
                 out[i] = face
         return out
 
@@ -120,11 +124,14 @@ class FaceStage:
         return [face if face.presence >= self.settings.presence and np.isfinite(face.image478[:, :2]).all() else None
                 for face in found]
 
-    def _crop(self, image33: np.ndarray, face: PersonFace, width: int, height: int) -> Roi | None:
-        """The crop for a body's face: none where its nose or eyes are not seen or lie off the image."""
-        s = self.settings
+    def _crop(self, body: Landmarks, face: PersonFace, width: int, height: int) -> Roi | None:
+        """The crop for a body's face: none where its nose or eyes are not seen or lie off the image, or where it
+        does not face the camera."""
+        s, image33 = self.settings, body.image33
         key = image33[[0, 2, 5]]
-        if not np.isfinite(image33[:11]).all() or (key[:, 2] < s.visibility).any() or not _in_image(key, width, height):
+        facing = float(body.world33[[7, 8], 2].mean() - body.world33[0, 2])
+        if (not np.isfinite(image33[:11]).all() or (key[:, 2] < s.visibility).any()
+                or not _in_image(key, width, height) or not facing >= s.facing):
             face.lost()
             return None
         body = face_roi_from_body(image33)

@@ -167,8 +167,7 @@ class PosePipeline:
                                               for t in tracks])
             lap("hands")
         if self.faces is not None:
-            faces = self.faces.find_all(rgb, [(t.landmarks.image33, t.state.face, t.resumed or t.restarted)
-                                              for t in tracks])
+            faces = self.faces.find_all(rgb, [(t.landmarks, t.state.face, t.resumed or t.restarted) for t in tracks])
             lap("face")
         people = [self._person(track, frame.time, lap) for track in tracks]
         if self.hands is not None:
