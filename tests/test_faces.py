@@ -209,3 +209,20 @@ def test_a_frame_whose_faces_cannot_be_seen_still_yields_every_body():
     bodies = people(hidden)
     assert len(bodies) == 2 and all(p.face is None and p.skeleton is not None for p in bodies)
     assert all(person_record(p)["face"] is None for p in bodies)
+
+
+def test_resetting_the_neutral_faces_learns_every_persons_neutral_again():
+    """After NEUTRAL_SECONDS of two_people the man who faces the camera has his neutral face learned (the other is
+    seen side-on, then turned away, for too short a time); the pipeline's reset (the app's "neutral face" button)
+    starts every person's learning again."""
+    capture = cv2.VideoCapture(str(TWO_PEOPLE))
+    settings = PipelineSettings(face=True)
+    pipeline = build_pipeline(settings, 1920, 1080)
+    for index in range(int(28 * NEUTRAL_SECONDS) + 6):
+        ok, image = capture.read()
+        assert ok
+        pipeline.process(Frame(index, index / 28.0, image, 0.0))
+    states = [track.state.face.expressions for track in pipeline.tracker.tracks.values()]
+    assert len(states) == 2 and sum(state.learned for state in states) == 1
+    pipeline.reset_neutral_faces()
+    assert not any(state.learned for state in states)

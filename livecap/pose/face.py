@@ -134,11 +134,9 @@ class FaceStage:
                 or not _in_image(key, width, height) or not facing >= s.facing):
             face.lost()
             return None
-        body = face_roi_from_body(image33)
-        own = face.roi
-        if own is not None and np.hypot(own.cx - body.cx, own.cy - body.cy) <= s.max_crop_shift * body.size:
-            return own
-        return body
+        from_body, own = face_roi_from_body(image33), face.roi
+        shift = np.inf if own is None else np.hypot(own.cx - from_body.cx, own.cy - from_body.cy)
+        return own if shift <= s.max_crop_shift * from_body.size else from_body
 
     def attach(self, person: PersonPose, face: PersonFace, found: FaceLandmarks | None, time_s: float) -> None:
         """Publishes the person's face (None where not found)."""
@@ -160,6 +158,7 @@ class FaceStage:
         values = expressions(measures) if self.stills else face.expressions.update(measures, time_s)
         return FacePose(score=found.presence, landmarks2d=points.astype(np.float32),
                         rotation=rotation.astype(np.float32), expressions=values, iris=found.iris)
+
 
 def face_only_person(person_id: int, face: FacePose) -> PersonPose:
     """A person seen by their face alone: their body's face points from the mesh (its other points unseen: score 0,
@@ -241,6 +240,10 @@ class CloseUps:
                 people.append(face_only_person(close_up.id, pose))
         self.followed = [] if self.stage.stills else [c for c in self.followed if c.missed <= self.max_missed]
         return people
+
+    def reset_neutral(self) -> None:
+        for close_up in self.followed:
+            close_up.face.reset_neutral()
 
     def _detected(self, rgb: np.ndarray) -> list[Roi]:
         faces = self.stage.detector(rgb, STILL_TILINGS if self.stage.stills else (1,))

@@ -124,6 +124,14 @@ class PosePipeline:
                            self.hands.new_person() if self.hands is not None else None,
                            self.faces.new_person() if self.faces is not None else None)
 
+    def reset_neutral_faces(self) -> None:
+        """Every person's neutral face is learned again from now on (a "neutral face" button)."""
+        if self.faces is None:
+            return
+        for track in self.tracker.tracks.values():
+            track.state.face.reset_neutral()
+        self.close_ups.reset_neutral()
+
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
         return StreamInfo(source, width, height, fps, self.camera, self.settings.preset, self.models.providers,
