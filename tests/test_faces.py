@@ -11,6 +11,8 @@ import pytest
 from conftest import MEDIA, TWO_PEOPLE, read_jsonl, run_livecap
 from eval_faces import (COMPARED, gt_measures, livecap_measures, load_faces, nearest, rank_correlations,
                         run_livecap as run_faces)
+from livecap.app.cli import build_parser
+from livecap.app.flags import pipeline_settings
 from livecap.facemesh import EYE_INNER, EYE_OUTER, FACE_POINTS, IRIS_START, SIDES
 from livecap.models.catalog import ModelCatalog
 from livecap.models.face import BlazeFaceDetector, ssd_anchors
@@ -140,7 +142,6 @@ def test_results_carry_a_face_per_person_only_with_faces_on(tmp_path):
     """`livecap process --face` on the 300-W close-ups (no body in view: each face is a person of its own) and on
     two_people: every person record has "face", with 478 points, a unit quaternion and every expression; without
     --face (balanced) no record has it, and the header says so."""
-    assert not PipelineSettings().face_on and PipelineSettings(preset="accurate").face_on
     close_ups = tmp_path / "close_ups.jsonl"
     done = run_livecap("process", str(MEDIA / "images" / "faces" / "300w"), "--stills", "--face", "--out",
                        str(close_ups), "--no-progress")
@@ -226,3 +227,19 @@ def test_resetting_the_neutral_faces_learns_every_persons_neutral_again():
     assert len(states) == 2 and sum(state.learned for state in states) == 1
     pipeline.reset_neutral_faces()
     assert not any(state.learned for state in states)
+
+
+def test_faces_are_on_in_accurate_and_with_the_flag_or_the_config_key(tmp_path):
+    assert not PipelineSettings().face_on and PipelineSettings(preset="accurate").face_on
+    assert not PipelineSettings(preset="accurate", face=False).face_on
+    assert PipelineSettings(preset="accurate").preset_spec.face_iris and not PipelineSettings().preset_spec.face_iris
+    parser = build_parser()
+    assert pipeline_settings(parser.parse_args(["process", "v.mp4", "--out", "r.jsonl", "--face"])).face_on
+    assert pipeline_settings(parser.parse_args(["process", "v.mp4", "--out", "r.jsonl"])).face is None
+    config = tmp_path / "config.toml"
+    config.write_text("[pipeline]\nface = true\n")
+    done = run_livecap("--config", str(config), "config", "--show")
+    assert done.returncode == 0 and "\nface = true\n" in done.stdout, done.stderr
+    config.write_text('[pipeline]\nface = "yes"\n')
+    done = run_livecap("--config", str(config), "config", "--show")
+    assert done.returncode == 2 and "[pipeline] face must be true or false, not 'yes'" in done.stderr
