@@ -37,6 +37,10 @@ class Preset:
     second_landmark_model: str | None = None
     hand_model: str = "hand_landmark_lite"  # catalog name, when hands are on
     hands: bool = False  # hands and fingers on by default
+    face: bool = False  # faces on by default (models: FACE_MODELS)
+    # the iris model on every face's eyes (gaze, finer lids): it costs twice the face mesh (livecap.models.face), so
+    # faster presets leave it out as MediaPipe Holistic does by default (refine_face_landmarks=False)
+    face_iris: bool = False
     # a top-down keypoint model run on each detected person's aligned crop when the detector runs, its points
     # fused with the detector's (confidence-weighted); None: the detector's points alone
     refiner_model: str | None = None
@@ -54,9 +58,13 @@ PRESETS = {
                        gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 2,
                        gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite",
-                       hand_model="hand_landmark_full", hands=True,
+                       hand_model="hand_landmark_full", hands=True, face=True, face_iris=True,
                        refiner_model="movenet_singlepose_thunder", crowd_always=True),
 }
+
+
+# catalog names of the face models, the same in every preset: the mesh, its iris refinement, the close-up detector
+FACE_MODELS = ("face_landmark", "iris_landmark", "face_detection_short_range")
 
 
 @dataclass
@@ -161,6 +169,7 @@ class PipelineSettings:
     providers: tuple[str, ...] | None = None  # ONNX Runtime execution providers in order; None: automatic
     model_dir: str | None = None  # a user model folder
     hands: bool | None = None  # hands and fingers for every person; None: the preset's default
+    face: bool | None = None  # a face for every person (mesh, head rotation, expressions); None: the preset's default
 
     @property
     def preset_spec(self) -> Preset:
@@ -170,7 +179,12 @@ class PipelineSettings:
     def hands_on(self) -> bool:
         return self.preset_spec.hands if self.hands is None else bool(self.hands)
 
-    def record(self, hands: bool) -> dict:
-        """What the results header reports of how the stream was processed; `hands`: whether the pipeline runs its
-        hands stage ("hands" only then: the results of a run without hands stay as they were)."""
-        return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if hands else {})}
+    @property
+    def face_on(self) -> bool:
+        return self.preset_spec.face if self.face is None else bool(self.face)
+
+    def record(self, hands: bool, face: bool = False) -> dict:
+        """What the results header reports of how the stream was processed; `hands`, `face`: whether the pipeline
+        runs those stages (named only then: the results of a run without them stay as they were)."""
+        return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if hands else {}),
+                **({"face": True} if face else {})}

@@ -98,6 +98,40 @@ class HandPose:
 
 
 @dataclass
+class FaceDetections:
+    """Faces found by a face detector on the whole image, in image pixels, best first."""
+
+    boxes: np.ndarray  # N x 4: x1, y1, x2, y2
+    keypoints: np.ndarray  # N x 6 x 2: the subject's right eye, left eye, nose tip, mouth centre, right and left ear
+    scores: np.ndarray  # N
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+@dataclass
+class FaceLandmarks:
+    """The face mesh model's output for one face crop, mapped back to the image (livecap.facemesh: point order)."""
+
+    image478: np.ndarray  # 478 x 3: x, y (pixels), z (pixels, depth relative to the face's centre, away from camera)
+    presence: float  # 0..1: is a face in the crop at all
+    roi: Roi  # the crop it came from
+    iris: bool = True  # the irises (468-477) measured by the iris model; else each at its eye's centre
+
+
+@dataclass
+class FacePose:
+    """The face of a tracked person, published when it was found (faces on)."""
+
+    score: float  # 0..1, the face model's presence
+    landmarks2d: np.ndarray  # 478 x 3: x, y, z in image pixels (z: depth relative to the face's centre)
+    rotation: np.ndarray  # 3 x 3: the head's axes in camera axes (x right, y down, z forward); identity: upright,
+    # facing the camera; columns: the head's left, its down, its back
+    expressions: dict[str, float] = field(default_factory=dict)  # livecap.pose.expressions names, 0..1
+    iris: bool = True  # the irises measured (gaze known); else each at its eye's centre
+
+
+@dataclass
 class SkeletonPose:
     """A fitted skeleton (see livecap.skeleton for joint order)."""
 
@@ -123,6 +157,8 @@ class PersonPose:
     world: WorldPose | None = None  # the skeleton in world space (livecap.skeleton): what the sinks use
     contacts: dict[str, bool] | None = None  # {"left", "right"}: feet on the floor (livecap.pose.contact)
     hands: dict[str, HandPose | None] = field(default_factory=dict)  # "left", "right" when hands are on
+    face: FacePose | None = None  # the face, when faces are on and it was found
+    face_tracked: bool = False  # faces are on: the results carry "face" (null where it was not found)
     predicted: bool = False  # not seen in this frame: moved on from the last pose seen (livecap.pose.prediction)
 
     def __post_init__(self):

@@ -11,7 +11,7 @@ from conftest import REPO
 MOST_LINES = 400
 # lowest first; a module may import from its own layer and the ones before it
 LAYERS = (
-    ("livecap", "livecap.errors", "livecap.camera", "livecap.fingers", "livecap.skeleton", "livecap.keypoints", "livecap.types",
+    ("livecap", "livecap.errors", "livecap.camera", "livecap.fingers", "livecap.facemesh", "livecap.skeleton", "livecap.keypoints", "livecap.types",
      "livecap.mp4", "livecap.samples", "livecap.solver_cache"),
     ("livecap.models",),
     ("livecap.settings",),

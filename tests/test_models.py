@@ -15,7 +15,7 @@ from test_errors import assert_one_line_error
 
 SHIPPED = {"movenet_multipose_lightning", "blazepose_landmark_lite", "blazepose_landmark_full",
            "blazepose_landmark_heavy", "hand_landmark_lite", "hand_landmark_full", "movenet_singlepose_thunder",
-           "nanodet_g"}
+           "nanodet_g", "face_landmark", "iris_landmark", "face_detection_short_range"}
 
 
 def test_every_shipped_model_verifies():

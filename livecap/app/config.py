@@ -21,7 +21,8 @@ from livecap.sinks.osc.kinds import KINDS, StreamKind, config_sections
 # section -> key -> the flag's destination (argparse dest); the streams' sections come from their table
 SETTINGS: dict[str, dict[str, str]] = {
     "pipeline": {"preset": "preset", "smoothing": "smoothing", "fov": "fov", "calibration": "calibration",
-                 "height": "height", "providers": "providers", "model_dir": "model_dir", "hands": "hands"},
+                 "height": "height", "providers": "providers", "model_dir": "model_dir", "hands": "hands",
+                 "face": "face"},
     "live": {"source": "source", "paced": "paced", "camera_size": "camera_size", "camera_fps": "camera_fps",
              "mjpg": "mjpg"},
     "bvh": {"directory": "bvh", "units": "bvh_units", "order": "bvh_order", "fps": "bvh_fps",

@@ -46,6 +46,13 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=checked_type(check_height, "metres"), metavar="METRES",
                         help="the people's standing height, when known (default: measured from the video)")
     add_hands_option(parser)
+    add_face_option(parser)
+
+
+def add_face_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--face", action=argparse.BooleanOptionalAction, default=None,
+                        help="a face for every person: 478 points, head rotation and expressions (default: on in the "
+                             "accurate preset, off in the others)")
 
 
 def add_hands_option(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +83,7 @@ def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
     return PipelineSettings(preset=preset or "balanced", smoothing=DEFAULT_SMOOTHING if smoothing is None else smoothing,
                             fov=args.fov, calibration=args.calibration, height=args.height,
                             providers=tuple(providers) if providers else None, model_dir=args.model_dir,
-                            hands=getattr(args, "hands", None))
+                            hands=getattr(args, "hands", None), face=getattr(args, "face", None))
 
 
 def capture_request(args: argparse.Namespace):

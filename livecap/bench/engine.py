@@ -19,7 +19,7 @@ from livecap.pose.pipeline import PipelineModels
 from livecap.settings import PipelineSettings
 from livecap.sinks.jsonl import JsonlSink
 
-STAGES = ("capture", "convert", "detect", "landmarks", "track", "hands", "filter", "fit", "sinks")
+STAGES = ("capture", "convert", "detect", "landmarks", "track", "hands", "face", "filter", "fit", "sinks")
 
 
 @dataclass
@@ -55,7 +55,7 @@ def bench_file(path: str, settings: PipelineSettings, max_frames: int, models: P
     unpaced, people = _run(path, settings, False, max_frames, models)
     paced, _ = _run(path, settings, True, max_frames, models)
     stages = {name: round(unpaced.stage_ms.get(name, 0.0), 2) for name in STAGES}
-    preset = settings.preset + (" +hands" if settings.hands_on else "")
+    preset = settings.preset + (" +hands" if settings.hands_on else "") + (" +face" if settings.face_on else "")
     return BenchRow(Path(path).name, preset, unpaced.frames, round(unpaced.fps, 1), stages, round(people, 1),
                     models.providers, round(paced.latency_p50_ms, 1), round(paced.latency_p95_ms, 1), paced.dropped,
                     paced.captured)
@@ -103,6 +103,9 @@ def format_table(rows: list[BenchRow]) -> str:
                  f"{r.people_per_frame:.1f}", f"{r.fps:.1f}", f"{r.latency_p50_ms:.0f}", f"{r.latency_p95_ms:.0f}",
                  f"{r.dropped}/{r.paced_frames}", r.providers[0].replace("ExecutionProvider", "")]
         lines.append(" | ".join(cells))
+        if r.stage_ms.get("face") and r.people_per_frame:
+            lines.append(f"  faces on {r.source}: {r.stage_ms['face'] / r.people_per_frame:.1f} ms per person per "
+                         f"frame")
         for peer, fps in r.peer_fps.items():
             lines.append(f"  {peer} on {r.source}: {fps:.1f} fps; livecap {r.preset} is {r.fps / fps:.2f}x its rate")
     return "\n".join(lines) + ("\n(stage columns: mean milliseconds per frame, unpaced; fps: unpaced end to end; "
@@ -117,11 +120,11 @@ def run_bench(sources: list[str], settings: list[PipelineSettings], max_frames: 
         models = PipelineModels.load(setting)
         rows += [bench_file(source, setting, max_frames, models) for source in sources]
     if mediapipe_python:
-        for holistic in sorted({s.hands_on for s in settings}):
+        for holistic in sorted({s.hands_on or s.face_on for s in settings}):
             for source in sources:
                 fps = mediapipe_fps(mediapipe_python, source, max_frames, holistic)
                 for row, setting in zip(rows, [s for s in settings for _ in sources]):
-                    if row.source == Path(source).name and setting.hands_on == holistic:
+                    if row.source == Path(source).name and (setting.hands_on or setting.face_on) == holistic:
                         row.peer_fps[PEERS[holistic]] = round(fps, 1)
     if json_out:
         Path(json_out).write_text(json.dumps([asdict(r) for r in rows], indent=2))

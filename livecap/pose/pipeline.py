@@ -19,17 +19,19 @@ from livecap.errors import ModelError
 from livecap.models.catalog import ModelCatalog
 from livecap.models.crop import roi_from_alignment_points
 from livecap.models.landmarker import Landmarker, load_landmarker
+from livecap.models.face import BlazeFaceDetector, FaceMeshLandmarker
 from livecap.models.movenet import MAX_PEOPLE, MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.nanodet import NanoDetPersonDetector
 from livecap.models.runtime import OnnxModel, RuntimeOptions
 from livecap.pose.contact import FootContacts, joints_in_contact
+from livecap.pose.face import CloseUps, FaceStage, PersonFace
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
 from livecap.pose.hands import HandStage, PersonHands
 from livecap.pose.prediction import predicted_person
 from livecap.pose.similarity import merge_people
 from livecap.pose.tracking import PoseTracker, Track
-from livecap.settings import PipelineSettings, TrackerSettings
+from livecap.settings import FACE_MODELS, PipelineSettings, TrackerSettings
 from livecap.types import Candidate, Frame, FrameResult, Landmarks, PeopleDetections, PersonPose, Roi, StreamInfo
 
 
@@ -43,6 +45,8 @@ class PipelineModels:
     refiner: MoveNetSinglePose | None = None  # top-down keypoints of each detected person (accurate)
     crowd: NanoDetPersonDetector | None = None  # boxes of any number of people, where MoveNet's six may not do
     second_landmarker: Landmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
+    face: FaceMeshLandmarker | None = None  # when faces are on
+    face_detector: BlazeFaceDetector | None = None  # close-up faces with no body, when faces are on
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
@@ -66,7 +70,14 @@ class PipelineModels:
         if second is not None and second.scheme is not landmarker.scheme:
             raise ModelError(f"landmark models '{body}' and '{preset.second_landmark_model}' give different points "
                              f"({landmarker.scheme.name}, {second.scheme.name}): the second must speak the first's")
-        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second)
+        face = face_detector = None
+        if settings.face_on:
+            mesh_model, iris_model, detector_model = FACE_MODELS
+            iris = OnnxModel(catalog.require(iris_model).path, options) if preset.face_iris else None
+            face = FaceMeshLandmarker(OnnxModel(catalog.require(mesh_model).path, options), iris)
+            face_detector = BlazeFaceDetector(OnnxModel(catalog.require(detector_model).path, options))
+        return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second,
+                   face, face_detector)
 
     @property
     def providers(self) -> list[str]:
@@ -82,6 +93,7 @@ class PersonState:
     smoother: PersonSmoother | None
     contacts: FootContacts | None = None  # not for stills: contact needs motion
     hands: PersonHands | None = None  # when hands are on (livecap.pose.hands)
+    face: PersonFace | None = None  # when faces are on (livecap.pose.face)
     last: PersonPose | None = None  # as last published: where a prediction starts from
     root_step: np.ndarray | None = None  # the root's motion (metres) between the last two frames
 
@@ -102,8 +114,11 @@ class PosePipeline:
         self.fitter = self._fitter(camera) if camera is not None else None
         self.hands = (HandStage(models.hands, models.landmarker.scheme, self.smoothing) if models.hands is not None
                       else None)
+        self.faces = (FaceStage(models.face, models.face_detector, self.smoothing, stills=stills)
+                      if models.face is not None else None)
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
+        self.close_ups = CloseUps(self.faces, self.tracker.new_id) if self.faces is not None else None
         self._detector_runs = 0
         self._last_time: float | None = None
         self._frame_interval: float | None = None  # seconds between frames, averaged
@@ -114,12 +129,22 @@ class PosePipeline:
     def _new_person(self) -> PersonState:
         return PersonState(FitState(), PersonSmoother(self.smoothing) if self.smoothing is not None else None,
                            None if self.stills else FootContacts(),
-                           self.hands.new_person() if self.hands is not None else None)
+                           self.hands.new_person() if self.hands is not None else None,
+                           self.faces.new_person() if self.faces is not None else None)
+
+    def reset_neutral_faces(self) -> None:
+        """Every person's neutral face is learned again from now on (a "neutral face" button)."""
+        if self.faces is None:
+            return
+        for track in self.tracker.tracks.values():
+            track.state.face.reset_neutral()
+        self.close_ups.reset_neutral()
 
     def stream_info(self, source: str, width: int, height: int, fps: float) -> StreamInfo:
         """What every sink is told before the first frame."""
         return StreamInfo(source, width, height, fps, self.camera, self.settings.preset, self.models.providers,
-                          self.settings.record(hands=self.hands is not None), self.models.landmarker.scheme.name)
+                          self.settings.record(hands=self.hands is not None, face=self.faces is not None),
+                          self.models.landmarker.scheme.name)
 
     def process(self, frame: Frame) -> FrameResult:
         clock = time.perf_counter()
@@ -159,11 +184,19 @@ class PosePipeline:
             hands = self.hands.find_all(rgb, [(t.landmarks.image, t.state.hands, t.resumed or t.restarted)
                                               for t in tracks])
             lap("hands")
+        if self.faces is not None:
+            faces = self.faces.find_all(rgb, [(t.landmarks, t.state.face, t.resumed or t.restarted) for t in tracks])
+            lap("face")
         people = [self._person(track, frame.time, lap) for track in tracks]
         if self.hands is not None:
             for person, track, found in zip(people, tracks, hands):
                 self.hands.attach(person, track.state.hands, found, frame.time)
             lap("hands")
+        if self.faces is not None:
+            for person, track, found in zip(people, tracks, faces):
+                self.faces.attach(person, track.state.face, found, frame.time)
+            people += self.close_ups.update(rgb, frame.time, people, bool(tracks or self.tracker.predicted()))
+            lap("face")
         if not self.stills:
             self._remember(people, tracks)
             people = sorted(people + self._predicted(), key=lambda p: p.id)
@@ -322,6 +355,9 @@ class PosePipeline:
         if self.models.hands is not None:
             self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
             HandStage.warm_up()
+        if self.models.face is not None:
+            self.models.face(blank, centre)
+            self.models.face_detector(blank)
         if self.fitter is not None and landmarks:
             image = landmarks[0].image.copy()
             image[:, 2] = 1.0

@@ -29,7 +29,9 @@ def predicted_person(last: PersonPose, pixels: np.ndarray, metres: np.ndarray | 
     # world=None: PersonPose computes the moved skeleton's world pose
     return replace(last, bbox=last.bbox + np.tile(shift2d, 2), coco17=_moved2d(last.coco17, shift2d),
                    landmarks2d=_moved2d(last.landmarks2d, shift2d), skeleton=fit, world=None, predicted=True,
-                   hands={side: _moved_hand(hand, shift2d, metres) for side, hand in last.hands.items()})
+                   hands={side: _moved_hand(hand, shift2d, metres) for side, hand in last.hands.items()},
+                   face=None if last.face is None else replace(last.face, landmarks2d=_moved2d(last.face.landmarks2d,
+                                                                                                shift2d)))
 
 
 def _moved2d(points: np.ndarray, shift: np.ndarray) -> np.ndarray:

@@ -68,6 +68,11 @@ class PoseTracker:
         self.tracks.clear()
         self._lost_last_frame = self._unexplained = False
 
+    def new_id(self) -> int:
+        """An id for a person found without a body (a face close-up, livecap.pose.face): never any track's."""
+        self._next_id += 1
+        return self._next_id - 1
+
     def active(self) -> list[Track]:
         return [t for t in self.tracks.values() if t.missed == 0]
 

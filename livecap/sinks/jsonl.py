@@ -10,12 +10,13 @@ import os
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from livecap import __version__, skeleton
 from livecap.errors import OutputError
 from livecap.fingers import BONES_PER_HAND, SIDES, FingerPose
 from livecap.sinks.checks import check_file
-from livecap.types import FrameResult, HandPose, PersonPose, StreamInfo
+from livecap.types import FacePose, FrameResult, HandPose, PersonPose, StreamInfo
 
 PIXEL_DECIMALS = 2
 METRE_DECIMALS = 4
@@ -62,7 +63,19 @@ def person_record(person: PersonPose) -> dict:
                              for side, hand in person.hands.items()}
         if fit is not None and fit.fingers is not None and fit.fingers.lengths is not None:
             record.update(finger_shape_record(fit.fingers))
+    if person.face_tracked:  # faces on: null for a face not found
+        record["face"] = None if person.face is None else face_record(person.face)
     return record
+
+
+def face_record(face: FacePose) -> dict:
+    """The face: 478 points (x, y, z pixels, MediaPipe's mesh order; "iris" false: the irises, 468-477, are not
+    measured but put at their eyes' centres), the head's rotation as a quaternion x, y, z, w in camera axes
+    (identity: upright, facing the camera) and the expressions (0..1)."""
+    return {"score": round(float(face.score), SCORE_DECIMALS),
+            "landmarks2d": _rounded(face.landmarks2d, PIXEL_DECIMALS), "iris": bool(face.iris),
+            "rotation": _rounded(Rotation.from_matrix(np.asarray(face.rotation, np.float64)).as_quat(), 5),
+            "expressions": {name: round(float(value), SCORE_DECIMALS) for name, value in face.expressions.items()}}
 
 
 def finger_shape_record(fingers: FingerPose) -> dict:

@@ -12,7 +12,7 @@ from livecap import skeleton
 from livecap.fingers import (BONES_PER_HAND, SIDE_NAMES, SIDES, FingerPose, finger_kinematics, fingertips, tip_offsets,
                              typical_offsets)
 from livecap.skeleton import offsets_from_pose
-from livecap.types import FrameResult, HandPose, PersonPose, SkeletonPose
+from livecap.types import FacePose, FrameResult, HandPose, PersonPose, SkeletonPose
 
 
 def person_from_record(record: dict) -> PersonPose:
@@ -33,6 +33,12 @@ def person_from_record(record: dict) -> PersonPose:
         person.hands[side] = None if hand is None else HandPose(
             float(hand["score"]), np.asarray(hand["landmarks2d"], np.float32), np.asarray(hand["world"], np.float32),
             None if rotations is None else np.asarray(rotations, np.float32))
+    if "face" in record:  # a run with faces on
+        person.face_tracked, face = True, record["face"]
+        person.face = None if face is None else FacePose(
+            float(face["score"]), np.asarray(face["landmarks2d"], np.float32),
+            Rotation.from_quat(face["rotation"]).as_matrix().astype(np.float32), dict(face["expressions"]),
+            bool(face.get("iris", True)))
     return person
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from livecap.pose.fitting.kinematics import FAST, fk_into, rotvec_into
+from livecap.pose.fitting.kinematics import FAST, fk_into
 
 
 @njit(cache=True, fastmath=FAST)

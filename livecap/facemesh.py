@@ -1,0 +1,54 @@
+"""The face mesh, defined once: MediaPipe's 478 face points (468 mesh points, then the iris of the subject's right
+eye, 468-472, and of their left eye, 473-477: each centre first, then four points of its rim) and the points the
+crops, the head rotation and the expressions are measured on.
+
+"Right" and "left" are the subject's: their right eye is on the image's left when they face the camera. The
+indices are MediaPipe's canonical face mesh (its face_mesh_connections and iris tracking graphs)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MESH_POINTS = 468
+IRIS_POINTS = 5
+FACE_POINTS = MESH_POINTS + 2 * IRIS_POINTS  # 478
+SIDES = ("right", "left")  # the iris order: 468-472 is the right eye's, 473-477 the left's
+IRIS_START = {"right": MESH_POINTS, "left": MESH_POINTS + IRIS_POINTS}
+
+# each eye's corners, outer then inner, and its lids' middle three points (upper, lower: in matching order)
+EYE_OUTER = {"right": 33, "left": 263}
+EYE_INNER = {"right": 133, "left": 362}
+UPPER_LID = {"right": (160, 159, 158), "left": (387, 386, 385)}
+LOWER_LID = {"right": (144, 145, 153), "left": (373, 374, 380)}
+# each brow's upper edge, outer to inner
+BROW = {"right": (70, 63, 105, 66, 107), "left": (300, 293, 334, 296, 336)}
+# the mouth: outer corners, the inner lips' middle points
+MOUTH_CORNER = {"right": 61, "left": 291}
+INNER_LIP_UPPER, INNER_LIP_LOWER = 13, 14
+NOSE_TIP = 1
+# points on either side of the face's midline, right then left: the head's left-right axis
+SYMMETRIC_PAIRS = ((33, 263), (133, 362), (61, 291), (234, 454), (127, 356), (93, 323), (132, 361), (58, 288))
+# points along the midline, top to bottom: the head's up-down axis
+MIDLINE = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 164, 0, 17, 18, 200, 199, 175, 152)
+
+# The iris model's 71 points of one eye (contour, its halos and the brow) in the mesh, the right eye's then the
+# left's (MediaPipe's iris tracking graph, UpdateFaceLandmarksCalculator): they replace those mesh points.
+EYE_REFINED = {
+    "right": np.array([
+        33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173, 130, 25, 110, 24, 23, 22, 26,
+        112, 243, 247, 30, 29, 27, 28, 56, 190, 226, 31, 228, 229, 230, 231, 232, 233, 244, 113, 225, 224, 223, 222,
+        221, 189, 35, 124, 46, 53, 52, 65, 143, 111, 117, 118, 119, 120, 121, 128, 245, 156, 70, 63, 105, 66, 107, 55,
+        193]),
+    "left": np.array([
+        263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398, 359, 255, 339, 254, 253, 252,
+        256, 341, 463, 467, 260, 259, 257, 258, 286, 414, 446, 261, 448, 449, 450, 451, 452, 453, 464, 342, 445, 444,
+        443, 442, 441, 413, 265, 353, 276, 283, 282, 295, 372, 340, 346, 347, 348, 349, 350, 357, 465, 383, 300, 293,
+        334, 296, 336, 285, 417]),
+}
+EYE_CONTOUR = 16  # the first 16 of those 71 are the eye's own contour: the iris's depth is their mean depth
+
+# a body model's points of the face, by name: nose, eyes (inner, centre, outer; left then right), ears, mouth corners
+BODY_FACE_POINTS = ("nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+                    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right")
+# the mesh point nearest each of them (the irises' centres for the eyes, the face's edge at the ears)
+BODY_FACE_IN_MESH = (1, 362, 473, 263, 133, 468, 33, 454, 234, 291, 61)

@@ -1,0 +1,81 @@
+"""Edits of converted ONNX graphs for tools/build_models.py, run in its build venv by model_build_steps.py: cutting
+a graph to the outputs livecap uses with a symbolic batch, and storing float16 weights as float16."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# Weights smaller than this stay float32 (biases, shapes): too small to matter.
+PACK_MIN_SIZE = 1024
+
+
+def step_cut(src: str, dst: str, input_name: str, outputs: str) -> None:
+    """Keep only the given outputs (comma-separated), make the batch dimension
+    symbolic, and drop value_info: its inferred shapes pin batch 1, and
+    onnxruntime warns ("Expected shape from model of {1,195}...") on every
+    batch > 1 call."""
+    import onnx
+    import onnx.utils
+    onnx.utils.extract_model(src, dst, [input_name], outputs.split(","))
+    model = onnx.load(dst)
+    for value in [*model.graph.input, *model.graph.output]:
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    del model.graph.value_info[:]
+    _batch_free_output_reshapes(model.graph)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, dst)
+
+
+def _batch_free_output_reshapes(graph) -> None:
+    """An output made by a Reshape to a constant shape of batch 1 (tf2onnx writes the face models' final NCHW ->
+    NHWC transposition of a 1 x 1 map that way) keeps the input's batch instead: 0 in an ONNX Reshape shape copies
+    the input's dimension, which is 1 wherever the original shape was valid."""
+    from onnx import numpy_helper
+    constants = {weight.name: weight for weight in graph.initializer}
+    outputs = {value.name for value in graph.output}
+    for node in graph.node:
+        if node.op_type != "Reshape" or node.output[0] not in outputs or node.input[1] not in constants:
+            continue
+        shape = numpy_helper.to_array(constants[node.input[1]])
+        if shape[0] != 1:
+            continue
+        shape = shape.copy()
+        shape[0] = 0
+        name = f"{node.output[0]}_batch_shape"
+        graph.initializer.append(numpy_helper.from_array(shape, name))
+        node.input[1] = name
+    used = {name for node in graph.node for name in node.input}
+    unused = [weight for weight in graph.initializer if weight.name not in used]
+    for weight in unused:  # the batch-1 shapes no other node reads
+        graph.initializer.remove(weight)
+
+
+def step_pack_fp16(src: str, dst: str) -> None:
+    """Store the float32 weights that are exactly float16 values (these
+    packages ship float16 weights, which tf2onnx widens) as float16, each
+    followed by a Cast back to float32: half the file, the same numbers, as
+    onnxruntime folds the Casts into float32 weights when it loads the model."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    model = onnx.load(src)
+    graph = model.graph
+    kept, casts, packed = [], [], 0
+    for weight in graph.initializer:
+        values = numpy_helper.to_array(weight) if weight.data_type == TensorProto.FLOAT else None
+        if values is None or values.size < PACK_MIN_SIZE or not np.array_equal(
+                values.astype(np.float16).astype(np.float32), values):
+            kept.append(weight)
+            continue
+        kept.append(numpy_helper.from_array(values.astype(np.float16), weight.name + "_fp16"))
+        casts.append(helper.make_node("Cast", [weight.name + "_fp16"], [weight.name], name=weight.name + "_to_fp32",
+                                      to=TensorProto.FLOAT))
+        packed += values.size
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = [*casts, *graph.node]  # the Casts first: the graph stays topologically sorted
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, dst)
+    print(f"{Path(dst).name}: {len(casts)} weights ({packed} values) stored as float16")
