@@ -5,9 +5,9 @@ Per frame and destination: /VMC/Ext/Root/Pos, /VMC/Ext/Bone/Pos for each of the 
 receiver keeps its last pose), then /VMC/Ext/OK and /VMC/Ext/T. Bone rotations are local (parent-relative) and
 identity is the VRM T-pose, which is also livecap's rest pose, so they go out as they are after the handedness
 change (livecap.sinks.osc.unity). Bone positions are the person's own rest offsets, so a receiver that syncs bone
-positions (EVMC4U's default) gets a plausible skeleton instead of a collapsed one. The root stands on the floor under the hips, relative to
-where the person was first seen, so the avatar starts at the receiver's origin; the Hips sit at the measured hip
-height above the floor.
+positions (EVMC4U's default) gets a plausible skeleton instead of a collapsed one. The root stands on the floor
+under the hips, relative to where the person was first seen, so the avatar starts at the receiver's origin; the
+Hips sit at the measured hip height above the floor.
 
 With faces on, where the followed person's face is seen: LeftEye and RightEye Bone/Pos from the gaze (when the
 irises were measured), then /VMC/Ext/Blend/Val for every expression under the chosen names (VRM 0.x presets by
