@@ -24,6 +24,8 @@ from livecap.models.face import (BlazeFaceDetector, FaceMeshLandmarker, face_roi
                                  face_roi_from_landmarks)
 from livecap.pose.expressions import ExpressionState, expressions, measure
 from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
+from livecap.pose.head import HeadFromFace
+from livecap.skeleton import world_pose
 from livecap.types import FaceLandmarks, FacePose, Landmarks, PersonPose, Roi
 
 
@@ -64,6 +66,7 @@ class PersonFace:
     expressions: ExpressionState = field(default_factory=ExpressionState)
     filter: OneEuroFilter | None = None
     roi: Roi | None = None  # the next crop, from this frame's mesh, when the face was found
+    head: HeadFromFace = field(default_factory=HeadFromFace)  # the mesh's turn of the skeleton's head
 
     def lost(self) -> None:
         self.roi = None
@@ -141,9 +144,13 @@ class FaceStage:
         return own if shift <= s.max_crop_shift * from_body.size else from_body
 
     def attach(self, person: PersonPose, face: PersonFace, found: FaceLandmarks | None, time_s: float) -> None:
-        """Publishes the person's face (None where not found)."""
+        """Publishes the person's face (None where not found), and turns their fitted skeleton's head as the mesh
+        shows it (livecap.pose.head)."""
         person.face_tracked = True
         person.face = self.face_pose(face, found, time_s)
+        if person.skeleton is not None:
+            person.skeleton = face.head.apply(person.skeleton, person.face, time_s, ease=not self.stills)
+            person.world = world_pose(person.skeleton)
 
     def face_pose(self, face: PersonFace, found: FaceLandmarks | None, time_s: float) -> FacePose | None:
         """A face found, as published: its mesh smoothed, the head's rotation and the expressions from it; the
