@@ -106,3 +106,25 @@ def test_the_eyes_turn_where_the_gaze_looks():
     assert left[0] < -0.3 and np.degrees(np.arccos(left[2])) == pytest.approx(np.degrees(EYE_YAW_FULL))
     assert up[1] > 0.15 and abs(up[0]) < 1e-9
     assert np.allclose(eye_rotation({}), (0, 0, 0, 1))
+
+
+def test_the_blendshape_names_come_from_the_flag_or_the_config_key_checked_once(tmp_path):
+    from livecap.app.cli import _configure, build_parser
+    from livecap.errors import LivecapError
+    from livecap.sinks.osc.kinds import stream_sinks
+
+    def parse(argv, config_text=None, tmp_path=None):  # the config file, then the flags, as `livecap` reads them
+        if config_text is not None:
+            (tmp_path / "config.toml").write_text(config_text)
+            argv = ["--config", str(tmp_path / "config.toml"), *argv]
+        parser = build_parser()
+        _configure(parser, argv)
+        return parser.parse_args(argv)
+
+    args = parse(["run", "--vmc"], '[vmc]\nblendshapes = "arkit"\n', tmp_path)
+    assert stream_sinks(vars(args))[0].encoder.blendshapes == "arkit"
+    args = parse(["run", "--vmc", "--vmc-blendshapes", "vrm1"], '[vmc]\nblendshapes = "arkit"\n', tmp_path)
+    assert stream_sinks(vars(args))[0].encoder.blendshapes == "vrm1"  # the flag wins
+    assert stream_sinks(vars(parse(["run", "--vmc"])))[0].encoder.blendshapes == "vrm0"
+    with pytest.raises(LivecapError, match=r"\[vmc\] blendshapes = 'vrm2': choose one of vrm0, vrm1, arkit"):
+        parse(["run"], '[vmc]\nblendshapes = "vrm2"\n', tmp_path)
