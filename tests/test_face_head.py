@@ -11,7 +11,7 @@ from scipy.spatial.transform import Rotation
 from conftest import TWO_PEOPLE, read_jsonl, run_livecap
 from livecap.pose.head import EASE_IN_S, EASE_OUT_S, HEAD, HeadFromFace, mesh_head
 from livecap.sinks.replay import frame_from_record
-from livecap.skeleton import world_rotations
+from livecap.skeleton import world_pose, world_rotations
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> float:
@@ -87,17 +87,27 @@ def test_the_blend_turns_only_the_head_and_eases_both_ways(face_frames):
     face = person.face
     face.rotation = (turned @ np.diag([1.0, -1.0, -1.0])).astype(np.float32)  # mesh_head's inverse
 
-    still = HeadFromFace().apply(person.skeleton, face, 0.0, ease=False)
+    still, world = HeadFromFace().apply(person.skeleton, person.world, face, 0.0, ease=False)
     rotations = world_rotations(np.asarray(still.rotations, np.float64))
     assert _angle(rotations[HEAD], turned) < 0.01
     others = np.arange(len(rotations)) != HEAD
     assert np.allclose(rotations[others], fitted[others], atol=1e-5)
     assert still.joints3d is person.skeleton.joints3d  # the head is a leaf: no joint moves
+    again = world_pose(still)  # the world pose turned with it, as the sinks' own would be
+    assert np.allclose(world.local, again.local) and np.allclose(world.world, again.world, atol=1e-9)
 
     head = HeadFromFace()
     angles = []
     for time_s, seen in ((0.0, True), (EASE_IN_S / 2, True), (EASE_IN_S, True), (EASE_IN_S + EASE_OUT_S / 2, False),
                          (EASE_IN_S + EASE_OUT_S, False)):
-        out = head.apply(person.skeleton, face if seen else None, time_s)
+        out, _ = head.apply(person.skeleton, person.world, face if seen else None, time_s)
         angles.append(_angle(world_rotations(np.asarray(out.rotations, np.float64))[HEAD], fitted[HEAD]))
     assert angles == pytest.approx([0.0, 20.0, 40.0, 20.0, 0.0], abs=0.05)
+
+
+def test_a_rotation_matrix_gives_scipys_quaternion():
+    from livecap.pose.head import quaternion_of
+
+    for rotation in Rotation.random(500, random_state=27):
+        q, expected = quaternion_of(rotation.as_matrix()), rotation.as_quat()
+        assert np.allclose(q, expected, atol=1e-9) or np.allclose(q, -expected, atol=1e-9)

@@ -25,7 +25,6 @@ from livecap.models.face import (BlazeFaceDetector, FaceMeshLandmarker, face_roi
 from livecap.pose.expressions import ExpressionState, expressions, measure
 from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
 from livecap.pose.head import HeadFromFace
-from livecap.skeleton import world_pose
 from livecap.types import FaceLandmarks, FacePose, Landmarks, PersonPose, Roi
 
 
@@ -149,8 +148,8 @@ class FaceStage:
         person.face_tracked = True
         person.face = self.face_pose(face, found, time_s)
         if person.skeleton is not None:
-            person.skeleton = face.head.apply(person.skeleton, person.face, time_s, ease=not self.stills)
-            person.world = world_pose(person.skeleton)
+            person.skeleton, person.world = face.head.apply(person.skeleton, person.world, person.face, time_s,
+                                                            ease=not self.stills)
 
     def face_pose(self, face: PersonFace, found: FaceLandmarks | None, time_s: float) -> FacePose | None:
         """A face found, as published: its mesh smoothed, the head's rotation and the expressions from it; the
@@ -229,7 +228,7 @@ class CloseUps:
             boxes.append(_box(face.image478))
             body = next((p for p in faceless if _inside_point(p.landmarks2d[0], boxes[-1])), None)
             if body is not None:
-                body.face = self.stage.face_pose(self.stage.new_person(), face, time_s)
+                self.stage.attach(body, self.stage.new_person(), face, time_s)
                 faceless.remove(body)
                 continue
             again = next((c for c in lost if _inside(face.roi, _box(c.last.image478))), None)
