@@ -4,6 +4,8 @@ where the face is lost it eases back to the fitted head without a jump."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -20,11 +22,12 @@ def _angle(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def face_frames(tmp_path_factory):
-    out = tmp_path_factory.mktemp("head") / "two.jsonl"
-    done = run_livecap("process", str(TWO_PEOPLE), "--face", "--out", str(out), "--no-progress")
+def face_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("head")
+    done = run_livecap("process", str(TWO_PEOPLE), "--face", "--out", str(folder / "two.jsonl"), "--no-progress",
+                       "--bvh", str(folder / "bvh"), "--bvh-take", "take")
     assert done.returncode == 0, done.stderr
-    return read_jsonl(out)[1]
+    return SimpleNamespace(frames=read_jsonl(folder / "two.jsonl")[1], bvh=folder / "bvh")
 
 
 def _heads(frames):
@@ -39,9 +42,9 @@ def _heads(frames):
     return out
 
 
-def test_the_head_turns_as_the_mesh_wherever_the_face_is_seen(face_frames):
+def test_the_head_turns_as_the_mesh_wherever_the_face_is_seen(face_run):
     followed = 0
-    for track in _heads(face_frames).values():
+    for track in _heads(face_run.frames).values():
         for k, (time_s, head, mesh) in enumerate(track):
             recent = [m for t, _, m in track[:k + 1] if t >= time_s - EASE_IN_S]
             if k and track[0][0] <= time_s - EASE_IN_S and all(m is not None for m in recent):
@@ -50,13 +53,13 @@ def test_the_head_turns_as_the_mesh_wherever_the_face_is_seen(face_frames):
     assert followed >= 30  # 33 of two_people's 144 person-frames
 
 
-def test_a_lost_face_leaves_the_head_where_it_was_and_eases_it_back(face_frames, two_people_results):
+def test_a_lost_face_leaves_the_head_where_it_was_and_eases_it_back(face_run, two_people_results):
     """Against the same video without faces (the fitted head alone): where the face is lost the head's gap to the
     fitted head only shrinks, by no more a frame than the ease allows (the weight falls dt / EASE_OUT_S, and two
     rotations are at most 180 degrees apart: no snap, even where the fit's own head jumps as a man turns his back),
     and once lost for EASE_OUT_S the head is the fitted one; the rest of the body is the same with faces or
     without."""
-    with_faces, fitted = _heads(face_frames), _heads(two_people_results[1])
+    with_faces, fitted = _heads(face_run.frames), _heads(two_people_results[1])
     eased_back = 0
     for person, track in with_faces.items():
         reference = {time_s: head for time_s, head, _ in fitted[person]}
@@ -72,15 +75,40 @@ def test_a_lost_face_leaves_the_head_where_it_was_and_eases_it_back(face_frames,
                 assert gap < 0.5
                 eased_back += 1
     assert eased_back >= 5
-    for a, b in zip(face_frames, two_people_results[1]):
+    for a, b in zip(face_run.frames, two_people_results[1]):
         for p, q in zip(a["people"], b["people"]):
             others = np.delete(np.array(p["rotations"]), HEAD, axis=0)
             assert np.allclose(others, np.delete(np.array(q["rotations"]), HEAD, axis=0), atol=1e-4)
 
 
-def test_the_blend_turns_only_the_head_and_eases_both_ways(face_frames):
+def test_the_bvh_recording_carries_the_heads_turn(face_run, two_people_results):
+    """The BVH take's Head channels, at its fixed 30 fps, against the results' head at the same times (slerped
+    between frames, as the recorder resamples): the same with faces, and the fitted head's (a run without faces) is
+    not."""
+    from scipy.spatial.transform import Slerp
+
+    from livecap.sinks.bvh.reader import read
+
+    bvh = read(face_run.bvh / "take_person1.bvh")
+    head = bvh.joints[bvh.index("Head")]
+    columns = [head.first_channel + k for k, c in enumerate(head.channels) if c.endswith("rotation")]
+    recorded = Rotation.from_euler(head.rotation_order, bvh.motion[:, columns], degrees=True)
+    gaps = {}
+    for name, frames in (("faces", face_run.frames), ("fitted", two_people_results[1])):
+        seen = [(f["time"], p["rotations"][HEAD]) for f in frames for p in f["people"] if p["id"] == 1]
+        times = np.array([t for t, _ in seen])
+        at = times[0] + np.arange(bvh.frames) * bvh.frame_time
+        inside = at <= times[-1]
+        expected = Slerp(times, Rotation.from_quat([q for _, q in seen]))(at[inside])
+        gaps[name] = np.degrees((recorded[inside].inv() * expected).magnitude())
+    medians = {name: float(np.median(gap)) for name, gap in gaps.items()}
+    print(f"BVH head against the results' (degrees, median): {medians}")
+    assert medians["faces"] < 0.5 and medians["fitted"] > 5.0
+
+
+def test_the_blend_turns_only_the_head_and_eases_both_ways(face_run):
     """A real fitted skeleton and a mesh's head turned 40 degrees from it."""
-    record = next(f for f in face_frames if f["people"][0]["face"] is not None)
+    record = next(f for f in face_run.frames if f["people"][0]["face"] is not None)
     person = frame_from_record(record).people[0]
     fitted = world_rotations(np.asarray(person.skeleton.rotations, np.float64))
     turned = fitted[HEAD] @ Rotation.from_euler("y", 40, degrees=True).as_matrix()
