@@ -13,10 +13,11 @@ from scipy.spatial.transform import Rotation
 
 from conftest import TWO_PEOPLE, read_jsonl, run_livecap
 from livecap.pose.expressions import NAMES, named
+from livecap.skeleton import JOINTS
 from livecap.sinks.osc.vmc import VmcEncoder
 from livecap.sinks.replay import frame_from_record
 from osc_receivers import Receiver
-from osc_support import received_bundle
+from osc_support import received_bundle, same_rotation
 
 FACE_FRAMES = 24
 VRM0 = list(named(dict.fromkeys(NAMES, 0.0), "vrm0"))
@@ -59,6 +60,9 @@ def test_vmc_sends_the_followed_persons_blendshapes_then_apply_where_their_face_
             addresses) - 3
         expected = named(person["face"]["expressions"], "vrm0")  # the results keep 3 decimals
         assert {args[0]: args[1] for _, args in blends} == pytest.approx(expected, abs=6e-4)
+        head = next(args[4:] for a, _, args in bundle if a == "/VMC/Ext/Bone/Pos" and args[0] == "Head")
+        qx, qy, qz, qw = person["rotations"][JOINTS.index("Head")]  # the mesh's head (livecap.pose.head)
+        assert same_rotation(head, (qx, -qy, -qz, qw), atol=6e-5)
         eyes = [args[0] for a, _, args in bundle if a == "/VMC/Ext/Bone/Pos"][-2:]
         assert eyes == (["LeftEye", "RightEye"] if person["face"]["iris"] else eyes)
     assert with_face >= 5  # the man facing the camera, followed from the first frame
