@@ -85,7 +85,7 @@ class EngineStatus:
 
 
 def _models_key(settings: PipelineSettings) -> tuple:
-    return settings.preset, settings.model_dir, settings.providers
+    return settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on
 
 
 def _without_signals(start: Callable[[], None]) -> None:
@@ -121,6 +121,7 @@ class Engine:
         self._slot: LatestSlot | None = None  # capture -> inference, while running
         self._finished = threading.Event()  # inference has ended
         self._paused = threading.Event()
+        self._reset_faces = threading.Event()  # asked from another thread; done by inference between frames
         self._lock = threading.Lock()
         self._status = EngineStatus("idle")
         self._latest: tuple[Frame, FrameResult] | None = None
@@ -190,6 +191,11 @@ class Engine:
         self._workers = [w for w in self._workers if w is not worker]
         worker.stop()
         return worker.status()
+
+    def reset_neutral_faces(self) -> None:
+        """Every person's neutral face is learned again from the next frame on (PosePipeline.reset_neutral_faces,
+        on the inference thread, which owns the pipeline)."""
+        self._reset_faces.set()
 
     def pause(self) -> None:
         self._paused.set()
@@ -315,6 +321,9 @@ class Engine:
                 continue
             if self._paused.is_set():
                 continue
+            if self._reset_faces.is_set():
+                self._reset_faces.clear()
+                pipeline.reset_neutral_faces()
             try:
                 result = pipeline.process(frame)
             except Exception as exc:  # noqa: BLE001 - reported as the engine's state, not a dead thread

@@ -52,3 +52,16 @@ BODY_FACE_POINTS = ("nose", "left_eye_inner", "left_eye", "left_eye_outer", "rig
                     "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right")
 # the mesh point nearest each of them (the irises' centres for the eyes, the face's edge at the ears)
 BODY_FACE_IN_MESH = (1, 362, 473, 263, 133, 468, 33, 454, 234, 291, 61)
+
+# The face's outlines as polylines (MediaPipe's face_mesh_connections: oval, lips, eyes, brows, irises), for drawing
+# it lightly: 132 segments instead of the mesh's 2,500
+FACE_CONTOURS = (
+    (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149,
+     150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109, 10),
+    (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291), (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291),
+    (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308), (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308),
+    (33, 7, 163, 144, 145, 153, 154, 155, 133), (33, 246, 161, 160, 159, 158, 157, 173, 133),
+    (263, 249, 390, 373, 374, 380, 381, 382, 362), (263, 466, 388, 387, 386, 385, 384, 398, 362),
+    (46, 53, 52, 65, 55), (70, 63, 105, 66, 107), (276, 283, 282, 295, 285), (300, 293, 334, 296, 336),
+    (469, 470, 471, 472, 469), (474, 475, 476, 477, 474))
+FACE_EDGES = np.array([(a, b) for line in FACE_CONTOURS for a, b in zip(line[:-1], line[1:])], np.intp)

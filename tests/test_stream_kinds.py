@@ -76,7 +76,8 @@ def test_destinations_default_to_loopback():
 
 @pytest.mark.parametrize("flags", [["--vmc", "70000"], ["--vrchat", "host:port"], ["--stream-rate", "0"],
                                    ["--vmc-person", "me"], ["--vrchat-trackers", "hips,wings"],
-                                   ["--osc-space", "world"], ["--vrchat-height", "17"]])
+                                   ["--osc-space", "world"], ["--vrchat-height", "17"],
+                                   ["--vmc-blendshapes", "vrm2"]])
 def test_bad_stream_flags_are_a_one_line_error(flags, capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(["process", "in.mp4", "--out", "o.jsonl", *flags])

@@ -101,7 +101,7 @@ def app_start(args: argparse.Namespace, kinds: tuple[StreamKind, ...] = KINDS):
     recording = {"units": args.bvh_units, "order": args.bvh_order, "fps": args.bvh_fps,
                  "min_seconds": args.bvh_min_seconds, "take": args.bvh_take}
     streams = {dest: getattr(args, dest, None) for dest in stream_dests(kinds)}
-    return AppStart(pipeline_settings(args), args.preset, args.smoothing, args.hands, args.source,
+    return AppStart(pipeline_settings(args), args.preset, args.smoothing, args.hands, args.face, args.source,
                     args.paced is not False, capture_request(args), args.bvh,
                     {key: value for key, value in recording.items() if value is not None},
                     {dest: value for dest, value in streams.items() if value is not None}, kinds)

@@ -20,11 +20,13 @@ from livecap.sources import list_cameras
 from livecap.engine import EngineConfig
 from livecap.gui.controls import RecordPanel, SourcePanel, StreamPanel
 from livecap.gui.engine_runner import EngineRunner, ModelCache
+from livecap.gui.face_panel import FacePanel
 from livecap.gui.latency_plot import LatencyPlot
 from livecap.gui.outputs import Outputs
 from livecap.gui.people_panel import PeoplePanel
 from livecap.gui.settings import AppStart, GuiSettings, absolute_source
 from livecap.gui.skeleton_view import SkeletonView
+from livecap.gui.status_bar import show_status, status_labels
 from livecap.gui.video_view import VideoView
 from livecap.samples import sample_video
 
@@ -106,6 +108,7 @@ class MainWindow(QtWidgets.QMainWindow):
         box.addWidget(self.skeletons, 1)
         self.people = PeoplePanel(" / ".join(kind.title for kind in self.launch.kinds if kind.follows_person))
         self.latency = LatencyPlot()
+        self.face_panel = FacePanel()
 
         self.views_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.views_split.addWidget(self.video)
@@ -113,12 +116,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.views_split.setSizes([660, 440])
         self.bottom_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.bottom_split.addWidget(self.people)
+        self.bottom_split.addWidget(self.face_panel)
         self.bottom_split.addWidget(self.latency)
         self.right_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.right_split.addWidget(self.views_split)
         self.right_split.addWidget(self.bottom_split)
         self.right_split.setSizes([600, 250])
-        self.bottom_split.setSizes([560, 540])
+        self.bottom_split.setSizes([460, 260, 380])
         self.main_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.main_split.addWidget(left)
         self.main_split.addWidget(self.right_split)
@@ -137,11 +141,7 @@ class MainWindow(QtWidgets.QMainWindow):
         layout.addWidget(self.main_split, 1)
         self.setCentralWidget(central)
 
-        self.status_labels = {name: QtWidgets.QLabel() for name in
-                              ("state", "fps", "latency", "dropped", "people", "provider", "mode")}
-        for label in self.status_labels.values():
-            self.statusBar().addWidget(label)
-        self.status_labels["state"].setText("idle")
+        self.status_labels = status_labels(self.statusBar())
 
     def _wire(self) -> None:
         sp = self.source_panel
@@ -152,6 +152,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for name, row in self.stream_panel.rows.items():
             row.enabled.toggled.connect(self._guarded(lambda on, name=name: self.set_stream(name, on), True))
         self.reset_view.clicked.connect(self._guarded(self.skeletons.reset_view))
+        self.face_panel.neutral.clicked.connect(self._guarded(self.runner.reset_neutral_faces))
         self.people.selected.connect(self._guarded(self._select_person, True))
         for key, action in ((QtCore.Qt.Key.Key_Space, self.toggle_start), (QtCore.Qt.Key.Key_R, self.toggle_record)):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
@@ -234,7 +235,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def engine_config(self, source: str) -> EngineConfig:
         sp = self.source_panel
         pipeline = replace(self.launch.pipeline, preset=sp.preset.currentText(), smoothing=sp.smoothing.value() / 100,
-                           hands=sp.hands.isChecked())
+                           hands=sp.hands.isChecked(), face=sp.face.isChecked())
         return EngineConfig(source, pipeline, self.launch.paced, sp.loop.isChecked(), request=self.launch.request)
 
     def stop(self) -> None:
@@ -248,7 +249,7 @@ class MainWindow(QtWidgets.QMainWindow):
         busy = phase in ("starting", "running")
         sp.start.setChecked(busy)
         sp.start.setText("Stop  (Space)" if busy else "Start  (Space)")
-        for widget in (sp.source, sp.browse, sp.preset, sp.smoothing, sp.hands, sp.loop):
+        for widget in (sp.source, sp.browse, sp.preset, sp.smoothing, sp.hands, sp.face, sp.loop):
             widget.setEnabled(not busy)
         sp.progress.setVisible(phase == "starting")
         if phase == "running":
@@ -349,20 +350,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.status_labels["state"].setText(f"starting: {progress.text}")
         status = self.runner.poll()
         if status is not None:
-            labels = self.status_labels
-            labels["fps"].setText(f"{status.fps:5.1f} fps")
-            labels["latency"].setText(f"latency {status.latency_p50_ms:.0f}/{status.latency_p95_ms:.0f} ms p50/p95")
-            labels["dropped"].setText(f"dropped {status.dropped}")
-            labels["people"].setText(f"{status.people} people")
-            provider = status.providers[0].replace("ExecutionProvider", "") if status.providers else "-"
-            labels["provider"].setText(provider)
-            labels["mode"].setText(status.mode)
+            show_status(self.status_labels, status)
             if status.stage_ms:
                 self.latency.add(time.monotonic(), status.stage_ms)
             self._report_failed_outputs(status)
         if self.runner.phase != self._phase:
             self._phase_changed()
         self.people.update_people(self._people)
+        self.face_panel.show_person(self._people, self.people.selected_id)
         elapsed = self.outputs.elapsed()
         if elapsed is not None:
             self.record_panel.elapsed.setText(f"{int(elapsed // 60):02d}:{elapsed % 60:04.1f}")

@@ -48,8 +48,15 @@ class SourcePanel(QtWidgets.QGroupBox):
         self.hands = QtWidgets.QCheckBox("Hands and fingers")
         self.hands.setToolTip("21 points and the finger bones of each hand of every person (on by default in the "
                               "accurate preset); applies when the engine (re)starts")
+        self.face = QtWidgets.QCheckBox("Face")
+        self.face.setToolTip("the face mesh, head rotation and expressions of every person, streamed as blendshapes "
+                             "(on by default in the accurate preset); applies when the engine (re)starts")
         self.preset.currentTextChanged.connect(lambda name: self.hands.setChecked(PRESETS[name].hands))
-        layout.addRow(self.hands)
+        self.preset.currentTextChanged.connect(lambda name: self.face.setChecked(PRESETS[name].face))
+        switches = QtWidgets.QHBoxLayout()
+        switches.addWidget(self.hands)
+        switches.addWidget(self.face)
+        layout.addRow(switches)
         self.loop = QtWidgets.QCheckBox("Loop a video file")
         self.loop.setToolTip("play a file again from the start when it ends (demos, rehearsals)")
         layout.addRow(self.loop)
@@ -100,6 +107,7 @@ class SourcePanel(QtWidgets.QGroupBox):
         self.set_source(settings.source)
         self.preset.setCurrentText(settings.preset)
         self.hands.setChecked(PRESETS[self.preset.currentText()].hands if settings.hands is None else settings.hands)
+        self.face.setChecked(PRESETS[self.preset.currentText()].face if settings.face is None else settings.face)
         self.smoothing.setValue(round(settings.smoothing * 100))
         self.smoothing_value.setText(f"{settings.smoothing:.2f}")
         self.loop.setChecked(settings.loop)
@@ -108,6 +116,7 @@ class SourcePanel(QtWidgets.QGroupBox):
         settings.remember_source(self.source_text)
         settings.preset = self.preset.currentText()
         settings.hands = self.hands.isChecked()
+        settings.face = self.face.isChecked()
         settings.smoothing = self.smoothing.value() / 100
         settings.loop = self.loop.isChecked()
 

@@ -25,7 +25,7 @@ class ModelCache:
 
     def get(self, config: EngineConfig) -> PipelineModels:
         settings = config.pipeline
-        key = (settings.preset, settings.model_dir, settings.providers, settings.hands_on)
+        key = (settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on)
         with self._lock:
             if key not in self._models:
                 self._models[key] = PipelineModels.load(settings)
@@ -125,6 +125,11 @@ class EngineRunner:
     def latest(self):
         engine = self.engine
         return engine.latest() if engine is not None else None
+
+    def reset_neutral_faces(self) -> None:
+        """Every person's neutral face is learned again (the Neutral face button); nothing while not running."""
+        if self.engine is not None and self.phase == "running":
+            self.engine.reset_neutral_faces()
 
     def add_sink(self, sink: Sink) -> bool:
         """Attaches an output now if running; False when there is no running engine to attach it to."""

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from livecap.facemesh import FACE_EDGES
 from livecap.fingers import BONES_PER_HAND, HAND_EDGES, SIDE_NAMES, SIDES
 from livecap.models.blazepose import BLAZEPOSE33
 from livecap.types import PersonPose
@@ -60,6 +61,14 @@ def hand_segments_2d(person: PersonPose) -> np.ndarray:
     if not hands:
         return np.zeros((0, 2), np.float32)
     return np.concatenate([points[HAND_EDGES.reshape(-1), :2] for points in hands])
+
+
+def face_segments_2d(person: PersonPose) -> np.ndarray:
+    """(2K x 2) image-pixel points, consecutive pairs forming the outlines of the face's mesh (facemesh.FACE_EDGES;
+    none where no face was found)."""
+    if person.face is None:
+        return np.zeros((0, 2), np.float32)
+    return np.asarray(person.face.landmarks2d, np.float32)[FACE_EDGES.reshape(-1), :2]
 
 
 def finger_segments_3d(person: PersonPose) -> np.ndarray:

@@ -54,6 +54,7 @@ class AppStart:
     preset: str | None = None
     smoothing: float | None = None
     hands: bool | None = None
+    face: bool | None = None
     source: str | None = None  # shown, not started (`--source` starts)
     paced: bool = True  # a file plays at its own frame rate, as a camera would deliver it
     request: CaptureRequest = field(default_factory=CaptureRequest)
@@ -77,6 +78,7 @@ class GuiSettings:
     recent: list[str] = field(default_factory=list)  # files and URLs used before, newest first
     preset: str = "balanced"
     hands: bool | None = None  # the Hands switch; None: the preset's default
+    face: bool | None = None  # the Face switch; None: the preset's default
     smoothing: float = DEFAULT_SMOOTHING
     loop: bool = False  # play a video file again when it ends
     record_dir: str = str(Path.home() / "livecap-recordings")
@@ -112,7 +114,7 @@ class GuiSettings:
 
     def take(self, start: AppStart) -> None:
         """What the config file and the command line set goes over what was saved."""
-        for name in ("preset", "smoothing", "hands"):
+        for name in ("preset", "smoothing", "hands", "face"):
             if getattr(start, name) is not None:
                 setattr(self, name, getattr(start, name))
         if start.record_dir:

@@ -3,7 +3,8 @@
 Speed (ecosystem notes 5.1): a row-major ImageItem fed a C-contiguous RGB uint8 image with autoLevels off takes
 the direct QImage path; the frame is shrunk to the widget's pixel size first (a 1080p frame in a 900-pixel view
 would be painted scaled every redraw anyway) and the ImageItem is stretched back over the full-size rectangle so
-the overlays stay in source pixels. One PlotCurveItem per person (connect='pairs'), items reused between
+the overlays stay in source pixels. One PlotCurveItem per person (connect='pairs') for the body, one for the hands
+and one for the face's outlines (thin and faint: a face's 132 segments must not hide it), items reused between
 frames, pens set only when a slot's person changes."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore
 
-from livecap.gui.overlay import colour, hand_segments_2d, label_position, segments_2d
+from livecap.gui.overlay import colour, face_segments_2d, hand_segments_2d, label_position, segments_2d
 from livecap.types import PersonPose
 
 
@@ -27,6 +28,7 @@ class VideoView(pg.GraphicsLayoutWidget):
         self.view.addItem(self.image)
         self.curves: list[pg.PlotCurveItem] = []
         self.hand_curves: list[pg.PlotCurveItem] = []  # each person's hands, thinner than their body
+        self.face_curves: list[pg.PlotCurveItem] = []  # each person's face mesh outlines, thinner still
         self.labels: list[pg.TextItem] = []
         self._slot_ids: list[tuple[int, bool] | None] = []  # (id, predicted) each slot is styled for
         self._frame_image: np.ndarray | None = None  # the BGR array last shown, to skip unchanged frames
@@ -46,6 +48,7 @@ class VideoView(pg.GraphicsLayoutWidget):
             if self._slot_ids[slot] is not None:
                 self.curves[slot].setVisible(False)
                 self.hand_curves[slot].setVisible(False)
+                self.face_curves[slot].setVisible(False)
                 self.labels[slot].setVisible(False)
                 self._slot_ids[slot] = None
 
@@ -72,15 +75,16 @@ class VideoView(pg.GraphicsLayoutWidget):
         if slot == len(self.curves):
             curve = pg.PlotCurveItem(connect="pairs", antialias=False)
             hands = pg.PlotCurveItem(connect="pairs", antialias=False)
+            face = pg.PlotCurveItem(connect="pairs", antialias=False)
             label = pg.TextItem(anchor=(0.5, 1.0))
-            self.view.addItem(curve)
-            self.view.addItem(hands)
-            self.view.addItem(label)
+            for item in (curve, hands, face, label):
+                self.view.addItem(item)
             self.curves.append(curve)
             self.hand_curves.append(hands)
+            self.face_curves.append(face)
             self.labels.append(label)
             self._slot_ids.append(None)
-        curve, hands, label = self.curves[slot], self.hand_curves[slot], self.labels[slot]
+        curve, hands, face, label = self.curves[slot], self.hand_curves[slot], self.face_curves[slot], self.labels[slot]
         if self._slot_ids[slot] != (person.id, person.predicted):
             rgb = colour(person.id)
             # a person lost for a moment is drawn where their motion takes them, dashed: a guess, not a sighting
@@ -88,6 +92,8 @@ class VideoView(pg.GraphicsLayoutWidget):
             curve.setPen(pg.mkPen(rgb, width=3, style=style))
             hands.setPen(pg.mkPen(rgb, width=1.5))
             hands.setVisible(True)
+            face.setPen(pg.mkPen((*rgb, 170), width=1))
+            face.setVisible(True)
             label.setText(f"#{person.id}")
             label.setColor(rgb)
             label.fill = pg.mkBrush(0, 0, 0, 150)
@@ -101,4 +107,6 @@ class VideoView(pg.GraphicsLayoutWidget):
             curve.setData([], [])
         points = hand_segments_2d(person)
         hands.setData(points[:, 0], points[:, 1], connect="pairs")
+        points = face_segments_2d(person)
+        face.setData(points[:, 0], points[:, 1], connect="pairs")
         label.setPos(*label_position(person))

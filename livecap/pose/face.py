@@ -24,6 +24,7 @@ from livecap.models.face import (BlazeFaceDetector, FaceMeshLandmarker, face_roi
                                  face_roi_from_landmarks)
 from livecap.pose.expressions import ExpressionState, expressions, measure
 from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
+from livecap.pose.head import HeadFromFace
 from livecap.types import FaceLandmarks, FacePose, Landmarks, PersonPose, Roi
 
 
@@ -64,6 +65,7 @@ class PersonFace:
     expressions: ExpressionState = field(default_factory=ExpressionState)
     filter: OneEuroFilter | None = None
     roi: Roi | None = None  # the next crop, from this frame's mesh, when the face was found
+    head: HeadFromFace = field(default_factory=HeadFromFace)  # the mesh's turn of the skeleton's head
 
     def lost(self) -> None:
         self.roi = None
@@ -141,9 +143,13 @@ class FaceStage:
         return own if shift <= s.max_crop_shift * from_body.size else from_body
 
     def attach(self, person: PersonPose, face: PersonFace, found: FaceLandmarks | None, time_s: float) -> None:
-        """Publishes the person's face (None where not found)."""
+        """Publishes the person's face (None where not found), and turns their fitted skeleton's head as the mesh
+        shows it (livecap.pose.head)."""
         person.face_tracked = True
         person.face = self.face_pose(face, found, time_s)
+        if person.skeleton is not None:
+            person.skeleton, person.world = face.head.apply(person.skeleton, person.world, person.face, time_s,
+                                                            ease=not self.stills)
 
     def face_pose(self, face: PersonFace, found: FaceLandmarks | None, time_s: float) -> FacePose | None:
         """A face found, as published: its mesh smoothed, the head's rotation and the expressions from it; the
@@ -222,7 +228,7 @@ class CloseUps:
             boxes.append(_box(face.image478))
             body = next((p for p in faceless if _inside_point(p.landmarks2d[0], boxes[-1])), None)
             if body is not None:
-                body.face = self.stage.face_pose(self.stage.new_person(), face, time_s)
+                self.stage.attach(body, self.stage.new_person(), face, time_s)
                 faceless.remove(body)
                 continue
             again = next((c for c in lost if _inside(face.roi, _box(c.last.image478))), None)

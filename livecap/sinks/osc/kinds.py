@@ -124,7 +124,8 @@ def check_trackers(text: str) -> tuple[str, ...]:
 
 def _vmc_encoder(values: Mapping[str, object]) -> vmc.VmcEncoder:
     person = values[PERSON]
-    return vmc.VmcEncoder(None if person == "all" else person, all_people=person == "all")
+    return vmc.VmcEncoder(None if person == "all" else person, all_people=person == "all",
+                          blendshapes=values["blendshapes"])
 
 
 KINDS: tuple[StreamKind, ...] = (
@@ -132,7 +133,11 @@ KINDS: tuple[StreamKind, ...] = (
                follows_person=True, settings=(
                    Setting(PERSON, "--vmc-person", check_person_or_all, "the person the VMC avatar follows (default: "
                            "the first one seen); 'all': one port each, counting up from the VMC port",
-                           metavar="ID|all"),)),
+                           metavar="ID|all"),
+                   Setting("blendshapes", "--vmc-blendshapes", None, "the blendshape names sent with faces on: "
+                           "vrm0 (VRM 0.x presets: Blink_L, A, Joy...), vrm1 (blinkLeft, aa, happy...) or arkit "
+                           "(eyeBlinkLeft, jawOpen...: perfect sync)", default="vrm0",
+                           choices=vmc.BLENDSHAPE_NAMES))),
     StreamKind("vrchat", "VRChat", vrchat.DEFAULT_PORT, "stream VRChat OSC trackers",
                lambda v: vrchat.VrchatEncoder(v[PERSON], v["trackers"], v["height"], v["head"]),
                follows_person=True, settings=(

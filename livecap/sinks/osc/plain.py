@@ -11,6 +11,9 @@ Addresses (docs/osc.md, "Plain OSC", documents each argument):
   /livecap/person/<id>/hand/<side>/score          f score        (with hands on; side: left or right)
   /livecap/person/<id>/hand/<side>/<point>        f x, f y, f z, f score   (21 points: wrist, thumb1..4, index1..4,
                                                   middle1..4, ring1..4, pinky1..4; a hand not found sends nothing)
+  /livecap/person/<id>/face/score                 f score        (with faces on; a face not found sends nothing)
+  /livecap/person/<id>/face/<expression>          f 0..1         (every expression, livecap's names: Blink_L,
+                                                  Blink_R, A, I, U, E, O, Joy, jawOpen, mouthSmile, LookUp...)
 Flat addresses with several floats each suit TouchDesigner's OSC In CHOP; the whole frame in one bundle keeps a
 receiver from mixing two people's or two frames' joints.
 """
@@ -42,6 +45,13 @@ def joint_confidence(landmarks2d: np.ndarray) -> np.ndarray:
     return out
 
 
+def face_messages(person: PersonPose) -> list[Message]:
+    """A face's score and every expression; also for a person seen by their face alone (no skeleton)."""
+    prefix = f"/livecap/person/{int(person.id)}/face"
+    return [(f"{prefix}/score", (float(person.face.score),))] + [
+        (f"{prefix}/{name}", (float(value),)) for name, value in person.face.expressions.items()]
+
+
 class PlainEncoder:
     def __init__(self, space: str = "camera"):
         if space not in SPACES:
@@ -61,6 +71,7 @@ class PlainEncoder:
         for person, (positions, root_rotation) in zip(fitted, self._placed(fitted)):
             messages += self.person_messages(person, positions, root_rotation)
             messages += self.hand_messages(person)
+        messages += [m for person in result.people if person.face is not None for m in face_messages(person)]
         return [(0, messages)]
 
     def hand_messages(self, person: PersonPose) -> list[Message]:

@@ -2,26 +2,42 @@
 
 Per frame and destination: /VMC/Ext/Root/Pos, /VMC/Ext/Bone/Pos for each of the 21 humanoid bones livecap fits
 (with hands on, also the 15 finger bones of each hand found in this frame: a hand not found is not sent, so the
-receiver keeps its last pose), then /VMC/Ext/OK and /VMC/Ext/T. Bone rotations are local (parent-relative) and identity is the VRM T-pose, which
-is also livecap's rest pose, so they go out as they are after the handedness change (livecap.sinks.osc.unity).
-Bone positions are the person's own rest offsets, so a receiver that syncs bone positions (EVMC4U's default)
-gets a plausible skeleton instead of a collapsed one. The root stands on the floor under the hips, relative to
-where the person was first seen, so the avatar starts at the receiver's origin; the Hips sit at the measured hip
-height above the floor.
+receiver keeps its last pose), then /VMC/Ext/OK and /VMC/Ext/T. Bone rotations are local (parent-relative) and
+identity is the VRM T-pose, which is also livecap's rest pose, so they go out as they are after the handedness
+change (livecap.sinks.osc.unity). Bone positions are the person's own rest offsets, so a receiver that syncs bone
+positions (EVMC4U's default) gets a plausible skeleton instead of a collapsed one. The root stands on the floor
+under the hips, relative to where the person was first seen, so the avatar starts at the receiver's origin; the
+Hips sit at the measured hip height above the floor.
+
+With faces on, where the followed person's face is seen: LeftEye and RightEye Bone/Pos from the gaze (when the
+irises were measured), then /VMC/Ext/Blend/Val for every expression under the chosen names (VRM 0.x presets by
+default, as the protocol asks of senders; VRM 1.0 or ARKit's "perfect sync" names on request), then one
+/VMC/Ext/Blend/Apply. A frame without the face sends no blendshapes, so the receiver keeps the last ones. A person
+seen by their face alone (a close-up, no body) is followed too: blendshapes only.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
+from livecap.pose.expressions import GAZE_SIDE_FULL, GAZE_UP_FULL, named
 from livecap.sinks.osc import Message, Packet
 from livecap.sinks.osc.people import PersonChooser, SlotAssigner
 from livecap.sinks.osc.unity import unity_position, unity_quaternion
-from livecap.types import FrameResult
+from livecap.types import FacePose, FrameResult
 from livecap.skeleton import FINGER_JOINTS, JOINTS, FloorEstimator, WorldPose
 
 DEFAULT_PORT = 39539
 LOADED = 1  # /VMC/Ext/OK: the avatar is loaded (the v1 form every receiver reads)
+BLENDSHAPE_NAMES = ("vrm0", "vrm1", "arkit")  # livecap.pose.expressions.named's schemes a receiver can take
+# The eyes' turn at a full look: the iris moves GAZE_*_FULL of the eye's width, and the eyeball's radius is about
+# 0.4 of that width (12 of 30 mm), so the turn is asin(full / 0.4): 22 degrees aside, 11.5 up or down.
+EYEBALL_RADIUS = 0.4
+EYE_YAW_FULL, EYE_PITCH_FULL = np.arcsin(GAZE_SIDE_FULL / EYEBALL_RADIUS), np.arcsin(GAZE_UP_FULL / EYEBALL_RADIUS)
+# Each eye's place on the Head bone (livecap's Head sits between the ears): 3.2 cm aside, 1.5 cm up, 8.5 cm ahead,
+# livecap axes (the person's left +X, up +Y, ahead +Z)
+EYE_OFFSETS = {"LeftEye": (0.032, 0.015, 0.085), "RightEye": (-0.032, 0.015, 0.085)}
 
 
 def _floats(values) -> tuple[float, ...]:
@@ -52,6 +68,25 @@ def finger_messages(pose: WorldPose) -> list[Message]:
             for b, name in enumerate(FINGER_JOINTS) if fingers.present[("left", "right")[b // bones_per_hand]]]
 
 
+def eye_rotation(expressions: dict[str, float]) -> np.ndarray:
+    """Both eyes' local rotation (x y z w, livecap axes: identity looks ahead) from the gaze expressions: a look to
+    the person's left turns +Z towards +X (about +Y), a look up turns it towards +Y (about -X)."""
+    yaw = (expressions.get("LookLeft", 0.0) - expressions.get("LookRight", 0.0)) * EYE_YAW_FULL
+    pitch = (expressions.get("LookDown", 0.0) - expressions.get("LookUp", 0.0)) * EYE_PITCH_FULL
+    return Rotation.from_euler("YX", [yaw, pitch]).as_quat()
+
+
+def face_messages(face: FacePose, names: str = "vrm0") -> list[Message]:
+    """The eye bones (where the irises were measured), every blendshape under the scheme `names`, then Apply."""
+    out: list[Message] = []
+    if face.iris:
+        rotation = _floats(unity_quaternion(eye_rotation(face.expressions)))
+        out += [("/VMC/Ext/Bone/Pos", (bone, *_floats(unity_position(offset)), *rotation))
+                for bone, offset in EYE_OFFSETS.items()]
+    out += [("/VMC/Ext/Blend/Val", (name, float(value))) for name, value in named(face.expressions, names).items()]
+    return out + [("/VMC/Ext/Blend/Apply", ())]
+
+
 def status_messages(time: float) -> list[Message]:
     return [("/VMC/Ext/OK", (LOADED,)), ("/VMC/Ext/T", (float(time),))]
 
@@ -60,7 +95,10 @@ class VmcEncoder:
     """FrameResults -> VMC bundles: one chosen person on slot 0, or (all_people) each person on their own slot,
     i.e. their own port. A stream whose person is absent still sends OK and T, so the receiver keeps its avatar."""
 
-    def __init__(self, person: int | None = None, all_people: bool = False):
+    def __init__(self, person: int | None = None, all_people: bool = False, blendshapes: str = "vrm0"):
+        if blendshapes not in BLENDSHAPE_NAMES:
+            raise ValueError(f"unknown blendshape names {blendshapes!r}: use {', '.join(BLENDSHAPE_NAMES)}")
+        self.blendshapes = blendshapes
         self.chooser = PersonChooser(person)
         self.slots = SlotAssigner() if all_people else None
         self.floor = FloorEstimator()
@@ -68,18 +106,22 @@ class VmcEncoder:
 
     def encode(self, result: FrameResult) -> list[Packet]:
         poses = {p.id: p.world for p in result.people if p.world is not None}
+        faces = {p.id: p.face for p in result.people if p.face is not None}
+        seen = sorted(set(poses) | set(faces))  # a close-up is followed by its face alone
         floor_y = self.floor.update(list(poses.values()))
         if self.slots is not None:
-            targets = [(slot, person) for person, slot in sorted(self.slots.assign(list(poses)).items())]
+            targets = [(slot, person) for person, slot in sorted(self.slots.assign(seen).items())]
         else:
-            targets = [(0, self.chooser.choose(sorted(poses)))]
+            targets = [(0, self.chooser.choose(seen))]
         for gone in set(self.anchors) - set(poses):
             del self.anchors[gone]
         packets = []
         for slot, person in targets:
             messages = []
-            if person is not None:
+            if person in poses:
                 anchor = self.anchors.setdefault(person, poses[person].positions[0, [0, 2]].copy())
                 messages = bone_messages(poses[person], floor_y, anchor)
+            if person in faces:
+                messages += face_messages(faces[person], self.blendshapes)
             packets.append((slot, messages + status_messages(result.time)))
         return packets
