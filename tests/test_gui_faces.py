@@ -19,9 +19,9 @@ def test_the_face_switch_draws_each_face_and_the_selected_persons_expressions(ma
 
     window = make_window()
     sp, panel = window.source_panel, window.face_panel
-    assert not sp.face.isChecked()  # balanced: faces off by default
+    assert not sp.face.isChecked() and not panel.isVisible()  # balanced: faces off by default, no expression bars
     sp.preset.setCurrentText("accurate")
-    assert sp.face.isChecked()  # accurate: on
+    assert sp.face.isChecked() and panel.isVisible()  # accurate: on
     sp.preset.setCurrentText("balanced")
     sp.face.setChecked(True)
     start_video(window, qtbot)

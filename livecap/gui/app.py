@@ -153,6 +153,8 @@ class MainWindow(QtWidgets.QMainWindow):
             row.enabled.toggled.connect(self._guarded(lambda on, name=name: self.set_stream(name, on), True))
         self.reset_view.clicked.connect(self._guarded(self.skeletons.reset_view))
         self.face_panel.neutral.clicked.connect(self._guarded(self.runner.reset_neutral_faces))
+        self.face_panel.setVisible(self.source_panel.face.isChecked())  # expressions only where faces are on
+        self.source_panel.face.toggled.connect(self.face_panel.setVisible)
         self.people.selected.connect(self._guarded(self._select_person, True))
         for key, action in ((QtCore.Qt.Key.Key_Space, self.toggle_start), (QtCore.Qt.Key.Key_R, self.toggle_record)):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
