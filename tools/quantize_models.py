@@ -37,7 +37,9 @@ DETECTOR_SIDE = 384  # finds the small people of vtest and basketball that 256 m
 MIN_PERSON_SCORE = 0.3
 HAND_VISIBLE = 0.5  # a hand is cut where its wrist, pinky and index are this visible
 CROP_SIZES = {"people": 256, "hands": 224}
-DETECTOR_HEADS_FROM = 156  # MoveNet's node index where its heads and decoding begin (the first head convolution)
+# MoveNet's graph: the input's normalisation (Cast, Sub, Mul, Sub), then the MobileNetV2-FPN feature extractor,
+# then from node 145 its heads (kpt_regress, kpt_offset, kpt_heatmap, box_scale, box_offset, centre) and decoding
+DETECTOR_BACKBONE_FROM, DETECTOR_HEADS_FROM = 4, 145
 SHIFT_BOUND, PRESENCE_BOUND = 1.5, 0.02
 
 
@@ -128,7 +130,7 @@ def quantize(source: Path, target: Path, values, recipe: Recipe) -> None:
 
 @dataclass
 class Check:
-    shift_mean: float  # landmark shift, crop pixels (of 256), float vs int8, mean over crops and the 33 points
+    shift_mean: float  # point shift, input pixels (crop or detector input), float vs int8, mean over crops and points
     shift_p95: float
     shift_mean_present: float  # the same over the crops where the float model finds a person (presence >= 0.5)
     presence_change: float  # mean |presence int8 - presence float|
@@ -252,10 +254,13 @@ def high_gain_nodes(path: Path, limit: float) -> tuple[str, ...]:
     graph = onnx.load(str(path)).graph
     weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     producer = {output: node for node in graph.node for output in node.output}
+    for node in graph.node:  # float16 weights cast to float32 in the graph (the hand models)
+        if node.op_type == "Cast" and node.input[0] in weights:
+            weights[node.output[0]] = weights[node.input[0]].astype(np.float32)
     keep = set()
     for node in graph.node:
-        if node.op_type != "Conv" or np.abs(weights[node.input[1]]).reshape(
-                len(weights[node.input[1]]), -1).sum(axis=1).max() <= limit:
+        kernel = weights.get(node.input[1]) if node.op_type == "Conv" else None
+        if kernel is None or np.abs(kernel).reshape(len(kernel), -1).sum(axis=1).max() <= limit:
             continue
         keep.add(node.name)
         tensor = node.input[0]
@@ -278,8 +283,10 @@ def detector_recipes(path: Path) -> dict[str, Recipe]:
     import onnx
     nodes = onnx.load(str(path)).graph.node
     heads = tuple(node.name for node in nodes[DETECTOR_HEADS_FROM:])
+    normalisation = tuple(node.name for node in nodes[:DETECTOR_BACKBONE_FROM])
     return {"minmax": Recipe(), "minmax-conv": Recipe(op_types=("Conv",)),
-            "minmax-conv-heads-float": Recipe(op_types=("Conv",), keep_float=heads)}
+            "minmax-conv-heads-float": Recipe(op_types=("Conv",), keep_float=heads),
+            "minmax-backbone-only": Recipe(keep_float=normalisation + heads)}
 
 
 def holds(result: Check, crop_size: int) -> bool:
