@@ -1,11 +1,14 @@
-"""Builds the int8 variants of the landmark models (onnxruntime.quantization, static QDQ, per-channel weights),
-calibrated on person crops of the dev media cut as the pipeline cuts them, and checks them on other crops.
+"""Builds int8 variants of the landmark, hand and detector models (onnxruntime.quantization, static QDQ,
+per-channel weights) by each recipe tried, calibrated on person and hand crops of the dev clips cut as the pipeline
+cuts them, and checks each against its float model on crops of other clips: point shift, presence change, ms per crop.
 
-    PYTHONPATH=$PWD python tools/quantize_models.py            # build models/*_int8.onnx, print the check
-    PYTHONPATH=$PWD python tools/quantize_models.py --check    # only the check of the shipped int8 models
+    PYTHONPATH=$PWD python tools/quantize_models.py [--models NAME ...] [--out build/int8]
 
-Needs `pip install onnx` beside onnxruntime (the build's only extra). The calibration set is deterministic (fixed
-frames of fixed clips, the float detector on one thread), so two builds give the same bytes.
+Prints one line per model and recipe, ending "HOLDS" where the variant keeps the bound a shipped int8 model must keep
+(`holds`); none did on 2026-12-06, so none ships (figures: docs/benchmarks.md, "Int8 models"). A variant that holds
+would be copied from --out into models/ with a catalog entry. Needs `pip install onnx` beside onnxruntime. The
+calibration set is deterministic (fixed frames of fixed clips, the float models on one thread): two builds give the
+same bytes.
 """
 from __future__ import annotations
 
