@@ -126,6 +126,8 @@ class PersonPose:
     contacts: dict[str, bool] | None = None  # {"left", "right"}: feet on the floor (livecap.pose.contact)
     hands: dict[str, HandPose | None] = field(default_factory=dict)  # "left", "right" when hands are on
     predicted: bool = False  # not seen in this frame: moved on from the last pose seen (livecap.pose.prediction)
+    interpolated: bool = False  # not seen in this frame: filled in between two seen stretches (livecap.refine)
+    observed: Landmarks | None = None  # the landmark model's own output, before smoothing (a take refined later)
 
     def __post_init__(self):
         if self.world is None and self.skeleton is not None:
@@ -158,3 +160,4 @@ class StreamInfo:
     preset: str
     providers: list[str]
     settings: dict = field(default_factory=dict)  # how it is processed (smoothing, height), for the record
+    refined: dict | None = None  # how a take refined after capture was made (livecap.refine); None when live

@@ -110,13 +110,15 @@ _SEGMENT_COLUMNS = np.array([[np.flatnonzero(row)[0], np.flatnonzero(row)[-1]] f
 
 
 def measure_pairs(world33: np.ndarray) -> np.ndarray:
-    """One frame's length of every measured landmark pair (each side of each segment), metres."""
-    return np.linalg.norm(_PAIR_ENDS[0] @ world33 - _PAIR_ENDS[1] @ world33, axis=1)
+    """One frame's length of every measured landmark pair (each side of each segment), metres; frames x pairs for
+    frames x 33 x 3."""
+    return np.linalg.norm(_PAIR_ENDS[0] @ world33 - _PAIR_ENDS[1] @ world33, axis=-1)
 
 
 def pair_reliability(visibility: np.ndarray) -> np.ndarray:
-    """How far each pair's length can be trusted: the visibility of the least visible landmark it spans."""
-    return np.where(_PAIR_LANDMARKS, visibility, np.inf).min(axis=1)
+    """How far each pair's length can be trusted: the visibility of the least visible landmark it spans (per
+    frame, for frames x 33)."""
+    return np.where(_PAIR_LANDMARKS, visibility[..., None, :], np.inf).min(axis=-1)
 
 
 def measure_segments(world33: np.ndarray) -> np.ndarray:

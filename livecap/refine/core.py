@@ -1,0 +1,117 @@
+"""A whole take refined after capture: the first pass's observations (livecap.refine.take) in, the sequence of
+FrameResults every sink writes out. Pure: no threads, no files.
+
+    refined = refine(take, on_progress)      # stitch, whole-take bones, fit, smooth, fill the gaps
+    for result in refined.results():         # frame by frame, as the live pipeline would have given them
+        sink.write(result)
+
+Per person (livecap.refine.stitch joins the tracker's tracks into people): the bones from every frame they were
+seen (livecap.refine.bones), the fit of each of those frames with them (livecap.refine.fit), the joint angles and
+root smoothed forward and backward with planted feet held (livecap.refine.smooth), and the gaps of up to a second
+between seen stretches filled (livecap.refine.gaps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from livecap.pose.fitting import FitSettings
+from livecap.refine.fit import fit_person
+from livecap.refine.gaps import MAX_GAP, Timeline, fill
+from livecap.refine.output import FrameWriter, PersonTrack
+from livecap.refine.feet import hold_planted
+from livecap.refine.smooth import SmootherSettings, joint_positions, smooth_root, smooth_rotations
+from livecap.refine.stitch import Person, StitchSettings, stitch
+from livecap.refine.take import Take
+from livecap.settings import DEFAULT_SMOOTHING, TrackerSettings
+from livecap.types import FrameResult, StreamInfo
+
+Progress = Callable[[int, int], None]  # (person-frames fitted so far, of how many)
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    smoother: SmootherSettings = field(default_factory=lambda: SmootherSettings.from_strength(DEFAULT_SMOOTHING))
+    stitch: StitchSettings = field(default_factory=StitchSettings)
+    max_gap: float = MAX_GAP  # seconds unseen that are filled at most
+    warm_gap: float = TrackerSettings().predict_seconds  # a frame this soon after the last seen is fitted warm
+    height: float | None = None  # everyone's standing height in metres, when known
+    landmark_model: str | None = None  # what the first pass ran, for the record
+    fit: FitSettings = field(default_factory=FitSettings)
+
+    @classmethod
+    def for_take(cls, take: Take, landmark_model: str | None = None) -> "RefineSettings":
+        """The settings the take was recorded with (its stream's smoothing strength and height)."""
+        recorded = take.info.settings
+        return cls(SmootherSettings.from_strength(recorded.get("smoothing", DEFAULT_SMOOTHING)),
+                   height=recorded.get("height"), landmark_model=landmark_model)
+
+    def record(self) -> dict:
+        """The results header's "refined": how the take was made."""
+        return {"passes": 2, "smoother": self.smoother.record(), "bone_frames": "all", "max_gap_s": self.max_gap,
+                "stitched": True, **({"landmark_model": self.landmark_model} if self.landmark_model else {})}
+
+
+@dataclass
+class RefinedTake:
+    info: StreamInfo  # the take's, with "refined" set
+    people: list[Person]
+    tracks: list[PersonTrack]
+    take: Take
+
+    def results(self) -> Iterator[FrameResult]:
+        """Every frame of the take in order, with every person published in it."""
+        return FrameWriter(self.take, self.tracks).results()
+
+
+def refine(take: Take, on_progress: Progress | None = None, settings: RefineSettings | None = None) -> RefinedTake:
+    """The take's people stitched, fitted with their whole take's bones, smoothed and their short gaps filled.
+    `on_progress(done, total)` is told the person-frames fitted, a few hundred times at most."""
+    settings = settings or RefineSettings.for_take(take)
+    times = np.asarray(take.frames.time)
+    people = stitch(take, settings.stitch)
+    total, done = len(take), 0
+    every = max(total // 200, 1)
+
+    def fitted_one() -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None and (done % every == 0 or done == total):
+            on_progress(done, total)
+
+    tracks = [_track(take, person, times, settings, fitted_one) for person in people]
+    return RefinedTake(replace(take.info, refined=settings.record()), people, tracks, take)
+
+
+def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettings, on_frame) -> PersonTrack:
+    rows = take.rows(person.rows)
+    seen_times = times[person.frames]
+    fitted = fit_person(rows, seen_times, take.info.camera, settings.height, settings.warm_gap, settings.fit,
+                        on_frame=on_frame)
+    del rows
+    rotations, root = fitted.rotations.copy(), fitted.root.copy()
+    for first, end in _stretches(person.frames):
+        span = slice(first, end)
+        rotations[span] = smooth_rotations(fitted.rotations[span], seen_times[span], settings.smoother.cutoff)
+        root[span] = smooth_root(fitted.root[span], seen_times[span], settings.smoother)
+        if settings.smoother.cutoff > 0:
+            rotations[span] = hold_planted(fitted.offsets, rotations[span],
+                                           joint_positions(fitted.offsets, rotations[span], root[span]),
+                                           joint_positions(fitted.offsets, fitted.rotations[span], fitted.root[span]),
+                                           fitted.contacts[span])
+    timeline = fill(person.frames, seen_times, rotations, root, fitted.contacts, times, settings.max_gap)
+    return PersonTrack(person.id, person.rows, fitted.offsets, timeline,
+                       joint_positions(fitted.offsets, timeline.rotations, timeline.root).astype(np.float32))
+
+
+def _stretches(frames: np.ndarray) -> list[tuple[int, int]]:
+    """(first, end) of every run of consecutive frames."""
+    breaks = np.flatnonzero(np.diff(frames) != 1) + 1
+    edges = np.concatenate([[0], breaks, [len(frames)]])
+    return list(zip(edges[:-1], edges[1:]))
+
+
+__all__ = ["RefineSettings", "RefinedTake", "Timeline", "refine"]
