@@ -16,7 +16,7 @@ from livecap.settings import PRESETS, PipelineSettings
 from livecap.app import messages
 from livecap.app.batch import add_batch_parser
 from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_hands_option, add_osc_arguments,
-                               add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings,
+                               add_refine_options, add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings,
                                positive_int,
                                size_argument)
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stills", action="store_true", help="treat every image of a folder on its own")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
     add_fit_options(p)
+    add_refine_options(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
     add_runtime_options(p)

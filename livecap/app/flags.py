@@ -8,8 +8,8 @@ import argparse
 from pathlib import Path
 
 from livecap.errors import LivecapError
-from livecap.settings import (DEFAULT_SMOOTHING, PipelineSettings, check_fov_degrees, check_height, check_providers,
-                              check_smoothing)
+from livecap.settings import (DEFAULT_SMOOTHING, PipelineSettings, check_fov_degrees, check_height,
+                              check_landmark_model, check_providers, check_smoothing)
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 from livecap.sinks.bvh.writer import UNIT_SCALE, check_order
 from livecap.sinks.osc import plain as plain_osc
@@ -56,11 +56,22 @@ def add_hands_option(parser: argparse.ArgumentParser) -> None:
                              "on in the accurate preset, off in the others)")
 
 
+def add_refine_options(parser: argparse.ArgumentParser) -> None:
+    """A file's two passes (livecap.refine), for `process` and `batch`."""
+    parser.add_argument("--causal", action="store_true", help="one pass, exactly as `livecap run` does it live, "
+                        "instead of refining the whole take after capture (two passes)")
+    parser.add_argument("--landmark-model", type=_checked(check_landmark_model, "MODEL"), metavar="MODEL",
+                        help="the landmark model: lite, full or heavy (default: the preset's; accurate refines with "
+                             "heavy)")
+
+
 def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
-    """The pipeline's settings from a command's flags (whose defaults the config file set)."""
+    """The pipeline's settings from a command's flags (whose defaults the config file set); a take is refined
+    where the command has --causal and it is not given."""
     return PipelineSettings(preset=getattr(args, "preset", "balanced"), smoothing=args.smoothing, fov=args.fov, calibration=args.calibration,
                             height=args.height, providers=args.providers, model_dir=args.model_dir,
-                            hands=getattr(args, "hands", None))
+                            hands=getattr(args, "hands", None), landmark_model=getattr(args, "landmark_model", None),
+                            refine=getattr(args, "causal", True) is False)
 
 
 def positive_int(text: str) -> int:

@@ -19,11 +19,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from livecap.pose.fitting import FitSettings
+from livecap.pose.filtering import OneEuroSettings
+from livecap.refine.bones import whole_take_offsets
 from livecap.refine.fit import fit_person
 from livecap.refine.gaps import MAX_GAP, Timeline, fill
 from livecap.refine.output import FrameWriter, PersonTrack
 from livecap.refine.feet import hold_planted
-from livecap.refine.smooth import SmootherSettings, joint_positions, smooth_root, smooth_rotations
+from livecap.refine.smooth import SmootherSettings, joint_positions, one_euro_both_ways, smooth_root, \
+    smooth_rotations
 from livecap.refine.stitch import Person, StitchSettings, stitch
 from livecap.refine.take import Take
 from livecap.settings import DEFAULT_SMOOTHING, TrackerSettings
@@ -41,6 +44,8 @@ class RefineSettings:
     height: float | None = None  # everyone's standing height in metres, when known
     landmark_model: str | None = None  # what the first pass ran, for the record
     fit: FitSettings = field(default_factory=FitSettings)
+    landmarks: OneEuroSettings | None = None  # the landmarks smoothed both ways before the fit, when set
+    plant: bool = True  # the fit holds planted feet, as live
 
     @classmethod
     def for_take(cls, take: Take, landmark_model: str | None = None) -> "RefineSettings":
@@ -89,19 +94,29 @@ def refine(take: Take, on_progress: Progress | None = None, settings: RefineSett
 def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettings, on_frame) -> PersonTrack:
     rows = take.rows(person.rows)
     seen_times = times[person.frames]
-    fitted = fit_person(rows, seen_times, take.info.camera, settings.height, settings.warm_gap, settings.fit,
-                        on_frame=on_frame)
+    offsets = whole_take_offsets(rows["world33"], rows["image33"], settings.height)
+    image33, world33 = rows["image33"].astype(np.float64), rows["world33"].astype(np.float64)
+    if settings.landmarks is not None:
+        box = rows["bbox"]
+        body = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
+        for first, end in _stretches(person.frames):
+            span = slice(first, end)
+            image33[span, :, :2] = one_euro_both_ways(image33[span, :, :2], seen_times[span], settings.landmarks,
+                                                     body[span])
+            world33[span] = one_euro_both_ways(world33[span], seen_times[span], settings.landmarks,
+                                               np.ones(end - first))
     del rows
+    fitted = fit_person(image33, world33, seen_times, offsets, take.info.camera, settings.warm_gap, settings.fit,
+                        settings.plant, on_frame=on_frame)
     rotations, root = fitted.rotations.copy(), fitted.root.copy()
     for first, end in _stretches(person.frames):
         span = slice(first, end)
         rotations[span] = smooth_rotations(fitted.rotations[span], seen_times[span], settings.smoother.cutoff)
         root[span] = smooth_root(fitted.root[span], seen_times[span], settings.smoother)
-        if settings.smoother.cutoff > 0:
-            rotations[span] = hold_planted(fitted.offsets, rotations[span],
-                                           joint_positions(fitted.offsets, rotations[span], root[span]),
-                                           joint_positions(fitted.offsets, fitted.rotations[span], fitted.root[span]),
-                                           fitted.contacts[span])
+        rotations[span] = hold_planted(fitted.offsets, rotations[span],
+                                       joint_positions(fitted.offsets, rotations[span], root[span]),
+                                       joint_positions(fitted.offsets, fitted.rotations[span], fitted.root[span]),
+                                       fitted.contacts[span])
     timeline = fill(person.frames, seen_times, rotations, root, fitted.contacts, times, settings.max_gap)
     return PersonTrack(person.id, person.rows, fitted.offsets, timeline,
                        joint_positions(fitted.offsets, timeline.rotations, timeline.root).astype(np.float32))

@@ -12,7 +12,6 @@ from livecap import skeleton
 from livecap.camera import CameraIntrinsics
 from livecap.pose.contact import FootContacts, joints_in_contact
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
-from livecap.refine.bones import whole_take_offsets
 
 
 @dataclass
@@ -25,24 +24,26 @@ class FittedPerson:
     contacts: np.ndarray  # n x 2: the left and right foot on the floor
 
 
-def fit_person(rows: np.ndarray, times: np.ndarray, camera: CameraIntrinsics, height: float | None,
-               warm_gap: float, fit_settings: FitSettings | None = None, on_frame=None) -> FittedPerson:
-    """rows: the take's rows of one person in frame order (livecap.refine.take.row_dtype), times: theirs.
+def fit_person(image33: np.ndarray, world33: np.ndarray, times: np.ndarray, offsets: np.ndarray,
+               camera: CameraIntrinsics, warm_gap: float, fit_settings: FitSettings | None = None, plant_feet=True,
+               on_frame=None) -> FittedPerson:
+    """image33, world33: one person's landmarks (frames x 33 x 3) in frame order, times: theirs, offsets: their
+    bones.
     A frame follows the one before warm when it comes at most `warm_gap` seconds after it (as a live track found
     again within TrackerSettings.predict_seconds carries on); otherwise the fit and the contacts start afresh."""
-    offsets = whole_take_offsets(rows["world33"], rows["image33"], height)
     fitter = SkeletonFitter(camera, fit_settings)
     state = FitState(offsets=offsets, frozen=True)
     contacts = FootContacts()
-    n = len(rows)
+    n = len(times)
     out = FittedPerson(offsets, np.empty((n, len(skeleton.JOINTS), 4)), np.empty((n, 3)), np.zeros((n, 2), bool))
     for k in range(n):
         warm = k > 0 and times[k] - times[k - 1] <= warm_gap
         if not warm:
             contacts.reset()
-        pose = fitter.fit(state, rows["image33"][k], rows["world33"][k], temporal=warm)
+        pose = fitter.fit(state, image33[k], world33[k], temporal=warm)
         flags = contacts.update(float(times[k]), skeleton.world_pose(pose))
-        plant(state, pose, joints_in_contact(flags))
+        if plant_feet:
+            plant(state, pose, joints_in_contact(flags))
         out.rotations[k], out.root[k], out.contacts[k] = pose.rotations, pose.root, (flags["left"], flags["right"])
         if on_frame is not None:
             on_frame()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, filtfilt
 
+from livecap.pose.filtering import OneEuroFilter, OneEuroSettings
 from livecap.skeleton import PARENTS, quaternion_product
 
 ORDER = 2  # Butterworth order, doubled by running forward and backward
@@ -98,3 +99,19 @@ def joint_positions(offsets: np.ndarray, rotations: np.ndarray, root: np.ndarray
             world[:, j] = quaternion_product(world[:, parent], rotations[:, j])
             positions[:, j] = positions[:, parent] + rotate(world[:, parent], np.broadcast_to(offsets[j], (frames, 3)))
     return positions
+
+
+def one_euro_both_ways(values: np.ndarray, times: np.ndarray, settings: OneEuroSettings, scales: np.ndarray
+                       ) -> np.ndarray:
+    """The live One-Euro filter (livecap.pose.filtering) run forward and backward over a stretch and the two
+    averaged: it adapts its cutoff to the speed as live, and the lag of one direction cancels the lead of the
+    other. values: frames x ..., scales: frames (the body's size, as live)."""
+    values = np.asarray(values, np.float64)
+    forward, backward = OneEuroFilter(settings), OneEuroFilter(settings)
+    out = np.empty_like(values)
+    for k in range(len(values)):
+        out[k] = forward(float(times[k]), values[k], float(scales[k]))
+    end = float(times[-1]) if len(times) else 0.0
+    for k in range(len(values) - 1, -1, -1):  # time runs backwards: the filter sees it run forwards from the end
+        out[k] += backward(2.0 * end - float(times[k]), values[k], float(scales[k]))
+    return 0.5 * out
