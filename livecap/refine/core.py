@@ -19,14 +19,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from livecap.pose.fitting import FitSettings
-from livecap.pose.filtering import OneEuroSettings
 from livecap.refine.bones import whole_take_offsets
-from livecap.refine.fit import fit_person
+from livecap.refine.fit import fit_person, landmarks_of
 from livecap.refine.gaps import MAX_GAP, Timeline, fill
 from livecap.refine.output import FrameWriter, PersonTrack
 from livecap.refine.feet import hold_planted
-from livecap.refine.smooth import SmootherSettings, joint_positions, one_euro_both_ways, smooth_root, \
-    smooth_rotations
+from livecap.refine.smooth import SmootherSettings, joint_positions, smooth_joints
 from livecap.refine.stitch import Person, StitchSettings, stitch
 from livecap.refine.take import Take
 from livecap.settings import DEFAULT_SMOOTHING, TrackerSettings
@@ -44,8 +42,6 @@ class RefineSettings:
     height: float | None = None  # everyone's standing height in metres, when known
     landmark_model: str | None = None  # what the first pass ran, for the record
     fit: FitSettings = field(default_factory=FitSettings)
-    landmarks: OneEuroSettings | None = None  # the landmarks smoothed both ways before the fit, when set
-    plant: bool = True  # the fit holds planted feet, as live
 
     @classmethod
     def for_take(cls, take: Take, landmark_model: str | None = None) -> "RefineSettings":
@@ -74,11 +70,12 @@ class RefinedTake:
 
 def refine(take: Take, on_progress: Progress | None = None, settings: RefineSettings | None = None) -> RefinedTake:
     """The take's people stitched, fitted with their whole take's bones, smoothed and their short gaps filled.
-    `on_progress(done, total)` is told the person-frames fitted, a few hundred times at most."""
+    `on_progress(done, total)` is told the person-frames fitted (each twice when smoothing), a few hundred times
+    at most."""
     settings = settings or RefineSettings.for_take(take)
     times = np.asarray(take.frames.time)
     people = stitch(take, settings.stitch)
-    total, done = len(take), 0
+    total, done = len(take) * (2 if settings.smoother.cutoff > 0 else 1), 0
     every = max(total // 200, 1)
 
     def fitted_one() -> None:
@@ -92,34 +89,28 @@ def refine(take: Take, on_progress: Progress | None = None, settings: RefineSett
 
 
 def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettings, on_frame) -> PersonTrack:
+    """One person: fitted to what was seen, the fitted joints smoothed and fitted again, feet held, gaps filled."""
     rows = take.rows(person.rows)
-    seen_times = times[person.frames]
+    seen_times, camera = times[person.frames], take.info.camera
     offsets = whole_take_offsets(rows["world33"], rows["image33"], settings.height)
-    image33, world33 = rows["image33"].astype(np.float64), rows["world33"].astype(np.float64)
-    if settings.landmarks is not None:
-        box = rows["bbox"]
-        body = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
-        for first, end in _stretches(person.frames):
-            span = slice(first, end)
-            image33[span, :, :2] = one_euro_both_ways(image33[span, :, :2], seen_times[span], settings.landmarks,
-                                                     body[span])
-            world33[span] = one_euro_both_ways(world33[span], seen_times[span], settings.landmarks,
-                                               np.ones(end - first))
+    fitted = fit_person(rows["image33"], rows["world33"], seen_times, offsets, camera, settings.warm_gap, settings.fit,
+                        on_frame)
     del rows
-    fitted = fit_person(image33, world33, seen_times, offsets, take.info.camera, settings.warm_gap, settings.fit,
-                        settings.plant, on_frame=on_frame)
-    rotations, root = fitted.rotations.copy(), fitted.root.copy()
-    for first, end in _stretches(person.frames):
+    stretches = _stretches(person.frames)
+    if settings.smoother.cutoff > 0:
+        joints = joint_positions(offsets, fitted.rotations, fitted.root)
+        for first, end in stretches:
+            joints[first:end] = smooth_joints(joints[first:end], seen_times[first:end], settings.smoother)
+        fitted = fit_person(*landmarks_of(joints, camera), seen_times, offsets, camera, settings.warm_gap,
+                            settings.fit, on_frame)
+    rotations = fitted.rotations.copy()
+    for first, end in stretches:
         span = slice(first, end)
-        rotations[span] = smooth_rotations(fitted.rotations[span], seen_times[span], settings.smoother.cutoff)
-        root[span] = smooth_root(fitted.root[span], seen_times[span], settings.smoother)
-        rotations[span] = hold_planted(fitted.offsets, rotations[span],
-                                       joint_positions(fitted.offsets, rotations[span], root[span]),
-                                       joint_positions(fitted.offsets, fitted.rotations[span], fitted.root[span]),
-                                       fitted.contacts[span])
-    timeline = fill(person.frames, seen_times, rotations, root, fitted.contacts, times, settings.max_gap)
-    return PersonTrack(person.id, person.rows, fitted.offsets, timeline,
-                       joint_positions(fitted.offsets, timeline.rotations, timeline.root).astype(np.float32))
+        positions = joint_positions(offsets, fitted.rotations[span], fitted.root[span])
+        rotations[span] = hold_planted(offsets, fitted.rotations[span], positions, fitted.contacts[span])
+    timeline = fill(person.frames, seen_times, rotations, fitted.root, fitted.contacts, times, settings.max_gap)
+    return PersonTrack(person.id, person.rows, offsets, timeline,
+                       joint_positions(offsets, timeline.rotations, timeline.root).astype(np.float32))
 
 
 def _stretches(frames: np.ndarray) -> list[tuple[int, int]]:

@@ -1,9 +1,9 @@
-"""Planted feet stay planted through the smoothing. Smoothing forward and backward spreads a step over the frames
-around it, so a foot about to lift starts to slide while still on the floor. In every stretch of frames where a
-foot is in contact (livecap.pose.contact, judged on the unsmoothed fit, which holds it still), the smoothed leg is
-bent back onto the spot the fit held it at (two-bone IK: the knee's hinge sets the hip-to-ankle distance, the
-smallest turn of the thigh points the leg at the spot, the foot keeps its turn in the world); a few frames either
-side of a stretch ease the leg from the spot to its smoothed path.
+"""Planted feet stay planted. Smoothing forward and backward spreads a step over the frames around it, so a foot
+about to lift starts to slide while still on the floor, and a fit of noisy landmarks slides a standing foot a
+little every frame. In every stretch of frames where a foot is in contact (livecap.pose.contact, judged on the
+smoothed fit), the leg is bent onto one spot, the foot's mean position over the stretch (two-bone IK: the knee's
+hinge sets the hip-to-ankle distance, the smallest turn of the thigh points the leg at the spot, the foot keeps its
+turn in the world); a few frames either side of a stretch ease the leg from the spot to its own path.
 """
 
 from __future__ import annotations
@@ -42,17 +42,18 @@ def spots(positions: np.ndarray, flags: np.ndarray) -> np.ndarray:
                      zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]).reshape(-1, 3)
 
 
-def hold_planted(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, held: np.ndarray,
-                 contacts: np.ndarray) -> np.ndarray:
-    """The smoothed local rotations (frames x joints x 4) with each leg bent to hold its foot where the fit held
-    it. positions: the smoothed joints (frames x joints x 3), held: the unsmoothed fit's, contacts: frames x 2."""
+def hold_planted(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, contacts: np.ndarray
+                 ) -> np.ndarray:
+    """One stretch's local rotations (frames x joints x 4) with each leg bent to hold its foot, in each stretch
+    of frames it is in contact (contacts: frames x 2, left and right), at its mean position there (positions:
+    the joints, frames x joints x 3)."""
     out = np.array(rotations, np.float64)
     for side_index, (side, (ankle, _)) in enumerate(FEET.items()):
         weight, stretch = contact_weights(contacts[:, side_index])
         moved = weight > 0
         if not moved.any():
             continue
-        target = spots(held[:, ankle], contacts[:, side_index])[stretch[moved]]
+        target = spots(positions[:, ankle], contacts[:, side_index])[stretch[moved]]
         target = weight[moved, None] * target + (1 - weight[moved, None]) * positions[moved, ankle]
         out[moved] = _leg_to(offsets, out[moved], positions[moved], target, side.capitalize())
     return out

@@ -1,17 +1,19 @@
 """The second pass's fit of one person: every frame they were seen, in order, with the whole take's bones frozen
-from the first frame, warm from the last frame's pose while they are seen frame after frame, feet planted as live
-(livecap.pose.contact). What comes out is the unsmoothed fit, which livecap.refine.smooth then smooths."""
+from the first frame, warm from the last frame's pose while they are seen frame after frame, with each frame's foot
+contacts (livecap.pose.contact). The fit is run twice: on the landmarks, then on the joints of that fit once
+smoothed (livecap.refine.smooth), given as the landmarks they stand for (`landmarks_of`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from livecap import skeleton
 from livecap.camera import CameraIntrinsics
-from livecap.pose.contact import FootContacts, joints_in_contact
-from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
+from livecap.pose.contact import FootContacts
+from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, model
 
 
 @dataclass
@@ -25,8 +27,8 @@ class FittedPerson:
 
 
 def fit_person(image33: np.ndarray, world33: np.ndarray, times: np.ndarray, offsets: np.ndarray,
-               camera: CameraIntrinsics, warm_gap: float, fit_settings: FitSettings | None = None, plant_feet=True,
-               on_frame=None) -> FittedPerson:
+               camera: CameraIntrinsics, warm_gap: float, fit_settings: FitSettings | None = None, on_frame=None
+               ) -> FittedPerson:
     """image33, world33: one person's landmarks (frames x 33 x 3) in frame order, times: theirs, offsets: their
     bones.
     A frame follows the one before warm when it comes at most `warm_gap` seconds after it (as a live track found
@@ -42,9 +44,30 @@ def fit_person(image33: np.ndarray, world33: np.ndarray, times: np.ndarray, offs
             contacts.reset()
         pose = fitter.fit(state, image33[k], world33[k], temporal=warm)
         flags = contacts.update(float(times[k]), skeleton.world_pose(pose))
-        if plant_feet:
-            plant(state, pose, joints_in_contact(flags))
         out.rotations[k], out.root[k], out.contacts[k] = pose.rotations, pose.root, (flags["left"], flags["right"])
         if on_frame is not None:
             on_frame()
     return out
+
+
+_PINS = [(model.J[name], landmarks) for name, landmarks in model.LANDMARKS_OF_JOINT.items()]
+_ONE_LANDMARK = [(joint, landmarks[0]) for joint, landmarks in _PINS if len(landmarks) == 1]
+_HEAD = model.J["Head"]
+
+
+def landmarks_of(joints: np.ndarray, camera: CameraIntrinsics) -> tuple[np.ndarray, np.ndarray]:
+    """The landmarks a skeleton's joints stand for (frames x 21 x 3, camera space), as the fit reads them: each
+    joint's landmark at it (the hips, neck and head are means of pairs the side joints already give; both ears at
+    the head), seen, and projected through the camera (its distortion included). Returns image33, world33 (the
+    world points hip-centred), frames x 33 x 3 each; landmarks the fit does not read stay at zero."""
+    frames = len(joints)
+    world = np.zeros((frames, 33, 3))
+    for joint, landmark in _ONE_LANDMARK:
+        world[:, landmark] = joints[:, joint]
+    world[:, 7] = world[:, 8] = joints[:, _HEAD]
+    image = np.zeros((frames, 33, 3))
+    pixels, _ = cv2.projectPoints(world.reshape(-1, 3), np.zeros(3), np.zeros(3), camera.matrix,
+                                  np.array(camera.distortion, np.float64) if any(camera.distortion) else None)
+    image[..., :2] = pixels.reshape(frames, 33, 2)
+    image[..., 2] = 1.0
+    return image, world - joints[:, :1]

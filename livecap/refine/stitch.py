@@ -22,9 +22,13 @@ from livecap.refine.take import Take
 class StitchSettings:
     max_gap: float = 4.0  # seconds between the end of one track and the start of the next, at most
     distance: float = 0.5  # body sizes between where a motion leads and where the next track starts, at no gap
-    distance_per_second: float = 0.75  # ... and more per second of gap: where someone unseen went is less sure
-    size_ratio: float = 1.5  # body sizes differ by this factor at most (bending, leaving the image change them)
-    proportions: float = 0.12  # mean relative difference of the bones over height, at most
+    distance_per_second: float = 0.4  # ... and more per second of gap: where someone unseen went is less sure
+    # body sizes (the box's longer side) differ by this factor at most: on basketball_240p a player lost at 85 px
+    # and another found 1.6 s later 54 px away at 62 px (x1.37) are two people; on vtest and armwrestling the
+    # same people found again after 1.8-2.6 s were within x1.1
+    size_ratio: float = 1.3
+    proportions: float = 0.15  # mean relative difference of the bones over height, at most (BlazePose's own
+    # proportions wander: 0.04-0.11 between one person's two tracks on the dev videos)
     motion_seconds: float = 0.5  # each track's end motion is measured over this much of its start or end
     max_speed: float = 2.0  # body sizes per second: a motion measured faster than this is not extrapolated
 
