@@ -15,12 +15,12 @@ from livecap.pose.contact import FEET
 from livecap.pose.fitting import model
 from livecap.skeleton import PARENTS, J
 
-EASE_FRAMES = 3  # frames either side of a contact stretch over which the leg eases onto its smoothed path
+EASE_SECONDS = 0.1  # either side of a contact stretch the leg eases onto its own path over this long
 _KNEE_LIMITS = {side: (model.LOWER[model.DOF_START[J[f"{side}LowerLeg"]]],
                        model.UPPER[model.DOF_START[J[f"{side}LowerLeg"]]]) for side in ("Left", "Right")}
 
 
-def contact_weights(flags: np.ndarray, ease: int = EASE_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+def contact_weights(flags: np.ndarray, ease: int) -> tuple[np.ndarray, np.ndarray]:
     """Per frame: how strongly the foot is held (1 in contact, easing to 0 over `ease` frames either side), and
     which contact stretch holds it (an index into the stretches, in order; -1 where none)."""
     frames = len(flags)
@@ -42,14 +42,14 @@ def spots(positions: np.ndarray, flags: np.ndarray) -> np.ndarray:
                      zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]).reshape(-1, 3)
 
 
-def hold_planted(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, contacts: np.ndarray
-                 ) -> np.ndarray:
+def hold_planted(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, contacts: np.ndarray,
+                 fps: float) -> np.ndarray:
     """One stretch's local rotations (frames x joints x 4) with each leg bent to hold its foot, in each stretch
     of frames it is in contact (contacts: frames x 2, left and right), at its mean position there (positions:
     the joints, frames x joints x 3)."""
     out = np.array(rotations, np.float64)
     for side_index, (side, (ankle, _)) in enumerate(FEET.items()):
-        weight, stretch = contact_weights(contacts[:, side_index])
+        weight, stretch = contact_weights(contacts[:, side_index], int(round(EASE_SECONDS * fps)))
         moved = weight > 0
         if not moved.any():
             continue

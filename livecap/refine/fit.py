@@ -12,7 +12,7 @@ import numpy as np
 
 from livecap import skeleton
 from livecap.camera import CameraIntrinsics
-from livecap.pose.contact import FootContacts
+from livecap.pose.contact import ContactSettings, FootContacts
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, model
 
 
@@ -27,15 +27,15 @@ class FittedPerson:
 
 
 def fit_person(image33: np.ndarray, world33: np.ndarray, times: np.ndarray, offsets: np.ndarray,
-               camera: CameraIntrinsics, warm_gap: float, fit_settings: FitSettings | None = None, on_frame=None
-               ) -> FittedPerson:
+               camera: CameraIntrinsics, warm_gap: float, fit_settings: FitSettings | None = None,
+               contact_settings: ContactSettings | None = None, on_frame=None) -> FittedPerson:
     """image33, world33: one person's landmarks (frames x 33 x 3) in frame order, times: theirs, offsets: their
     bones.
     A frame follows the one before warm when it comes at most `warm_gap` seconds after it (as a live track found
     again within TrackerSettings.predict_seconds carries on); otherwise the fit and the contacts start afresh."""
     fitter = SkeletonFitter(camera, fit_settings)
     state = FitState(offsets=offsets, frozen=True)
-    contacts = FootContacts()
+    contacts = FootContacts(contact_settings)
     n = len(times)
     out = FittedPerson(offsets, np.empty((n, len(skeleton.JOINTS), 4)), np.empty((n, 3)), np.zeros((n, 2), bool))
     for k in range(n):
