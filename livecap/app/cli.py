@@ -16,9 +16,8 @@ from livecap.settings import PRESETS, PipelineSettings
 from livecap.app import messages
 from livecap.app.batch import add_batch_parser
 from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_hands_option, add_osc_arguments,
-                               add_refine_options, add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args, pipeline_settings,
-                               positive_int,
-                               size_argument)
+                               add_refine_options, add_runtime_options, bvh_sinks_from_args, osc_sinks_from_args,
+                               pipeline_settings, positive_int, size_argument)
 
 log = logging.getLogger("livecap")
 PRESET_HELP = "speed against accuracy: fast, balanced (default) or accurate"
@@ -110,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "smoothing")
     p.add_argument("--mocap", metavar="DIR", help="instead: the skeleton fit against real motion capture, from a "
                                                   "folder of BVH takes (DIR/<take>.bvh as in livecap.bench.mocap)")
+    p.add_argument("--refine", action="store_true", help="instead: what refining a take after capture does, against "
+                                                         "the live pass of the same perception (agreement, jitter, "
+                                                         "lag, foot skate, gaps, landmark noise)")
     p.add_argument("--smoothing", type=float, default=0.5, metavar="0..1", help="with --fitting: the strength "
                                                                                 "compared with none (default 0.5)")
     add_hands_option(p)
@@ -228,11 +230,23 @@ def _cmd_models(args) -> int:
 def _cmd_bench(args) -> int:
     if args.mocap:
         from livecap.bench.mocap import main as bench_mocap
+        from livecap.bench.refine import PROFILES, bench_mocap_refined, format_mocap_comparison
 
-        bench_mocap(args.mocap, max_frames=args.frames or 150)
+        rows = bench_mocap(args.mocap, max_frames=args.frames or 150)
+        print("\nlive and refined fits, with the landmark noise measured on each dev video (livecap bench --refine):")
+        print(format_mocap_comparison(bench_mocap_refined(args.mocap, list(PROFILES.values()),
+                                                          tuple(dict.fromkeys(r.take for r in rows)),
+                                                          max_frames=args.frames or 150)))
         return 0
     if not args.source:
         raise SystemExit("livecap bench: --source is required (a video file or folder), or use --mocap DIR")
+    if args.refine:
+        from livecap.bench.refine import bench_refine, format_figures
+
+        print(format_figures(bench_refine(args.source, PipelineSettings(preset=(args.preset or ["balanced"])[0],
+                                                                        model_dir=args.model_dir,
+                                                                        providers=args.providers))))
+        return 0
     if args.fitting:
         return _bench_fitting(args)
     if args.soak:

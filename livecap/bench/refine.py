@@ -211,7 +211,8 @@ def bench_video(path: str, models: PipelineModels, settings: PipelineSettings) -
                          agreement_mm(outcome.live_pairs), agreement_mm(raw_pairs), agreement_mm(pairs),
                          jitter_mm(live_limbs), jitter_mm(raw_limbs), jitter_mm(limbs), lag_frames(raw_limbs, limbs),
                          lag_frames(raw_root, root), foot_skate_mm(outcome.live)[0], skate, share,
-                         short_gaps(outcome.published, frame_times), short_gaps(refined_seen, frame_times), everywhere, outcome.pass_seconds, refine_seconds,
+                         short_gaps(outcome.published, frame_times), short_gaps(refined_seen, frame_times),
+                         everywhere, outcome.pass_seconds, refine_seconds,
                          landmark_noise(take, Path(path).stem))
 
 

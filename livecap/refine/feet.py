@@ -78,7 +78,8 @@ def _leg_to(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, t
     thigh, shin = np.linalg.norm(offsets[knee_joint]), np.linalg.norm(offsets[ankle_joint])
     hip = positions[:, hip_joint]
     pelvis, thigh_world = _world(rotations, PARENTS[hip_joint]), _world(rotations, hip_joint)
-    foot_world = thigh_world * Rotation.from_quat(rotations[:, knee_joint]) * Rotation.from_quat(rotations[:, ankle_joint])
+    shin_world = thigh_world * Rotation.from_quat(rotations[:, knee_joint])
+    foot_world = shin_world * Rotation.from_quat(rotations[:, ankle_joint])
     # the knee: the straight leg's hinge angle that puts the ankle at the target's distance from the hip
     reach = np.linalg.norm(target - hip, axis=1)
     bend = np.arccos(np.clip((reach ** 2 - thigh ** 2 - shin ** 2) / (2 * thigh * shin), -1.0, 1.0))
