@@ -97,7 +97,9 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
     rows = take.rows(person.rows)
     seen_times, camera = times[person.frames], take.info.camera
     offsets = whole_take_offsets(rows["world33"], rows["image33"], settings.height)
-    fitted = fit_person(rows["image33"], rows["world33"], seen_times, offsets, camera, settings.warm_gap, settings.fit,
+    # warm from the frame before, or from one at most warm_gap before (as a live track found again that soon)
+    warm = np.concatenate([[False], (np.diff(person.frames) == 1) | (np.diff(seen_times) <= settings.warm_gap)])
+    fitted = fit_person(rows["image33"], rows["world33"], seen_times, warm, offsets, camera, settings.fit,
                         settings.contacts, on_frame)
     del rows
     stretches = _stretches(person.frames)
@@ -105,8 +107,8 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
         joints = joint_positions(offsets, fitted.rotations, fitted.root)
         for first, end in stretches:
             joints[first:end] = smooth_joints(joints[first:end], seen_times[first:end], settings.smoother)
-        fitted = fit_person(*landmarks_of(joints, camera), seen_times, offsets, camera, settings.warm_gap,
-                            settings.fit, settings.contacts, on_frame)
+        fitted = fit_person(*landmarks_of(joints, camera), seen_times, warm, offsets, camera, settings.fit,
+                            settings.contacts, on_frame)
     rotations = fitted.rotations.copy()
     for first, end in stretches:
         span = slice(first, end)

@@ -26,23 +26,20 @@ class FittedPerson:
     contacts: np.ndarray  # n x 2: the left and right foot on the floor
 
 
-def fit_person(image33: np.ndarray, world33: np.ndarray, times: np.ndarray, offsets: np.ndarray,
-               camera: CameraIntrinsics, warm_gap: float, fit_settings: FitSettings | None = None,
+def fit_person(image33: np.ndarray, world33: np.ndarray, times: np.ndarray, warm: np.ndarray, offsets: np.ndarray,
+               camera: CameraIntrinsics, fit_settings: FitSettings | None = None,
                contact_settings: ContactSettings | None = None, on_frame=None) -> FittedPerson:
     """image33, world33: one person's landmarks (frames x 33 x 3) in frame order, times: theirs, offsets: their
-    bones.
-    A frame follows the one before warm when it comes at most `warm_gap` seconds after it (as a live track found
-    again within TrackerSettings.predict_seconds carries on); otherwise the fit and the contacts start afresh."""
+    bones. Where `warm` is False the fit and the contacts start afresh (the person was lost in between)."""
     fitter = SkeletonFitter(camera, fit_settings)
     state = FitState(offsets=offsets, frozen=True)
     contacts = FootContacts(contact_settings)
     n = len(times)
     out = FittedPerson(offsets, np.empty((n, len(skeleton.JOINTS), 4)), np.empty((n, 3)), np.zeros((n, 2), bool))
     for k in range(n):
-        warm = k > 0 and times[k] - times[k - 1] <= warm_gap
-        if not warm:
+        if not warm[k]:
             contacts.reset()
-        pose = fitter.fit(state, image33[k], world33[k], temporal=warm)
+        pose = fitter.fit(state, image33[k], world33[k], temporal=bool(warm[k]))
         flags = contacts.update(float(times[k]), skeleton.world_pose(pose))
         out.rotations[k], out.root[k], out.contacts[k] = pose.rotations, pose.root, (flags["left"], flags["right"])
         if on_frame is not None:

@@ -95,12 +95,22 @@ class Take:
                     row["hand_image"][k] = hand.landmarks2d
                     row["hand_world"][k] = hand.world
 
-    def _next_row(self) -> np.ndarray:
+    def extend(self, rows: np.ndarray) -> None:
+        """Rows read from another take (`rows()`), appended; their frames must be this take's."""
+        for row in rows:
+            block, offset = self._next_slot()
+            block[offset] = row
+
+    def _next_row(self) -> np.void:
+        block, offset = self._next_slot()
+        return block[offset]  # a structured element is a view: writing its fields writes the block
+
+    def _next_slot(self) -> tuple[np.ndarray, int]:
         block, offset = divmod(self._count, self.block_rows)
         if block == len(self._blocks):
             self._blocks.append(self._new_block())
         self._count += 1
-        return self._blocks[block][offset:offset + 1][0]
+        return self._blocks[block], offset
 
     def _new_block(self) -> np.ndarray:
         if self.nbytes_in_memory + self.dtype.itemsize * self.block_rows <= self.memory_limit:
