@@ -66,13 +66,14 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     show = sys.stderr.isatty() if progress is None else progress
     started = time.perf_counter()
     try:
+        refining = _announce(results, recorder.take, settings, engine.status()) if recorder is not None else None
         _follow(engine, total, show, on_frames)
     except BaseException:  # Ctrl-C or SIGTERM: the outputs that failed are named now, the end below is not reached
         _name_failed(engine.stop())
         raise
     status = engine.stop()
-    if recorder is not None and status.state != "failed" and not status.failed_outputs:
-        status = _refined(recorder.take, [results, *sinks], status, settings, show)
+    if refining is not None and status.state != "failed" and not status.failed_outputs:
+        status = _refined(recorder.take, refining, [results, *sinks], status, show)
     summary = ProcessSummary(status.frames, status.people_seen, time.perf_counter() - started, status.providers,
                              status)
     failed = status.failed_outputs
@@ -99,14 +100,25 @@ def _follow(engine: Engine, total: int | None, show: bool, on_frames: Callable[[
         bar.update(engine.status().frames - bar.n)
 
 
-def _refined(take: Take, sinks: list[Sink], status: EngineStatus, settings: PipelineSettings, show: bool
+def _announce(results: JsonlSink, take: Take, settings: PipelineSettings, status: EngineStatus) -> RefineSettings:
+    """How the take will be refined. The results file is written at once with the header it will have (and written
+    again, whole, after the second pass): it is there from the start, and valid if the run stops in the first."""
+    on_gpu = any(p in GPU_PROVIDERS for p in status.providers)
+    refining = RefineSettings.for_take(take, settings.landmark_model_for(on_gpu))
+    results.start(replace(take.info, refined=refining.record()))
+    results.close()
+    return refining
+
+
+def _refined(take: Take, refining: RefineSettings, sinks: list[Sink], status: EngineStatus, show: bool
              ) -> EngineStatus:
     """The second pass: the take refined and written to every output; the status then counts its people and
     reports its outputs."""
-    on_gpu = any(p in GPU_PROVIDERS for p in status.providers)
-    with tqdm(total=len(take), unit="person-frame", desc="refining", disable=not show, dynamic_ncols=True) as bar:
-        refined = refine(take, lambda done, _: bar.update(done - bar.n),
-                         RefineSettings.for_take(take, settings.landmark_model_for(on_gpu)))
+    with tqdm(unit="person-frame", desc="refining", disable=not show, dynamic_ncols=True) as bar:
+        def fitted(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+        refined = refine(take, fitted, refining)
     with tqdm(total=len(take.frames), unit="frame", desc="writing", disable=not show, dynamic_ncols=True) as bar:
         outputs = deliver(refined, sinks, lambda: bar.update(1))
     take.close()
