@@ -50,6 +50,7 @@ def fit_person(image33: np.ndarray, world33: np.ndarray, times: np.ndarray, warm
 _PINS = [(model.J[name], landmarks) for name, landmarks in model.LANDMARKS_OF_JOINT.items()]
 _ONE_LANDMARK = [(joint, landmarks[0]) for joint, landmarks in _PINS if len(landmarks) == 1]
 _HEAD = model.J["Head"]
+_READ = sorted({landmark for _, landmark in _ONE_LANDMARK} | {7, 8})  # the landmarks the fit reads
 
 
 def landmarks_of(joints: np.ndarray, camera: CameraIntrinsics) -> tuple[np.ndarray, np.ndarray]:
@@ -63,8 +64,13 @@ def landmarks_of(joints: np.ndarray, camera: CameraIntrinsics) -> tuple[np.ndarr
         world[:, landmark] = joints[:, joint]
     world[:, 7] = world[:, 8] = joints[:, _HEAD]
     image = np.zeros((frames, 33, 3))
-    pixels, _ = cv2.projectPoints(world.reshape(-1, 3), np.zeros(3), np.zeros(3), camera.matrix,
-                                  np.array(camera.distortion, np.float64) if any(camera.distortion) else None)
-    image[..., :2] = pixels.reshape(frames, 33, 2)
-    image[..., 2] = 1.0
+    image[:, _READ, 2] = 1.0
+    distortion = np.array(camera.distortion, np.float64) if any(camera.distortion) else None
+    for first in range(0, frames, PROJECTED_FRAMES):  # projectPoints also makes its Jacobians: in parts
+        part = world[first:first + PROJECTED_FRAMES, _READ]
+        pixels, _ = cv2.projectPoints(part.reshape(-1, 3), np.zeros(3), np.zeros(3), camera.matrix, distortion)
+        image[first:first + PROJECTED_FRAMES, _READ, :2] = pixels.reshape(len(part), len(_READ), 2)
     return image, world - joints[:, :1]
+
+
+PROJECTED_FRAMES = 1024

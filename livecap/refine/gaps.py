@@ -72,4 +72,5 @@ def fill(frames: np.ndarray, seen_times: np.ndarray, rotations: np.ndarray, root
         pieces.append((missing, np.full(m, -1), np.full(m, k), np.full(m, k + 1), (t - t0) / (t1 - t0), quats,
                        curve(t), np.zeros((m, 2), bool)))
     order = np.argsort(np.concatenate([p[0] for p in pieces]), kind="stable")
-    return Timeline(*(np.concatenate([p[i] for p in pieces])[order] for i in range(8)))
+    kinds = (np.int32, np.int32, np.int32, np.int32, np.float32, np.float32, np.float64, bool)  # compact: kept
+    return Timeline(*(np.concatenate([p[i] for p in pieces])[order].astype(kind) for i, kind in enumerate(kinds)))

@@ -102,7 +102,7 @@ def _segment_matrices():
 
 
 _PAIR_ENDS, _PAIRS_OF_SEGMENT = _segment_matrices()
-_PAIR_LANDMARKS = (_PAIR_ENDS > 0).any(axis=0)
+_PAIR_LANDMARK_INDICES = [np.flatnonzero(row) for row in (_PAIR_ENDS > 0).any(axis=0)]
 _SEGMENT_SCALE = np.array([0.5 if name.endswith("_half") else 1.0 for name in SEGMENTS])
 # each segment's pair columns, first and last: a segment is measured by one pair or by two (left and right)
 assert ((_PAIRS_OF_SEGMENT > 0).sum(axis=1) <= 2).all()
@@ -118,7 +118,7 @@ def measure_pairs(world33: np.ndarray) -> np.ndarray:
 def pair_reliability(visibility: np.ndarray) -> np.ndarray:
     """How far each pair's length can be trusted: the visibility of the least visible landmark it spans (per
     frame, for frames x 33)."""
-    return np.where(_PAIR_LANDMARKS, visibility[..., None, :], np.inf).min(axis=-1)
+    return np.stack([visibility[..., landmarks].min(axis=-1) for landmarks in _PAIR_LANDMARK_INDICES], axis=-1)
 
 
 def measure_segments(world33: np.ndarray) -> np.ndarray:
