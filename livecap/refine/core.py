@@ -6,9 +6,9 @@ FrameResults every sink writes out. Pure: no threads, no files.
         sink.write(result)
 
 Per person (livecap.refine.stitch joins the tracker's tracks into people): the bones from every frame they were
-seen (livecap.refine.bones), the fit of each of those frames with them (livecap.refine.fit), the joint angles and
-root smoothed forward and backward with planted feet held (livecap.refine.smooth), and the gaps of up to a second
-between seen stretches filled (livecap.refine.gaps).
+seen (livecap.refine.bones), the fit of each of those frames with them (livecap.refine.fit), the fitted joints
+smoothed forward and backward (livecap.refine.smooth) and fitted again, planted feet held where they stand
+(livecap.refine.feet), and the gaps of up to a second between seen stretches filled (livecap.refine.gaps).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from livecap.pose.contact import ContactSettings
 from livecap.pose.fitting import FitSettings
 from livecap.refine.bones import whole_take_offsets
 from livecap.refine.fit import fit_person, landmarks_of
-from livecap.refine.gaps import MAX_GAP, Timeline, fill
+from livecap.refine.gaps import MAX_GAP, fill
 from livecap.refine.output import FrameWriter, PersonTrack
 from livecap.refine.feet import hold_planted
 from livecap.refine.smooth import SmootherSettings, joint_positions, smooth_joints
@@ -44,7 +44,7 @@ class RefineSettings:
     landmark_model: str | None = None  # what the first pass ran, for the record
     fit: FitSettings = field(default_factory=FitSettings)
     # a foot is still under half the live speed: the smoothed fit's feet are steady enough to tell, and the bench's
-    # motion capture takes came out 1-5 mm closer to the truth than at the live 0.3 m/s (the climb: 32.9 -> 30.0)
+    # motion capture takes (livecap.bench.refine) came out 1-5 mm closer to the truth than at the live 0.3 m/s
     contacts: ContactSettings = field(default_factory=lambda: ContactSettings(speed=0.15))
 
     @classmethod
@@ -82,13 +82,13 @@ def refine(take: Take, on_progress: Progress | None = None, settings: RefineSett
     total, done = len(take) * (2 if settings.smoother.cutoff > 0 else 1), 0
     every = max(total // 200, 1)
 
-    def fitted_one() -> None:
+    def one_fitted() -> None:
         nonlocal done
         done += 1
         if on_progress is not None and (done % every == 0 or done == total):
             on_progress(done, total)
 
-    tracks = [_track(take, person, times, settings, fitted_one) for person in people]
+    tracks = [_track(take, person, times, settings, one_fitted) for person in people]
     return RefinedTake(replace(take.info, refined=settings.record()), people, tracks, take)
 
 
@@ -113,8 +113,8 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
     for first, end in stretches:
         span = slice(first, end)
         positions = joint_positions(offsets, fitted.rotations[span], fitted.root[span])
-        rate = 1.0 / max(float(np.median(np.diff(seen_times[span]))), 1e-6) if end - first > 1 else 30.0
-        rotations[span] = hold_planted(offsets, fitted.rotations[span], positions, fitted.contacts[span], rate)
+        rotations[span] = hold_planted(offsets, fitted.rotations[span], positions, fitted.contacts[span],
+                                       seen_times[span])
     timeline = fill(person.frames, seen_times, rotations, fitted.root, fitted.contacts, times, settings.max_gap)
     return PersonTrack(person.id, person.rows, offsets, timeline,
                        joint_positions(offsets, timeline.rotations, timeline.root).astype(np.float32))
@@ -126,5 +126,3 @@ def _stretches(frames: np.ndarray) -> list[tuple[int, int]]:
     edges = np.concatenate([[0], breaks, [len(frames)]])
     return list(zip(edges[:-1], edges[1:]))
 
-
-__all__ = ["RefineSettings", "RefinedTake", "Timeline", "refine"]

@@ -43,13 +43,15 @@ def spots(positions: np.ndarray, flags: np.ndarray) -> np.ndarray:
 
 
 def hold_planted(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, contacts: np.ndarray,
-                 fps: float) -> np.ndarray:
+                 times: np.ndarray) -> np.ndarray:
     """One stretch's local rotations (frames x joints x 4) with each leg bent to hold its foot, in each stretch
     of frames it is in contact (contacts: frames x 2, left and right), at its mean position there (positions:
-    the joints, frames x joints x 3)."""
+    the joints, frames x joints x 3; times: the frames')."""
     out = np.array(rotations, np.float64)
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    ease = int(round(EASE_SECONDS / max(step, 1e-6)))
     for side_index, (side, (ankle, _)) in enumerate(FEET.items()):
-        weight, stretch = contact_weights(contacts[:, side_index], int(round(EASE_SECONDS * fps)))
+        weight, stretch = contact_weights(contacts[:, side_index], ease)
         moved = weight > 0
         if not moved.any():
             continue

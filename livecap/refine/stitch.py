@@ -61,10 +61,10 @@ class Person:
 def tracks_of(take: Take, settings: StitchSettings) -> list[Track]:
     ids, frames = take.column("track"), take.column("frame")
     times = np.asarray(take.frames.time)
+    order = np.lexsort((frames, ids))  # by track, then frame
+    track_ids, firsts = np.unique(ids[order], return_index=True)
     out = []
-    for track_id in np.unique(ids):
-        rows = np.flatnonzero(ids == track_id)
-        rows = rows[np.argsort(frames[rows], kind="stable")]
+    for track_id, rows in zip(track_ids, np.split(order, firsts[1:])):
         data = take.rows(rows)
         box = data["bbox"].astype(np.float64)
         segments = track_segments(data["world33"], data["image33"])
