@@ -1,7 +1,7 @@
 """The second pass's fit of one person: every frame they were seen, in order, with the whole take's bones frozen
-from the first frame, warm from the last frame's pose while they are seen frame after frame, with each frame's foot
-contacts (livecap.pose.contact). The fit is run twice: on the landmarks, then on the joints of that fit once
-smoothed (livecap.refine.smooth), given as the landmarks they stand for (`landmarks_of`)."""
+from the first frame, warm from the last frame's pose while they are seen frame after frame. The fit is run twice:
+on the landmarks, then on the joints of that fit once smoothed (livecap.refine.smooth), given as the landmarks they
+stand for (`landmarks_of`). Then each frame's foot contacts (livecap.pose.contact)."""
 
 from __future__ import annotations
 
@@ -20,31 +20,50 @@ from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, model
 class FittedPerson:
     """One person's fit over the frames they were seen (n of them)."""
 
-    offsets: np.ndarray  # joints x 3: the rest offsets, the same in every frame
     rotations: np.ndarray  # n x joints x 4: local quaternions (x y z w); the root's is in camera space
     root: np.ndarray  # n x 3: camera space, metres
-    contacts: np.ndarray  # n x 2: the left and right foot on the floor
 
 
-def fit_person(image33: np.ndarray, world33: np.ndarray, times: np.ndarray, warm: np.ndarray, offsets: np.ndarray,
-               camera: CameraIntrinsics, fit_settings: FitSettings | None = None,
-               contact_settings: ContactSettings | None = None, on_frame=None) -> FittedPerson:
-    """image33, world33: one person's landmarks (frames x 33 x 3) in frame order, times: theirs, offsets: their
-    bones. Where `warm` is False the fit and the contacts start afresh (the person was lost in between)."""
+def fit_person(image33: np.ndarray, world33: np.ndarray, warm: np.ndarray, offsets: np.ndarray,
+               camera: CameraIntrinsics, fit_settings: FitSettings | None = None, on_frame=None) -> FittedPerson:
+    """image33, world33: one person's landmarks (frames x 33 x 3) in frame order, offsets: their bones. Where
+    `warm` is False the fit starts afresh (the person was lost in between)."""
     fitter = SkeletonFitter(camera, fit_settings)
     state = FitState(offsets=offsets, frozen=True)
-    contacts = FootContacts(contact_settings)
-    n = len(times)
-    out = FittedPerson(offsets, np.empty((n, len(skeleton.JOINTS), 4)), np.empty((n, 3)), np.zeros((n, 2), bool))
+    n = len(warm)
+    out = FittedPerson(np.empty((n, len(skeleton.JOINTS), 4)), np.empty((n, 3)))
     for k in range(n):
-        if not warm[k]:
-            contacts.reset()
         pose = fitter.fit(state, image33[k], world33[k], temporal=bool(warm[k]))
-        flags = contacts.update(float(times[k]), skeleton.world_pose(pose))
-        out.rotations[k], out.root[k], out.contacts[k] = pose.rotations, pose.root, (flags["left"], flags["right"])
+        out.rotations[k], out.root[k] = pose.rotations, pose.root
         if on_frame is not None:
             on_frame()
     return out
+
+
+def contacts_of(joints: np.ndarray, times: np.ndarray, warm: np.ndarray, settings: ContactSettings | None = None
+                ) -> np.ndarray:
+    """Each frame's foot contacts (frames x 2: left, right) of camera-space joints (frames x joints x 3), judged as
+    live (livecap.pose.contact) and started afresh where `warm` is False."""
+    contacts = FootContacts(settings)
+    out = np.zeros((len(times), 2), bool)
+    world = joints @ skeleton.CAMERA_TO_WORLD.T
+    for k in range(len(times)):
+        if not warm[k]:
+            contacts.reset()
+        flags = contacts.update(float(times[k]), _Positions(world[k]))
+        out[k] = flags["left"], flags["right"]
+    return out
+
+
+@dataclass
+class _Positions:
+    """What FootContacts reads of a world pose (livecap.skeleton.WorldPose): its joints' positions."""
+
+    positions: np.ndarray
+
+    @property
+    def lowest_foot(self) -> float:
+        return float(self.positions[skeleton.FOOT_JOINTS, 1].min())
 
 
 _PINS = [(model.J[name], landmarks) for name, landmarks in model.LANDMARKS_OF_JOINT.items()]
