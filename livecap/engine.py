@@ -48,6 +48,7 @@ class EngineConfig:
     sink_queue: int = 64  # results waiting per sink before that sink drops the oldest
     max_frames: int | None = None
     reconnect_max_s: float = 5.0
+    perception_only: bool = False  # people neither smoothed nor fitted: the first pass of a refined take
 
 
 @dataclass
@@ -85,7 +86,8 @@ class EngineStatus:
 
 
 def _models_key(settings: PipelineSettings) -> tuple:
-    return settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on
+    return (settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on,
+            settings.landmark_model, settings.refine)
 
 
 def _without_signals(start: Callable[[], None]) -> None:
@@ -165,7 +167,8 @@ class Engine:
     def _pipeline(self, source: FrameSource) -> PosePipeline:
         settings = self.config.pipeline
         models = self.models if self._models_key == _models_key(settings) else None  # loaded again for another preset
-        pipeline = build_pipeline(settings, source.mode.width, source.mode.height, source.stills, models)
+        pipeline = build_pipeline(settings, source.mode.width, source.mode.height, source.stills, models,
+                                  fit=not self.config.perception_only)
         self.models, self._models_key = pipeline.models, _models_key(settings)
         notice = compile_notice(settings.hands_on)
         if notice:  # the warm-up compiles the skeleton solver on a first run: half a minute of silence otherwise

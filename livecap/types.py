@@ -160,6 +160,8 @@ class PersonPose:
     face: FacePose | None = None  # the face, when faces are on and it was found
     face_tracked: bool = False  # faces are on: the results carry "face" (null where it was not found)
     predicted: bool = False  # not seen in this frame: moved on from the last pose seen (livecap.pose.prediction)
+    interpolated: bool = False  # not seen in this frame: filled in between two seen stretches (livecap.refine)
+    observed: Landmarks | None = None  # the landmark model's own output, before smoothing (a take refined later)
 
     def __post_init__(self):
         if self.world is None and self.skeleton is not None:
@@ -193,3 +195,4 @@ class StreamInfo:
     providers: list[str]
     settings: dict = field(default_factory=dict)  # how it is processed (smoothing, height), for the record
     landmarks: str = "blazepose33"  # the keypoint scheme of each person's published landmarks
+    refined: dict | None = None  # how a take refined after capture was made (livecap.refine); None when live

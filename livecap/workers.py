@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from livecap.errors import LivecapError
@@ -173,3 +174,30 @@ class SinkWorker:
         return SinkStatus(self.sink.name, self.written, self.dropped, self.error,
                           self.running or (self.thread is None and self.error is None),
                           detail() if callable(detail) else "", self.required)
+
+
+DELIVERY_QUEUE = 64  # results waiting per sink when a finished sequence is delivered
+
+
+def deliver(info: StreamInfo, results: Iterable[FrameResult], sinks: list[Sink],
+            on_frame: Callable[[], None] | None = None) -> list[SinkStatus]:
+    """Writes a finished sequence of results (a refined take) to every sink, each on its own worker as the engine
+    runs them but lossless, then closes them; returns each sink's status. A failing output is reported and stopped
+    while the others go on; a required one's failure ends the writing, and one that cannot start raises its
+    LivecapError (the others are closed first)."""
+    workers: list[SinkWorker] = []
+    try:
+        for sink in sinks:
+            workers.append(SinkWorker(sink, DELIVERY_QUEUE, lossless=True))
+            workers[-1].start(info)
+        for result in results:
+            for worker in workers:
+                worker.offer(result)
+            if any(w.required and w.error for w in workers):
+                break
+            if on_frame is not None:
+                on_frame()
+    finally:
+        for worker in workers:
+            worker.stop()
+    return [worker.status() for worker in workers]

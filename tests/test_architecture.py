@@ -16,6 +16,7 @@ LAYERS = (
     ("livecap.models",),
     ("livecap.settings",),
     ("livecap.pose",),
+    ("livecap.refine",),
     ("livecap.sinks",),
     ("livecap.sources", "livecap.workers", "livecap.engine"),
     ("livecap.app", "livecap.bench", "livecap.gui", "livecap.__main__"),

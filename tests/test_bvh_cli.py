@@ -124,11 +124,13 @@ def test_bvh_info_on_a_torn_last_frame_says_to_repair_it_and_repair_does(two_peo
 
 def test_killing_a_recording_mid_take_then_repair_loses_under_a_second(tmp_path):
     """kill -9 while recording; `livecap bvh repair` then gives a valid file covering all the frames the process
-    had finished but at most the last second of them."""
+    had finished but at most the last second of them. A live recording (--causal: a refined take is written only
+    after the whole take was seen)."""
     out, results = tmp_path / "takes", tmp_path / "r.jsonl"
     child = subprocess.Popen([sys.executable, "-m", "livecap", "process", str(VTEST), "--out",
                               str(results), "--bvh", str(out), "--bvh-take", "killed", "--bvh-fps", "10",
-                              "--max-frames", "400"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              "--max-frames", "400", "--causal"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(read_jsonl_lines(results)) < 60:

@@ -36,6 +36,7 @@ from livecap.bench.agreement import (BODY13, Agreement, VideoInputs, points_visi
                                      video_agreement)
 from livecap.bench.mocap import similarity_aligned  # noqa: E402
 from livecap.pose.fitting import FitSettings, model  # noqa: E402
+from livecap.refine.bones import whole_take_offsets  # noqa: E402
 
 MEDIA = Path(os.environ.get("LIVECAP_MEDIA", REPO.parent / "shared" / "media"))
 VIDEOS = {"two_people_1080p": ("video/two_people_1080p.mp4", None), "vtest": ("video/vtest.avi", 300),
@@ -91,12 +92,12 @@ def read_results(path: Path) -> tuple[dict, list[dict]]:
 
 
 def recorded_agreement(frames: list[dict]) -> Agreement:
-    """The pipeline's own fit (as published, contacts and all) against the landmarks."""
-    joints = np.array([person["joints3d"] for frame in frames for person in frame["people"]]).reshape(-1, 21, 3)
+    """The pipeline's own fit (as published, contacts and all) against the landmarks, where a person was seen."""
+    people = [person for frame in frames for person in frame["people"] if not person.get("interpolated")]
+    joints = np.array([person["joints3d"] for person in people]).reshape(-1, 21, 3)
     seen = np.array([model.BLAZEPOSE_BODY.joint_targets(np.array(person["world33"]), np.ones(33))[0][JOINTS13]
-                     for frame in frames for person in frame["people"]]).reshape(-1, 13, 3)
-    visibility = np.array([points_visibility(np.array(person["landmarks2d"])) for frame in frames
-                           for person in frame["people"]]).reshape(-1, 13)
+                     for person in people]).reshape(-1, 13, 3)
+    visibility = np.array([points_visibility(np.array(person["landmarks2d"])) for person in people]).reshape(-1, 13)
     aligned = similarity_aligned(joints[:, JOINTS13], seen)
     return Agreement(aligned, seen, np.linalg.norm(aligned - seen, axis=-1) * 1000.0, float("nan"), joints,
                      visibility)
@@ -145,20 +146,10 @@ def refit(name: str, out: Path, settings: FitSettings, alone: bool = False, clip
 
 
 def whole_clip_bones(inputs: VideoInputs, settings: FitSettings) -> dict[int, np.ndarray]:
-    """Per person: rest offsets from the median over all their frames, measured as the fit measures them."""
-    lengths: dict[int, list[np.ndarray]] = {}
-    reliability: dict[int, list[np.ndarray]] = {}
-    for pid, image, world in zip(inputs.ids, inputs.image33, inputs.world33):
-        lengths.setdefault(pid, []).append(model.BLAZEPOSE_BODY.measure_pairs(np.asarray(world, np.float64)))
-        visibility = np.clip(image[:, 2].astype(np.float64), 0, 1)
-        reliability.setdefault(pid, []).append(model.BLAZEPOSE_BODY.pair_reliability(visibility))
-    out = {}
-    for pid in lengths:
-        segments = model.segments_from_pairs(np.array(lengths[pid]), np.array(reliability[pid]))
-        if settings.height:
-            segments *= settings.height / model.standing_height(segments)
-        out[pid] = model.rest_offsets(segments)
-    return out
+    """Per person: rest offsets from the median over all their frames, as a refined take measures them."""
+    ids = np.array(inputs.ids)
+    return {pid: whole_take_offsets(np.array(inputs.world33)[ids == pid], np.array(inputs.image33)[ids == pid],
+                                    settings.height) for pid in np.unique(ids)}
 
 
 def pooled(parts: list[Part], kind: str = "refit") -> Agreement:

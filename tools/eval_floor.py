@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_fit import BODY13, Part, pooled, refit, sets  # noqa: E402
 from livecap.bench.mocap import similarity_aligned  # noqa: E402
 from livecap.pose.fitting import FitSettings, model  # noqa: E402
+from livecap.refine.bones import track_segments  # noqa: E402
 from livecap.skeleton import J  # noqa: E402
 
 HEAD, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = \
@@ -251,17 +252,14 @@ def people(part: Part) -> dict[int, np.ndarray]:
 
 def median_bones(part: Part, rows: np.ndarray) -> np.ndarray:
     """The person's reliability-weighted median segments over all their frames, as --clip-bones measures them."""
-    body = model.BLAZEPOSE_BODY
-    lengths = [body.measure_pairs(np.asarray(part.inputs.world33[r], np.float64)) for r in rows]
-    reliability = [body.pair_reliability(np.clip(part.inputs.image33[r][:, 2].astype(np.float64), 0, 1))
-                   for r in rows]
-    segments = model.segments_from_pairs(np.array(lengths), np.array(reliability))
+    segments = track_segments(np.array([part.inputs.world33[r] for r in rows]),
+                              np.array([part.inputs.image33[r] for r in rows]))
     return symmetric(dict(zip(model.SEGMENT_NAMES, segments)))
 
 
 def livecap_bones(part: Part, rows: np.ndarray) -> np.ndarray:
     """The bones livecap froze for the person, read off their last recorded frame's joints."""
-    records = [person for frame in part.frames for person in frame["people"]]
+    records = [person for frame in part.frames for person in frame["people"] if not person.get("interpolated")]
     p = np.asarray(records[rows[-1]]["joints3d"], np.float64)
 
     def length(*names: str) -> float:

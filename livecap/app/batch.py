@@ -20,7 +20,8 @@ from tqdm import tqdm
 from livecap.app.batch_plan import (RECORD_NAME, BatchJob, BatchRecord, expand_inputs, is_complete, plan_jobs,
                                     read_records, skipped_record, write_records)
 from livecap.app.batch_workers import BvhTemplate, JobOutcome, WorkerSpec
-from livecap.app.flags import add_bvh_arguments, add_fit_options, add_runtime_options, pipeline_settings
+from livecap.app.flags import (add_bvh_arguments, add_fit_options, add_refine_options, add_runtime_options,
+                               pipeline_settings)
 from livecap.errors import LivecapError
 from livecap.settings import PRESETS
 from livecap.sinks.checks import check_folder
@@ -58,6 +59,7 @@ def add_batch_parser(commands, preset_help: str) -> argparse.ArgumentParser:
     p.add_argument("--stills", action="store_true", help="treat every image of a folder on its own")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop each input after N frames")
     add_fit_options(p)
+    add_refine_options(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
     add_runtime_options(p)
     add_bvh_arguments(p)

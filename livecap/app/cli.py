@@ -16,10 +16,10 @@ from livecap.settings import PRESETS, PipelineSettings, check_smoothing
 from livecap.sinks.osc.kinds import KINDS, StreamKind
 from livecap.app import messages
 from livecap.app.batch import add_batch_parser
-from livecap.app.flags import (add_bvh_arguments, add_capture_options, add_face_option, add_fit_options, add_hands_option,
-                               add_osc_arguments, add_runtime_options, app_start, bvh_sinks_from_args,
-                               capture_request, checked_type, osc_sinks_from_args, pipeline_settings, positive_int,
-                               unset_defaults)
+from livecap.app.flags import (add_bvh_arguments, add_capture_options, add_face_option, add_fit_options,
+                               add_hands_option, add_osc_arguments, add_refine_options, add_runtime_options, app_start,
+                               bvh_sinks_from_args, capture_request, checked_type, osc_sinks_from_args,
+                               pipeline_settings, positive_int, unset_defaults)
 
 log = logging.getLogger("livecap")
 PRESET_HELP = "speed against accuracy: fast, balanced (default) or accurate"
@@ -41,6 +41,7 @@ def build_parser(kinds: tuple[StreamKind, ...] = KINDS) -> argparse.ArgumentPars
     p.add_argument("--stills", action="store_true", help="treat every image of a folder on its own")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
     add_fit_options(p)
+    add_refine_options(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar")
     add_runtime_options(p)
@@ -117,6 +118,9 @@ def build_parser(kinds: tuple[StreamKind, ...] = KINDS) -> argparse.ArgumentPars
                                                           "smoothing")
     p.add_argument("--mocap", metavar="DIR", help="instead: the skeleton fit against real motion capture, from a "
                                                   "folder of BVH takes (DIR/<take>.bvh as in livecap.bench.mocap)")
+    p.add_argument("--refine", action="store_true", help="instead: what refining a take after capture does, against "
+                                                         "the live pass of the same perception (agreement, jitter, "
+                                                         "lag, foot skate, gaps, landmark noise)")
     p.add_argument("--osc", metavar="RESULTS", help="instead: replay a results file at its own frame rate through the "
                                                     "VMC, VRChat and plain OSC streams to receivers on loopback for "
                                                     "--seconds, and report what was sent, received and dropped")
@@ -237,8 +241,13 @@ def _cmd_models(args) -> int:
 def _cmd_bench(args) -> int:
     if args.mocap:
         from livecap.bench.mocap import main as bench_mocap
+        from livecap.bench.refine import PROFILES, bench_mocap_refined, format_mocap_comparison
 
-        bench_mocap(args.mocap, max_frames=args.frames or 150)
+        rows = bench_mocap(args.mocap, max_frames=args.frames or 150)
+        print("\nlive and refined fits, with the landmark noise measured on each dev video (livecap bench --refine):")
+        print(format_mocap_comparison(bench_mocap_refined(args.mocap, list(PROFILES.values()),
+                                                          tuple(dict.fromkeys(r.take for r in rows)),
+                                                          max_frames=args.frames or 150)))
         return 0
     if args.osc:
         from livecap.bench.osc import report_lines, run
@@ -247,6 +256,13 @@ def _cmd_bench(args) -> int:
         return 0
     if not args.source:
         raise SystemExit("livecap bench: --source is required (a video file or folder), or use --mocap DIR or --osc RESULTS")
+    if args.refine:
+        from livecap.bench.refine import bench_refine, format_figures
+
+        print(format_figures(bench_refine(args.source, PipelineSettings(preset=(args.preset or ["balanced"])[0],
+                                                                        model_dir=args.model_dir,
+                                                                        providers=args.providers))))
+        return 0
     if args.fitting:
         return _bench_fitting(args)
     if args.soak:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from livecap.errors import LivecapError
 from livecap.settings import (DEFAULT_SMOOTHING, PipelineSettings, check_calibration, check_fov_degrees, check_height,
-                              check_model_dir, check_providers, check_smoothing)
+                              check_landmark_model, check_model_dir, check_providers, check_smoothing)
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 from livecap.sinks.bvh.writer import UNIT_SCALE, check_order
 from livecap.sinks.osc.kinds import KINDS, LOOPBACK, STREAM_RATE, Setting, StreamKind, stream_dests, stream_sinks
@@ -61,6 +61,15 @@ def add_hands_option(parser: argparse.ArgumentParser) -> None:
                              "on in the accurate preset, off in the others)")
 
 
+def add_refine_options(parser: argparse.ArgumentParser) -> None:
+    """A file's two passes (livecap.refine), for `process` and `batch`."""
+    parser.add_argument("--causal", action="store_true", help="one pass, exactly as `livecap run` does it live, "
+                        "instead of refining the whole take after capture (two passes)")
+    parser.add_argument("--landmark-model", type=checked_type(check_landmark_model, "MODEL"), metavar="MODEL",
+                        help="the landmark model: lite, full or heavy (default: the preset's; accurate refines with "
+                             "heavy)")
+
+
 def add_capture_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paced", action="store_true", help="play a file at its frame rate as a camera would deliver "
                                                              "it, dropping frames that cannot be processed in time")
@@ -78,12 +87,15 @@ def unset_defaults(parser: argparse.ArgumentParser, keep: tuple[str, ...] = ()) 
 
 def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
     """The pipeline's settings from a command's flags (whose defaults the config file set); a preset or smoothing
-    left unset (the desktop app's flags) is the default."""
+    left unset (the desktop app's flags) is the default; a take is refined where the command has --causal and it is
+    not given."""
     preset, smoothing, providers = getattr(args, "preset", None), args.smoothing, args.providers
     return PipelineSettings(preset=preset or "balanced", smoothing=DEFAULT_SMOOTHING if smoothing is None else smoothing,
                             fov=args.fov, calibration=args.calibration, height=args.height,
                             providers=tuple(providers) if providers else None, model_dir=args.model_dir,
-                            hands=getattr(args, "hands", None), face=getattr(args, "face", None))
+                            hands=getattr(args, "hands", None), face=getattr(args, "face", None),
+                            landmark_model=getattr(args, "landmark_model", None),
+                            refine=getattr(args, "causal", True) is False)
 
 
 def capture_request(args: argparse.Namespace):

@@ -7,17 +7,20 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tqdm import tqdm
 
 from livecap.app import messages
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError, OutputError
+from livecap.models.runtime import GPU_PROVIDERS
 from livecap.pose.pipeline import PipelineModels
+from livecap.refine import RefineSettings, Take, TakeRecorder, refine
 from livecap.settings import PipelineSettings
 from livecap.sinks import Sink, check_outputs
 from livecap.sinks.jsonl import JsonlSink
+from livecap.workers import deliver
 
 log = logging.getLogger("livecap")
 
@@ -49,21 +52,28 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     reported and stopped while the rest go on; its failure is in the summary's status.
     `models` already loaded for these settings are used instead of loading them again (`livecap batch` loads
     them once per worker); `on_frames` is told the frames processed so far, a few times a second.
-    Every output is checked before the input is opened: one that cannot be written fails at once."""
+    Every output is checked before the input is opened: one that cannot be written fails at once.
+    With settings.refine (not for stills), two passes: perception over the whole take, then the take refined
+    (livecap.refine) and written to the outputs; otherwise every frame goes to the outputs as `livecap run` does."""
     results = JsonlSink(out, required=True)
     check_outputs([results, *sinks])
-    engine = Engine(EngineConfig(input_path, settings, stills=stills, max_frames=max_frames), [results, *sinks],
-                    models=models)
+    recorder = TakeRecorder() if settings.refine and not stills else None
+    engine = Engine(EngineConfig(input_path, settings, stills=stills, max_frames=max_frames,
+                                 perception_only=recorder is not None),
+                    [recorder] if recorder is not None else [results, *sinks], models=models)
     engine.start()
     total = engine.status().expected
     show = sys.stderr.isatty() if progress is None else progress
     started = time.perf_counter()
     try:
+        refining = _announce(results, recorder.take, settings, engine.status()) if recorder is not None else None
         _follow(engine, total, show, on_frames)
     except BaseException:  # Ctrl-C or SIGTERM: the outputs that failed are named now, the end below is not reached
         _name_failed(engine.stop())
         raise
     status = engine.stop()
+    if refining is not None and status.state != "failed" and not status.failed_outputs:
+        status = _refined(recorder.take, refining, [results, *sinks], status, show)
     summary = ProcessSummary(status.frames, status.people_seen, time.perf_counter() - started, status.providers,
                              status)
     failed = status.failed_outputs
@@ -88,6 +98,31 @@ def _follow(engine: Engine, total: int | None, show: bool, on_frames: Callable[[
             if on_frames is not None:
                 on_frames(status.frames)
         bar.update(engine.status().frames - bar.n)
+
+
+def _announce(results: JsonlSink, take: Take, settings: PipelineSettings, status: EngineStatus) -> RefineSettings:
+    """How the take will be refined. The results file is written at once with the header it will have (and written
+    again, whole, after the second pass): it is there from the start, and valid if the run stops in the first."""
+    on_gpu = any(p in GPU_PROVIDERS for p in status.providers)
+    refining = RefineSettings.for_take(take, settings.landmark_model_for(on_gpu))
+    results.start(replace(take.info, refined=refining.record()))
+    results.close()
+    return refining
+
+
+def _refined(take: Take, refining: RefineSettings, sinks: list[Sink], status: EngineStatus, show: bool
+             ) -> EngineStatus:
+    """The second pass: the take refined and written to every output; the status then counts its people and
+    reports its outputs."""
+    with tqdm(unit="person-frame", desc="refining", disable=not show, dynamic_ncols=True) as bar:
+        def fitted(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+        refined = refine(take, fitted, refining)
+    with tqdm(total=len(take.frames), unit="frame", desc="writing", disable=not show, dynamic_ncols=True) as bar:
+        outputs = deliver(refined.info, refined.results(), sinks, lambda: bar.update(1))
+    take.close()
+    return replace(status, people_seen=len(refined.people), sinks=outputs)
 
 
 def _name_failed(status: EngineStatus) -> None:

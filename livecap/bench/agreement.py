@@ -35,11 +35,12 @@ class VideoInputs:
 
     @classmethod
     def from_results(cls, header: dict, frames: list[dict], stills: bool = False) -> "VideoInputs":
-        """The fit's inputs read back from a JSONL results file (its header and frame records)."""
+        """The fit's inputs read back from a JSONL results file (its header and frame records); people filled in
+        between seen frames of a refined take (`interpolated`) were given no inputs."""
         c = header["camera"]
         out = cls(CameraIntrinsics(c["fx"], c["fy"], c["cx"], c["cy"]), [], [], [], [], stills)
         for frame in frames:
-            for person in frame["people"]:
+            for person in (p for p in frame["people"] if not p.get("interpolated")):
                 out.frames.append(frame["frame"])
                 out.ids.append(person["id"])
                 out.image33.append(np.array(person["landmarks2d"], np.float32))

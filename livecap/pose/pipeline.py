@@ -55,8 +55,7 @@ class PipelineModels:
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
         options = RuntimeOptions(list(settings.providers) if settings.providers else None, intra_op_threads)
         detector = OnnxModel(catalog.require(preset.detector_model).path, options)
-        on_gpu = detector.on_gpu and preset.gpu_landmark_model is not None
-        body = preset.gpu_landmark_model if on_gpu else preset.landmark_model
+        body = settings.landmark_model_for(detector.on_gpu)
         landmarker = load_landmarker(catalog, body, "landmarks", options)
         if landmarker.scheme.coco17 is None:
             raise ModelError(f"landmark model '{body}' gives no COCO-17 points ({landmarker.scheme.name}), which "
@@ -102,16 +101,18 @@ class PosePipeline:
     """Tracks people through a sequence; with stills=True every frame is treated on its own.
 
     With a camera, every person also gets a fitted skeleton placed in that camera's space, and its world pose.
-    With smoothing (not for stills), the published landmarks and skeletons are filtered over time."""
+    With smoothing (not for stills), the published landmarks and skeletons are filtered over time.
+    With fit=False, perception only: people as the models and the tracker see them, neither smoothed nor fitted
+    (the first pass of a take refined after capture, livecap.refine)."""
 
     def __init__(self, models: PipelineModels, settings: PipelineSettings, camera: CameraIntrinsics | None = None,
-                 stills: bool = False, size: tuple[int, int] | None = None):
+                 stills: bool = False, size: tuple[int, int] | None = None, fit: bool = True):
         """`size`: the stream's width and height, which `camera` is for."""
         self.models, self.settings, self.camera, self.stills = models, settings, camera, stills
         self._stream_size = self._still_size = size
         smoothing = SmoothingSettings.from_strength(settings.smoothing)
-        self.smoothing = smoothing if smoothing.enabled and not stills else None
-        self.fitter = self._fitter(camera) if camera is not None else None
+        self.smoothing = smoothing if smoothing.enabled and not stills and fit else None
+        self.fitter = self._fitter(camera) if camera is not None and fit else None
         self.hands = (HandStage(models.hands, models.landmarker.scheme, self.smoothing) if models.hands is not None
                       else None)
         self.faces = (FaceStage(models.face, models.face_detector, self.smoothing, stills=stills)
@@ -303,7 +304,8 @@ class PosePipeline:
     def _person(self, track: Track, time_s: float, lap) -> PersonPose:
         """One tracked person's published pose: landmarks smoothed, skeleton fitted, its root smoothed."""
         person = PersonPose(id=track.id, score=track.score, bbox=track.bbox.copy(), coco17=track.coco17,
-                            landmarks2d=track.landmarks.image, world33=track.landmarks.world)
+                            landmarks2d=track.landmarks.image, world33=track.landmarks.world,
+                            observed=track.landmarks)
         state: PersonState = track.state
         if state.smoother is not None:
             if track.resumed:
@@ -365,8 +367,8 @@ class PosePipeline:
 
 
 def build_pipeline(settings: PipelineSettings, width: int, height: int, stills: bool = False,
-                   models: PipelineModels | None = None) -> PosePipeline:
+                   models: PipelineModels | None = None, fit: bool = True) -> PosePipeline:
     """The pipeline for a source of this size: its models (loaded unless given), its camera, its fit and
-    filters, all from one settings object."""
+    filters, all from one settings object (fit=False: perception only, see PosePipeline)."""
     camera = camera_for(width, height, settings.fov, settings.calibration)
-    return PosePipeline(models or PipelineModels.load(settings), settings, camera, stills, (width, height))
+    return PosePipeline(models or PipelineModels.load(settings), settings, camera, stills, (width, height), fit)

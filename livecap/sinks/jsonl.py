@@ -40,7 +40,7 @@ def header_record(info: StreamInfo, **extra) -> dict:
     record = {"livecap": __version__, "source": info.source, "width": info.width, "height": info.height,
               "fps": round(info.fps, 4), "camera": info.camera.to_dict(), "skeleton": skeleton.header(info.settings.get("hands", False)),
               "landmarks": info.landmarks, "preset": info.preset, "providers": info.providers,
-              "settings": info.settings}
+              "settings": info.settings, "refined": info.refined}
     record.update(extra)
     return record
 
@@ -50,7 +50,8 @@ def person_record(person: PersonPose) -> dict:
               "bbox": _rounded(person.bbox, PIXEL_DECIMALS),
               "coco17": _points(person.coco17, PIXEL_DECIMALS),
               "landmarks2d": _points(person.landmarks2d, PIXEL_DECIMALS),
-              "world33": _rounded(person.world33, METRE_DECIMALS), "predicted": person.predicted}
+              "world33": _rounded(person.world33, METRE_DECIMALS), "predicted": person.predicted,
+              "interpolated": person.interpolated}
     fit = person.skeleton
     if fit is not None:
         record.update({"joints3d": _rounded(fit.joints3d, METRE_DECIMALS), "root": _rounded(fit.root, METRE_DECIMALS),

@@ -127,7 +127,7 @@ class BodyPoints:
     pin_a: np.ndarray  # per pinned joint (JOINTS order), its first landmark
     pin_b: np.ndarray  # and its last (the same one when a single landmark pins it)
     pair_ends: np.ndarray  # 2 x pairs x K: rows averaging each measured pair's two landmark groups
-    pair_landmarks: np.ndarray  # pairs x K: the landmarks each pair spans
+    pair_landmarks: tuple[np.ndarray, ...]  # per pair, the landmarks it spans
 
     @classmethod
     def of(cls, scheme: KeypointScheme) -> "BodyPoints":
@@ -137,15 +137,18 @@ class BodyPoints:
             ends[0, k, scheme.indices(*a)] = 1.0 / len(a)
             ends[1, k, scheme.indices(*b)] = 1.0 / len(b)
         return cls(scheme.indices(*(points[0] for points in pinned)),
-                   scheme.indices(*(points[-1] for points in pinned)), ends, (ends > 0).any(axis=0))
+                   scheme.indices(*(points[-1] for points in pinned)), ends,
+                   tuple(np.flatnonzero(row) for row in (ends > 0).any(axis=0)))
 
     def measure_pairs(self, world: np.ndarray) -> np.ndarray:
-        """One frame's length of every measured landmark pair (each side of each segment), metres."""
-        return np.linalg.norm(self.pair_ends[0] @ world - self.pair_ends[1] @ world, axis=1)
+        """One frame's length of every measured landmark pair (each side of each segment), metres; frames x pairs
+        for frames x K x 3."""
+        return np.linalg.norm(self.pair_ends[0] @ world - self.pair_ends[1] @ world, axis=-1)
 
     def pair_reliability(self, visibility: np.ndarray) -> np.ndarray:
-        """How far each pair's length can be trusted: the visibility of the least visible landmark it spans."""
-        return np.where(self.pair_landmarks, visibility, np.inf).min(axis=1)
+        """How far each pair's length can be trusted: the visibility of the least visible landmark it spans (per
+        frame, for frames x K; no frames x pairs x K array is built, which a whole take could not afford)."""
+        return np.stack([visibility[..., landmarks].min(axis=-1) for landmarks in self.pair_landmarks], axis=-1)
 
     def measure_segments(self, world: np.ndarray) -> np.ndarray:
         """One frame's segment lengths (metres), in SEGMENT_NAMES order."""

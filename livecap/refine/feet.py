@@ -1,0 +1,102 @@
+"""Planted feet stay planted. Smoothing forward and backward spreads a step over the frames around it, so a foot
+about to lift starts to slide while still on the floor, and a fit of noisy landmarks slides a standing foot a
+little every frame. In every stretch of frames where a foot is in contact (livecap.pose.contact, judged on the
+smoothed fit), the leg is bent onto one spot, the foot's mean position over the stretch (two-bone IK: the knee's
+hinge sets the hip-to-ankle distance, the smallest turn of the thigh points the leg at the spot, the foot keeps its
+turn in the world); a few frames either side of a stretch ease the leg from the spot to its own path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from livecap.pose.contact import FEET
+from livecap.pose.fitting import model
+from livecap.skeleton import PARENTS, J
+
+EASE_SECONDS = 0.1  # either side of a contact stretch the leg eases onto its own path over this long
+_KNEE_LIMITS = {side: (model.LOWER[model.DOF_START[J[f"{side}LowerLeg"]]],
+                       model.UPPER[model.DOF_START[J[f"{side}LowerLeg"]]]) for side in ("Left", "Right")}
+
+
+def contact_weights(flags: np.ndarray, ease: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: how strongly the foot is held (1 in contact, easing to 0 over `ease` frames either side), and
+    which contact stretch holds it (an index into the stretches, in order; -1 where none)."""
+    frames = len(flags)
+    weight, stretch = np.zeros(frames), np.full(frames, -1)
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    for k, (first, end) in enumerate(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))):
+        for frame in range(max(first - ease, 0), min(end + ease, frames)):
+            distance = first - frame if frame < first else frame - end + 1 if frame >= end else 0
+            w = 1.0 - distance / (ease + 1)
+            if w > weight[frame]:
+                weight[frame], stretch[frame] = w, k
+    return weight, stretch
+
+
+def spots(positions: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Where the foot stood in each contact stretch: its mean position there (stretches x 3)."""
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    return np.array([positions[first:end].mean(axis=0) for first, end in
+                     zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]).reshape(-1, 3)
+
+
+def hold_planted(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, contacts: np.ndarray,
+                 times: np.ndarray) -> np.ndarray:
+    """One stretch's local rotations (frames x joints x 4) with each leg bent to hold its foot, in each stretch
+    of frames it is in contact (contacts: frames x 2, left and right), at its mean position there (positions:
+    the joints, frames x joints x 3; times: the frames')."""
+    out = np.array(rotations, np.float64)
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    ease = int(round(EASE_SECONDS / max(step, 1e-6)))
+    for side_index, (side, (ankle, _)) in enumerate(FEET.items()):
+        weight, stretch = contact_weights(contacts[:, side_index], ease)
+        moved = weight > 0
+        if not moved.any():
+            continue
+        target = spots(positions[:, ankle], contacts[:, side_index])[stretch[moved]]
+        target = weight[moved, None] * target + (1 - weight[moved, None]) * positions[moved, ankle]
+        out[moved] = _leg_to(offsets, out[moved], positions[moved], target, side.capitalize())
+    return out
+
+
+def _world(rotations: np.ndarray, joint: int) -> Rotation:
+    """A joint's rotation in camera space, composed down its chain (frames)."""
+    chain = []
+    while joint >= 0:
+        chain.append(joint)
+        joint = PARENTS[joint]
+    world = Rotation.from_quat(rotations[:, chain[-1]])
+    for j in reversed(chain[:-1]):
+        world = world * Rotation.from_quat(rotations[:, j])
+    return world
+
+
+def _leg_to(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, target: np.ndarray,
+            side: str) -> np.ndarray:
+    """Two-bone IK of one leg onto `target` (frames x 3), the hip where it is."""
+    hip_joint, knee_joint, ankle_joint = J[f"{side}UpperLeg"], J[f"{side}LowerLeg"], J[f"{side}Foot"]
+    thigh, shin = np.linalg.norm(offsets[knee_joint]), np.linalg.norm(offsets[ankle_joint])
+    hip = positions[:, hip_joint]
+    pelvis, thigh_world = _world(rotations, PARENTS[hip_joint]), _world(rotations, hip_joint)
+    shin_world = thigh_world * Rotation.from_quat(rotations[:, knee_joint])
+    foot_world = shin_world * Rotation.from_quat(rotations[:, ankle_joint])
+    # the knee: the straight leg's hinge angle that puts the ankle at the target's distance from the hip
+    reach = np.linalg.norm(target - hip, axis=1)
+    bend = np.arccos(np.clip((reach ** 2 - thigh ** 2 - shin ** 2) / (2 * thigh * shin), -1.0, 1.0))
+    bend = np.clip(bend, *_KNEE_LIMITS[side])
+    knee = Rotation.from_rotvec(np.outer(bend, model.HINGE_AXES[knee_joint]))
+    # the thigh: the smallest turn that points the bent leg's ankle at the target
+    ankle = thigh_world.apply(offsets[knee_joint] + knee.apply(offsets[ankle_joint]))
+    wanted = target - hip
+    axis = np.cross(ankle, wanted)
+    sine = np.linalg.norm(axis, axis=1, keepdims=True)
+    angle = np.arctan2(sine[:, 0], (ankle * wanted).sum(axis=1))
+    turn = Rotation.from_rotvec(axis / np.maximum(sine, 1e-12) * angle[:, None])
+    thigh_world = turn * thigh_world
+    out = rotations.copy()
+    out[:, hip_joint] = (pelvis.inv() * thigh_world).as_quat()
+    out[:, knee_joint] = knee.as_quat()
+    out[:, ankle_joint] = ((thigh_world * knee).inv() * foot_world).as_quat()  # the foot keeps its world turn
+    return np.where(out[..., 3:] < 0, -out, out)

@@ -1,0 +1,95 @@
+"""The second pass's fit of one person: every frame they were seen, in order, with the whole take's bones frozen
+from the first frame, warm from the last frame's pose while they are seen frame after frame. The fit is run twice:
+on the landmarks, then on the joints of that fit once smoothed (livecap.refine.smooth), given as the landmarks they
+stand for (`landmarks_of`). Then each frame's foot contacts (livecap.pose.contact)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from livecap import skeleton
+from livecap.camera import CameraIntrinsics
+from livecap.pose.contact import ContactSettings, FootContacts
+from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, model
+
+
+@dataclass
+class FittedPerson:
+    """One person's fit over the frames they were seen (n of them)."""
+
+    rotations: np.ndarray  # n x joints x 4: local quaternions (x y z w); the root's is in camera space
+    root: np.ndarray  # n x 3: camera space, metres
+
+
+def fit_person(image33: np.ndarray, world33: np.ndarray, warm: np.ndarray, offsets: np.ndarray,
+               camera: CameraIntrinsics, fit_settings: FitSettings | None = None, on_frame=None) -> FittedPerson:
+    """image33, world33: one person's landmarks (frames x 33 x 3) in frame order, offsets: their bones. Where
+    `warm` is False the fit starts afresh (the person was lost in between)."""
+    fitter = SkeletonFitter(camera, fit_settings)
+    state = FitState(offsets=offsets, frozen=True)
+    n = len(warm)
+    out = FittedPerson(np.empty((n, len(skeleton.JOINTS), 4)), np.empty((n, 3)))
+    for k in range(n):
+        pose = fitter.fit(state, image33[k], world33[k], temporal=bool(warm[k]))
+        out.rotations[k], out.root[k] = pose.rotations, pose.root
+        if on_frame is not None:
+            on_frame()
+    return out
+
+
+def contacts_of(joints: np.ndarray, times: np.ndarray, warm: np.ndarray, settings: ContactSettings | None = None
+                ) -> np.ndarray:
+    """Each frame's foot contacts (frames x 2: left, right) of camera-space joints (frames x joints x 3), judged as
+    live (livecap.pose.contact) and started afresh where `warm` is False."""
+    contacts = FootContacts(settings)
+    out = np.zeros((len(times), 2), bool)
+    world = joints @ skeleton.CAMERA_TO_WORLD.T
+    for k in range(len(times)):
+        if not warm[k]:
+            contacts.reset()
+        flags = contacts.update(float(times[k]), _Positions(world[k]))
+        out[k] = flags["left"], flags["right"]
+    return out
+
+
+@dataclass
+class _Positions:
+    """What FootContacts reads of a world pose (livecap.skeleton.WorldPose): its joints' positions."""
+
+    positions: np.ndarray
+
+    @property
+    def lowest_foot(self) -> float:
+        return float(self.positions[skeleton.FOOT_JOINTS, 1].min())
+
+
+_PINS = [(model.J[name], landmarks) for name, landmarks in model.LANDMARKS_OF_JOINT.items()]
+_ONE_LANDMARK = [(joint, landmarks[0]) for joint, landmarks in _PINS if len(landmarks) == 1]
+_HEAD = model.J["Head"]
+_READ = sorted({landmark for _, landmark in _ONE_LANDMARK} | {7, 8})  # the landmarks the fit reads
+
+
+def landmarks_of(joints: np.ndarray, camera: CameraIntrinsics) -> tuple[np.ndarray, np.ndarray]:
+    """The landmarks a skeleton's joints stand for (frames x 21 x 3, camera space), as the fit reads them: each
+    joint's landmark at it (the hips, neck and head are means of pairs the side joints already give; both ears at
+    the head), seen, and projected through the camera (its distortion included). Returns image33, world33 (the
+    world points hip-centred), frames x 33 x 3 each; landmarks the fit does not read stay at zero."""
+    frames = len(joints)
+    world = np.zeros((frames, 33, 3))
+    for joint, landmark in _ONE_LANDMARK:
+        world[:, landmark] = joints[:, joint]
+    world[:, 7] = world[:, 8] = joints[:, _HEAD]
+    image = np.zeros((frames, 33, 3))
+    image[:, _READ, 2] = 1.0
+    distortion = np.array(camera.distortion, np.float64) if any(camera.distortion) else None
+    for first in range(0, frames, PROJECTED_FRAMES):  # projectPoints also makes its Jacobians: in parts
+        part = world[first:first + PROJECTED_FRAMES, _READ]
+        pixels, _ = cv2.projectPoints(part.reshape(-1, 3), np.zeros(3), np.zeros(3), camera.matrix, distortion)
+        image[first:first + PROJECTED_FRAMES, _READ, :2] = pixels.reshape(len(part), len(_READ), 2)
+    return image, world - joints[:, :1]
+
+
+PROJECTED_FRAMES = 1024
