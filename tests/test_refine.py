@@ -4,12 +4,15 @@ where the dev videos meet them, else the measured figures with a margin, the rea
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from conftest import MEDIA, TWO_PEOPLE, VTEST, media, read_jsonl, run_livecap
+from conftest import MEDIA, TWO_PEOPLE, VTEST, interruptible_livecap, media, read_jsonl, run_livecap
 from livecap.bench import refine as bench
 from livecap.errors import LivecapError
 from livecap.pose.pipeline import PipelineModels
@@ -202,3 +205,28 @@ def test_refine_reports_progress_and_takes_its_settings_from_the_take(two_people
     plain = refine(two_people_take, settings=replace(RefineSettings.for_take(two_people_take),
                                                      smoother=replace(RefineSettings().smoother, cutoff=0.0)))
     assert plain.info.refined["smoother"]["cutoff_hz"] == 0.0
+
+
+def test_ctrl_c_in_the_first_pass_ends_within_a_second_and_leaves_a_whole_results_file(tmp_path):
+    """The results file is written with its header when the first pass starts (and whole after the second): a
+    refined run stopped in between leaves it valid, as a live run stopped does (test_stop_deadline)."""
+    results = tmp_path / "results.jsonl"
+    child = interruptible_livecap("process", str(VTEST), "--out", str(results), "--bvh", str(tmp_path / "takes"),
+                                  "--no-progress", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not results.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(1.0)  # well inside the first pass (vtest's takes 20-40 s here)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+        seconds = time.monotonic() - sent
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130 and "interrupted" in stderr.decode(), stderr
+    assert seconds < 1.0
+    header, frames = read_jsonl(results)
+    assert header["refined"]["passes"] == 2 and frames == []
