@@ -114,8 +114,9 @@ def _assert_whole_results(folders: list[Path]) -> None:
 
 
 def test_process_with_bvh_ends_within_a_second_of_ctrl_c_or_sigterm_and_keeps_whole_files(long_clip, tmp_path):
+    """As live (--causal): a refined take writes its frames only after the whole take was seen (test_refine)."""
     stops = _stops(lambda folder: ["process", str(long_clip), "--out", str(folder / "results.jsonl"), "--bvh",
-                                   str(folder / "takes"), "--no-progress"], tmp_path)
+                                   str(folder / "takes"), "--no-progress", "--causal"], tmp_path)
     _assert_stopped_in_time(stops)
     _assert_whole_results(list(tmp_path.iterdir()))
 
