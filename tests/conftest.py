@@ -53,8 +53,10 @@ def read_jsonl(path: Path) -> tuple[dict, list[dict]]:
 
 @pytest.fixture(scope="session")
 def two_people_results(tmp_path_factory) -> tuple[dict, list[dict]]:
+    """The live path's results (--causal: what `livecap run` gives), which most specifications read; refined takes
+    have their own (tests/test_refine.py)."""
     out = tmp_path_factory.mktemp("two") / "two.jsonl"
-    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out))
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--causal")
     assert done.returncode == 0, done.stderr
     return read_jsonl(out)
 
@@ -62,7 +64,7 @@ def two_people_results(tmp_path_factory) -> tuple[dict, list[dict]]:
 @pytest.fixture(scope="session")
 def vtest_results(tmp_path_factory) -> tuple[dict, list[dict]]:
     out = tmp_path_factory.mktemp("vtest") / "vtest.jsonl"
-    done = run_livecap("process", str(VTEST), "--out", str(out))
+    done = run_livecap("process", str(VTEST), "--out", str(out), "--causal")
     assert done.returncode == 0, done.stderr
     return read_jsonl(out)
 

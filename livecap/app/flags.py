@@ -85,6 +85,15 @@ def unset_defaults(parser: argparse.ArgumentParser, keep: tuple[str, ...] = ()) 
     parser.set_defaults(**{action.dest: None for action in parser._actions if action.dest not in ("help", *keep)})
 
 
+def _refined(args: argparse.Namespace) -> bool:
+    """A file's take is refined after capture where the command refines (it has --causal) and it is not asked
+    for causal, not stills (each image on its own: one pass) and not with faces (a refined take does not carry
+    faces yet: such a take is processed causally, so no face record is lost)."""
+    with_faces = PipelineSettings(preset=getattr(args, "preset", None) or "balanced", face=getattr(args, "face", None))
+    return (getattr(args, "causal", True) is False and not getattr(args, "stills", False)
+            and not with_faces.face_on)
+
+
 def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
     """The pipeline's settings from a command's flags (whose defaults the config file set); a preset or smoothing
     left unset (the desktop app's flags) is the default; a take is refined where the command has --causal and it is
@@ -95,7 +104,7 @@ def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
                             providers=tuple(providers) if providers else None, model_dir=args.model_dir,
                             hands=getattr(args, "hands", None), face=getattr(args, "face", None),
                             landmark_model=getattr(args, "landmark_model", None),
-                            refine=getattr(args, "causal", True) is False)
+                            refine=_refined(args))
 
 
 def capture_request(args: argparse.Namespace):
