@@ -6,6 +6,7 @@ wherever it was given. The stream flags come from the table of stream kinds: no 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from livecap.errors import LivecapError
@@ -85,26 +86,20 @@ def unset_defaults(parser: argparse.ArgumentParser, keep: tuple[str, ...] = ()) 
     parser.set_defaults(**{action.dest: None for action in parser._actions if action.dest not in ("help", *keep)})
 
 
-def _refined(args: argparse.Namespace) -> bool:
-    """A file's take is refined after capture where the command refines (it has --causal) and it is not asked
-    for causal, not stills (each image on its own: one pass) and not with faces (a refined take does not carry
-    faces yet: such a take is processed causally, so no face record is lost)."""
-    with_faces = PipelineSettings(preset=getattr(args, "preset", None) or "balanced", face=getattr(args, "face", None))
-    return (getattr(args, "causal", True) is False and not getattr(args, "stills", False)
-            and not with_faces.face_on)
-
-
 def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
     """The pipeline's settings from a command's flags (whose defaults the config file set); a preset or smoothing
-    left unset (the desktop app's flags) is the default; a take is refined where the command has --causal and it is
-    not given."""
+    left unset (the desktop app's flags) is the default. A file's take is refined after capture where the command
+    refines (it has --causal) and it is not asked for causal, not stills (each image on its own: one pass) and not
+    with faces (a refined take does not carry faces yet: such a take is processed causally, no face record lost)."""
     preset, smoothing, providers = getattr(args, "preset", None), args.smoothing, args.providers
-    return PipelineSettings(preset=preset or "balanced", smoothing=DEFAULT_SMOOTHING if smoothing is None else smoothing,
-                            fov=args.fov, calibration=args.calibration, height=args.height,
-                            providers=tuple(providers) if providers else None, model_dir=args.model_dir,
-                            hands=getattr(args, "hands", None), face=getattr(args, "face", None),
-                            landmark_model=getattr(args, "landmark_model", None),
-                            refine=_refined(args))
+    settings = PipelineSettings(preset=preset or "balanced",
+                                smoothing=DEFAULT_SMOOTHING if smoothing is None else smoothing,
+                                fov=args.fov, calibration=args.calibration, height=args.height,
+                                providers=tuple(providers) if providers else None, model_dir=args.model_dir,
+                                hands=getattr(args, "hands", None), face=getattr(args, "face", None),
+                                landmark_model=getattr(args, "landmark_model", None))
+    refine = getattr(args, "causal", True) is False and not getattr(args, "stills", False)
+    return dataclasses.replace(settings, refine=refine and not settings.face_on)
 
 
 def capture_request(args: argparse.Namespace):
