@@ -1,6 +1,7 @@
 """The face mesh, defined once: MediaPipe's 478 face points (468 mesh points, then the iris of the subject's right
-eye, 468-472, and of their left eye, 473-477: each centre first, then four points of its rim) and the points the
-crops, the head rotation and the expressions are measured on.
+eye, 468-472, and of their left eye, 473-477: each centre first, then four points of its rim), the keypoint scheme
+the face landmark model speaks (`FACE478`), and the points the crops, the head rotation and the expressions are
+measured on.
 
 "Right" and "left" are the subject's: their right eye is on the image's left when they face the camera. The
 indices are MediaPipe's canonical face mesh (its face_mesh_connections and iris tracking graphs)."""
@@ -9,23 +10,37 @@ from __future__ import annotations
 
 import numpy as np
 
+from livecap.keypoints import KeypointScheme
+
 MESH_POINTS = 468
 IRIS_POINTS = 5
 FACE_POINTS = MESH_POINTS + 2 * IRIS_POINTS  # 478
 SIDES = ("right", "left")  # the iris order: 468-472 is the right eye's, 473-477 the left's
-IRIS_START = {"right": MESH_POINTS, "left": MESH_POINTS + IRIS_POINTS}
 
+# The points code reads by name: where a body model (BlazePose) has the same point, its name (the irises' centres
+# are the eyes, the face's edge beside each eye is its ear: where the body's face points lie on the mesh); the
+# irises' rims; the inner lips' middle points. The other mesh points are "mesh_<index>" (and have no twin listed).
+NAMED_POINTS = {
+    1: "nose", 33: "right_eye_outer", 133: "right_eye_inner", 263: "left_eye_outer", 362: "left_eye_inner",
+    61: "mouth_right", 291: "mouth_left", 13: "upper_lip_inner", 14: "lower_lip_inner", 234: "right_ear",
+    454: "left_ear",
+    **{MESH_POINTS + i: f"right_iris_{i}" if i else "right_eye" for i in range(IRIS_POINTS)},
+    **{MESH_POINTS + IRIS_POINTS + i: f"left_iris_{i}" if i else "left_eye" for i in range(IRIS_POINTS)},
+}
+FACE478 = KeypointScheme("mediapipe_face478", tuple(NAMED_POINTS.get(i, f"mesh_{i}") for i in range(FACE_POINTS)))
+
+IRIS_START = {side: FACE478.index(f"{side}_eye") for side in SIDES}  # each iris's centre, then its rim
 # each eye's corners, outer then inner, and its lids' middle three points (upper, lower: in matching order)
-EYE_OUTER = {"right": 33, "left": 263}
-EYE_INNER = {"right": 133, "left": 362}
+EYE_OUTER = {side: FACE478.index(f"{side}_eye_outer") for side in SIDES}
+EYE_INNER = {side: FACE478.index(f"{side}_eye_inner") for side in SIDES}
 UPPER_LID = {"right": (160, 159, 158), "left": (387, 386, 385)}
 LOWER_LID = {"right": (144, 145, 153), "left": (373, 374, 380)}
 # each brow's upper edge, outer to inner
 BROW = {"right": (70, 63, 105, 66, 107), "left": (300, 293, 334, 296, 336)}
 # the mouth: outer corners, the inner lips' middle points
-MOUTH_CORNER = {"right": 61, "left": 291}
-INNER_LIP_UPPER, INNER_LIP_LOWER = 13, 14
-NOSE_TIP = 1
+MOUTH_CORNER = {side: FACE478.index(f"mouth_{side}") for side in SIDES}
+INNER_LIP_UPPER, INNER_LIP_LOWER = FACE478.index("upper_lip_inner"), FACE478.index("lower_lip_inner")
+NOSE_TIP = FACE478.index("nose")
 # points on either side of the face's midline, right then left: the head's left-right axis
 SYMMETRIC_PAIRS = ((33, 263), (133, 362), (61, 291), (234, 454), (127, 356), (93, 323), (132, 361), (58, 288))
 # points along the midline, top to bottom: the head's up-down axis
@@ -51,7 +66,7 @@ EYE_CONTOUR = 16  # the first 16 of those 71 are the eye's own contour: the iris
 BODY_FACE_POINTS = ("nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
                     "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right")
 # the mesh point nearest each of them (the irises' centres for the eyes, the face's edge at the ears)
-BODY_FACE_IN_MESH = (1, 362, 473, 263, 133, 468, 33, 454, 234, 291, 61)
+BODY_FACE_IN_MESH = tuple(FACE478.index(point) for point in BODY_FACE_POINTS)
 
 # The face's outlines as polylines (MediaPipe's face_mesh_connections: oval, lips, eyes, brows, irises), for drawing
 # it lightly: 132 segments instead of the mesh's 2,500

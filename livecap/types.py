@@ -59,7 +59,9 @@ class Landmarks:
     the order of the scheme it speaks."""
 
     image: np.ndarray  # K x 3: x, y (pixels), score (BlazePose: visibility 0..1; the hand model: its presence)
-    world: np.ndarray  # K x 3: metres, camera axes (x right, y down, z away), the model's own origin (body: hips)
+    # K x 3: metres, camera axes (x right, y down, z away), the model's own origin (body: hips); 0 x 3 from a model
+    # that gives no metric points (the face mesh)
+    world: np.ndarray
     presence: float  # 0..1: is a person (a hand) in the crop at all
     scheme: KeypointScheme  # which point is which
     roi: Roi | None = None  # the crop it came from
@@ -110,12 +112,11 @@ class FaceDetections:
 
 
 @dataclass
-class FaceLandmarks:
-    """The face mesh model's output for one face crop, mapped back to the image (livecap.facemesh: point order)."""
+class FaceLandmarks(Landmarks):
+    """The face mesh model's output for one face crop, mapped back to the image (livecap.facemesh.FACE478): its
+    `image` holds x, y and z (pixels, depth relative to the face's centre, away from the camera) where other models
+    give a score, as the mesh scores no point; its `world` is empty (the mesh gives no metric points)."""
 
-    image478: np.ndarray  # 478 x 3: x, y (pixels), z (pixels, depth relative to the face's centre, away from camera)
-    presence: float  # 0..1: is a face in the crop at all
-    roi: Roi  # the crop it came from
     iris: bool = True  # the irises (468-477) measured by the iris model; else each at its eye's centre
 
 

@@ -46,6 +46,25 @@ def interruptible_livecap(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", _INTERRUPTIBLE, *args], **kwargs)
 
 
+def assert_switch_from_flag_and_config(tmp_path: Path, key: str) -> None:
+    """A pipeline part that is on or off (hands, face): on with its flag, left to the preset without it, on with
+    `KEY = true` in the config file's [pipeline], and a value that is not true or false fails naming key and value."""
+    from livecap.app.cli import build_parser
+    from livecap.app.flags import pipeline_settings
+
+    parser = build_parser()
+    assert getattr(pipeline_settings(parser.parse_args(["process", "v.mp4", "--out", "r.jsonl", f"--{key}"])),
+                   f"{key}_on")
+    assert getattr(pipeline_settings(parser.parse_args(["process", "v.mp4", "--out", "r.jsonl"])), key) is None
+    config = tmp_path / "config.toml"
+    config.write_text(f"[pipeline]\n{key} = true\n")
+    done = run_livecap("--config", str(config), "config", "--show")
+    assert done.returncode == 0 and f"\n{key} = true\n" in done.stdout, done.stderr
+    config.write_text(f'[pipeline]\n{key} = "yes"\n')
+    done = run_livecap("--config", str(config), "config", "--show")
+    assert done.returncode == 2 and f"[pipeline] {key} must be true or false, not 'yes'" in done.stderr
+
+
 def read_jsonl(path: Path) -> tuple[dict, list[dict]]:
     lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
     return lines[0], lines[1:]

@@ -8,11 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import MEDIA, TWO_PEOPLE, read_jsonl, run_livecap
+from conftest import MEDIA, TWO_PEOPLE, assert_switch_from_flag_and_config, read_jsonl, run_livecap
 from eval_faces import (COMPARED, gt_measures, livecap_measures, load_faces, nearest, rank_correlations,
                         run_livecap as run_faces)
-from livecap.app.cli import build_parser
-from livecap.app.flags import pipeline_settings
 from livecap.facemesh import EYE_INNER, EYE_OUTER, FACE_POINTS, IRIS_START, SIDES
 from livecap.models.catalog import ModelCatalog
 from livecap.models.face import BlazeFaceDetector, ssd_anchors
@@ -233,13 +231,4 @@ def test_faces_are_on_in_accurate_and_with_the_flag_or_the_config_key(tmp_path):
     assert not PipelineSettings().face_on and PipelineSettings(preset="accurate").face_on
     assert not PipelineSettings(preset="accurate", face=False).face_on
     assert PipelineSettings(preset="accurate").preset_spec.face_iris and not PipelineSettings().preset_spec.face_iris
-    parser = build_parser()
-    assert pipeline_settings(parser.parse_args(["process", "v.mp4", "--out", "r.jsonl", "--face"])).face_on
-    assert pipeline_settings(parser.parse_args(["process", "v.mp4", "--out", "r.jsonl"])).face is None
-    config = tmp_path / "config.toml"
-    config.write_text("[pipeline]\nface = true\n")
-    done = run_livecap("--config", str(config), "config", "--show")
-    assert done.returncode == 0 and "\nface = true\n" in done.stdout, done.stderr
-    config.write_text('[pipeline]\nface = "yes"\n')
-    done = run_livecap("--config", str(config), "config", "--show")
-    assert done.returncode == 2 and "[pipeline] face must be true or false, not 'yes'" in done.stderr
+    assert_switch_from_flag_and_config(tmp_path, "face")

@@ -13,11 +13,9 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from bvh_support import blender_pose, y_up_to_blender
-from conftest import MEDIA, TWO_PEOPLE, read_jsonl, run_livecap
+from conftest import MEDIA, TWO_PEOPLE, assert_switch_from_flag_and_config, read_jsonl, run_livecap
 from eval_hands import SETS, evaluate_run_time, load_set
 from livecap import fingers, skeleton
-from livecap.app.cli import build_parser
-from livecap.app.flags import pipeline_settings
 from livecap.models.catalog import ModelCatalog
 from livecap.models.runtime import OnnxModel
 from livecap.pose.fitting.fingers import LIMITS, fit_fingers, hand_rotation, measure_hand
@@ -374,13 +372,4 @@ def test_drawing_helpers_give_the_hand_segments_in_the_video_and_the_finger_bone
 def test_hands_are_on_in_accurate_and_with_the_flag_or_the_config_key(tmp_path):
     assert not PipelineSettings().hands_on and PipelineSettings(preset="accurate").hands_on
     assert not PipelineSettings(preset="accurate", hands=False).hands_on
-    parser = build_parser()
-    assert pipeline_settings(parser.parse_args(["process", "v.mp4", "--out", "r.jsonl", "--hands"])).hands_on
-    assert pipeline_settings(parser.parse_args(["process", "v.mp4", "--out", "r.jsonl"])).hands is None
-    config = tmp_path / "config.toml"
-    config.write_text("[pipeline]\nhands = true\n")
-    done = run_livecap("--config", str(config), "config", "--show")
-    assert done.returncode == 0 and "\nhands = true\n" in done.stdout, done.stderr
-    config.write_text('[pipeline]\nhands = "yes"\n')
-    done = run_livecap("--config", str(config), "config", "--show")
-    assert done.returncode == 2 and "[pipeline] hands must be true or false, not 'yes'" in done.stderr
+    assert_switch_from_flag_and_config(tmp_path, "hands")

@@ -14,14 +14,18 @@ from conftest import media
 from livecap.errors import LivecapError, ModelError
 from livecap.keypoints import COCO17, KeypointScheme
 from livecap.models.blazepose import BLAZEPOSE33, BlazePoseLandmarker
+from livecap.facemesh import BODY_FACE_POINTS, FACE478
 from livecap.models.catalog import ModelCatalog
 from livecap.models.crop import roi_from_coco17
+from livecap.models.face import FaceMeshLandmarker, face_roi_from_body
 from livecap.models.hands import HAND21
 from livecap.models.landmarker import LANDMARKERS, load_landmarker
 from livecap.models.movenet import MoveNetMultiPose
 from livecap.models.runtime import OnnxModel, RuntimeOptions
+from livecap.pose.face import FaceSettings
 from livecap.pose.pipeline import PipelineModels
 from livecap.settings import PipelineSettings
+from livecap.types import Landmarks
 
 SHIPPED = ModelCatalog(user_dir="/nonexistent")
 FACE = KeypointScheme("blazepose_face7", ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth_left",
@@ -69,6 +73,26 @@ def test_the_shipped_landmark_models_load_through_the_catalog_as_their_wrappers(
         load_landmarker(SHIPPED, "hand_landmark_lite", "landmarks", RuntimeOptions())
 
 
+def test_the_face_mesh_loads_through_the_catalog_with_the_iris_model_as_its_part(person):
+    """The face model is a catalog entry like the others (role face, format mediapipe_face_mesh) and the iris model
+    a part its wrapper takes (role iris). On the photo's face, cut from its body's face points: one result of the
+    478-point scheme, the mesh's nose and eyes (the irises' centres) where the body's are, by name."""
+    rgb, roi = person
+    [body] = load_landmarker(SHIPPED, "blazepose_landmark_full", "landmarks", RuntimeOptions())(rgb, [roi])
+    face_roi = face_roi_from_body(body.image[BLAZEPOSE33.indices(*BODY_FACE_POINTS)])
+    for iris in (None, "iris_landmark"):
+        face = load_landmarker(SHIPPED, "face_landmark", "face", RuntimeOptions(), iris=iris)
+        assert type(face) is FaceMeshLandmarker and face.scheme is FACE478 and len(FACE478) == 478
+        [found] = face(rgb, [face_roi])
+        assert isinstance(found, Landmarks) and found.scheme is FACE478 and found.image.shape == (478, 3)
+        assert found.presence > 0.5 and found.iris == (iris is not None)
+        for point in ("nose", "left_eye", "right_eye"):
+            gap = found.image[FACE478.index(point), :2] - body.image[BLAZEPOSE33.index(point), :2]
+            assert np.linalg.norm(gap) < FaceSettings().max_nose_gap * face_roi.size, point
+    with pytest.raises(ModelError, match="'hand_landmark_lite' is a hands model, not a iris model"):
+        load_landmarker(SHIPPED, "face_landmark", "face", RuntimeOptions(), iris="hand_landmark_lite")
+
+
 def test_a_new_landmark_model_is_a_catalog_entry_and_a_wrapper_class(tmp_path, person):
     """The face points of BlazePose full, listed in a user catalog under a role and a format of their own and read
     by a wrapper class registered for them: loaded through the catalog, it gives the body model's face points in
@@ -90,8 +114,8 @@ def test_a_new_landmark_model_is_a_catalog_entry_and_a_wrapper_class(tmp_path, p
         assert np.array_equal(found.image[FACE.index(point)], body.image[BLAZEPOSE33.index(point)])
     eyes, mouth = found.image[FACE.indices("left_eye", "right_eye")], found.image[FACE.indices("mouth_left")]
     assert (eyes[:, 1] < mouth[0, 1]).all()  # a face: the eyes above the mouth
-    with pytest.raises(ModelError, match="no face wrapper"):
-        load_landmarker(catalog, "face_points", "face", RuntimeOptions())  # the shipped table has no face role
+    with pytest.raises(ModelError, match="no face wrapper reads"):
+        load_landmarker(catalog, "face_points", "face", RuntimeOptions())  # the shipped face wrapper reads the mesh
 
 
 def test_a_landmark_model_of_an_unknown_format_fails_naming_it_and_a_bare_file_takes_its_roles_format(tmp_path):

@@ -7,8 +7,7 @@ import numpy as np
 from scipy.special import expit
 
 from livecap.keypoints import KeypointScheme
-from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix
-from livecap.models.runtime import OnnxModel
+from livecap.models.crop import CropLandmarker, apply_affine, crop_to_image_matrix, image_to_crop_matrix
 from livecap.types import Landmarks, Roi
 
 CROP_SIZE = 256
@@ -87,19 +86,15 @@ def decode_landmarks(raw: np.ndarray, presence: float, world: np.ndarray, roi: R
                      xy[NUM_LANDMARKS:NUM_LANDMARKS + 2].astype(np.float32))
 
 
-class BlazePoseLandmarker:
-    """Runs the landmark model on every person's crop of one frame in a single batched call (a Landmarker,
-    livecap.models.landmarker)."""
+class BlazePoseLandmarker(CropLandmarker):
+    """BlazePose lite, full or heavy on every person's crop of one frame (a Landmarker, livecap.models.landmarker):
+    masked[i], when given, is another body painted out of crop i."""
 
-    scheme = BLAZEPOSE33
+    scheme, outputs = BLAZEPOSE33, OUTPUTS
 
-    def __init__(self, model: OnnxModel):
-        self.model = model
+    def cut(self, image_rgb: np.ndarray, rois: list[Roi], masked: list[Landmarks | None] | None) -> np.ndarray:
+        return cut_crops(image_rgb, rois, masked)
 
-    def __call__(self, image_rgb: np.ndarray, rois: list[Roi],
-                 masked: list[Landmarks | None] | None = None) -> list[Landmarks]:
-        if not rois:
-            return []
-        crops = cut_crops(image_rgb, rois, masked)
-        raw, presence, world = self.model.run(OUTPUTS, {self.model.input_names[0]: crops})
-        return [decode_landmarks(raw[i], presence[i, 0], world[i], roi) for i, roi in enumerate(rois)]
+    def decode(self, outputs: list[np.ndarray], roi: Roi) -> Landmarks:
+        raw, presence, world = outputs
+        return decode_landmarks(raw, presence[0], world, roi)

@@ -1,4 +1,5 @@
-"""Geometry of the rotation-aligned square crops the landmark model sees (as MediaPipe places them)."""
+"""Geometry of the rotation-aligned square crops the landmark models see (as MediaPipe places them), and the run of
+a landmark model on them that the wrappers share (`CropLandmarker`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import math
 
 import numpy as np
 
-from livecap.keypoints import COCO17
-from livecap.types import Roi
+from livecap.keypoints import COCO17, KeypointScheme
+from livecap.models.runtime import OnnxModel
+from livecap.types import Landmarks, Roi
 
 CROP_MARGIN = 1.25  # MediaPipe's scale of the body circle
 CIRCLE_PER_TORSO = 1.5  # the body circle's least radius around the hips, in torso lengths (hips to shoulders)
@@ -104,3 +106,30 @@ def image_to_crop_matrix(roi: Roi, crop_size: int) -> np.ndarray:
 
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+class CropLandmarker:
+    """A landmark model run on every crop of one frame in a single batched call (a Landmarker,
+    livecap.models.landmarker). A wrapper class names its scheme and the model outputs it reads, and says how it cuts
+    its crops (`cut`) and reads one crop's outputs back into the image (`decode`)."""
+
+    scheme: KeypointScheme
+    outputs: list[str]
+
+    def __init__(self, model: OnnxModel):
+        self.model = model
+
+    def __call__(self, image_rgb: np.ndarray, rois: list[Roi],
+                 masked: list[Landmarks | None] | None = None) -> list[Landmarks]:
+        if not rois:
+            return []
+        found = self.model.run(self.outputs, {self.model.input_names[0]: self.cut(image_rgb, rois, masked)})
+        return [self.decode([output[i] for output in found], roi) for i, roi in enumerate(rois)]
+
+    def cut(self, image_rgb: np.ndarray, rois: list[Roi], masked: list[Landmarks | None] | None) -> np.ndarray:
+        """The model's input: one crop per roi, stacked."""
+        raise NotImplementedError
+
+    def decode(self, outputs: list[np.ndarray], roi: Roi) -> Landmarks:
+        """One crop's outputs (in the order of `outputs`), mapped back to the image."""
+        raise NotImplementedError

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
-from livecap.facemesh import (EYE_CONTOUR, EYE_INNER, EYE_OUTER, EYE_REFINED, IRIS_POINTS,
-                              IRIS_START, MESH_POINTS, FACE_POINTS, SIDES)
+from livecap.facemesh import (EYE_CONTOUR, EYE_INNER, EYE_OUTER, EYE_REFINED, FACE478, FACE_POINTS, IRIS_POINTS,
+                              IRIS_START, MESH_POINTS, SIDES)
 from livecap.models.crop import _normalize_angle, apply_affine, crop_to_image_matrix, image_to_crop_matrix
 from livecap.models.runtime import OnnxModel
-from livecap.types import FaceDetections, FaceLandmarks, Roi
+from livecap.types import FaceDetections, FaceLandmarks, Landmarks, Roi
 
 MESH_SIZE, IRIS_SIZE, DETECTOR_SIZE = 192, 64, 128
 MESH_OUTPUTS = ["conv2d_21", "conv2d_31"]  # 468 x 3 points (crop pixels), face presence logit
@@ -108,14 +108,19 @@ def to_image(points: np.ndarray, roi: Roi, size: int, mirrored: bool = False) ->
 
 class FaceMeshLandmarker:
     """Runs the face mesh on every face crop of one frame (all people's) in one batched call, then the iris model on
-    all their eyes in another. Without an iris model (its two eyes cost twice the mesh: 5.5 ms against 2.5 ms a face
-    at batch 1 on two loaded cores) each iris is put at its eye's centre (the mean of its contour), marked not
-    measured."""
+    all their eyes in another (a Landmarker, livecap.models.landmarker, of the 478 points of FACE478; it paints no
+    body out). The iris model is a part of its own (`parts`: the role it plays, the catalog format it must have).
+    Without one (its two eyes cost twice the mesh: 5.5 ms against 2.5 ms a face at batch 1 on two loaded cores) each
+    iris is put at its eye's centre (the mean of its contour), marked not measured."""
 
-    def __init__(self, mesh: OnnxModel, iris: OnnxModel | None = None):
-        self.model, self.iris = mesh, iris
+    scheme = FACE478
+    parts = {"iris": "mediapipe_iris"}
 
-    def __call__(self, image_rgb: np.ndarray, rois: list[Roi]) -> list[FaceLandmarks]:
+    def __init__(self, model: OnnxModel, iris: OnnxModel | None = None):
+        self.model, self.iris = model, iris
+
+    def __call__(self, image_rgb: np.ndarray, rois: list[Roi],
+                 masked: list[Landmarks | None] | None = None) -> list[FaceLandmarks]:
         if not rois:
             return []
         raw, flags = self.model.run(MESH_OUTPUTS, {self.model.input_names[0]: cut_crops(image_rgb, rois, MESH_SIZE)})
@@ -131,7 +136,8 @@ class FaceMeshLandmarker:
                 for side in SIDES:
                     start = IRIS_START[side]
                     points[start:start + IRIS_POINTS] = points[EYE_REFINED[side][:EYE_CONTOUR]].mean(axis=0)
-        return [FaceLandmarks(points.astype(np.float32), presence, roi, self.iris is not None)
+        no_world = np.zeros((0, 3), np.float32)  # the mesh gives no metric points
+        return [FaceLandmarks(points.astype(np.float32), no_world, presence, FACE478, roi, iris=self.iris is not None)
                 for (points, presence), roi in zip(faces, rois)]
 
     def _refine_eyes(self, image_rgb: np.ndarray, faces: list[np.ndarray]) -> None:

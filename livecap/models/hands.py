@@ -11,8 +11,8 @@ import numpy as np
 
 from livecap.fingers import HAND_POINTS, INDEX_BASE, MIDDLE_BASE, POINT_NAMES, RING_BASE, WRIST
 from livecap.keypoints import KeypointScheme
-from livecap.models.crop import _normalize_angle, apply_affine, crop_to_image_matrix, image_to_crop_matrix
-from livecap.models.runtime import OnnxModel
+from livecap.models.crop import (CropLandmarker, _normalize_angle, apply_affine, crop_to_image_matrix,
+                                 image_to_crop_matrix)
 from livecap.types import Landmarks, Roi
 
 CROP_SIZE = 224
@@ -92,19 +92,15 @@ def decode_hand(raw: np.ndarray, presence: float, world: np.ndarray, roi: Roi) -
     return Landmarks(image21, world21, float(presence), HAND21, roi)
 
 
-class MediaPipeHandLandmarker:
-    """Runs the hand landmark model on every hand crop of one frame (all people's) in a single batched call (a
-    Landmarker, livecap.models.landmarker; it follows the hand in its crop, so it paints no body out)."""
+class MediaPipeHandLandmarker(CropLandmarker):
+    """MediaPipe's hand landmark model on every hand crop of one frame, all people's (a Landmarker,
+    livecap.models.landmarker; it follows the hand in its crop, so it paints no body out)."""
 
-    scheme = HAND21
+    scheme, outputs = HAND21, OUTPUTS
 
-    def __init__(self, model: OnnxModel):
-        self.model = model
+    def cut(self, image_rgb: np.ndarray, rois: list[Roi], masked: list[Landmarks | None] | None) -> np.ndarray:
+        return cut_crops(image_rgb, rois)
 
-    def __call__(self, image_rgb: np.ndarray, rois: list[Roi],
-                 masked: list[Landmarks | None] | None = None) -> list[Landmarks]:
-        if not rois:
-            return []
-        crops = cut_crops(image_rgb, rois)
-        raw, presence, world = self.model.run(OUTPUTS, {self.model.input_names[0]: crops})
-        return [decode_hand(raw[i], float(presence[i, 0]), world[i], roi) for i, roi in enumerate(rois)]
+    def decode(self, outputs: list[np.ndarray], roi: Roi) -> Landmarks:
+        raw, presence, world = outputs
+        return decode_hand(raw, float(presence[0]), world, roi)

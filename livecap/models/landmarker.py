@@ -5,6 +5,11 @@ A model's catalog entry (models/catalog.json, or a user model folder's) names it
 for) and its format (its input and output tensors); `LANDMARKERS` maps the two to the wrapper class that reads
 them. A new landmark model of a known format is a catalog entry; one of a new format is an entry plus a wrapper
 class added here, its keypoint scheme declared beside it.
+
+A wrapper may take further models beside its own, each a part named by the role it plays: the face mesh's
+wrapper takes the iris model (role "iris"), which refines its eyes. The wrapper's `parts` maps each such role to the
+format it reads; `load_landmarker(..., iris="iris_landmark")` loads the part from the catalog, checks its role
+and format, and hands it to the wrapper (a part left out, None, is not loaded: the face mesh then runs alone).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import numpy as np
 from livecap.errors import ModelError
 from livecap.keypoints import KeypointScheme
 from livecap.models.blazepose import BlazePoseLandmarker
-from livecap.models.catalog import ModelCatalog
+from livecap.models.catalog import ModelCatalog, ModelEntry
+from livecap.models.face import FaceMeshLandmarker
 from livecap.models.hands import MediaPipeHandLandmarker
 from livecap.models.runtime import OnnxModel, RuntimeOptions
 from livecap.types import Landmarks, Roi
@@ -41,20 +47,37 @@ LandmarkerRegistry = dict[str, dict[str, type]]
 LANDMARKERS: LandmarkerRegistry = {
     "landmarks": {"blazepose": BlazePoseLandmarker},  # one person's body: BlazePose lite, full and heavy
     "hands": {"mediapipe_hand": MediaPipeHandLandmarker},  # one hand: MediaPipe's hand landmark lite and full
+    "face": {"mediapipe_face_mesh": FaceMeshLandmarker},  # one face: MediaPipe's 478-point mesh (+ its iris part)
 }
 
 
 def load_landmarker(catalog: ModelCatalog, name: str, role: str, options: RuntimeOptions,
-                    registry: LandmarkerRegistry = LANDMARKERS) -> Landmarker:
+                    registry: LandmarkerRegistry = LANDMARKERS, **parts: str | None) -> Landmarker:
     """The catalog's model `name`, loaded and wrapped by the class its role and format name. A model the catalog
-    lists without a role or format (a bare .onnx in the user model folder) is taken as the role's first format."""
-    entry = catalog.require(name)
-    if entry.role and entry.role != role:
-        raise ModelError(f"model '{name}' is a {entry.role} model, not a {role} model: choose a {role} model "
-                         f"(see `livecap models list`)")
+    lists without a role or format (a bare .onnx in the user model folder) is taken as the role's first format.
+    `parts`: the catalog names of further models the wrapper takes, by role (None: left out)."""
+    entry = _entry_for(catalog, name, role)
     formats = registry.get(role, {})
     wrapper = formats.get(entry.format or next(iter(formats), ""))
     if wrapper is None:
         raise ModelError(f"model '{name}' has format '{entry.format}', which no {role} wrapper reads (known: "
                          f"{', '.join(formats) or 'none'}): fix the format in its catalog entry")
-    return wrapper(OnnxModel(entry.path, options))
+    loaded = {}
+    for part, part_name in parts.items():
+        if part_name is not None:
+            part_entry, wanted = _entry_for(catalog, part_name, part), getattr(wrapper, "parts", {}).get(part)
+            if wanted is None or part_entry.format not in ("", wanted):
+                raise ModelError(f"model '{part_name}' has format '{part_entry.format}', which the {role} wrapper "
+                                 f"does not read as its {part} model (known: {wanted or 'none'}): fix the format "
+                                 f"in its catalog entry")
+            loaded[part] = OnnxModel(part_entry.path, options)
+    return wrapper(OnnxModel(entry.path, options), **loaded)
+
+
+def _entry_for(catalog: ModelCatalog, name: str, role: str) -> ModelEntry:
+    """The catalog entry of a present, intact model that plays `role` (or names none)."""
+    entry = catalog.require(name)
+    if entry.role and entry.role != role:
+        raise ModelError(f"model '{name}' is a {entry.role} model, not a {role} model: choose a {role} model "
+                         f"(see `livecap models list`)")
+    return entry

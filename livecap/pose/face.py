@@ -20,8 +20,8 @@ import numpy as np
 
 from livecap.facemesh import BODY_FACE_IN_MESH, BODY_FACE_POINTS, MESH_POINTS, MIDLINE, NOSE_TIP, SYMMETRIC_PAIRS
 from livecap.models.blazepose import BLAZEPOSE33
-from livecap.models.face import (BlazeFaceDetector, FaceMeshLandmarker, face_roi_from_body, face_roi_from_detection,
-                                 face_roi_from_landmarks)
+from livecap.models.face import BlazeFaceDetector, face_roi_from_body, face_roi_from_detection, face_roi_from_landmarks
+from livecap.models.landmarker import Landmarker
 from livecap.pose.expressions import ExpressionState, expressions, measure
 from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
 from livecap.pose.head import HeadFromFace
@@ -77,7 +77,7 @@ class PersonFace:
 
 
 class FaceStage:
-    def __init__(self, landmarker: FaceMeshLandmarker, detector: BlazeFaceDetector | None = None,
+    def __init__(self, landmarker: Landmarker, detector: BlazeFaceDetector | None = None,
                  smoothing: SmoothingSettings | None = None, settings: FaceSettings | None = None,
                  stills: bool = False):
         self.landmarker, self.detector, self.smoothing, self.stills = landmarker, detector, smoothing, stills
@@ -110,7 +110,7 @@ class FaceStage:
     def _on_body(self, face: FaceLandmarks, body: Landmarks) -> bool:
         """Whether a face found in a body's crop is that body's: its nose tip near the body's nose (in a crowd, a
         crop may hold a neighbour's face more clearly than its own)."""
-        gap = float(np.linalg.norm(face.image478[NOSE_TIP, :2] - body.image[body.scheme.index("nose"), :2]))
+        gap = float(np.linalg.norm(face.image[NOSE_TIP, :2] - body.image[body.scheme.index("nose"), :2]))
         return gap <= self.settings.max_nose_gap * face.roi.size
 
     def find(self, rgb: np.ndarray, rois: list[Roi]) -> list[FaceLandmarks | None]:
@@ -119,11 +119,11 @@ class FaceStage:
         found = self.landmarker(rgb, rois) if rois else []
         for _ in range(1, self.settings.still_passes if self.stills else 1):
             seen = [i for i, face in enumerate(found) if face.presence >= self.settings.presence]
-            again = self.landmarker(rgb, [face_roi_from_landmarks(found[i].image478) for i in seen])
+            again = self.landmarker(rgb, [face_roi_from_landmarks(found[i].image) for i in seen])
             for i, face in zip(seen, again):
                 if face.presence >= self.settings.presence:
                     found[i] = face
-        return [face if face.presence >= self.settings.presence and np.isfinite(face.image478[:, :2]).all() else None
+        return [face if face.presence >= self.settings.presence and np.isfinite(face.image[:, :2]).all() else None
                 for face in found]
 
     def _crop(self, body: Landmarks, face: PersonFace, width: int, height: int) -> Roi | None:
@@ -157,8 +157,8 @@ class FaceStage:
         if found is None:
             face.lost()
             return None
-        face.roi = None if self.stills else face_roi_from_landmarks(found.image478)
-        points = found.image478.astype(np.float64)
+        face.roi = None if self.stills else face_roi_from_landmarks(found.image)
+        points = found.image.astype(np.float64)
         if face.filter is not None:
             points = face.filter(time_s, points, scale=found.roi.size)
         rotation = head_rotation(points)
@@ -217,7 +217,7 @@ class CloseUps:
             return []
         tracked = [c for c in self.followed if c.face.roi is not None]
         found = dict(zip((c.id for c in tracked), self.stage.find(rgb, [c.face.roi for c in tracked])))
-        boxes = [_box(face.image478) for face in found.values() if face is not None]
+        boxes = [_box(face.image) for face in found.values() if face is not None]
         boxes += [_box(p.face.landmarks2d) for p in people if p.face is not None]
         lost = [c for c in self.followed if found.get(c.id) is None and c.last is not None]
         faceless = [p for p in people if p.face is None]
@@ -225,13 +225,13 @@ class CloseUps:
         for face in self.stage.find(rgb, detected):
             if face is None or any(_inside(face.roi, box) for box in boxes):
                 continue
-            boxes.append(_box(face.image478))
+            boxes.append(_box(face.image))
             body = next((p for p in faceless if _inside_point(p.landmarks2d[0], boxes[-1])), None)
             if body is not None:
                 self.stage.attach(body, self.stage.new_person(), face, time_s)
                 faceless.remove(body)
                 continue
-            again = next((c for c in lost if _inside(face.roi, _box(c.last.image478))), None)
+            again = next((c for c in lost if _inside(face.roi, _box(c.last.image))), None)
             if again is None:
                 again = CloseUp(self.new_id(), self.stage.new_person())
                 self.followed.append(again)

@@ -16,10 +16,11 @@ import numpy as np
 from livecap import skeleton
 from livecap.camera import CameraIntrinsics, camera_for
 from livecap.errors import ModelError
+from livecap.facemesh import FACE478
 from livecap.models.catalog import ModelCatalog
 from livecap.models.crop import roi_from_alignment_points
 from livecap.models.landmarker import Landmarker, load_landmarker
-from livecap.models.face import BlazeFaceDetector, FaceMeshLandmarker
+from livecap.models.face import BlazeFaceDetector
 from livecap.models.movenet import MAX_PEOPLE, MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.nanodet import NanoDetPersonDetector
 from livecap.models.runtime import OnnxModel, RuntimeOptions
@@ -45,7 +46,7 @@ class PipelineModels:
     refiner: MoveNetSinglePose | None = None  # top-down keypoints of each detected person (accurate)
     crowd: NanoDetPersonDetector | None = None  # boxes of any number of people, where MoveNet's six may not do
     second_landmarker: Landmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
-    face: FaceMeshLandmarker | None = None  # when faces are on
+    face: Landmarker | None = None  # when faces are on: its scheme is the face mesh's (livecap.facemesh.FACE478)
     face_detector: BlazeFaceDetector | None = None  # close-up faces with no body, when faces are on
 
     @classmethod
@@ -72,8 +73,10 @@ class PipelineModels:
         face = face_detector = None
         if settings.face_on:
             mesh_model, iris_model, detector_model = FACE_MODELS
-            iris = OnnxModel(catalog.require(iris_model).path, options) if preset.face_iris else None
-            face = FaceMeshLandmarker(OnnxModel(catalog.require(mesh_model).path, options), iris)
+            face = load_landmarker(catalog, mesh_model, "face", options, iris=iris_model if preset.face_iris else None)
+            if face.scheme is not FACE478:
+                raise ModelError(f"face model '{mesh_model}' gives {face.scheme.name} points, not the face mesh's "
+                                 f"{FACE478.name} the face stage reads: choose a face mesh model")
             face_detector = BlazeFaceDetector(OnnxModel(catalog.require(detector_model).path, options))
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second,
                    face, face_detector)
