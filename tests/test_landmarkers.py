@@ -69,7 +69,7 @@ def test_the_shipped_landmark_models_load_through_the_catalog_as_their_wrappers(
         assert type(load_landmarker(SHIPPED, name, "landmarks", RuntimeOptions())) is BlazePoseLandmarker
     for name in ("hand_landmark_lite", "hand_landmark_full"):
         assert load_landmarker(SHIPPED, name, "hands", RuntimeOptions()).scheme is HAND21
-    with pytest.raises(ModelError, match="'hand_landmark_lite' is a hands model, not a landmarks model"):
+    with pytest.raises(ModelError, match="'hand_landmark_lite' plays the role 'hands', not 'landmarks'"):
         load_landmarker(SHIPPED, "hand_landmark_lite", "landmarks", RuntimeOptions())
 
 
@@ -89,7 +89,7 @@ def test_the_face_mesh_loads_through_the_catalog_with_the_iris_model_as_its_part
         for point in ("nose", "left_eye", "right_eye"):
             gap = found.image[FACE478.index(point), :2] - body.image[BLAZEPOSE33.index(point), :2]
             assert np.linalg.norm(gap) < FaceSettings().max_nose_gap * face_roi.size, point
-    with pytest.raises(ModelError, match="'hand_landmark_lite' is a hands model, not a iris model"):
+    with pytest.raises(ModelError, match="'hand_landmark_lite' plays the role 'hands', not 'iris'"):
         load_landmarker(SHIPPED, "face_landmark", "face", RuntimeOptions(), iris="hand_landmark_lite")
 
 

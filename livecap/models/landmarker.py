@@ -78,6 +78,6 @@ def _entry_for(catalog: ModelCatalog, name: str, role: str) -> ModelEntry:
     """The catalog entry of a present, intact model that plays `role` (or names none)."""
     entry = catalog.require(name)
     if entry.role and entry.role != role:
-        raise ModelError(f"model '{name}' is a {entry.role} model, not a {role} model: choose a {role} model "
+        raise ModelError(f"model '{name}' plays the role '{entry.role}', not '{role}': choose a model of role '{role}' "
                          f"(see `livecap models list`)")
     return entry
