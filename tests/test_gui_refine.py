@@ -9,7 +9,7 @@ import errno
 import json
 import os
 
-from gui_support import VIDEO, start_video, wait_end, wait_people
+from gui_support import start_video, wait_end, wait_people
 from livecap.gui.settings import AppStart
 
 SHORT = AppStart(recording={"min_seconds": 0.5})  # short takes keep the tests fast

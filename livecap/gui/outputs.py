@@ -97,14 +97,17 @@ class Outputs:
         return recording
 
     def _recorded(self, recorder: BvhSink, takes: LiveTakeRecorder | None) -> str:
-        """Where the live take went; it is refined now when it has files and its take was kept whole."""
+        """Where the live take went; it is refined now when it has files, its take was kept whole and the Refine
+        switch is still on (switched off while recording: the live take is the take)."""
         message = recorded_message(recorder)
-        if takes is None or takes.take is None or not recorder.files:
+        take = takes.take if takes is not None else None
+        if take is None:
             return message
-        if takes.error is not None or recorder.failed:
-            takes.take.close()
-            return f"{message}; not refined: {takes.error or 'its recording failed'}"
-        self.refiner.submit(takes.take, recorder)
+        if not recorder.files or not self.refine or takes.error is not None or recorder.failed:
+            take.close()
+            failure = takes.error or ("its recording failed" if recorder.failed else None)
+            return f"{message}; not refined: {failure}" if failure and recorder.files else message
+        self.refiner.submit(take, recorder)
         return f"{message}; refining it…"
 
     # ---- streaming

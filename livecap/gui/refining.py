@@ -153,15 +153,19 @@ def _check_whole(path: Path) -> None:
 def _put_in_place(written: list[Path], live: list[Path], folder: Path) -> list[Path]:
     """The refined files moved over the live ones (each replace atomic), then the live files left removed."""
     placed = []
-    for path in written:
-        target = folder / path.name
-        os.replace(path, target)
-        os.replace(sidecar_path(path), sidecar_path(target))
-        placed.append(target)
-    for path in live:
-        if path not in placed:
-            path.unlink(missing_ok=True)
-            sidecar_path(path).unlink(missing_ok=True)
+    try:
+        for path in written:
+            target = folder / path.name
+            os.replace(path, target)
+            os.replace(sidecar_path(path), sidecar_path(target))
+            placed.append(target)
+        for path in live:
+            if path not in placed:
+                path.unlink(missing_ok=True)
+                sidecar_path(path).unlink(missing_ok=True)
+    except OSError as exc:  # the folder changed under us (removed, made read-only): say which files are which
+        raise OutputError(f"moving the refined take into {folder} failed ({exc.strerror}) after {len(placed)} of "
+                          f"{len(written)} files (their sidecars say \"refined\"); check the folder") from None
     return placed
 
 
