@@ -72,8 +72,7 @@ def test_a_stopped_take_is_refined_in_place_of_the_live_one_while_the_next_take_
     assert first.files and all(path.exists() for path in first.files)  # the live take, complete, until refined
     assert all(sidecar(path)["state"] == "complete" and "refined" not in sidecar(path) for path in first.files)
     assert "refining" in window.last_message[1]
-    qtbot.waitUntil(lambda: window.record_panel.refining.isVisible(), timeout=5000)
-    assert "take" in window.record_panel.refining.format()
+    assert window.record_panel.refining.isVisible() and f"take {first.take}" in window.record_panel.refining.format()
     second, second_job = recorded_for(window, qtbot)  # recorded while the first is refined (or just was)
     assert second.take != first.take
     wait_refined(window, qtbot)

@@ -254,7 +254,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.outputs.attach_missing()
         if previous == "running" and phase != "running":
             note = self.outputs.engine_stopped()
-            self.record_panel.set_recording(False)
+            self._recording_stopped()
             if phase == "failed":
                 self.show_message(f"stopped: {self.runner.message}" + (f" — {note}" if note else ""), "error")
             elif note:
@@ -276,8 +276,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_message(note, "info")
         else:
             note = self.outputs.stop_recording()
-            self.record_panel.set_recording(False)
+            self._recording_stopped()
             self.show_message(note, "ok")
+
+    def _recording_stopped(self) -> None:
+        self.record_panel.set_recording(False)
+        self.record_panel.show_refining(*self.outputs.refiner.current())  # at once, not at the next status tick
 
     def set_stream(self, name: str, on: bool) -> None:
         row = self.stream_panel.rows[name]
@@ -388,8 +392,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.outputs.engine_stopped()
             if refiner.busy:
                 event.ignore()
-                self.show_message("closing once the take is refined; close again to quit now (its live recording "
-                                  "is kept, unrefined)", "info")
+                self.show_message("closing once the take is refined: close again to quit now, keeping it live", "info")
                 return
         refiner.cancel()
         self.display_timer.stop()
