@@ -130,8 +130,10 @@ def _write(refined: RefinedTake, options: BvhOptions, step: Progress) -> list[Pa
         pass  # sink.error below
     finally:
         sink.close()
-    if sink.error is not None:  # what failed, without the live recorder's "the frames before are kept" (they
-        raise OutputError(f"{sink.error.split(';')[0]}: free some disk space")  # are not: staging is removed)
+    if sink.error is not None:
+        # what failed, without the recorder's "the frames before are kept": here they are not (staging is removed)
+        raise OutputError(f"{sink.error.split(';')[0]}: free some disk space or make "
+                          f"{options.directory.parent} writable")
     for path in sink.files:
         _check_whole(path)
     return list(sink.files)
