@@ -9,6 +9,7 @@ from gui_support import VIDEO, start_video, wait_end, wait_people
 
 
 def test_record_writes_one_bvh_per_person_and_says_where(make_window, qtbot, tmp_path):
+    """With the Refine switch off, the live recording is the take (tests/test_gui_refine.py: with it on)."""
     from PyQt6 import QtCore
 
     from livecap.sinks.bvh.reader import read as read_bvh
@@ -16,6 +17,8 @@ def test_record_writes_one_bvh_per_person_and_says_where(make_window, qtbot, tmp
     folder = tmp_path / "takes"
     window = make_window()
     window.record_panel.folder.setText(str(folder))
+    window.record_panel.refine.click()
+    assert not window.outputs.refine
     window.source_panel.set_source(str(VIDEO))
     with qtbot.waitActive(window):  # shortcuts go to the active window (Xvfb has no window manager for that)
         window.activateWindow()
@@ -33,8 +36,9 @@ def test_record_writes_one_bvh_per_person_and_says_where(make_window, qtbot, tmp
         motion = read_bvh(path)
         assert motion.frames > 30
     level, text = window.last_message
-    assert level == "ok" and str(folder) in text and all(p.name in text for p in files)
+    assert level == "ok" and str(folder) in text and all(p.name in text for p in files) and "refin" not in text
     assert window.message.isVisible() and not window.record_panel.record.isChecked()
+    assert not window.outputs.refiner.busy and not list(folder.glob(".*"))
 
 
 def test_osc_switched_on_while_running_reaches_a_loopback_receiver(make_window, qtbot):

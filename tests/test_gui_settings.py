@@ -18,6 +18,7 @@ def test_settings_are_restored_after_a_restart(make_window, tmp_path, qtbot):
     first.source_panel.preset.setCurrentText("fast")
     first.source_panel.smoothing.setValue(80)
     first.record_panel.folder.setText(str(tmp_path / "my takes"))
+    first.record_panel.refine.setChecked(False)  # record live only
     vmc = first.stream_panel.rows["vmc"]
     vmc.host.setText("192.168.1.20")
     vmc.port.setValue(40123)
@@ -31,6 +32,7 @@ def test_settings_are_restored_after_a_restart(make_window, tmp_path, qtbot):
     assert second.source_panel.preset.currentText() == "fast"
     assert second.source_panel.smoothing.value() == 80
     assert second.record_panel.folder.text() == str(tmp_path / "my takes")
+    assert not second.record_panel.refine.isChecked() and not second.outputs.refine
     vmc = second.stream_panel.rows["vmc"]
     assert vmc.enabled.isChecked() and vmc.host.text() == "192.168.1.20" and vmc.port.value() == 40123
     assert "vmc" in second.outputs.streamers  # switched on again, waiting for the engine

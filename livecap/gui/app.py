@@ -26,15 +26,13 @@ from livecap.gui.outputs import Outputs
 from livecap.gui.people_panel import PeoplePanel
 from livecap.gui.settings import AppStart, GuiSettings, absolute_source
 from livecap.gui.skeleton_view import SkeletonView
-from livecap.gui.status_bar import show_status, status_labels
+from livecap.gui.status_bar import MessageBar, show_status, status_labels
 from livecap.gui.video_view import VideoView
 from livecap.samples import sample_video
 
 log = logging.getLogger("livecap")
 
 STATUS_MS = 250
-MESSAGE_STYLE = {"info": "background: #1d3b5c; color: white", "ok": "background: #1f4d2b; color: white",
-                 "error": "background: #7a1f1b; color: white"}
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -52,6 +50,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._people: list = []
         self._cameras: list | None = None
         self._reported: set[tuple[str, str]] = set()  # output failures already shown
+        self._closing = False  # closed once: the window closes when the takes being refined are done
         self.setWindowTitle("livecap")
         self.resize(1500, 900)
         self._build()
@@ -128,12 +127,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.main_split.addWidget(self.right_split)
         self.main_split.setStretchFactor(1, 1)
 
-        self.message = QtWidgets.QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setContentsMargins(8, 4, 8, 4)
-        self.message.setVisible(False)
-        self.message.mousePressEvent = lambda event: self.message.setVisible(False)  # click to dismiss
+        self.message = MessageBar()
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -146,9 +140,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _wire(self) -> None:
         sp = self.source_panel
         sp.start.clicked.connect(self._guarded(self.toggle_start))
-        sp.browse.clicked.connect(self._guarded(self._browse))
+        sp.browse.clicked.connect(self._guarded(sp.browse_file))
         self.record_panel.record.clicked.connect(self._guarded(self.toggle_record))
-        self.record_panel.choose.clicked.connect(self._guarded(self._choose_folder))
+        self.record_panel.choose.clicked.connect(self._guarded(self.record_panel.choose_folder))
+        self.record_panel.refine.toggled.connect(lambda on: setattr(self.outputs, "refine", on))
         for name, row in self.stream_panel.rows.items():
             row.enabled.toggled.connect(self._guarded(lambda on, name=name: self.set_stream(name, on), True))
         self.reset_view.clicked.connect(self._guarded(self.skeletons.reset_view))
@@ -164,6 +159,8 @@ class MainWindow(QtWidgets.QMainWindow):
         s = self.settings
         self.source_panel.load(s)
         self.record_panel.folder.setText(s.record_dir)
+        self.record_panel.refine.setChecked(s.refine_takes)
+        self.outputs.refine = s.refine_takes
         self.stream_panel.show_followed(self.outputs.followed())
         self.stream_panel.load(s)  # an enabled stream toggles its row: set_stream then turns it on
         for name, row in self.stream_panel.rows.items():
@@ -184,6 +181,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.source_panel.save(s)
         folder = self.record_panel.folder.text().strip()
         s.record_dir = os.path.abspath(os.path.expanduser(folder)) if folder else ""
+        s.refine_takes = self.record_panel.refine.isChecked()
         self.stream_panel.save(s)
         s.geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.splitters = {name: bytes(split.saveState().toBase64()).decode()
@@ -194,9 +192,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_message(self, text: str, level: str = "info") -> None:
         """A message in the window (never a modal box: the video keeps running); click it to dismiss."""
         (log.error if level == "error" else log.info)("%s", text)
-        self.message.setText(text)
-        self.message.setStyleSheet(MESSAGE_STYLE[level])
-        self.message.setVisible(True)
+        self.message.show_text(text, level)
         self.last_message = (level, text)
 
     def _guarded(self, action, pass_args: bool = False):
@@ -258,8 +254,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.outputs.attach_missing()
         if previous == "running" and phase != "running":
             note = self.outputs.engine_stopped()
-            self.record_panel.set_recording(False)
-            self.record_panel.elapsed.setText("not recording")
+            self._recording_stopped()
             if phase == "failed":
                 self.show_message(f"stopped: {self.runner.message}" + (f" — {note}" if note else ""), "error")
             elif note:
@@ -281,9 +276,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_message(note, "info")
         else:
             note = self.outputs.stop_recording()
-            self.record_panel.set_recording(False)
-            self.record_panel.elapsed.setText("not recording")
+            self._recording_stopped()
             self.show_message(note, "ok")
+
+    def _recording_stopped(self) -> None:
+        self.record_panel.set_recording(False)
+        self.record_panel.show_refining(*self.outputs.refiner.current())  # at once, not at the next status tick
 
     def set_stream(self, name: str, on: bool) -> None:
         row = self.stream_panel.rows[name]
@@ -298,18 +296,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stream_panel.show_followed(self.outputs.followed())
         self.follow_label.setText(f"following person #{person_id}" if person_id is not None else
                                   "3D: every person in the camera's space")
-
-    def _browse(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a video", str(Path.home()),
-                                                        "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)")
-        if path:
-            self.source_panel.set_source(path)
-
-    def _choose_folder(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for recordings",
-                                                            self.record_panel.folder.text())
-        if folder:
-            self.record_panel.folder.setText(folder)
 
     def _find_cameras(self) -> None:
         try:
@@ -365,6 +351,16 @@ class MainWindow(QtWidgets.QMainWindow):
             self.record_panel.elapsed.setText(f"{int(elapsed // 60):02d}:{elapsed % 60:04.1f}")
         for name, row in self.stream_panel.rows.items():
             row.set_light(*self.outputs.stream_light(name))
+        self._show_refining()
+
+    def _show_refining(self) -> None:
+        """The take being refined, a message for each one done, and the close waiting for them."""
+        refiner = self.outputs.refiner
+        self.record_panel.show_refining(*refiner.current())
+        for job in refiner.finished():
+            self.show_message(job.message(), {"done": "ok", "failed": "error"}.get(job.stage, "info"))
+        if self._closing and not refiner.busy:
+            self.close()
 
     def grab_picture(self) -> QtGui.QImage:
         """The whole window as an image, 3D view included."""
@@ -381,15 +377,24 @@ class MainWindow(QtWidgets.QMainWindow):
                 if sink.name == "bvh" and self.outputs.recorder is not None:
                     self.outputs.stop_recording()
                     self.record_panel.set_recording(False)
-                    self.record_panel.elapsed.setText("not recording")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        try:
-            self.save_settings()
-        except OSError as exc:
-            log.warning("settings not saved: %s", exc)
+        """Waits for the takes being refined (a recording stopped by closing is refined too); closed again, it
+        cancels them: their live takes are kept."""
+        refiner = self.outputs.refiner
+        if not self._closing:
+            self._closing = True
+            try:
+                self.save_settings()
+            except OSError as exc:
+                log.warning("settings not saved: %s", exc)
+            self.runner.stop()
+            self.outputs.engine_stopped()
+            if refiner.busy:
+                event.ignore()
+                self.show_message("closing once the take is refined: close again to quit now, keeping it live", "info")
+                return
+        refiner.cancel()
         self.display_timer.stop()
         self.status_timer.stop()
-        self.runner.stop()
-        self.outputs.engine_stopped()
         super().closeEvent(event)

@@ -68,6 +68,12 @@ class SourcePanel(QtWidgets.QGroupBox):
         self.progress.setVisible(False)
         layout.addRow(self.progress)
 
+    def browse_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a video", str(Path.home()),
+                                                        "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)")
+        if path:
+            self.set_source(path)
+
     def set_cameras(self, cameras: list[tuple[int, CaptureMode]], current: str, sample: Path | None = None) -> None:
         """Puts the cameras found first in the list; with none, says so plainly and offers the sample clip (chosen
         when no source was chosen before), so that Start shows what the app does."""
@@ -136,10 +142,34 @@ class RecordPanel(QtWidgets.QGroupBox):
         self.record.setCheckable(True)
         self.elapsed = QtWidgets.QLabel("not recording")
         layout.addRow(self.record, self.elapsed)
+        self.refine = QtWidgets.QCheckBox("Refine each take when it stops")
+        self.refine.setToolTip("when a take stops, it is refined as `livecap process` refines a file (bones from the "
+                               "whole take, smoothing forward and backward, short gaps filled) and its BVH files "
+                               "replace the live ones; off: the live recording is the take")
+        layout.addRow(self.refine)
+        self.refining = QtWidgets.QProgressBar()
+        self.refining.setTextVisible(True)
+        self.refining.setVisible(False)
+        layout.addRow(self.refining)
 
     def set_recording(self, on: bool) -> None:
         self.record.setChecked(on)
         self.record.setStyleSheet("background: #b3261e; color: white" if on else "")
+        if not on:
+            self.elapsed.setText("not recording")
+
+    def choose_folder(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Folder for recordings", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def show_refining(self, job, waiting: int) -> None:
+        """The take being refined (a livecap.gui.refining.RefineJob; None: none) and how many more wait."""
+        self.refining.setVisible(job is not None)
+        if job is not None:
+            percent, text = job.progress()
+            self.refining.setValue(percent)
+            self.refining.setFormat(text + (f" ({waiting} more waiting)" if waiting else ""))
 
 
 class StreamRow:

@@ -2,8 +2,8 @@
 (livecap.sinks.osc.kinds), made with the config file's and the command line's settings (AppStart).
 
 They are attached to the running engine with Engine.add_sink / remove_sink; switched on before the engine runs
-(or while it loads), they wait and are attached as it starts. No Qt here: the window calls these and shows the
-returned messages."""
+(or while it loads), they wait and are attached as it starts. A recording is refined when it stops
+(livecap.gui.refining), unless switched off. No Qt here: the window calls these and shows the returned messages."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from livecap.engine import Engine
 from livecap.gui.engine_runner import EngineRunner
+from livecap.gui.refining import LiveTakeRecorder, TakeRefiner
 from livecap.gui.settings import AppStart, StreamSetting
 from livecap.sinks import Sink
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
@@ -25,6 +26,9 @@ class Outputs:
         self.runner = runner
         self.recording = start.recording  # BvhOptions' fields but the folder
         self.recorder: BvhSink | None = None
+        self.refine = True  # a recording is refined when it stops (the record panel's switch)
+        self.take_recorder: LiveTakeRecorder | None = None  # what perception saw, for the refine
+        self.refiner = TakeRefiner()
         self.record_started: float | None = None  # monotonic time the recorder was attached to a running engine
         self.kinds = {kind.name: kind for kind in start.kinds}
         self.values = {kind.name: kind.values_from(start.streams) for kind in start.kinds}  # each kind's settings
@@ -34,7 +38,8 @@ class Outputs:
         self.person: int | None = None  # the person chosen in the window; None: none chosen
 
     def wanted(self) -> list[Sink]:
-        return ([self.recorder] if self.recorder else []) + list(self.streamers.values())
+        recording = [sink for sink in (self.recorder, self.take_recorder) if sink is not None]
+        return recording + list(self.streamers.values())
 
     def attach_missing(self) -> None:
         """Attaches what was switched on while the engine was not running (called once it runs)."""
@@ -53,18 +58,21 @@ class Outputs:
     def engine_stopped(self) -> str:
         """After the engine stopped (and so closed every sink): the recording is complete, and the streams are
         made afresh so that they go on with the next start (a closed sink does not start again)."""
-        recorder, self.recorder, self.record_started = self.recorder, None, None
+        recorder, takes = self._detach_recording()
         for name, setting in list(self.settings.items()):
             self.streamers.pop(name, None)
             self.set_stream(name, setting)
-        return recorded_message(recorder) if recorder is not None else ""
+        return self._recorded(recorder, takes) if recorder is not None else ""
 
     # ---- recording
     def start_recording(self, folder: str) -> str:
         if not folder.strip():
             raise ValueError("choose a folder for the recordings first")
         self.recorder = BvhSink(BvhOptions(directory=Path(folder).expanduser(), **self.recording))
+        self.take_recorder = LiveTakeRecorder() if self.refine else None
         self.record_started = None
+        if self.take_recorder is not None:
+            self.runner.add_sink(self.take_recorder)
         if self.runner.add_sink(self.recorder):
             self.record_started = time.monotonic()
             return f"recording every person to {self.recorder.options.directory}"
@@ -74,12 +82,33 @@ class Outputs:
         return None if self.record_started is None else time.monotonic() - self.record_started
 
     def stop_recording(self) -> str:
-        """Detaches the recorder (it completes its files) and says where they went."""
-        recorder, self.recorder, self.record_started = self.recorder, None, None
+        """Detaches the recorder (it completes its files) and says where they went; the take is then refined."""
+        recorder, takes = self._detach_recording()
         if recorder is None:
             return ""
-        self.runner.remove_sink(recorder)
-        return recorded_message(recorder)
+        for sink in (recorder, takes):
+            if sink is not None:
+                self.runner.remove_sink(sink)
+        return self._recorded(recorder, takes)
+
+    def _detach_recording(self) -> tuple[BvhSink | None, LiveTakeRecorder | None]:
+        recording = self.recorder, self.take_recorder
+        self.recorder = self.take_recorder = self.record_started = None
+        return recording
+
+    def _recorded(self, recorder: BvhSink, takes: LiveTakeRecorder | None) -> str:
+        """Where the live take went; it is refined now when it has files, its take was kept whole and the Refine
+        switch is still on (switched off while recording: the live take is the take)."""
+        message = recorded_message(recorder)
+        take = takes.take if takes is not None else None
+        if take is None:
+            return message
+        if not recorder.files or not self.refine or takes.error is not None or recorder.failed:
+            take.close()
+            failure = takes.error or ("its recording failed" if recorder.failed else None)
+            return f"{message}; not refined: {failure}" if failure and recorder.files else message
+        self.refiner.submit(take, recorder)
+        return f"{message}; refining it…"
 
     # ---- streaming
     def set_stream(self, name: str, setting: StreamSetting | None) -> None:

@@ -82,6 +82,7 @@ class GuiSettings:
     smoothing: float = DEFAULT_SMOOTHING
     loop: bool = False  # play a video file again when it ends
     record_dir: str = str(Path.home() / "livecap-recordings")
+    refine_takes: bool = True  # a take is refined when its recording stops (livecap.gui.refining)
     streams: dict[str, StreamSetting] = field(default_factory=_streams)
     geometry: str = ""  # the window's saveGeometry(), base64
     splitters: dict[str, str] = field(default_factory=dict)  # name -> saveState(), base64

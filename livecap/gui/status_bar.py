@@ -1,11 +1,14 @@
-"""The window's status bar: the engine's state, frame rate, latency, dropped frames, people, provider and mode."""
+"""The window's status bar (the engine's state, frame rate, latency, dropped frames, people, provider and mode) and
+its message bar (one line on what just happened, above the views)."""
 
 from __future__ import annotations
 
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from livecap.engine import EngineStatus
 
+MESSAGE_STYLE = {"info": "background: #1d3b5c; color: white", "ok": "background: #1f4d2b; color: white",
+                 "error": "background: #7a1f1b; color: white"}
 NAMES = ("state", "fps", "latency", "dropped", "people", "provider", "mode")
 
 
@@ -24,3 +27,22 @@ def show_status(labels: dict[str, QtWidgets.QLabel], status: EngineStatus) -> No
     labels["people"].setText(f"{status.people} people")
     labels["provider"].setText(status.providers[0].replace("ExecutionProvider", "") if status.providers else "-")
     labels["mode"].setText(status.mode)
+
+
+class MessageBar(QtWidgets.QLabel):
+    """A message in the window (never a modal box: the video keeps running); click it to dismiss."""
+
+    def __init__(self):
+        super().__init__()
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setContentsMargins(8, 4, 8, 4)
+        self.setVisible(False)
+
+    def show_text(self, text: str, level: str) -> None:
+        self.setText(text)
+        self.setStyleSheet(MESSAGE_STYLE[level])
+        self.setVisible(True)
+
+    def mousePressEvent(self, event) -> None:
+        self.setVisible(False)

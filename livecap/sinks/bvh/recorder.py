@@ -70,6 +70,7 @@ class BvhSink:
         self.files: list[Path] = []  # created so far
         self.floor: float | None = None  # world y of the floor, set when the first file opens, shared by the take
         self.failed = False  # a write raised: the sink was stopped there
+        self.error: str | None = None  # the first failure, of a write or of completing a file at close
 
     def check(self) -> None:
         check_folder(self.options.directory, "BVH folder", "--bvh")
@@ -91,8 +92,9 @@ class BvhSink:
             for person in result.people:
                 if person.world is not None:
                     self._add(person, result.time)
-        except Exception:
+        except Exception as exc:
             self.failed = True  # the error raised here is the one the user is told; close() must not repeat it
+            self.error = self.error or str(exc)
             raise
 
     def _add(self, person: PersonPose, time_s: float) -> None:
@@ -131,7 +133,8 @@ class BvhSink:
                    "floor_y": self.floor,  # metres subtracted from the world y (camera at y = -floor_y)
                    "skeleton": "livecap.skeleton (Unity humanoid names, T-pose rest facing +Z, Y up)"
                                + (" with the finger bones of livecap.fingers" if track.fingers else ""),
-                   "gaps": _gap_list(track.resampler.gaps)}
+                   "gaps": _gap_list(track.resampler.gaps),
+                   **({"refined": self.info.refined} if self.info.refined else {})}  # how, for a refined take
         names, parents = (_FULL_NAMES, _FULL_PARENTS) if track.fingers else (None, None)
         track.stream = BvhStream(path, header_text(track.offsets, self.options.order, self.scale, frame_time,
                                                    names=names, parents=parents), sidecar)
@@ -163,6 +166,7 @@ class BvhSink:
             if track.stream is not None:
                 self._flush(track)
         except Exception as exc:  # noqa: BLE001 - close must not raise: the other files still get completed
+            self.error = self.error or str(exc)
             log.log(logging.DEBUG if self.failed else logging.ERROR, "bvh output: %s", exc)
         if track.stream is not None:
             track.stream.close(gaps=_gap_list(track.resampler.gaps), seconds=round(track.resampler.seconds, 6))
