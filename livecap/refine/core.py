@@ -21,7 +21,7 @@ import numpy as np
 from livecap.pose.contact import ContactSettings
 from livecap.pose.fitting import FitSettings
 from livecap.refine.bones import whole_take_offsets
-from livecap.refine.fit import contacts_of, fit_person, landmarks_of
+from livecap.refine.fit import fit_person, landmarks_of
 from livecap.refine.gaps import MAX_GAP, fill
 from livecap.refine.output import FrameWriter, PersonTrack
 from livecap.refine.feet import hold_planted
@@ -101,16 +101,18 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
     offsets = whole_take_offsets(rows["world33"], rows["image33"], settings.height)
     # warm from the frame before, or from one at most warm_gap before (as a live track found again that soon)
     warm = np.concatenate([[False], (np.diff(person.frames) == 1) | (np.diff(seen_times) <= settings.warm_gap)])
-    fitted = fit_person(rows["image33"], rows["world33"], warm, offsets, camera, settings.fit, on_frame)
+    smoothing = settings.smoother.cutoff > 0
+    planting = {"times": seen_times, "contact_settings": settings.contacts}  # the last fit plants the feet
+    fitted = fit_person(rows["image33"], rows["world33"], warm, offsets, camera, settings.fit, on_frame,
+                        **({} if smoothing else planting))
     del rows
     stretches = _stretches(person.frames)
-    joints = joint_positions(offsets, fitted.rotations, fitted.root)
-    if settings.smoother.cutoff > 0:
+    if smoothing:
+        joints = joint_positions(offsets, fitted.rotations, fitted.root)
         for first, end in stretches:
             joints[first:end] = smooth_joints(joints[first:end], seen_times[first:end], settings.smoother)
-        fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame)
-        joints = joint_positions(offsets, fitted.rotations, fitted.root)
-    contacts = contacts_of(joints, seen_times, warm, settings.contacts)
+        fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame, **planting)
+    joints, contacts = joint_positions(offsets, fitted.rotations, fitted.root), fitted.contacts
     rotations = fitted.rotations.copy()
     for first, end in stretches:
         span = slice(first, end)
