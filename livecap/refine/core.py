@@ -7,8 +7,9 @@ FrameResults every sink writes out. Pure: no threads, no files.
 
 Per person (livecap.refine.stitch joins the tracker's tracks into people): the bones from every frame they were
 seen (livecap.refine.bones), the fit of each of those frames with them (livecap.refine.fit), the fitted joints
-smoothed forward and backward (livecap.refine.smooth) and fitted again, planted feet held where they stand
-(livecap.refine.feet), and the gaps of up to a second between seen stretches filled (livecap.refine.gaps).
+smoothed forward and backward (livecap.refine.smooth) and fitted again (the root held while a foot is down, as
+live: livecap.refine.fit), planted feet held where they stand (livecap.refine.feet), and the gaps of up to a
+second between seen stretches filled (livecap.refine.gaps).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
     # warm from the frame before, or from one at most warm_gap before (as a live track found again that soon)
     warm = np.concatenate([[False], (np.diff(person.frames) == 1) | (np.diff(seen_times) <= settings.warm_gap)])
     smoothing = settings.smoother.cutoff > 0
-    planting = {"times": seen_times, "contact_settings": settings.contacts}  # the last fit plants the feet
+    planting = {"times": seen_times, "contact_settings": settings.contacts}  # the last fit holds the root on the feet
     fitted = fit_person(rows["image33"], rows["world33"], warm, offsets, camera, settings.fit, on_frame,
                         **({} if smoothing else planting))
     del rows

@@ -104,7 +104,7 @@ def _leg_to(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, t
 
 def _within_limits(local: Rotation, joint: int) -> Rotation:
     """A joint's local rotations (frames) as the fit's parameters (a rotation vector, or the angle about a hinge's
-    axis), clamped into its limits (livecap.pose.fitting.clamp_to_limits' ranges)."""
+    axis), clamped into its limits (model.LOWER and UPPER, as the fit clamps its own solution)."""
     start, count = model.DOF_START[joint], model.DOF[joint]
     lower, upper = model.LOWER[start:start + count], model.UPPER[start:start + count]
     rotvec = local.as_rotvec()

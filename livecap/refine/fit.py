@@ -5,10 +5,11 @@ stand for (`landmarks_of`). The last fit plants the feet as the live fit does (l
 root: while a foot is in contact (livecap.pose.contact, judged on that fit) the root's sideways and depth position
 is held from frame to frame, so that the legs, not the root, take the landmarks' depth noise while someone stands
 (without it, two_people's standing people drifted 8 and 24 cm in depth in their first second, though their
-ankles stayed within about 10 pixels of 1080 in the image; the live fit holds them within 6 mm, this one within 4
-cm). The feet themselves are not pinned in the fit (anchor weight 0): livecap.refine.feet holds them afterwards,
-on the spot they stand on over their whole contact, where the fit's anchor would hold them where they were put
-down (that cost two_people 12 mm of agreement p95 with the landmarks, and added jitter where an anchor let go)."""
+ankles stayed within about 10 pixels of 1080 in the image; the live fit holds them within 6 mm in depth, this
+one within 4 cm). The feet themselves are not pinned in the fit (anchor weight 0): livecap.refine.feet holds them
+afterwards, on the spot they stand on over their whole contact, where the fit's anchor would hold them where they
+were put down (that cost two_people 12 mm of agreement p95 with the landmarks, and added jitter where an anchor
+let go)."""
 
 from __future__ import annotations
 
