@@ -47,7 +47,8 @@ class RefineSettings:
     # the fit of the smoothed joints: warm and near them, 3 iterations do (two_people 76.1 mm p95 at 3, 76.4 at 6)
     refit: FitSettings = field(default_factory=lambda: FitSettings(iterations=3))
     # a foot is still under half the live speed: the smoothed fit's feet are steady enough to tell, and the bench's
-    # motion capture takes (livecap.bench.refine) came out 1-5 mm closer to the truth than at the live 0.3 m/s
+    # motion capture takes (livecap.bench.refine) came out 1-5 mm closer to the truth than at the live 0.3 m/s; with
+    # the root held while a foot is down, 0.3 held two_people's roots 3.1 frames late and skated vtest 0.9 mm/frame
     contacts: ContactSettings = field(default_factory=lambda: ContactSettings(speed=0.15))
 
     @classmethod
