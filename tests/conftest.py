@@ -88,6 +88,28 @@ def vtest_results(tmp_path_factory) -> tuple[dict, list[dict]]:
     return read_jsonl(out)
 
 
+@pytest.fixture(scope="session")
+def two_people_refined(tmp_path_factory) -> tuple[dict, list[dict]]:
+    """`livecap process` as a user runs it on a file: the take refined after capture (livecap.refine)."""
+    out = tmp_path_factory.mktemp("two_refined") / "two.jsonl"
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return read_jsonl(out)
+
+
+@pytest.fixture(scope="session")
+def vtest_refined(tmp_path_factory) -> tuple[dict, list[dict]]:
+    """The street refined, its first 15 seconds (half the clip: its first pass is what costs, 20-40 s whole)."""
+    out = tmp_path_factory.mktemp("vtest_refined") / "vtest.jsonl"
+    done = run_livecap("process", str(VTEST), "--out", str(out), "--max-frames", "150")
+    assert done.returncode == 0, done.stderr
+    return read_jsonl(out)
+
+
+# the results fixtures of each way a file is processed, for specifications that hold both ways
+RESULTS = {"live": ("two_people_results", "vtest_results"), "refined": ("two_people_refined", "vtest_refined")}
+
+
 # ---- OSC streaming: one real run shared by the test_osc_* modules
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ a person standing still stays where they stand."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from conftest import RESULTS
 from livecap import skeleton
 from livecap.pose.contact import FootContacts
 from livecap.skeleton import J, WorldPose
@@ -39,19 +41,34 @@ def test_a_foot_that_moves_or_is_lifted_is_not_in_contact():
         assert flags["left"] is (not 10 <= frame < 20), frame  # down again (moving straight down): planted
 
 
-def test_a_standing_persons_root_is_steady_and_their_planted_feet_do_not_slide(two_people_results):
+@pytest.mark.parametrize("made", RESULTS)
+def test_a_standing_persons_root_is_steady(made, request):
     """Both people stand still for the first second of two_people (the handshake starts after): their published
-    roots stay within 5 cm (it was 8 and 23 cm in depth before feet were planted), and a foot in contact in two
-    consecutive frames moves under 5 mm between them (measured: 0.6 mm mean)."""
-    header, frames = two_people_results
+    roots stay within 5 cm (it was 8 and 23 cm in depth before feet were planted; measured live 0.7 and 3.2 cm,
+    refined 1.5 and 3.9, where it was 8.0 and 23.7 before the refined take's last fit held the root while a foot is
+    down, as live)."""
+    header, frames = request.getfixturevalue(RESULTS[made][0])
     roots: dict[int, list] = {}
-    feet: dict[int, list] = {}
     for frame in frames[:28]:
         for person in frame["people"]:
             roots.setdefault(person["id"], []).append(person["root"])
     assert len(roots) == 2 and all(len(r) == 28 for r in roots.values())
     for person_id, path in roots.items():
         assert np.ptp(np.array(path), axis=0).max() < 0.05, (person_id, np.ptp(np.array(path), axis=0))
+
+
+# A refined take finds too few contacts: its feet are not pinned in the fit, so the landmarks' noise moves a standing
+# foot faster than a still one is judged (0.15 m/s on the refit) and two_people's people have a foot down in 47 of
+# their 144 frames (live: pinned feet stay judged still). The feet it finds are held (0.004 mm mean move).
+FEET_FOUND = ["live", pytest.param("refined", marks=pytest.mark.xfail(strict=True, reason="contacts missed"))]
+
+
+@pytest.mark.parametrize("made", FEET_FOUND)
+def test_a_standing_persons_feet_are_planted_and_do_not_slide(made, request):
+    """Two people, standing most of two_people: over one foot down per frame, and a foot in contact in two
+    consecutive frames moves under 5 mm between them (measured: 0.6 mm mean)."""
+    header, frames = request.getfixturevalue(RESULTS[made][0])
+    feet: dict[int, list] = {}
     moves, in_contact = [], 0
     for frame in frames:
         for person in frame["people"]:
@@ -65,5 +82,5 @@ def test_a_standing_persons_root_is_steady_and_their_planted_feet_do_not_slide(t
             for k, side in enumerate(("left", "right")):
                 if f1 == f0 + 1 and c0[side] and c1[side]:
                     moves.append(np.hypot(*(p1[k] - p0[k])[[0, 2]]))
-    assert in_contact > len(frames)  # two people, standing most of the clip: over one foot down per frame
-    assert len(moves) > 50 and np.mean(moves) < 0.005, np.mean(moves)
+    assert len(moves) > 0 and np.mean(moves) < 0.005, np.mean(moves)
+    assert in_contact > len(frames) and len(moves) > 50, (in_contact, len(moves))

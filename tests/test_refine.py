@@ -154,15 +154,6 @@ def test_a_long_take_spills_to_a_file_and_reads_back_the_same(two_people_take):
     small.close()
 
 
-@pytest.fixture(scope="module")
-def two_people_refined(tmp_path_factory) -> tuple[dict, list[dict]]:
-    """`livecap process` as a user runs it on a file: refined."""
-    out = tmp_path_factory.mktemp("refined") / "two.jsonl"
-    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out))
-    assert done.returncode == 0, done.stderr
-    return read_jsonl(out)
-
-
 def test_the_results_say_how_the_take_was_made(two_people_refined):
     header, frames = two_people_refined
     refined = header["refined"]

@@ -7,8 +7,9 @@ FrameResults every sink writes out. Pure: no threads, no files.
 
 Per person (livecap.refine.stitch joins the tracker's tracks into people): the bones from every frame they were
 seen (livecap.refine.bones), the fit of each of those frames with them (livecap.refine.fit), the fitted joints
-smoothed forward and backward (livecap.refine.smooth) and fitted again, planted feet held where they stand
-(livecap.refine.feet), and the gaps of up to a second between seen stretches filled (livecap.refine.gaps).
+smoothed forward and backward (livecap.refine.smooth) and fitted again (the root held while a foot is down, as
+live: livecap.refine.fit), planted feet held where they stand (livecap.refine.feet), and the gaps of up to a
+second between seen stretches filled (livecap.refine.gaps).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 from livecap.pose.contact import ContactSettings
 from livecap.pose.fitting import FitSettings
 from livecap.refine.bones import whole_take_offsets
-from livecap.refine.fit import contacts_of, fit_person, landmarks_of
+from livecap.refine.fit import fit_person, landmarks_of
 from livecap.refine.gaps import MAX_GAP, fill
 from livecap.refine.output import FrameWriter, PersonTrack
 from livecap.refine.feet import hold_planted
@@ -46,7 +47,8 @@ class RefineSettings:
     # the fit of the smoothed joints: warm and near them, 3 iterations do (two_people 76.1 mm p95 at 3, 76.4 at 6)
     refit: FitSettings = field(default_factory=lambda: FitSettings(iterations=3))
     # a foot is still under half the live speed: the smoothed fit's feet are steady enough to tell, and the bench's
-    # motion capture takes (livecap.bench.refine) came out 1-5 mm closer to the truth than at the live 0.3 m/s
+    # motion capture takes (livecap.bench.refine) came out 1-5 mm closer to the truth than at the live 0.3 m/s; with
+    # the root held while a foot is down, 0.3 held two_people's roots 3.1 frames late and skated vtest 0.9 mm/frame
     contacts: ContactSettings = field(default_factory=lambda: ContactSettings(speed=0.15))
 
     @classmethod
@@ -101,16 +103,18 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
     offsets = whole_take_offsets(rows["world33"], rows["image33"], settings.height)
     # warm from the frame before, or from one at most warm_gap before (as a live track found again that soon)
     warm = np.concatenate([[False], (np.diff(person.frames) == 1) | (np.diff(seen_times) <= settings.warm_gap)])
-    fitted = fit_person(rows["image33"], rows["world33"], warm, offsets, camera, settings.fit, on_frame)
+    smoothing = settings.smoother.cutoff > 0
+    planting = {"times": seen_times, "contact_settings": settings.contacts}  # the last fit holds the root on the feet
+    fitted = fit_person(rows["image33"], rows["world33"], warm, offsets, camera, settings.fit, on_frame,
+                        **({} if smoothing else planting))
     del rows
     stretches = _stretches(person.frames)
-    joints = joint_positions(offsets, fitted.rotations, fitted.root)
-    if settings.smoother.cutoff > 0:
+    if smoothing:
+        joints = joint_positions(offsets, fitted.rotations, fitted.root)
         for first, end in stretches:
             joints[first:end] = smooth_joints(joints[first:end], seen_times[first:end], settings.smoother)
-        fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame)
-        joints = joint_positions(offsets, fitted.rotations, fitted.root)
-    contacts = contacts_of(joints, seen_times, warm, settings.contacts)
+        fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame, **planting)
+    joints, contacts = joint_positions(offsets, fitted.rotations, fitted.root), fitted.contacts
     rotations = fitted.rotations.copy()
     for first, end in stretches:
         span = slice(first, end)

@@ -3,7 +3,10 @@ about to lift starts to slide while still on the floor, and a fit of noisy landm
 little every frame. In every stretch of frames where a foot is in contact (livecap.pose.contact, judged on the
 smoothed fit), the leg is bent onto one spot, the foot's mean position over the stretch (two-bone IK: the knee's
 hinge sets the hip-to-ankle distance, the smallest turn of the thigh points the leg at the spot, the foot keeps its
-turn in the world); a few frames either side of a stretch ease the leg from the spot to its own path.
+turn in the world); a few frames either side of a stretch ease the leg from the spot to its own path. The leg's
+joints stay within the fit's anatomical limits (livecap.pose.fitting.model): where holding the spot or the foot's
+turn would take one past them, it stops at the limit (unlimited, a foot kept its turn up to 7 degrees past its
+range on vtest), and the hold gives way instead.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from livecap.pose.fitting import model
 from livecap.skeleton import PARENTS, J
 
 EASE_SECONDS = 0.1  # either side of a contact stretch the leg eases onto its own path over this long
-_KNEE_LIMITS = {side: (model.LOWER[model.DOF_START[J[f"{side}LowerLeg"]]],
-                       model.UPPER[model.DOF_START[J[f"{side}LowerLeg"]]]) for side in ("Left", "Right")}
 
 
 def contact_weights(flags: np.ndarray, ease: int) -> tuple[np.ndarray, np.ndarray]:
@@ -77,16 +78,16 @@ def _leg_to(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, t
             side: str) -> np.ndarray:
     """Two-bone IK of one leg onto `target` (frames x 3), the hip where it is."""
     hip_joint, knee_joint, ankle_joint = J[f"{side}UpperLeg"], J[f"{side}LowerLeg"], J[f"{side}Foot"]
-    thigh, shin = np.linalg.norm(offsets[knee_joint]), np.linalg.norm(offsets[ankle_joint])
+    thigh_length, shin_length = np.linalg.norm(offsets[knee_joint]), np.linalg.norm(offsets[ankle_joint])
     hip = positions[:, hip_joint]
     pelvis, thigh_world = _world(rotations, PARENTS[hip_joint]), _world(rotations, hip_joint)
     shin_world = thigh_world * Rotation.from_quat(rotations[:, knee_joint])
     foot_world = shin_world * Rotation.from_quat(rotations[:, ankle_joint])
     # the knee: the straight leg's hinge angle that puts the ankle at the target's distance from the hip
     reach = np.linalg.norm(target - hip, axis=1)
-    bend = np.arccos(np.clip((reach ** 2 - thigh ** 2 - shin ** 2) / (2 * thigh * shin), -1.0, 1.0))
-    bend = np.clip(bend, *_KNEE_LIMITS[side])
-    knee = Rotation.from_rotvec(np.outer(bend, model.HINGE_AXES[knee_joint]))
+    bend = np.arccos(np.clip((reach ** 2 - thigh_length ** 2 - shin_length ** 2) / (2 * thigh_length * shin_length),
+                             -1.0, 1.0))
+    knee = _within_limits(Rotation.from_rotvec(np.outer(bend, model.HINGE_AXES[knee_joint])), knee_joint)
     # the thigh: the smallest turn that points the bent leg's ankle at the target
     ankle = thigh_world.apply(offsets[knee_joint] + knee.apply(offsets[ankle_joint]))
     wanted = target - hip
@@ -94,9 +95,20 @@ def _leg_to(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, t
     sine = np.linalg.norm(axis, axis=1, keepdims=True)
     angle = np.arctan2(sine[:, 0], (ankle * wanted).sum(axis=1))
     turn = Rotation.from_rotvec(axis / np.maximum(sine, 1e-12) * angle[:, None])
-    thigh_world = turn * thigh_world
+    thigh = _within_limits(pelvis.inv() * turn * thigh_world, hip_joint)
+    foot = _within_limits((pelvis * thigh * knee).inv() * foot_world, ankle_joint)  # the foot keeps its world turn
     out = rotations.copy()
-    out[:, hip_joint] = (pelvis.inv() * thigh_world).as_quat()
-    out[:, knee_joint] = knee.as_quat()
-    out[:, ankle_joint] = ((thigh_world * knee).inv() * foot_world).as_quat()  # the foot keeps its world turn
+    out[:, hip_joint], out[:, knee_joint], out[:, ankle_joint] = thigh.as_quat(), knee.as_quat(), foot.as_quat()
     return np.where(out[..., 3:] < 0, -out, out)
+
+
+def _within_limits(local: Rotation, joint: int) -> Rotation:
+    """A joint's local rotations (frames) as the fit's parameters (a rotation vector, or the angle about a hinge's
+    axis), clamped into its limits (model.LOWER and UPPER, as the fit clamps its own solution)."""
+    start, count = model.DOF_START[joint], model.DOF[joint]
+    lower, upper = model.LOWER[start:start + count], model.UPPER[start:start + count]
+    rotvec = local.as_rotvec()
+    if count == 1:
+        axis = model.HINGE_AXES[joint]
+        return Rotation.from_rotvec(np.outer(np.clip(rotvec @ axis, lower[0], upper[0]), axis))
+    return Rotation.from_rotvec(np.clip(rotvec, lower, upper))
