@@ -9,9 +9,9 @@ twist about the neck bone: about half of the cervical spine's axial rotation hap
 joint, level with the ears) and half below (the Neck joint, C2-C7: White & Panjabi, Clinical Biomechanics of the
 Spine), as Unity's humanoid gives the neck and the head the same turn range. Twisting the neck about its own bone
 moves no joint, so the fitted joints, positions and bone lengths stay as they are, and the head's rotation is the
-mesh's exactly. The blend comes after the fit and smoothing. The mesh's head is kept relative to the chest, so when
-the face is lost the head stays where the mesh left it, turning with the body, and eases back to the fitted head
-over EASE_OUT_S; a face found again eases in over EASE_IN_S, so neither is a jump.
+mesh's exactly. The blend comes after the fit and smoothing. The mesh's head is kept relative to the fitted neck, so
+when the face is lost the head stays where the mesh left it, turning with the body, and eases back to the fitted
+head over EASE_OUT_S (the neck's twist with it); a face found again eases in over EASE_IN_S, so neither is a jump.
 
 The eyes (LeftEye, RightEye under the Head: livecap.skeleton.EYE_JOINTS) turn with the gaze where the irises are
 measured (`eye_rotation`); where they are not (the iris model off, as in `balanced`), nothing measures the gaze and
@@ -30,7 +30,7 @@ from livecap.skeleton import EYE_JOINTS, JOINTS, PARENTS, WorldPose, quaternion_
 from livecap.types import FacePose, SkeletonPose
 
 HEAD, NECK = JOINTS.index("Head"), JOINTS.index("Neck")
-CHEST_CHAIN = (0, 1, 2)  # Hips, Spine, Chest: the neck's ancestors, root first
+NECK_CHAIN = (0, 1, 2, 3)  # Hips, Spine, Chest, Neck: the head's ancestors, root first
 NECK_TWIST_SHARE = 0.5  # the neck's share of the head's twist about the neck bone (C2-C7 against C0-C2)
 EASE_IN_S = 0.15  # a face found: the mesh takes the head over this long
 EASE_OUT_S = 0.5  # a face lost: the fitted head takes it back over this long
@@ -118,11 +118,11 @@ def split_neck_head(fitted_neck: np.ndarray, head_on_chest: np.ndarray, neck_bon
 
 @dataclass
 class HeadFromFace:
-    """One person's head between frames: how much the mesh drives it, and the mesh's head relative to the chest as
-    last seen."""
+    """One person's head between frames: how much the mesh drives it, and the mesh's head relative to the fitted
+    neck as last seen."""
 
     weight: float = 0.0  # 0: the fitted head, 1: the mesh's
-    local: np.ndarray | None = None  # x y z w: the mesh's head in the chest's axes
+    local: np.ndarray | None = None  # x y z w: the mesh's head in the fitted neck's axes
     time: float | None = None
 
     def apply(self, skeleton: SkeletonPose, world: WorldPose, face: FacePose | None, time_s: float,
@@ -133,20 +133,25 @@ class HeadFromFace:
         self.time = time_s
         rotations = np.asarray(skeleton.rotations, np.float64)
         if face is not None:
-            chest = rotations[CHEST_CHAIN[0]]
-            for j in CHEST_CHAIN[1:]:
-                chest = quaternion_product(chest, rotations[j])
-            self.local = quaternion_product(_conjugate(chest), quaternion_of(mesh_head(face.rotation)))
+            neck_world = rotations[NECK_CHAIN[0]]
+            for j in NECK_CHAIN[1:]:
+                neck_world = quaternion_product(neck_world, rotations[j])
+            self.local = quaternion_product(_conjugate(neck_world), quaternion_of(mesh_head(face.rotation)))
             self.weight = 1.0 if not ease else min(1.0, self.weight + step / EASE_IN_S)
         else:
             self.weight = 0.0 if not ease else max(0.0, self.weight - step / EASE_OUT_S)
             self.local = None if self.weight <= 0.0 else self.local  # back to the fitted head: nothing to keep
         if self.local is None or self.weight <= 0.0:
             return skeleton, world
-        neck, head = split_neck_head(rotations[NECK], self.local, np.asarray(skeleton.offsets, np.float64)[HEAD])
+        # the head's rotation on the fitted neck eases as a whole; the neck's twist eases with it (the two neck
+        # rotations differ by a twist about its bone only, so every one between keeps the fitted bend)
+        fitted_neck = rotations[NECK]
+        on_neck = slerp(rotations[HEAD], self.local, self.weight)
+        full_neck, _ = split_neck_head(fitted_neck, quaternion_product(fitted_neck, self.local),
+                                       np.asarray(skeleton.offsets, np.float64)[HEAD])
         turned = np.array(skeleton.rotations)
-        turned[NECK] = slerp(rotations[NECK], neck, self.weight)
-        turned[HEAD] = slerp(rotations[HEAD], head, self.weight)
+        turned[NECK] = slerp(fitted_neck, full_neck, self.weight)
+        turned[HEAD] = quaternion_product(_conjugate(turned[NECK]), quaternion_product(fitted_neck, on_neck))
         local, world_rotations = world.local.copy(), world.world.copy()
         for j in (NECK, HEAD):  # a joint's local rotation is the same in camera and world space, the root's aside
             local[j] = turned[j]
