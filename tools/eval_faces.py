@@ -110,7 +110,8 @@ def gt_measures(face: DevFace) -> dict[str, list[float]]:
 
 def livecap_measures(mesh: np.ndarray) -> dict[str, list[float]]:
     from livecap.pose.expressions import M, measure
-    m = measure(mesh)
+    from livecap.pose.face import head_rotation
+    m = measure(mesh, head_rotation(mesh))
     return {"eye_open": [m[M["eye_open_right"]], m[M["eye_open_left"]]],
             "brow": [m[M["brow_right"]], m[M["brow_left"]]],
             "mouth_open": [m[M["mouth_open"]]], "mouth_width": [m[M["mouth_width"]]]}
