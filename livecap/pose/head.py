@@ -7,7 +7,7 @@ measures the neck's bend (its bone aims from the shoulders to the ears) but not 
 the fitter leaves at the chest's; the mesh shows the head's whole turn, and the neck takes NECK_TWIST_SHARE of its
 twist about the neck bone: about half of the cervical spine's axial rotation happens between C1 and C2 (the Head
 joint, level with the ears) and half below (the Neck joint, C2-C7: White & Panjabi, Clinical Biomechanics of the
-Spine), as Unity's humanoid gives the neck and the head the same turn range. Twisting the neck about its own bone
+Spine); humanoid rigs (Unity's, VRM's) likewise turn both the Neck and the Head. Twisting the neck about its own bone
 moves no joint, so the fitted joints, positions and bone lengths stay as they are, and the head's rotation is the
 mesh's exactly. The blend comes after the fit and smoothing. The mesh's head is kept relative to the fitted neck, so
 when the face is lost the head stays where the mesh left it, turning with the body, and eases back to the fitted
