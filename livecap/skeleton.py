@@ -55,14 +55,28 @@ FOOT_JOINTS = [J[name] for name in ("LeftFoot", "RightFoot", "LeftToes", "RightT
 BONE_FRAMES = 30  # frames (about a second) whose reliability-weighted median sets a person's bone lengths, then frozen
 
 
-def header(hands: bool = False) -> dict:
+# The eyes, with faces on: two joints under the Head (Unity's LeftEye, RightEye), each at its place on the head
+# (livecap's Head sits between the ears): 3.2 cm aside, 1.5 cm up, 8.5 cm ahead, rest axes (the person's left +X, up
+# +Y, ahead +Z). Identity looks straight ahead along the head's forward. The End Site of each continues forward by
+# an eyeball's diameter (2.4 cm), so an eye bone points where the eye looks.
+EYE_JOINTS = ("LeftEye", "RightEye")
+EYE_SIDES = ("left", "right")  # the results' "eyes" keys, in EYE_JOINTS order
+EYE_OFFSETS = np.array([(0.032, 0.015, 0.085), (-0.032, 0.015, 0.085)])
+EYE_TIP = np.array([0.0, 0.0, 0.024])
+
+
+def header(hands: bool = False, eyes: bool = False) -> dict:
     """The skeleton as the JSONL header and other sinks describe it; with hands, also the finger bones (the
-    "fingers" field's order per side, each side's 15 after the other's), their parents' names and the 21 points."""
+    "fingers" field's order per side, each side's 15 after the other's), their parents' names and the 21 points;
+    with eyes (faces on), the eye bones (the "eyes" field's), their parent and their rest offsets (metres)."""
     out = {"joints": list(JOINTS), "parents": list(PARENTS)}
     if hands:
         out.update({"finger_bones": list(FINGER_JOINTS),
                     "finger_parents": [FINGER_PARENT_NAMES[name] for name in FINGER_JOINTS],
                     "hand_points": list(HAND_POINT_NAMES)})
+    if eyes:
+        out.update({"eye_bones": list(EYE_JOINTS), "eye_parents": ["Head"] * len(EYE_JOINTS),
+                    "eye_offsets": EYE_OFFSETS.tolist()})
     return out
 
 
@@ -177,10 +191,22 @@ def fingers_in_world(fingers: FingerPose) -> FingerPose:
                    present=dict(fingers.present), tips=tips)
 
 
-def full_skeleton() -> tuple[list[str], list[int], np.ndarray]:
-    """The body with its 30 finger bones, depth-first: names, parents, and each joint's row in
-    concatenate([body rows, finger rows]) (livecap.fingers.full_hierarchy)."""
-    return full_hierarchy(JOINTS, PARENTS)
+def full_skeleton(fingers: bool = True, eyes: bool = False) -> tuple[list[str], list[int], np.ndarray]:
+    """The body with its 30 finger bones (`fingers`) and its two eye bones under the Head (`eyes`), depth-first:
+    names, parents, and each joint's row in concatenate([body rows, finger rows if fingers, eye rows if eyes])
+    (livecap.fingers.full_hierarchy)."""
+    if fingers:
+        names, parents, source = full_hierarchy(JOINTS, PARENTS)
+    else:
+        names, parents, source = list(JOINTS), list(PARENTS), np.arange(len(JOINTS))
+    if not eyes:
+        return names, parents, source
+    head = names.index("Head")  # its children come right after it, depth-first
+    after = [p + len(EYE_JOINTS) if p > head else p for p in parents[head + 1:]]
+    rows = len(source) + np.arange(len(EYE_JOINTS))
+    return (names[:head + 1] + list(EYE_JOINTS) + names[head + 1:],
+            parents[:head + 1] + [head] * len(EYE_JOINTS) + after,
+            np.concatenate([source[:head + 1], rows, source[head + 1:]]))
 
 
 def body_height(shin: float, thigh: float, torso: float, neck_head: float) -> float:

@@ -75,7 +75,8 @@ def blender_or_skip() -> str:
 
 
 def blender_pose(path: Path, tmp_path: Path) -> dict:
-    """Blender's own import of `path`: {"first_frame", "rotation_mode", "frames": [{bone: [x, y, z]}]}."""
+    """Blender's own import of `path`: {"first_frame", "rotation_mode", "frames": [{bone: its head [x, y, z]}],
+    "tails": [{bone: its tail}]} (a leaf bone's tail is its End Site)."""
     out = tmp_path / (path.stem + ".blender.json")
     done = subprocess.run([blender_or_skip(), "-b", "--factory-startup", "--python-exit-code", "1", "-P",
                            str(BLENDER_SCRIPT), "--", str(path), str(out)], capture_output=True, text=True,

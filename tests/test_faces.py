@@ -89,6 +89,27 @@ def test_expressions_see_the_squint_and_the_smile(dev_faces):
         assert set(values) == set(NAMES) and all(0.0 <= v <= 1.0 for v in values.values())
 
 
+def test_a_head_turned_or_nodded_with_its_eyes_still_reads_no_look(dev_faces):
+    """Each dev face's mesh (irises measured) turned 30 degrees aside and nodded 20 degrees up and down about its
+    centre, the eyes still in the head: the gaze is taken in the head's axes, so no look appears (in the image the
+    iris, before the eye corners, moved as a look of up to 0.46 would)."""
+    from scipy.spatial.transform import Rotation
+
+    from livecap.pose.expressions import expressions
+    from livecap.pose.face import head_rotation
+
+    looks = ("LookLeft", "LookRight", "LookUp", "LookDown")
+    for _, _, pose in _matched(dev_faces):
+        points = np.asarray(pose.landmarks2d, np.float64)
+        centre = points.mean(axis=0)
+        upright = (points - centre) @ head_rotation(points)  # the head's axes: facing the camera, level
+        neutral = measure(upright + centre, np.eye(3))
+        for axis, degrees in (("y", 30), ("y", -30), ("x", 20), ("x", -20)):
+            turned = upright @ Rotation.from_euler(axis, degrees, degrees=True).as_matrix().T + centre
+            values = expressions(measure(turned, head_rotation(turned)), neutral)
+            assert max(values[name] for name in looks) < 0.01
+
+
 def test_blazeface_finds_the_close_ups_and_nothing_in_an_empty_frame():
     """The short-range detector's 896 anchors (MediaPipe's SSD options), one face on each 300-W close-up, none on
     a grey frame."""
@@ -121,7 +142,7 @@ def test_the_neutral_face_is_learned_from_the_first_seconds_and_again_after_a_re
     """A person whose eyes are narrow at rest (the footballer's) does not blink for ever: once their neutral is
     learned their own face reads as no blink, and their eyes half as open as that read as blinking."""
     pose = next(pose for face, _, pose in _matched(dev_faces) if face.image.name.startswith("36_Football"))
-    rest = measure(pose.landmarks2d)
+    rest = measure(pose.landmarks2d, pose.rotation)
     state = ExpressionState()
     assert state.update(rest, 0.0)["Blink_L"] >= 0.8  # a typical face's neutral until the person's is learned
     for t in np.arange(0.1, NEUTRAL_SECONDS + 0.2, 0.1):

@@ -102,7 +102,7 @@ def test_vmc_blendshapes_can_carry_vrm1_or_arkit_names(face_run):
 def test_the_eyes_turn_where_the_gaze_looks():
     """A look to the person's left turns the avatar's eyes to its left (Unity -X), a look up turns them up."""
     from livecap.sinks.osc.unity import unity_quaternion
-    from livecap.sinks.osc.vmc import EYE_YAW_FULL, eye_rotation
+    from livecap.pose.head import EYE_YAW_FULL, eye_rotation
 
     ahead = np.array([0.0, 0.0, 1.0])
     left = Rotation.from_quat(unity_quaternion(eye_rotation({"LookLeft": 1.0}))).apply(ahead)

@@ -14,6 +14,9 @@ The preset decides the iris model (accurate runs it, fast and balanced do not) a
 - Expressions: each measure livecap takes from the mesh (livecap.pose.expressions.measure: eye aperture, brow
   height, mouth aperture and width) against the same quantity on the ground-truth points: Spearman rank
   correlation over the faces (the eyes and brows count each side as one sample).
+- Head turns: each face's mesh turned to face the camera, then 30 degrees aside and 20 up and down about its
+  centre (the eyes still in the head): the largest expression each turn produces against the face's own neutral.
+  A measure taken in the image reads a turn as an expression; the gaze, taken in the head's axes, does not.
 - Cost: the face mesh + iris models per face at batch 1 and 4, BlazeFace on one image, the face stage's time per
   face in the pipeline (stage_ms["face"] / faces found) on the images.
 A maintainer tool: prints numbers, asserts nothing.
@@ -110,7 +113,8 @@ def gt_measures(face: DevFace) -> dict[str, list[float]]:
 
 def livecap_measures(mesh: np.ndarray) -> dict[str, list[float]]:
     from livecap.pose.expressions import M, measure
-    m = measure(mesh)
+    from livecap.pose.face import head_rotation
+    m = measure(mesh, head_rotation(mesh))
     return {"eye_open": [m[M["eye_open_right"]], m[M["eye_open_left"]]],
             "brow": [m[M["brow_right"]], m[M["brow_left"]]],
             "mouth_open": [m[M["mouth_open"]]], "mouth_width": [m[M["mouth_width"]]]}
@@ -185,6 +189,28 @@ def _median_ms(call, repeats: int) -> float:
     return float(np.median(times))
 
 
+TURNS = (("aside 30", "y", 30), ("aside -30", "y", -30), ("nod down 20", "x", 20), ("nod up 20", "x", -20))
+
+
+def turn_sensitivity(meshes: list[np.ndarray]) -> dict[str, dict[str, float]]:
+    """Per head turn (TURNS), each expression's largest value over the faces, where it reaches 0.1."""
+    from scipy.spatial.transform import Rotation
+
+    from livecap.pose.expressions import expressions, measure
+    from livecap.pose.face import head_rotation
+    worst: dict[str, dict[str, float]] = {name: {} for name, _, _ in TURNS}
+    for mesh in meshes:
+        points = np.asarray(mesh, np.float64)
+        centre = points.mean(axis=0)
+        upright = (points - centre) @ head_rotation(points)
+        neutral = measure(upright + centre, np.eye(3))
+        for name, axis, degrees in TURNS:
+            turned = upright @ Rotation.from_euler(axis, degrees, degrees=True).as_matrix().T + centre
+            for key, value in expressions(measure(turned, head_rotation(turned)), neutral).items():
+                worst[name][key] = max(worst[name].get(key, 0.0), value)
+    return {name: {k: v for k, v in values.items() if v >= 0.1} for name, values in worst.items()}
+
+
 def rank_correlations(pairs: dict[str, tuple[list[float], list[float]]]) -> dict[str, float]:
     return {name: float(spearmanr(ours, truth).statistic) for name, (ours, truth) in pairs.items()}
 
@@ -194,19 +220,21 @@ def evaluate(args) -> dict:
     found, cost = run_livecap(faces, args.preset)
     report: dict = {"faces": len(faces), "livecap": {}, "mediapipe": {}}
     pairs: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in COMPARED}
-    errors = []
+    errors, meshes_found = [], []
     for face in faces:
         meshes = [f.landmarks2d for f in found[face.image]]
         error, mesh = nearest(meshes, face)
         errors.append(error)
         if mesh is None:
             continue
+        meshes_found.append(mesh)
         ours, truth = livecap_measures(mesh), gt_measures(face)
         for name in COMPARED:
             pairs[name][0].extend(ours[name])
             pairs[name][1].extend(truth[name])
     report["livecap"]["nme"] = errors
     report["livecap"]["spearman"] = rank_correlations(pairs)
+    report["livecap"]["head turns"] = turn_sensitivity(meshes_found)
     faces_found = sum(len(v) for v in found.values())
     report["livecap"]["face stage ms per face found"] = sum(cost.values()) / max(faces_found, 1)
     if args.mediapipe_python:
@@ -230,6 +258,8 @@ def print_report(report: dict) -> None:
               f"{np.mean([theirs[i] for i in both]):.4f}; livecap on those {np.mean([ours[i] for i in both]):.4f}")
     print("Spearman, livecap's measures vs the truth's: " +
           ", ".join(f"{k} {v:.3f}" for k, v in report["livecap"]["spearman"].items()))
+    for turn, values in report["livecap"]["head turns"].items():
+        print(f"head turned {turn}: " + (", ".join(f"{k} {v:.2f}" for k, v in values.items()) or "no expression"))
     print(f"face stage: {report['livecap']['face stage ms per face found']:.1f} ms per face found (stills: "
           f"BlazeFace tiles, two mesh passes)")
     for name, ms in report["cost ms"].items():

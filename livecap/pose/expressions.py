@@ -5,7 +5,9 @@ The measures are taken in the image, level with the outer eye corners and over t
 eye and mouth apertures, mouth width, the mouth corners' height, brow height and the irises' place between the eye
 corners. Measured so, they follow the ground truth's same quantities on the dev faces more closely than measured in
 the mesh's own 3D axes (Spearman, eye aperture 0.80 against 0.63, brows 0.58 against -0.01: the mesh's depth is the
-noisier); a turned head shortens them as it does the truth's. An expression is how far a measure is from the
+noisier); a turned head shortens them as it does the truth's. The gaze alone is taken in the head's own axes (the
+mesh turned by the head's rotation): the iris lies before the eye corners, so in the image a turn or a nod of the
+head moves it between them as a look would. An expression is how far a measure is from the
 person's neutral face: the median of their first seconds (`ExpressionState`), or a typical face's until then and
 on still images. No blendshape model ships in any package here (MediaPipe's is not in its
 wheels), hence geometry.
@@ -60,9 +62,9 @@ MEASURES = ("eye_open_right", "eye_open_left", "brow_right", "brow_left", "mouth
             "corner_lift", "gaze_x", "gaze_y")
 M = {name: i for i, name in enumerate(MEASURES)}
 # A typical neutral face's measures (the dev faces' medians, 300-W, WFLW, 300-VW, with the smiles' mouth corners
-# left out; the iris sits a little above the eye corners' line): the neutral before a person's own is learned, and
-# on still images.
-TYPICAL_NEUTRAL = np.array([0.28, 0.28, 0.145, 0.145, 0.01, 0.52, 0.0, 0.0, -0.03])
+# left out; the iris sits a little above the eye corners' line, in the head's axes 0.064 of the eye's width on
+# the dev faces): the neutral before a person's own is learned, and on still images.
+TYPICAL_NEUTRAL = np.array([0.28, 0.28, 0.145, 0.145, 0.01, 0.52, 0.0, 0.0, -0.06])
 # How far from neutral each expression is full (1.0), in the measure's units: eye apertures and the mouth's width
 # as shares of neutral, heights over the eye corners' distance, gaze over the eye's width. On the dev faces smiles
 # lift the mouth corners 0.03-0.08, a look aside puts the iris 0.1 from the eye's middle.
@@ -86,9 +88,22 @@ def _face_plane(points: np.ndarray) -> np.ndarray:
     return (np.asarray(points[:, :2], np.float64) - (right + left) / 2) @ turn.T / scale
 
 
-def measure(points478: np.ndarray, iris: bool = True) -> np.ndarray:
-    """The face's measures (MEASURES) from its 478 points (x, y pixels); the gaze NaN where the irises were not
-    measured (`iris` False)."""
+def _gaze(points478: np.ndarray, rotation: np.ndarray, side: str) -> np.ndarray:
+    """One iris's place from its eye corners' middle (x: towards the left eye, y: down) over the eye's width, in
+    the head's own axes (the mesh's x, y, z turned by `rotation`, FacePose.rotation): the eye's turn in the head.
+    In the image the iris, which lies before the eye corners, would also shift as the head turns or nods with the
+    eyes still in it (a turn of 30 degrees read as a look aside of 0.46 on the dev faces' meshes), and the eye
+    joints would turn twice, once with the head."""
+    corners = np.asarray(points478[[EYE_OUTER[side], EYE_INNER[side]]], np.float64)
+    iris = np.asarray(points478[IRIS_START[side]], np.float64)
+    offset, width = (iris - corners.mean(axis=0)) @ rotation, (corners[1] - corners[0]) @ rotation
+    return offset[:2] / max(float(np.linalg.norm(width[:2])), 1e-9)
+
+
+def measure(points478: np.ndarray, rotation: np.ndarray, iris: bool = True) -> np.ndarray:
+    """The face's measures (MEASURES) from its 478 points (x, y, z pixels) and the head's rotation
+    (FacePose.rotation: the gaze is taken in the head's axes); the gaze NaN where the irises were not measured
+    (`iris` False)."""
     p = _face_plane(points478)
     out = np.zeros(len(MEASURES))
     gaze = []
@@ -99,7 +114,7 @@ def measure(points478: np.ndarray, iris: bool = True) -> np.ndarray:
         out[M[f"eye_open_{side}"]] = (p[list(LOWER_LID[side]), 1].mean() - upper) / width
         out[M[f"brow_{side}"]] = upper - p[list(BROW[side]), 1].mean()
         if iris:
-            gaze.append((p[IRIS_START[side]] - (outer + inner) / 2) / width)
+            gaze.append(_gaze(points478, rotation, side))
     out[M["mouth_open"]] = p[INNER_LIP_LOWER, 1] - p[INNER_LIP_UPPER, 1]
     corners = p[[MOUTH_CORNER["right"], MOUTH_CORNER["left"]]]
     out[M["mouth_width"]] = np.linalg.norm(corners[1] - corners[0])

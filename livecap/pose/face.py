@@ -162,7 +162,7 @@ class FaceStage:
         if face.filter is not None:
             points = face.filter(time_s, points, scale=found.roi.size)
         rotation = head_rotation(points)
-        measures = measure(points, found.iris)
+        measures = measure(points, rotation, found.iris)
         values = expressions(measures) if self.stills else face.expressions.update(measures, time_s)
         return FacePose(score=found.presence, landmarks2d=points.astype(np.float32),
                         rotation=rotation.astype(np.float32), expressions=values, iris=found.iris)

@@ -15,6 +15,7 @@ from scipy.spatial.transform import Rotation
 from livecap import __version__, skeleton
 from livecap.errors import OutputError
 from livecap.fingers import BONES_PER_HAND, SIDES, FingerPose
+from livecap.pose.head import eye_rotations
 from livecap.sinks.checks import check_file
 from livecap.types import FacePose, FrameResult, HandPose, PersonPose, StreamInfo
 
@@ -38,7 +39,8 @@ def _points(array: np.ndarray, decimals: int) -> list:
 
 def header_record(info: StreamInfo, **extra) -> dict:
     record = {"livecap": __version__, "source": info.source, "width": info.width, "height": info.height,
-              "fps": round(info.fps, 4), "camera": info.camera.to_dict(), "skeleton": skeleton.header(info.settings.get("hands", False)),
+              "fps": round(info.fps, 4), "camera": info.camera.to_dict(),
+              "skeleton": skeleton.header(info.settings.get("hands", False), info.settings.get("face", False)),
               "landmarks": info.landmarks, "preset": info.preset, "providers": info.providers,
               "settings": info.settings, "refined": info.refined}
     record.update(extra)
@@ -66,6 +68,7 @@ def person_record(person: PersonPose) -> dict:
             record.update(finger_shape_record(fit.fingers))
     if person.face_tracked:  # faces on: null for a face not found
         record["face"] = None if person.face is None else face_record(person.face)
+        record["eyes"] = eyes_record(person.face)
     return record
 
 
@@ -77,6 +80,13 @@ def face_record(face: FacePose) -> dict:
             "landmarks2d": _rounded(face.landmarks2d, PIXEL_DECIMALS), "iris": bool(face.iris),
             "rotation": _rounded(Rotation.from_matrix(np.asarray(face.rotation, np.float64)).as_quat(), 5),
             "expressions": {name: round(float(value), SCORE_DECIMALS) for name, value in face.expressions.items()}}
+
+
+def eyes_record(face: FacePose | None) -> dict | None:
+    """The eye bones' local rotations (x, y, z, w relative to the Head joint; identity looks along the head) by
+    side, from the gaze; null where it is not measured (the face not found, or its irises not measured)."""
+    eyes = eye_rotations(face)
+    return None if eyes is None else {side: _rounded(q, 5) for side, q in zip(skeleton.EYE_SIDES, eyes)}
 
 
 def finger_shape_record(fingers: FingerPose) -> dict:

@@ -8,6 +8,7 @@ are held in memory (about a second) and written then. A person tracked for less 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -23,6 +24,7 @@ from livecap.sinks.bvh.stream import BvhStream
 from livecap.sinks.bvh.writer import UNIT_SCALE, EulerConverter, frame_line, header_text
 from livecap.sinks.checks import check_folder
 from livecap.errors import OutputError
+from livecap.pose.head import eye_rotations
 from livecap.types import FrameResult, PersonPose, StreamInfo
 
 log = logging.getLogger("livecap")
@@ -54,6 +56,13 @@ class _Person:
     stream: BvhStream | None = None
     gaps_noted: int = 0  # how many of the resampler's gaps the sidecar lists
     fingers: bool = False  # the file has the finger bones (hands on when the person was first seen)
+    eyes: bool = False  # the file has the eye bones (faces on when the person was first seen)
+    finger_offsets: np.ndarray | None = None  # the finger bones' offsets as last seen
+
+    @property
+    def joints(self) -> tuple[list[str], list[int], np.ndarray]:
+        """The file's joints: names, parents, rows in concatenate([body, fingers, eyes]) (livecap.skeleton)."""
+        return _file_joints(self.fingers, self.eyes)
 
 
 class BvhSink:
@@ -102,9 +111,9 @@ class BvhSink:
         if track is None:
             track = self.people[person.id] = _Person(person.id, Resampler(self.options.fps, self.options.max_gap),
                                                      EulerConverter(self.options.order))
-            track.fingers = person.world.fingers is not None
+            track.fingers, track.eyes = person.world.fingers is not None, person.face_tracked
         track.skeleton_frames += 1
-        track.offsets, rotations = _joints_of(person.world, track.fingers, track.offsets)
+        track.offsets, rotations = _joints_of(person, track)
         track.pending += track.resampler.add(float(time_s), Pose(person.world.root, rotations))
         ready = track.skeleton_frames >= skeleton.BONE_FRAMES and track.resampler.seconds >= self.options.min_seconds
         if track.stream is None and ready:
@@ -116,7 +125,7 @@ class BvhSink:
         """The floor under the first person recorded (a low percentile of their lowest foot over the frames seen
         so far), held for the whole take so that everyone stands on the same floor, at y = 0 in every file."""
         floor = skeleton.FloorEstimator(window=None)
-        body = _BODY_ROWS if track.fingers else slice(None)
+        body = np.flatnonzero(track.joints[2] < len(skeleton.JOINTS))  # the body's joints within the file's order
         for pose in track.pending:
             feet = skeleton.forward_kinematics(track.offsets[body], pose.rotations[body], pose.root)[skeleton.FOOT_JOINTS]
             floor.add(feet[:, 1].min())
@@ -132,10 +141,11 @@ class BvhSink:
                    "frame_time": frame_time, "start_time": track.resampler.t0,
                    "floor_y": self.floor,  # metres subtracted from the world y (camera at y = -floor_y)
                    "skeleton": "livecap.skeleton (Unity humanoid names, T-pose rest facing +Z, Y up)"
-                               + (" with the finger bones of livecap.fingers" if track.fingers else ""),
+                               + (" with the finger bones of livecap.fingers" if track.fingers else "")
+                               + (" with the eye bones" if track.eyes else ""),
                    "gaps": _gap_list(track.resampler.gaps),
                    **({"refined": self.info.refined} if self.info.refined else {})}  # how, for a refined take
-        names, parents = (_FULL_NAMES, _FULL_PARENTS) if track.fingers else (None, None)
+        names, parents, _ = track.joints if track.fingers or track.eyes else (None, None, None)
         track.stream = BvhStream(path, header_text(track.offsets, self.options.order, self.scale, frame_time,
                                                    names=names, parents=parents), sidecar)
         track.gaps_noted = len(track.resampler.gaps)
@@ -175,20 +185,32 @@ class BvhSink:
                      track.resampler.seconds, self.options.min_seconds)
 
 
-_FULL_NAMES, _FULL_PARENTS, _FULL_SOURCE = skeleton.full_skeleton()
-_BODY_ROWS = np.flatnonzero(_FULL_SOURCE < len(skeleton.JOINTS))  # the body's joints within the full order
+_REST = np.array([0.0, 0.0, 0.0, 1.0])
 
 
-def _joints_of(world: skeleton.WorldPose, fingers: bool, before: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Rest offsets and local rotations of the file's joints: the body's, or the body's with every finger bone in
-    the file's depth-first order (a hand not seen is at rest; a pose without fingers keeps the offsets before)."""
-    if not fingers:
-        return world.offsets, world.local
-    if world.fingers is None:
-        rest = np.tile([0.0, 0.0, 0.0, 1.0], (len(skeleton.FINGER_JOINTS), 1))
-        return before, np.concatenate([world.local, rest])[_FULL_SOURCE]
-    offsets = np.concatenate([world.offsets, world.fingers.offsets])[_FULL_SOURCE]
-    return offsets, np.concatenate([world.local, world.fingers.local])[_FULL_SOURCE]
+@functools.cache
+def _file_joints(fingers: bool, eyes: bool) -> tuple[list[str], list[int], np.ndarray]:
+    return skeleton.full_skeleton(fingers, eyes)
+
+
+def _joints_of(person: PersonPose, track: _Person) -> tuple[np.ndarray, np.ndarray]:
+    """Rest offsets and local rotations of the file's joints, in its depth-first order: the body's, with every
+    finger bone (a hand not seen at rest, a pose without fingers on the offsets seen before) and the eyes (at rest
+    where the gaze is not measured: livecap.pose.head.eye_rotations)."""
+    world = person.world
+    offsets, rotations = [world.offsets], [world.local]
+    if track.fingers:
+        if world.fingers is not None:
+            track.finger_offsets = world.fingers.offsets
+        offsets.append(track.finger_offsets)
+        rotations.append(np.tile(_REST, (len(skeleton.FINGER_JOINTS), 1)) if world.fingers is None
+                         else world.fingers.local)
+    if track.eyes:
+        eyes = eye_rotations(person.face)
+        offsets.append(skeleton.EYE_OFFSETS)
+        rotations.append(np.tile(_REST, (len(skeleton.EYE_JOINTS), 1)) if eyes is None else eyes)
+    rows = track.joints[2]
+    return np.concatenate(offsets)[rows], np.concatenate(rotations)[rows]
 
 
 def _gap_list(gaps: list[tuple[int, int]]) -> list[list[int]]:

@@ -47,8 +47,8 @@ def hierarchy_lines(offsets: np.ndarray, order: str, scale: float, names: list[s
                     parents: list[int] | None = None) -> list[str]:
     """HIERARCHY section for livecap's skeleton: the root has position and rotation channels, every other joint
     rotations only, all in `order`; leaves get an End Site. The joints come in livecap.skeleton.JOINTS order (or
-    `names` with their `parents`: the body with its fingers, livecap.skeleton.full_skeleton), which is depth-first,
-    so motion columns follow that order too."""
+    `names` with their `parents`: the body with its fingers or eyes, livecap.skeleton.full_skeleton), which is
+    depth-first, so motion columns follow that order too."""
     order = check_order(order)
     names = list(skeleton.JOINTS) if names is None else names
     parents = list(skeleton.PARENTS) if parents is None else parents
@@ -67,8 +67,9 @@ def hierarchy_lines(offsets: np.ndarray, order: str, scale: float, names: list[s
         written.append(j)
         for child in children[j]:
             joint(child, depth + 1)
-        if not children[j]:
-            tip = offsets[j] * scale * END_SITE_FRACTION
+        if not children[j]:  # an eye's bone points where it looks; any other leaf continues its bone
+            eye = names[j] in skeleton.EYE_JOINTS
+            tip = (skeleton.EYE_TIP if eye else offsets[j] * END_SITE_FRACTION) * scale
             lines.extend([f"{pad}\tEnd Site", f"{pad}\t{{", f"{pad}\t\tOFFSET {_triple(tip)}", f"{pad}\t}}"])
         lines.append(f"{pad}}}")
 

@@ -10,34 +10,27 @@ under the hips, relative to where the person was first seen, so the avatar start
 Hips sit at the measured hip height above the floor.
 
 With faces on, where the followed person's face is seen: LeftEye and RightEye Bone/Pos from the gaze (when the
-irises were measured), then /VMC/Ext/Blend/Val for every expression under the chosen names (VRM 0.x presets by
-default, as the protocol asks of senders; VRM 1.0 or ARKit's "perfect sync" names on request), then one
-/VMC/Ext/Blend/Apply. A frame without the face sends no blendshapes, so the receiver keeps the last ones. A person
-seen by their face alone (a close-up, no body) is followed too: blendshapes only.
+irises were measured: livecap.pose.head.eye_rotations), then /VMC/Ext/Blend/Val for every expression under the
+chosen names (VRM 0.x presets by default, as the protocol asks of senders; VRM 1.0 or ARKit's "perfect sync" names
+on request), then one /VMC/Ext/Blend/Apply. A frame without the face sends no blendshapes, so the receiver keeps
+the last ones. A person seen by their face alone (a close-up, no body) is followed too: blendshapes only.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
-from livecap.pose.expressions import GAZE_SIDE_FULL, GAZE_UP_FULL, named
+from livecap.pose.expressions import named
+from livecap.pose.head import eye_rotations
 from livecap.sinks.osc import Message, Packet
 from livecap.sinks.osc.people import PersonChooser, SlotAssigner
 from livecap.sinks.osc.unity import unity_position, unity_quaternion
 from livecap.types import FacePose, FrameResult
-from livecap.skeleton import FINGER_JOINTS, JOINTS, FloorEstimator, WorldPose
+from livecap.skeleton import EYE_JOINTS, EYE_OFFSETS, FINGER_JOINTS, JOINTS, FloorEstimator, WorldPose
 
 DEFAULT_PORT = 39539
 LOADED = 1  # /VMC/Ext/OK: the avatar is loaded (the v1 form every receiver reads)
 BLENDSHAPE_NAMES = ("vrm0", "vrm1", "arkit")  # livecap.pose.expressions.named's schemes a receiver can take
-# The eyes' turn at a full look: the iris moves GAZE_*_FULL of the eye's width, and the eyeball's radius is about
-# 0.4 of that width (12 of 30 mm), so the turn is asin(full / 0.4): 22 degrees aside, 11.5 up or down.
-EYEBALL_RADIUS = 0.4
-EYE_YAW_FULL, EYE_PITCH_FULL = np.arcsin(GAZE_SIDE_FULL / EYEBALL_RADIUS), np.arcsin(GAZE_UP_FULL / EYEBALL_RADIUS)
-# Each eye's place on the Head bone (livecap's Head sits between the ears): 3.2 cm aside, 1.5 cm up, 8.5 cm ahead,
-# livecap axes (the person's left +X, up +Y, ahead +Z)
-EYE_OFFSETS = {"LeftEye": (0.032, 0.015, 0.085), "RightEye": (-0.032, 0.015, 0.085)}
 
 
 def _floats(values) -> tuple[float, ...]:
@@ -68,21 +61,14 @@ def finger_messages(pose: WorldPose) -> list[Message]:
             for b, name in enumerate(FINGER_JOINTS) if fingers.present[("left", "right")[b // bones_per_hand]]]
 
 
-def eye_rotation(expressions: dict[str, float]) -> np.ndarray:
-    """Both eyes' local rotation (x y z w, livecap axes: identity looks ahead) from the gaze expressions: a look to
-    the person's left turns +Z towards +X (about +Y), a look up turns it towards +Y (about -X)."""
-    yaw = (expressions.get("LookLeft", 0.0) - expressions.get("LookRight", 0.0)) * EYE_YAW_FULL
-    pitch = (expressions.get("LookDown", 0.0) - expressions.get("LookUp", 0.0)) * EYE_PITCH_FULL
-    return Rotation.from_euler("YX", [yaw, pitch]).as_quat()
-
-
 def face_messages(face: FacePose, names: str = "vrm0") -> list[Message]:
     """The eye bones (where the irises were measured), every blendshape under the scheme `names`, then Apply."""
     out: list[Message] = []
-    if face.iris:
-        rotation = _floats(unity_quaternion(eye_rotation(face.expressions)))
-        out += [("/VMC/Ext/Bone/Pos", (bone, *_floats(unity_position(offset)), *rotation))
-                for bone, offset in EYE_OFFSETS.items()]
+    eyes = eye_rotations(face)
+    if eyes is not None:
+        offsets, rotations = unity_position(EYE_OFFSETS), unity_quaternion(eyes)
+        out += [("/VMC/Ext/Bone/Pos", (bone, *_floats(offsets[k]), *_floats(rotations[k])))
+                for k, bone in enumerate(EYE_JOINTS)]
     out += [("/VMC/Ext/Blend/Val", (name, float(value))) for name, value in named(face.expressions, names).items()]
     return out + [("/VMC/Ext/Blend/Apply", ())]
 
