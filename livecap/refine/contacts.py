@@ -62,10 +62,25 @@ def _intervals(flags: np.ndarray, ground: np.ndarray, stance: int, swing: int) -
         else:
             merged.append([first, end])
     out = np.zeros(len(flags), bool)
-    for first, end in merged:
+    for first, end in (part for run in merged for part in _on_one_spot(ground, *run)):
         if end - first >= stance:
             out[first:end] = True
     return out
+
+
+def _on_one_spot(ground: np.ndarray, first: int, end: int) -> list[tuple[int, int]]:
+    """A run cut where the foot strays over SLIDE from where it stood so far (the mean of the run up to there):
+    it was moved, so lifted in between; the frame it strays in starts the next part after a break."""
+    parts, start, total = [], first, np.zeros(2)
+    for t in range(first, end):
+        if t > start and np.linalg.norm(ground[t] - total / (t - start)) > SLIDE:
+            parts.append((start, t))
+            start, total = t + 1, np.zeros(2)
+            continue
+        total += ground[t]
+    if start < end:
+        parts.append((start, end))
+    return parts
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:

@@ -62,6 +62,11 @@ def hold_planted(offsets: np.ndarray, rotations: np.ndarray, root: np.ndarray, p
             targets[moved, side_index] = spots(positions[:, ankle], contacts[:, side_index])[stretch[moved]]
     ankles = positions[:, [ankle for ankle, _ in FEET.values()]]
     shift = (weights[..., None] * (targets - ankles)).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)[:, None]
+    import os
+    shift *= float(os.environ.get("SHIFT", "1"))
+    if os.environ.get("LP"):
+        from livecap.refine.smooth import lowpass
+        shift = lowpass(shift, times, float(os.environ["LP"]))
     shifted = positions + shift[:, None]
     for side_index, side in enumerate(FEET):
         moved = weights[:, side_index] > 0
