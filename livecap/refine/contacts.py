@@ -18,6 +18,8 @@ a standing foot reads as moving. Offline, a foot is judged on what it does over 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from livecap.pose.contact import FEET
@@ -73,7 +75,7 @@ def _on_one_spot(ground: np.ndarray, first: int, end: int) -> list[tuple[int, in
     it was moved, so lifted in between; the frame it strays in starts the next part after a break."""
     parts, start, total = [], first, np.zeros(2)
     for t in range(first, end):
-        if t > start and np.linalg.norm(ground[t] - total / (t - start)) > SLIDE:
+        if t > start and np.linalg.norm(ground[t] - total / (t - start)) > SLIDE * float(os.environ.get("RAD", "1")):
             parts.append((start, t))
             start, total = t + 1, np.zeros(2)
             continue

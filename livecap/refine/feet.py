@@ -14,11 +14,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+import os
+
 from livecap.pose.contact import FEET
 from livecap.pose.fitting import model
 from livecap.skeleton import PARENTS, J
 
-EASE_SECONDS = 0.1  # either side of a contact stretch the leg eases onto its own path over this long
+EASE_SECONDS = float(os.environ.get("EASE", "0.1"))  # either side of a contact stretch the leg eases onto its own path over this long
 
 
 def contact_weights(flags: np.ndarray, ease: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,8 +63,11 @@ def hold_planted(offsets: np.ndarray, rotations: np.ndarray, root: np.ndarray, p
             weights[:, side_index] = weight
             targets[moved, side_index] = spots(positions[:, ankle], contacts[:, side_index])[stretch[moved]]
     ankles = positions[:, [ankle for ankle, _ in FEET.values()]]
+    if os.environ.get("DIAG"):
+        need = np.linalg.norm(targets - ankles, axis=2) * 100
+        for k in range(2):
+            print("need cm side", k, "".join(" %2d" % v if w > 0 else "  ." for v, w in zip(need[:, k], weights[:, k])))
     shift = (weights[..., None] * (targets - ankles)).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)[:, None]
-    import os
     shift *= float(os.environ.get("SHIFT", "1"))
     if os.environ.get("LP"):
         from livecap.refine.smooth import lowpass
