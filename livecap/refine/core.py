@@ -22,7 +22,6 @@ import numpy as np
 from livecap.pose.contact import ContactSettings
 from livecap.pose.fitting import FitSettings
 from livecap.refine.bones import whole_take_offsets
-from livecap.refine.contacts import whole_take_contacts
 from livecap.refine.fit import fit_person, landmarks_of
 from livecap.refine.gaps import MAX_GAP, fill
 from livecap.refine.output import FrameWriter, PersonTrack
@@ -112,25 +111,15 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
     stretches = _stretches(person.frames)
     if smoothing:
         joints = joint_positions(offsets, fitted.rotations, fitted.root)
-        planted = np.zeros((len(joints), 2), bool)
         for first, end in stretches:
             joints[first:end] = smooth_joints(joints[first:end], seen_times[first:end], settings.smoother)
-            planted[first:end] = whole_take_contacts(joints[first:end], seen_times[first:end],
-                                                     settings.contacts.height)
-        import os
-        if os.environ.get("NOHOLD"):
-            fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame)
-            fitted.contacts = planted
-        else:
-            fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame, **planting,
-                            planted=planted)
+        fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame, **planting)
     joints, contacts = joint_positions(offsets, fitted.rotations, fitted.root), fitted.contacts
-    rotations, root = fitted.rotations.copy(), fitted.root.copy()
+    rotations = fitted.rotations.copy()
     for first, end in stretches:
         span = slice(first, end)
-        rotations[span], root[span] = hold_planted(offsets, fitted.rotations[span], fitted.root[span], joints[span],
-                                                   contacts[span], seen_times[span])
-    timeline = fill(person.frames, seen_times, rotations, root, contacts, times, settings.max_gap)
+        rotations[span] = hold_planted(offsets, fitted.rotations[span], joints[span], contacts[span], seen_times[span])
+    timeline = fill(person.frames, seen_times, rotations, fitted.root, contacts, times, settings.max_gap)
     return PersonTrack(person.id, person.rows, offsets, timeline,
                        joint_positions(offsets, timeline.rotations, timeline.root).astype(np.float32))
 

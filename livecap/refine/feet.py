@@ -14,13 +14,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-import os
-
 from livecap.pose.contact import FEET
 from livecap.pose.fitting import model
 from livecap.skeleton import PARENTS, J
 
-EASE_SECONDS = float(os.environ.get("EASE", "0.1"))  # either side of a contact stretch the leg eases onto its own path over this long
+EASE_SECONDS = 0.1  # either side of a contact stretch the leg eases onto its own path over this long
 
 
 def contact_weights(flags: np.ndarray, ease: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,41 +43,23 @@ def spots(positions: np.ndarray, flags: np.ndarray) -> np.ndarray:
                      zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]).reshape(-1, 3)
 
 
-def hold_planted(offsets: np.ndarray, rotations: np.ndarray, root: np.ndarray, positions: np.ndarray,
-                 contacts: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One stretch's local rotations (frames x joints x 4) and root (frames x 3) with each foot held, in each
-    stretch of frames it is in contact (contacts: frames x 2, left and right), at its mean position there
-    (positions: the joints, frames x joints x 3; times: the frames'). The body moves as a whole by the mean of
-    what its held feet need (a person stands on their feet: the root's depth, the least known of the fit, follows
-    them), and the legs bend for what is left between two held feet."""
+def hold_planted(offsets: np.ndarray, rotations: np.ndarray, positions: np.ndarray, contacts: np.ndarray,
+                 times: np.ndarray) -> np.ndarray:
+    """One stretch's local rotations (frames x joints x 4) with each leg bent to hold its foot, in each stretch
+    of frames it is in contact (contacts: frames x 2, left and right), at its mean position there (positions:
+    the joints, frames x joints x 3; times: the frames')."""
     out = np.array(rotations, np.float64)
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
     ease = int(round(EASE_SECONDS / max(step, 1e-6)))
-    weights, targets = np.zeros((len(out), 2)), np.array(positions[:, [ankle for ankle, _ in FEET.values()]])
-    for side_index, (ankle, _) in enumerate(FEET.values()):
+    for side_index, (side, (ankle, _)) in enumerate(FEET.items()):
         weight, stretch = contact_weights(contacts[:, side_index], ease)
         moved = weight > 0
-        if moved.any():
-            weights[:, side_index] = weight
-            targets[moved, side_index] = spots(positions[:, ankle], contacts[:, side_index])[stretch[moved]]
-    ankles = positions[:, [ankle for ankle, _ in FEET.values()]]
-    if os.environ.get("DIAG"):
-        need = np.linalg.norm(targets - ankles, axis=2) * 100
-        for k in range(2):
-            print("need cm side", k, "".join(" %2d" % v if w > 0 else "  ." for v, w in zip(need[:, k], weights[:, k])))
-    shift = (weights[..., None] * (targets - ankles)).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)[:, None]
-    shift *= float(os.environ.get("SHIFT", "1"))
-    if os.environ.get("LP"):
-        from livecap.refine.smooth import lowpass
-        shift = lowpass(shift, times, float(os.environ["LP"]))
-    shifted = positions + shift[:, None]
-    for side_index, side in enumerate(FEET):
-        moved = weights[:, side_index] > 0
-        if moved.any():
-            weight = weights[moved, side_index, None]
-            target = weight * targets[moved, side_index] + (1 - weight) * shifted[moved, FEET[side][0]]
-            out[moved] = _leg_to(offsets, out[moved], shifted[moved], target, side.capitalize())
-    return out, root + shift
+        if not moved.any():
+            continue
+        target = spots(positions[:, ankle], contacts[:, side_index])[stretch[moved]]
+        target = weight[moved, None] * target + (1 - weight[moved, None]) * positions[moved, ankle]
+        out[moved] = _leg_to(offsets, out[moved], positions[moved], target, side.capitalize())
+    return out
 
 
 def _world(rotations: np.ndarray, joint: int) -> Rotation:
