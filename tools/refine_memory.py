@@ -37,7 +37,7 @@ def looped(take: Take, minutes: float, people: int) -> Take:
     rows = take.rows()
     ids = np.unique(rows["track"])
     copies = -(-people // len(ids))
-    out = Take(take.info, take.hands)
+    out = Take(take.info, take.hands, face=take.face)
     length = len(take.frames)
     by_frame = np.argsort(rows["frame"], kind="stable")
     rows = rows[by_frame]

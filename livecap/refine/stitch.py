@@ -59,9 +59,10 @@ class Person:
 
 
 def tracks_of(take: Take, settings: StitchSettings) -> list[Track]:
+    bodies = take.body_rows()  # a face seen alone is no body to stitch (livecap.refine.core publishes it)
     ids, frames = take.column("track"), take.column("frame")
     times = np.asarray(take.frames.time)
-    order = np.lexsort((frames, ids))  # by track, then frame
+    order = bodies[np.lexsort((frames[bodies], ids[bodies]))]  # by track, then frame
     track_ids, firsts = np.unique(ids[order], return_index=True)
     out = []
     for track_id, rows in zip(track_ids, np.split(order, firsts[1:])):

@@ -1,11 +1,15 @@
 """The first pass's record of a whole take: per person-frame, what perception saw (the tracker's person, its raw
-landmarks before any smoothing or fit, its hands), in compact float32 rows; per frame, its index and times.
+landmarks before any smoothing or fit, its hands, its face), in compact rows; per frame, its index and times.
 
 A take grows row by row (one row per person seen in a frame; people only predicted from their motion are not
 observations and are not kept). Rows live in fixed-size blocks of one structured array each, so growing never
 copies what is already kept; past `memory_limit` bytes new blocks are memory-mapped temporary files, so a long
 take with many people stays bounded in memory (10 minutes of 6 people at 30 fps is ~110 MB without hands, ~220
-MB with them).
+MB with them, ~310 MB more with faces).
+
+A face's 478 points are kept as float16 offsets from the mesh's centre (float32): their rounding is at most
+2^-11 of the offset (0.25 px in a face 1000 px across, whose mesh model sees it at 192 px: 5 px a model pixel),
+which halves the largest part of a row with faces.
 """
 
 from __future__ import annotations
@@ -16,19 +20,30 @@ from pathlib import Path
 
 import numpy as np
 
+from livecap.facemesh import FACE_POINTS
 from livecap.fingers import SIDES
-from livecap.types import FrameResult, PersonPose, StreamInfo
+from livecap.types import FacePose, FrameResult, PersonPose, StreamInfo
 
 BLOCK_ROWS = 4096
 MEMORY_LIMIT = 256 * 2 ** 20  # bytes of rows kept in memory before new blocks spill to a temporary file
 
 
-def row_dtype(hands: bool) -> np.dtype:
+def row_dtype(hands: bool, face: bool = False) -> np.dtype:
     fields = [("frame", "<i4"), ("track", "<i4"), ("score", "<f4"), ("bbox", "<f4", (4,)),
               ("coco17", "<f4", (17, 3)), ("image33", "<f4", (33, 3)), ("world33", "<f4", (33, 3))]
     if hands:  # per side (livecap.fingers.SIDES order): found, the 21 points in the image and in metres
         fields += [("hand_found", "?", (2,)), ("hand_image", "<f4", (2, 21, 3)), ("hand_world", "<f4", (2, 21, 3))]
+    if face:  # body: False for a face seen without a body (livecap.pose.face.CloseUps); the face as found
+        fields += [("body", "?"), ("face_found", "?"), ("face_score", "<f4"), ("face_iris", "?"),
+                   ("face_origin", "<f4", (2,)), ("face_points", "<f2", (FACE_POINTS, 3))]
     return np.dtype(fields)
+
+
+def face_points(rows: np.ndarray) -> np.ndarray:
+    """The face points (... x 478 x 3, pixels) of rows, or of one row, as kept."""
+    points = np.asarray(rows["face_points"], np.float32)
+    points[..., :2] += np.asarray(rows["face_origin"])[..., None, :]
+    return points
 
 
 @dataclass
@@ -49,9 +64,9 @@ class Take:
     are those of `row_dtype`); `column(name)` one field over every row."""
 
     def __init__(self, info: StreamInfo, hands: bool = False, memory_limit: int = MEMORY_LIMIT,
-                 block_rows: int = BLOCK_ROWS):
-        self.info, self.hands = info, hands
-        self.dtype = row_dtype(hands)
+                 block_rows: int = BLOCK_ROWS, face: bool = False):
+        self.info, self.hands, self.face = info, hands, face
+        self.dtype = row_dtype(hands, face)
         self.frames = TakeFrames()
         self.memory_limit, self.block_rows = memory_limit, block_rows
         self._blocks: list[np.ndarray] = []
@@ -60,6 +75,12 @@ class Take:
 
     def __len__(self) -> int:
         return self._count
+
+    def like(self, memory_limit: int = MEMORY_LIMIT, block_rows: int = BLOCK_ROWS) -> "Take":
+        """An empty take of this one's kind (its rows' fields), sharing its frames: for rows chosen from it."""
+        out = Take(self.info, self.hands, memory_limit, block_rows, face=self.face)
+        out.frames = self.frames
+        return out
 
     @property
     def nbytes_in_memory(self) -> int:
@@ -94,6 +115,24 @@ class Take:
                 if hand is not None:
                     row["hand_image"][k] = hand.landmarks2d
                     row["hand_world"][k] = hand.world
+        if self.face:
+            row["body"] = observed is not None  # a close-up's face comes alone
+            self._add_face(row, person.face)
+
+    @staticmethod
+    def _add_face(row: np.void, face: FacePose | None) -> None:
+        row["face_found"] = face is not None
+        if face is not None:
+            points = np.asarray(face.landmarks2d, np.float32)
+            origin = points[:, :2].mean(axis=0)
+            row["face_score"], row["face_iris"], row["face_origin"] = face.score, face.iris, origin
+            offsets = points.copy()
+            offsets[:, :2] -= origin
+            row["face_points"] = offsets
+
+    def body_rows(self) -> np.ndarray:
+        """The positions of the rows that are bodies (every row but a close-up's face alone)."""
+        return np.flatnonzero(self.column("body")) if self.face else np.arange(self._count)
 
     def extend(self, rows: np.ndarray) -> None:
         """Rows read from another take (`rows()`), appended; their frames must be this take's."""
@@ -162,7 +201,8 @@ class TakeRecorder:
         self.take: Take | None = None
 
     def start(self, info: StreamInfo) -> None:
-        self.take = Take(info, bool(info.settings.get("hands")), self.memory_limit)
+        self.take = Take(info, bool(info.settings.get("hands")), self.memory_limit,
+                         face=bool(info.settings.get("face")))
 
     def write(self, result: FrameResult) -> None:
         self.take.add(result)
