@@ -1,6 +1,7 @@
-"""The head in the skeleton follows the face mesh (issue 27): on two_people with faces on, wherever a face has been
-seen for the ease-in time the Head joint's rotation (the results' rotations, which BVH and VMC carry) is the mesh's;
-where the face is lost it eases back to the fitted head without a jump."""
+"""The head in the skeleton follows the face mesh (issue 27): on two_people with faces on, live (--causal: against
+the live run without faces), wherever a face has been seen for the ease-in time the Head joint's rotation (the
+results' rotations, which BVH and VMC carry) is the mesh's; where the face is lost it eases back to the fitted head
+without a jump. A refined take's head: tests/test_refine_faces.py."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _angle(a: np.ndarray, b: np.ndarray) -> float:
 def face_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("head")
     done = run_livecap("process", str(TWO_PEOPLE), "--face", "--out", str(folder / "two.jsonl"), "--no-progress",
-                       "--bvh", str(folder / "bvh"), "--bvh-take", "take")
+                       "--bvh", str(folder / "bvh"), "--bvh-take", "take", "--causal")
     assert done.returncode == 0, done.stderr
     return SimpleNamespace(frames=read_jsonl(folder / "two.jsonl")[1], bvh=folder / "bvh")
 

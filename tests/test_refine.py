@@ -181,15 +181,17 @@ def test_causal_is_exactly_what_livecap_run_gives(tmp_path):
     assert causal_frames == live_frames
 
 
-def test_accurate_refines_with_the_heavy_model_and_keeps_the_hands(tmp_path):
+def test_accurate_refines_with_the_heavy_model_and_keeps_the_hands_and_faces(tmp_path):
     out = tmp_path / "accurate.jsonl"
-    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--preset", "accurate", "--max-frames", "12",
-                       "--no-face")  # a take with faces is processed causally (refined takes carry no faces yet)
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--preset", "accurate", "--max-frames", "12")
     assert done.returncode == 0, done.stderr
     header, frames = read_jsonl(out)
     assert header["refined"]["landmark_model"] == "blazepose_landmark_heavy"
+    assert header["settings"]["hands"] is True and header["settings"]["face"] is True
     hands = [hand for f in frames for p in f["people"] for hand in p["hands"].values() if hand is not None]
     assert hands and all(len(p["fingers"]) == 2 for f in frames for p in f["people"])
+    faces = [p["face"] for f in frames for p in f["people"]]
+    assert any(face is not None and face["iris"] for face in faces)  # accurate measures the irises
 
 
 def test_the_landmark_model_rule():
