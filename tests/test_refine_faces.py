@@ -179,3 +179,17 @@ def test_a_neutral_learned_over_the_whole_take_is_its_median():
     measures[:, M["gaze_x"]] = np.nan
     neutral = whole_take_neutral(measures)
     assert neutral[M["eye_open_left"]] == 0.2 and neutral[M["gaze_x"]] == TYPICAL_NEUTRAL[M["gaze_x"]]
+
+
+def test_a_take_with_faces_spilled_to_files_refines_the_same(face_pass):
+    take = face_pass.take
+    small = take.like(memory_limit=0, block_rows=16)
+    small.extend(take.rows())
+    assert small.spilled and small.nbytes_in_memory == 0 and small.rows().tobytes() == take.rows().tobytes()
+    for frame, again in zip(face_pass.frames, refine(small).results()):
+        for person in again.people:
+            face = frame[person.id].face
+            assert (person.face is None) == (face is None)
+            assert face is None or (np.array_equal(person.face.landmarks2d, face.landmarks2d)
+                                    and person.face.expressions == face.expressions)
+    small.close()

@@ -24,7 +24,7 @@ from livecap.pose.contact import ContactSettings
 from livecap.pose.fitting import FitSettings
 from livecap.refine.bones import whole_take_offsets
 from livecap.refine.fit import contacts_of, fit_person, landmarks_of
-from livecap.refine.faces import FACE_CUTOFF_FACTOR, face_track
+from livecap.refine.faces import face_record, face_track
 from livecap.refine.gaps import MAX_GAP, fill
 from livecap.refine.output import CloseUpTrack, FrameWriter, PersonTrack
 from livecap.refine.feet import hold_planted
@@ -61,12 +61,9 @@ class RefineSettings:
 
     def record(self, face: bool = False) -> dict:
         """The results header's "refined": how the take was made (`face`: the take has faces)."""
-        faces = {"face": {"neutral": "whole take median", "smoother": "rotation and expression measures "
-                          "forward-backward Butterworth", "cutoff_hz": round(FACE_CUTOFF_FACTOR * self.smoother.cutoff,
-                                                                              3)}}
         return {"passes": 2, "smoother": self.smoother.record(), "bone_frames": "all", "max_gap_s": self.max_gap,
                 "stitched": True, **({"landmark_model": self.landmark_model} if self.landmark_model else {}),
-                **(faces if face else {})}
+                **({"face": face_record(self.smoother.cutoff)} if face else {})}
 
 
 @dataclass
@@ -123,7 +120,7 @@ def _close_ups(take: Take, times: np.ndarray, cutoff: float, first_id: int) -> l
 
 def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettings, on_frame) -> PersonTrack:
     """One person: fitted to what was seen, the fitted joints smoothed and fitted again, feet held, gaps filled."""
-    rows = take.rows(person.rows)
+    rows = take.rows(person.rows, ("image33", "world33"))
     seen_times, camera = times[person.frames], take.info.camera
     offsets = whole_take_offsets(rows["world33"], rows["image33"], settings.height)
     # warm from the frame before, or from one at most warm_gap before (as a live track found again that soon)

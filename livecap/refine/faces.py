@@ -29,6 +29,7 @@ from livecap.types import FacePose
 
 FACE_CUTOFF_FACTOR = 2.0  # the face's cutoff over the joints' (see above)
 CHUNK_ROWS = 4096  # rows read from the take at once
+FACE_FIELDS = ("face_found", "face_score", "face_iris", "face_origin", "face_points")
 
 
 @dataclass
@@ -58,7 +59,7 @@ def face_track(take: Take, rows: np.ndarray, frames: np.ndarray, times: np.ndarr
     found, score, iris = np.zeros(n, bool), np.zeros(n, np.float32), np.zeros(n, bool)
     quaternions, measures = np.zeros((n, 4)), np.full((n, len(MEASURES)), np.nan)
     for first in range(0, n, CHUNK_ROWS):
-        part = take.rows(rows[first:first + CHUNK_ROWS])
+        part = take.rows(rows[first:first + CHUNK_ROWS], FACE_FIELDS)
         found[first:first + len(part)] = part["face_found"]
         score[first:first + len(part)], iris[first:first + len(part)] = part["face_score"], part["face_iris"]
         points = face_points(part)
@@ -73,6 +74,12 @@ def face_track(take: Take, rows: np.ndarray, frames: np.ndarray, times: np.ndarr
     if found.any():
         rotations[found] = Rotation.from_quat(quaternions[found]).as_matrix()
     return FaceTrack(rows, found, score, iris, rotations, measures, whole_take_neutral(measures[found]))
+
+
+def face_record(cutoff: float) -> dict:
+    """The results header's "refined" "face": how the faces were made, the joints' smoother at `cutoff` Hz."""
+    return {"neutral": "whole take median", "smoothed": "head rotation and expression measures, forward-backward "
+            "Butterworth", "cutoff_hz": round(FACE_CUTOFF_FACTOR * cutoff, 3)}
 
 
 def whole_take_neutral(measures: np.ndarray) -> np.ndarray:

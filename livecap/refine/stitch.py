@@ -66,7 +66,7 @@ def tracks_of(take: Take, settings: StitchSettings) -> list[Track]:
     track_ids, firsts = np.unique(ids[order], return_index=True)
     out = []
     for track_id, rows in zip(track_ids, np.split(order, firsts[1:])):
-        data = take.rows(rows)
+        data = take.rows(rows, ("bbox", "image33", "world33"))
         box = data["bbox"].astype(np.float64)
         segments = track_segments(data["world33"], data["image33"])
         track = Track(int(track_id), rows, frames[rows], times[frames[rows]], 0.5 * (box[:, :2] + box[:, 2:]),

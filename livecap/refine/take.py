@@ -3,8 +3,9 @@ landmarks before any smoothing or fit, its hands, its face), in compact rows; pe
 
 A take grows row by row (one row per person seen in a frame; people only predicted from their motion are not
 observations and are not kept). Rows live in fixed-size blocks of one structured array each, so growing never
-copies what is already kept; past `memory_limit` bytes new blocks are memory-mapped temporary files, so a long
-take with many people stays bounded in memory (10 minutes of 6 people at 30 fps is ~110 MB without hands, ~220
+copies what is already kept; past `memory_limit` bytes new blocks go to temporary files, each memory-mapped only
+while it is written or read (one at a time: a mapped file's pages count as the process's memory while mapped), so a
+long take with many people stays bounded in memory (10 minutes of 6 people at 30 fps is ~110 MB without hands, ~220
 MB with them, ~310 MB more with faces).
 
 A face's 478 points are kept as float16 offsets from the mesh's centre (float32): their rounding is at most
@@ -69,7 +70,8 @@ class Take:
         self.dtype = row_dtype(hands, face)
         self.frames = TakeFrames()
         self.memory_limit, self.block_rows = memory_limit, block_rows
-        self._blocks: list[np.ndarray] = []
+        self._blocks: list[np.ndarray | Path] = []  # in memory, or the file of a spilled one
+        self._mapped: tuple[int, np.memmap] | None = None  # the one spilled block mapped now
         self._count = 0
         self._spill: tempfile.TemporaryDirectory | None = None
 
@@ -84,7 +86,7 @@ class Take:
 
     @property
     def nbytes_in_memory(self) -> int:
-        return sum(b.nbytes for b in self._blocks if not isinstance(b, np.memmap))
+        return sum(b.nbytes for b in self._blocks if isinstance(b, np.ndarray))
 
     @property
     def spilled(self) -> bool:
@@ -149,40 +151,55 @@ class Take:
         if block == len(self._blocks):
             self._blocks.append(self._new_block())
         self._count += 1
-        return self._blocks[block], offset
+        return self._block(block), offset
 
-    def _new_block(self) -> np.ndarray:
+    def _new_block(self) -> np.ndarray | Path:
         if self.nbytes_in_memory + self.dtype.itemsize * self.block_rows <= self.memory_limit:
             return np.zeros(self.block_rows, self.dtype)
         if self._spill is None:
             self._spill = tempfile.TemporaryDirectory(prefix="livecap-take-")
         path = Path(self._spill.name) / f"block{len(self._blocks)}.rows"
-        return np.memmap(path, self.dtype, mode="w+", shape=(self.block_rows,))
+        with open(path, "wb") as file:
+            file.truncate(self.dtype.itemsize * self.block_rows)
+        return path
 
-    def rows(self, selection: np.ndarray | None = None) -> np.ndarray:
-        """The rows at these positions (all, in order, without a selection), copied into memory."""
+    def _block(self, k: int) -> np.ndarray:
+        """Block k: in memory, or its file mapped (the block mapped before is let go: its pages stay in the file)."""
+        block = self._blocks[k]
+        if isinstance(block, np.ndarray):
+            return block
+        if self._mapped is None or self._mapped[0] != k:
+            self._mapped = None
+            self._mapped = k, np.memmap(block, self.dtype, mode="r+", shape=(self.block_rows,))
+        return self._mapped[1]
+
+    def rows(self, selection: np.ndarray | None = None, fields: tuple[str, ...] | None = None) -> np.ndarray:
+        """The rows at these positions (all, in order, without a selection), copied into memory; only the `fields`
+        named, when named."""
         if selection is None:
             selection = np.arange(self._count)
         selection = np.asarray(selection, np.int64)
-        out = np.empty(len(selection), self.dtype)
+        dtype = self.dtype if fields is None else np.dtype([(name, self.dtype[name]) for name in fields])
+        out = np.empty(len(selection), dtype)
         block_of = selection // self.block_rows
         for block in np.unique(block_of):
             mine = block_of == block
-            out[mine] = self._blocks[block][selection[mine] - block * self.block_rows]
+            chosen = self._block(block)[selection[mine] - block * self.block_rows]
+            out[mine] = chosen if fields is None else chosen[list(fields)]
         return out
 
     def column(self, name: str) -> np.ndarray:
         """One field of every row, in order (e.g. "track", "frame": small; the landmarks: read per person)."""
         out = np.empty((self._count, *self.dtype[name].shape), self.dtype[name].base)
-        for k, block in enumerate(self._blocks):
+        for k in range(len(self._blocks)):
             start = k * self.block_rows
             count = min(self.block_rows, self._count - start)
-            out[start:start + count] = block[name][:count]
+            out[start:start + count] = self._block(k)[name][:count]
         return out
 
     def close(self) -> None:
         """Frees the rows (and removes a spill file)."""
-        self._blocks = []
+        self._blocks, self._mapped = [], None
         self._count = 0
         if self._spill is not None:
             self._spill.cleanup()
