@@ -1,7 +1,8 @@
 """Faces through refined takes (issues 26 and 27): two_people with faces on, one pass of the live pipeline giving
 the live output and the take, which is refined. The refined take finds the same faces on the same frames as live,
 its expressions are live's but for the neutral face (the whole take's) and the smoothing (forward-backward), its
-head turns as the mesh does, a stitched person keeps their face, and `livecap process --face` refines."""
+head turns as the mesh does, and a stitched person keeps their face. `livecap process --face` refining, its header
+and BVH: tests/test_faces.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from conftest import MEDIA, TWO_PEOPLE, read_jsonl, run_livecap
+from conftest import MEDIA, TWO_PEOPLE
 from livecap.pose.expressions import NAMES, TYPICAL_NEUTRAL, M, expressions, measure
 from livecap.pose.head import EASE_IN_S, HEAD, mesh_head
 from livecap.pose.pipeline import PipelineModels, build_pipeline
@@ -135,22 +136,6 @@ def test_a_stitched_person_keeps_their_face_and_one_neutral(face_pass):
         assert (first[k].face is None) == (whole[k].face is None)
     assert all(p.face is not None for p in first[30:38])
     assert [track.id for track in refined.tracks] == [1, 2]  # one face track, so one neutral, per person
-
-
-def test_process_with_faces_refines_and_records_the_bvh(tmp_path):
-    """The command line: faces on no longer means causal; the header says faces on and refined (with how the faces
-    were made); every person-frame carries "face"; the BVH files are written."""
-    out, bvh = tmp_path / "two.jsonl", tmp_path / "bvh"
-    done = run_livecap("process", str(TWO_PEOPLE), "--face", "--max-frames", "12", "--out", str(out), "--bvh",
-                       str(bvh), "--bvh-take", "take", "--bvh-min-seconds", "0", "--no-progress")
-    assert done.returncode == 0, done.stderr
-    header, frames = read_jsonl(out)
-    assert header["settings"]["face"] is True and header["refined"]["passes"] == 2
-    assert header["refined"]["face"]["neutral"] == "whole take median"
-    people = [p for f in frames for p in f["people"]]
-    assert len(frames) == 12 and people and all("face" in p for p in people)
-    assert any(p["face"] is not None for p in people)
-    assert sorted(f.name for f in bvh.glob("*.bvh")) == ["take_person1.bvh", "take_person2.bvh"]
 
 
 def test_a_face_seen_without_a_body_is_published_as_live(models):
