@@ -4,6 +4,7 @@ written as JSONL (to a temporary file), in this process. Prints the take's size,
 process (models included: the first pass runs here) and the seconds each step took.
 
     python tools/refine_memory.py [--video samples/two_people.mp4] [--minutes 10] [--people 6] [--face] [--hands]
+        [--preset accurate]
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=6)
     parser.add_argument("--face", action="store_true", help="faces on: the take keeps every person-frame's face")
     parser.add_argument("--hands", action="store_true", help="hands on")
+    parser.add_argument("--preset", default="balanced", help="accurate: faces and hands on, whatever the flags")
     args = parser.parse_args()
-    settings = PipelineSettings(face=args.face, hands=args.hands)
+    settings = PipelineSettings(args.preset, face=args.face or None, hands=args.hands or None, refine=True)
     started = time.perf_counter()
     take = live_pass(args.video, PipelineModels.load(settings), settings).take
     print(f"first pass of {args.video}: {len(take.frames)} frames, {len(take)} person-frames, "

@@ -72,6 +72,8 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
         _name_failed(engine.stop())
         raise
     status = engine.stop()
+    if refining is not None and models is None:
+        engine.release_models()  # the second pass needs none (models given are the caller's to keep)
     if refining is not None and status.state != "failed" and not status.failed_outputs:
         status = _refined(recorder.take, refining, [results, *sinks], status, show)
     summary = ProcessSummary(status.frames, status.people_seen, time.perf_counter() - started, status.providers,

@@ -26,7 +26,10 @@ from livecap.fingers import SIDES
 from livecap.types import FacePose, FrameResult, PersonPose, StreamInfo
 
 BLOCK_ROWS = 4096
-MEMORY_LIMIT = 256 * 2 ** 20  # bytes of rows kept in memory before new blocks spill to a temporary file
+# bytes of rows kept in memory before new blocks spill to temporary files: little, since a spilled block read back
+# comes from the page cache (and costs the process no memory once let go), and the models of the first pass are
+# still loaded: a 10-minute take of 6 people at `accurate` (faces and hands on) peaked at 1035 MB with 256 MB here
+MEMORY_LIMIT = 64 * 2 ** 20
 
 
 def row_dtype(hands: bool, face: bool = False) -> np.dtype:
