@@ -28,7 +28,8 @@ from livecap.types import FacePose, FrameResult, PersonPose, StreamInfo
 BLOCK_ROWS = 4096
 # bytes of rows kept in memory before new blocks spill to temporary files: little, since a spilled block read back
 # comes from the page cache (and costs the process no memory once let go), and the models of the first pass are
-# still loaded: a 10-minute take of 6 people at `accurate` (faces and hands on) peaked at 1035 MB with 256 MB here
+# still loaded: a 10-minute take of 6 people at `accurate` (faces and hands on, tools/refine_memory.py) peaked at
+# 1165 MB resident with 256 MB here, 968 MB with 64 MB
 MEMORY_LIMIT = 64 * 2 ** 20
 
 
