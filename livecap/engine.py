@@ -208,6 +208,11 @@ class Engine:
         self._paused.clear()
         self._set(state="running")
 
+    def release_models(self) -> None:
+        """Lets the models go once stopped (what comes next needs none: a refined take's second pass); a start
+        after it loads them again."""
+        self.models, self._models_key = None, None
+
     def stop(self) -> EngineStatus:
         """Stops capture and inference, lets every sink write what it was given, closes everything. Every wait
         between the threads ends at once (the slot closed, the sinks' queues released): what remains is the frame

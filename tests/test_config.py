@@ -8,6 +8,7 @@ import pytest
 
 from conftest import REPO, read_jsonl, run_livecap
 from livecap.app.cli import _commands, _configure, build_parser
+from livecap.app.flags import pipeline_settings
 from livecap.errors import LivecapError
 
 
@@ -29,6 +30,19 @@ def test_settings_from_the_file_become_defaults_and_flags_override_them(tmp_path
     assert args.vmc == ("192.168.1.5", 39540) and args.bvh_units == "m" and args.camera_size == (1280, 720)
     args = parse(["process", "in.mp4", "--out", "o.jsonl", "--preset", "accurate"], text, tmp_path)
     assert args.preset == "accurate" and args.smoothing == 0.2
+
+
+def test_a_files_two_passes_are_set_in_the_refine_section_as_by_their_flags(tmp_path):
+    """[refine] causal and landmark_model are --causal and --landmark-model's defaults for `process` and `batch`,
+    checked by the flags' own check (short model names made whole); a flag still wins."""
+    text = '[refine]\ncausal = true\nlandmark_model = "heavy"\n'
+    for command in (["process", "in.mp4", "--out", "o.jsonl"], ["batch", "in.mp4", "--out-dir", "out"]):
+        args = parse(command, text, tmp_path)
+        assert args.causal is True and args.landmark_model == "blazepose_landmark_heavy"
+        assert not pipeline_settings(args).refine
+    args = parse(["process", "in.mp4", "--out", "o.jsonl", "--landmark-model", "lite"], text, tmp_path)
+    assert args.landmark_model == "blazepose_landmark_lite"
+    assert pipeline_settings(parse(["process", "in.mp4", "--out", "o.jsonl"], "", tmp_path)).refine
 
 
 @pytest.mark.parametrize("place", ["before the command", "after the command", "after, with a flag that wins"])
@@ -69,6 +83,8 @@ def test_a_bad_config_after_the_command_is_rejected_in_one_line(tmp_path):
     ('[bvh]\nfps = 0\n', "[bvh] fps = 0: must be a number above 0"),
     ('[bvh]\norder = "XXY"\n', "rotation order must be a permutation of XYZ"),
     ('[vmc]\ndestination = "host:99999"\n', "bad port"),
+    ('[refine]\ncausal = "yes"\n', "[refine] causal must be true or false"),
+    ('[refine]\nlandmark_model = "huge"\n', "[refine] landmark_model = 'huge': unknown landmark model 'huge'"),
     ('[pipeline\n', "not valid TOML"),
 ])
 def test_a_bad_setting_is_one_line_naming_the_file_and_the_key(tmp_path, text, message):

@@ -1,8 +1,9 @@
-"""The head in the skeleton follows the face mesh (issue 27): on two_people with faces on, wherever a face has been
-seen for the ease-in time the Head joint's rotation (the results' rotations, which BVH and VMC carry) is the mesh's,
-the neck taking half its twist; where the face is lost it eases back to the fitted head without a jump. The eyes are
-joints under the Head in the BVH and an "eyes" field in the results, only with faces on, turned by the gaze where
-the irises are measured and at rest where they are not."""
+"""The head in the skeleton follows the face mesh (issue 27): on two_people with faces on, live (--causal: against
+the live run without faces), wherever a face has been seen for the ease-in time the Head joint's rotation (the
+results' rotations, which BVH and VMC carry) is the mesh's, the neck taking half its twist; where the face is lost
+it eases back to the fitted head without a jump. The eyes are joints under the Head in the BVH and an "eyes" field
+in the results, only with faces on, turned by the gaze where the irises are measured and at rest where they are
+not. A refined take's head: tests/test_refine_faces.py."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _angle(a: np.ndarray, b: np.ndarray) -> float:
 def face_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("head")
     done = run_livecap("process", str(TWO_PEOPLE), "--face", "--out", str(folder / "two.jsonl"), "--no-progress",
-                       "--bvh", str(folder / "bvh"), "--bvh-take", "take")
+                       "--bvh", str(folder / "bvh"), "--bvh-take", "take", "--causal")
     assert done.returncode == 0, done.stderr
     header, frames = read_jsonl(folder / "two.jsonl")
     return SimpleNamespace(header=header, frames=frames, bvh=folder / "bvh")

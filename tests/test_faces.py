@@ -185,14 +185,19 @@ def test_results_carry_a_face_per_person_only_with_faces_on(tmp_path):
 
 
 def test_faces_follow_their_people_through_a_video(tmp_path):
-    """two_people with faces on: each person keeps their id and every record has its "face" key; the man facing the
-    camera has his face in every frame until he turns (0-37), and none on the back of his head after (he turns his
-    back from frame 40: BlazePose's nose then lies under 3.5 cm before its ears, and faces are not looked for there;
-    before that rule the mesh put a face on his hair in 13 of those frames). Measured: 64 faces in 144 person-frames."""
-    out = tmp_path / "two.jsonl"
-    done = run_livecap("process", str(TWO_PEOPLE), "--face", "--out", str(out), "--no-progress")
+    """two_people with faces on, refined (a file's default; its faces against live's: tests/test_refine_faces.py):
+    each person keeps their id and every record has its "face" key; the man facing the camera has his face in every
+    frame until he turns (0-37), and none on the back of his head after (he turns his back from frame 40: BlazePose's
+    nose then lies under 3.5 cm before its ears, and faces are not looked for there; before that rule the mesh put a
+    face on his hair in 13 of those frames). Measured: 64 faces in 144 person-frames. The header says faces on and
+    refined, and the BVH files are written."""
+    out, bvh = tmp_path / "two.jsonl", tmp_path / "bvh"
+    done = run_livecap("process", str(TWO_PEOPLE), "--face", "--out", str(out), "--no-progress", "--bvh", str(bvh),
+                       "--bvh-take", "take")
     assert done.returncode == 0, done.stderr
-    _, frames = read_jsonl(out)
+    header, frames = read_jsonl(out)
+    assert header["settings"]["face"] is True and header["refined"]["face"]["neutral"] == "whole take median"
+    assert sorted(f.name for f in bvh.glob("*.bvh")) == ["take_person1.bvh", "take_person2.bvh"]
     people = [p for f in frames for p in f["people"]]
     assert {p["id"] for p in people} == {1, 2} and all("face" in p for p in people)
     front = {f["frame"]: p["face"] for f in frames for p in f["people"] if p["id"] == 1}

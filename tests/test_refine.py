@@ -116,8 +116,7 @@ def test_a_person_split_in_two_by_the_tracker_is_one_person_again(two_people_tak
     lost = (rows["track"] == 1) & (frames >= 30) & (frames < 44)
     later = (rows["track"] == 1) & (frames >= 44)
     rows["track"][later] = 9
-    cut = Take(take.info, take.hands)
-    cut.frames = take.frames
+    cut = take.like()
     cut.extend(rows[~lost])
     people = stitch(cut)
     assert [p.tracks for p in people] == [[1, 9], [2]]
@@ -134,8 +133,7 @@ def test_a_gap_over_a_second_stays_a_gap(two_people_take):
     take = two_people_take
     rows = take.rows()
     gone = (rows["track"] == 1) & (rows["frame"] >= 20) & (rows["frame"] < 52)  # 1.1 s at 28-30 fps
-    cut = Take(take.info, take.hands)
-    cut.frames = take.frames
+    cut = take.like()
     cut.extend(rows[~gone])
     results = list(refine(cut).results())
     assert [r.index for r in results if any(p.id == 1 for p in r.people)] == list(range(20)) + list(range(52, 72))
@@ -143,8 +141,7 @@ def test_a_gap_over_a_second_stays_a_gap(two_people_take):
 
 def test_a_long_take_spills_to_a_file_and_reads_back_the_same(two_people_take):
     take = two_people_take
-    small = Take(take.info, take.hands, memory_limit=0, block_rows=16)
-    small.frames = take.frames
+    small = take.like(memory_limit=0, block_rows=16)
     small.extend(take.rows())
     assert small.spilled and small.nbytes_in_memory == 0
     assert small.rows().tobytes() == take.rows().tobytes()
@@ -175,15 +172,17 @@ def test_causal_is_exactly_what_livecap_run_gives(tmp_path):
     assert causal_frames == live_frames
 
 
-def test_accurate_refines_with_the_heavy_model_and_keeps_the_hands(tmp_path):
+def test_accurate_refines_with_the_heavy_model_and_keeps_the_hands_and_faces(tmp_path):
     out = tmp_path / "accurate.jsonl"
-    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--preset", "accurate", "--max-frames", "12",
-                       "--no-face")  # a take with faces is processed causally (refined takes carry no faces yet)
+    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--preset", "accurate", "--max-frames", "12")
     assert done.returncode == 0, done.stderr
     header, frames = read_jsonl(out)
     assert header["refined"]["landmark_model"] == "blazepose_landmark_heavy"
+    assert header["settings"]["hands"] is True and header["settings"]["face"] is True
     hands = [hand for f in frames for p in f["people"] for hand in p["hands"].values() if hand is not None]
     assert hands and all(len(p["fingers"]) == 2 for f in frames for p in f["people"])
+    faces = [p["face"] for f in frames for p in f["people"]]
+    assert any(face is not None and face["iris"] for face in faces)  # accurate measures the irises
 
 
 def test_the_landmark_model_rule():

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TWO_PEOPLE
 from livecap.app import config
-from livecap.app.cli import _commands, _configure, build_parser
+from livecap.app.cli import _commands, _configure, _references, build_parser
 from livecap.app.flags import app_start, osc_sinks_from_args
 from livecap.sinks.osc.kinds import KINDS, Setting, StreamKind, parse_destination
 from osc_receivers import Receiver
@@ -43,7 +43,7 @@ def test_a_new_stream_kind_is_one_table_entry_for_the_flags_the_config_file_and_
         argv = ["--config", str(path), "gui"]
         parser = build_parser(kinds)
         _configure(parser, argv, kinds)
-        shown = config.show(_commands(parser)["run"], path, kinds)
+        shown = config.show(_references(_commands(parser)), path, kinds)
         assert "\n[echo]\n# --echo: stream frame numbers" in shown and 'label = "tick"' in shown
         window = make_window(start=app_start(parser.parse_args(argv), kinds))
         row = window.stream_panel.rows["echo"]

@@ -3,7 +3,8 @@ looped to MINUTES at its frame rate and its people copied to PEOPLE, refined, ev
 written as JSONL (to a temporary file), in this process. Prints the take's size, the peak resident memory of the
 process (models included: the first pass runs here) and the seconds each step took.
 
-    python tools/refine_memory.py [--video samples/two_people.mp4] [--minutes 10] [--people 6]
+    python tools/refine_memory.py [--video samples/two_people.mp4] [--minutes 10] [--people 6] [--face] [--hands]
+        [--preset accurate]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def looped(take: Take, minutes: float, people: int) -> Take:
     rows = take.rows()
     ids = np.unique(rows["track"])
     copies = -(-people // len(ids))
-    out = Take(take.info, take.hands)
+    out = Take(take.info, take.hands, face=take.face)
     length = len(take.frames)
     by_frame = np.argsort(rows["frame"], kind="stable")
     rows = rows[by_frame]
@@ -63,8 +64,11 @@ def main() -> None:
     parser.add_argument("--video", default="samples/two_people.mp4")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--people", type=int, default=6)
+    parser.add_argument("--face", action="store_true", help="faces on: the take keeps every person-frame's face")
+    parser.add_argument("--hands", action="store_true", help="hands on")
+    parser.add_argument("--preset", default="balanced", help="accurate: faces and hands on, whatever the flags")
     args = parser.parse_args()
-    settings = PipelineSettings()
+    settings = PipelineSettings(args.preset, face=args.face or None, hands=args.hands or None, refine=True)
     started = time.perf_counter()
     take = live_pass(args.video, PipelineModels.load(settings), settings).take
     print(f"first pass of {args.video}: {len(take.frames)} frames, {len(take)} person-frames, "

@@ -304,6 +304,11 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
 
 
+def _references(commands: dict[str, argparse.ArgumentParser]) -> list[argparse.ArgumentParser]:
+    """The commands whose flags check the config file's values: `run` has the most, `process` a file's own."""
+    return [commands["run"], commands["process"]]
+
+
 def _configure(parser: argparse.ArgumentParser, argv: list[str], kinds: tuple[StreamKind, ...] = KINDS) -> Path:
     """The configuration file's values become the defaults of the commands that take them."""
     from livecap.app import config
@@ -313,7 +318,8 @@ def _configure(parser: argparse.ArgumentParser, argv: list[str], kinds: tuple[St
     given = early.parse_known_args(argv)[0].config
     path = Path(given) if given else config.default_path()
     commands = _commands(parser)
-    settings = config.settings_from(config.read_config(path, required=bool(given)), path, commands["run"], kinds)
+    settings = config.settings_from(config.read_config(path, required=bool(given)), path, _references(commands),
+                                    kinds)
     config.apply(settings, [commands[name] for name in ("run", "process", "batch", "gui") if name in commands])
     return path
 
@@ -321,7 +327,7 @@ def _configure(parser: argparse.ArgumentParser, argv: list[str], kinds: tuple[St
 def _cmd_config(args) -> int:
     from livecap.app import config
 
-    print(config.show(_commands(args.parser)["run"], args.config_path), end="")
+    print(config.show(_references(_commands(args.parser)), args.config_path), end="")
     return 0
 
 

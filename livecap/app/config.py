@@ -27,6 +27,8 @@ SETTINGS: dict[str, dict[str, str]] = {
              "mjpg": "mjpg"},
     "bvh": {"directory": "bvh", "units": "bvh_units", "order": "bvh_order", "fps": "bvh_fps",
             "min_seconds": "bvh_min_seconds"},
+    # a file's two passes (`livecap process`, `livecap batch`)
+    "refine": {"causal": "causal", "landmark_model": "landmark_model"},
 }
 
 
@@ -65,6 +67,15 @@ def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
     return {action.dest: action for action in parser._actions}
 
 
+def _owners(references: list[argparse.ArgumentParser]) -> dict[str, tuple[argparse.Action, argparse.ArgumentParser]]:
+    """Each flag's destination -> its action and the first of the commands that has it."""
+    out: dict[str, tuple[argparse.Action, argparse.ArgumentParser]] = {}
+    for parser in references:
+        for dest, action in _actions(parser).items():
+            out.setdefault(dest, (action, parser))
+    return out
+
+
 def _convert(action: argparse.Action, value, where: str):
     """A TOML value through the flag's own parser."""
     if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.BooleanOptionalAction)):
@@ -84,10 +95,11 @@ def _convert(action: argparse.Action, value, where: str):
     return converted
 
 
-def settings_from(config: dict, path: Path, reference: argparse.ArgumentParser,
+def settings_from(config: dict, path: Path, references: list[argparse.ArgumentParser],
                   kinds: tuple[StreamKind, ...] = KINDS) -> dict[str, object]:
-    """{argparse dest: value} from a parsed config file; unknown sections or keys and bad values are errors."""
-    actions, table = _actions(reference), sections(kinds)
+    """{argparse dest: value} from a parsed config file, each value checked by the flag of the first of the
+    `references` (commands) that has it; unknown sections or keys and bad values are errors."""
+    owners, table = _owners(references), sections(kinds)
     out = {}
     for section, keys in config.items():
         if section not in table:
@@ -99,7 +111,7 @@ def settings_from(config: dict, path: Path, reference: argparse.ArgumentParser,
                 raise LivecapError(f"config {path}: unknown key {key!r} in [{section}]: the keys there are "
                                    f"{', '.join(table[section])}")
             dest = table[section][key]
-            out[dest] = _convert(actions[dest], value, f"config {path}: [{section}] {key}")
+            out[dest] = _convert(owners[dest][0], value, f"config {path}: [{section}] {key}")
     return out
 
 
@@ -134,16 +146,17 @@ def _flags(action: argparse.Action) -> str:
     return max(action.option_strings, key=len)
 
 
-def show(reference: argparse.ArgumentParser, path: Path, kinds: tuple[StreamKind, ...] = KINDS) -> str:
-    """Every setting as TOML, with its current value (or commented out when unset) and its help."""
-    actions = _actions(reference)
+def show(references: list[argparse.ArgumentParser], path: Path, kinds: tuple[StreamKind, ...] = KINDS) -> str:
+    """Every setting as TOML, with its current value (or commented out when unset) and its help, from the first
+    of the `references` (commands) that has its flag."""
+    owners = _owners(references)
     lines = [f"# livecap settings: {path}{'' if path.exists() else ' (not present: defaults shown)'}",
              "# flags on the command line override these"]
     for section, keys in sections(kinds).items():
         lines.append(f"\n[{section}]")
         for key, dest in keys.items():
-            action = actions[dest]
+            action, parser = owners[dest]
             lines.append(f"# {_flags(action)}: {(action.help or '').replace(chr(10), ' ')}")
-            value = _toml_value(reference.get_default(dest))
+            value = _toml_value(parser.get_default(dest))
             lines.append(f"{key} = {value}" if value is not None else f"# {key} =")
     return "\n".join(lines) + "\n"

@@ -89,8 +89,7 @@ def unset_defaults(parser: argparse.ArgumentParser, keep: tuple[str, ...] = ()) 
 def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
     """The pipeline's settings from a command's flags (whose defaults the config file set); a preset or smoothing
     left unset (the desktop app's flags) is the default. A file's take is refined after capture where the command
-    refines (it has --causal) and it is not asked for causal, not stills (each image on its own: one pass) and not
-    with faces (a refined take does not carry faces yet: such a take is processed causally, no face record lost)."""
+    refines (it has --causal) and it is not asked for causal, nor stills (each image on its own: one pass)."""
     preset, smoothing, providers = getattr(args, "preset", None), args.smoothing, args.providers
     settings = PipelineSettings(preset=preset or "balanced",
                                 smoothing=DEFAULT_SMOOTHING if smoothing is None else smoothing,
@@ -99,7 +98,7 @@ def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
                                 hands=getattr(args, "hands", None), face=getattr(args, "face", None),
                                 landmark_model=getattr(args, "landmark_model", None))
     refine = getattr(args, "causal", True) is False and not getattr(args, "stills", False)
-    return dataclasses.replace(settings, refine=refine and not settings.face_on)
+    return dataclasses.replace(settings, refine=refine)
 
 
 def capture_request(args: argparse.Namespace):

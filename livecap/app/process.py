@@ -72,6 +72,8 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
         _name_failed(engine.stop())
         raise
     status = engine.stop()
+    if refining is not None and models is None:
+        engine.release_models()  # the second pass needs none (models given are the caller's to keep)
     if refining is not None and status.state != "failed" and not status.failed_outputs:
         status = _refined(recorder.take, refining, [results, *sinks], status, show)
     summary = ProcessSummary(status.frames, status.people_seen, time.perf_counter() - started, status.providers,
@@ -105,7 +107,7 @@ def _announce(results: JsonlSink, take: Take, settings: PipelineSettings, status
     again, whole, after the second pass): it is there from the start, and valid if the run stops in the first."""
     on_gpu = any(p in GPU_PROVIDERS for p in status.providers)
     refining = RefineSettings.for_take(take, settings.landmark_model_for(on_gpu))
-    results.start(replace(take.info, refined=refining.record()))
+    results.start(replace(take.info, refined=refining.record(take.face)))
     results.close()
     return refining
 
@@ -122,7 +124,7 @@ def _refined(take: Take, refining: RefineSettings, sinks: list[Sink], status: En
     with tqdm(total=len(take.frames), unit="frame", desc="writing", disable=not show, dynamic_ncols=True) as bar:
         outputs = deliver(refined.info, refined.results(), sinks, lambda: bar.update(1))
     take.close()
-    return replace(status, people_seen=len(refined.people), sinks=outputs)
+    return replace(status, people_seen=refined.people_seen, sinks=outputs)
 
 
 def _name_failed(status: EngineStatus) -> None:

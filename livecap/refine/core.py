@@ -8,8 +8,10 @@ FrameResults every sink writes out. Pure: no threads, no files.
 Per person (livecap.refine.stitch joins the tracker's tracks into people): the bones from every frame they were
 seen (livecap.refine.bones), the fit of each of those frames with them (livecap.refine.fit), the fitted joints
 smoothed forward and backward (livecap.refine.smooth) and fitted again (the root held while a foot is down, as
-live: livecap.refine.fit), planted feet held where they stand (livecap.refine.feet), and the gaps of up to a
-second between seen stretches filled (livecap.refine.gaps).
+live: livecap.refine.fit), planted feet held where they stand (livecap.refine.feet), the gaps of up to a second
+between seen stretches filled (livecap.refine.gaps), and, when the take has faces, their face over the whole take
+(livecap.refine.faces). Faces seen without a body (close-ups) are published as they were seen, each a person after
+the bodies.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from livecap.pose.contact import ContactSettings
 from livecap.pose.fitting import FitSettings
 from livecap.refine.bones import whole_take_offsets
 from livecap.refine.fit import fit_person, landmarks_of
+from livecap.refine.faces import face_record, face_track
 from livecap.refine.gaps import MAX_GAP, fill
-from livecap.refine.output import FrameWriter, PersonTrack
+from livecap.refine.output import CloseUpTrack, FrameWriter, PersonTrack
 from livecap.refine.feet import hold_planted
 from livecap.refine.smooth import SmootherSettings, joint_positions, smooth_joints
 from livecap.refine.stitch import Person, StitchSettings, stitch
@@ -58,10 +61,11 @@ class RefineSettings:
         return cls(SmootherSettings.from_strength(recorded.get("smoothing", DEFAULT_SMOOTHING)),
                    height=recorded.get("height"), landmark_model=landmark_model)
 
-    def record(self) -> dict:
-        """The results header's "refined": how the take was made."""
+    def record(self, face: bool = False) -> dict:
+        """The results header's "refined": how the take was made (`face`: the take has faces)."""
         return {"passes": 2, "smoother": self.smoother.record(), "bone_frames": "all", "max_gap_s": self.max_gap,
-                "stitched": True, **({"landmark_model": self.landmark_model} if self.landmark_model else {})}
+                "stitched": True, **({"landmark_model": self.landmark_model} if self.landmark_model else {}),
+                **({"face": face_record(self.smoother.cutoff)} if face else {})}
 
 
 @dataclass
@@ -70,10 +74,15 @@ class RefinedTake:
     people: list[Person]
     tracks: list[PersonTrack]
     take: Take
+    close_ups: list[CloseUpTrack] = field(default_factory=list)
+
+    @property
+    def people_seen(self) -> int:
+        return len(self.people) + len(self.close_ups)
 
     def results(self) -> Iterator[FrameResult]:
         """Every frame of the take in order, with every person published in it."""
-        return FrameWriter(self.take, self.tracks).results()
+        return FrameWriter(self.take, self.tracks, self.close_ups).results()
 
 
 def refine(take: Take, on_progress: Progress | None = None, settings: RefineSettings | None = None) -> RefinedTake:
@@ -83,7 +92,7 @@ def refine(take: Take, on_progress: Progress | None = None, settings: RefineSett
     settings = settings or RefineSettings.for_take(take)
     times = np.asarray(take.frames.time)
     people = stitch(take, settings.stitch)
-    total, done = len(take) * (2 if settings.smoother.cutoff > 0 else 1), 0
+    total, done = len(take.body_rows()) * (2 if settings.smoother.cutoff > 0 else 1), 0
     every = max(total // 200, 1)
 
     def one_fitted() -> None:
@@ -93,12 +102,27 @@ def refine(take: Take, on_progress: Progress | None = None, settings: RefineSett
             on_progress(done, total)
 
     tracks = [_track(take, person, times, settings, one_fitted) for person in people]
-    return RefinedTake(replace(take.info, refined=settings.record()), people, tracks, take)
+    close_ups = _close_ups(take, times, settings.smoother.cutoff, len(people) + 1) if take.face else []
+    return RefinedTake(replace(take.info, refined=settings.record(take.face)), people, tracks, take, close_ups)
+
+
+def _close_ups(take: Take, times: np.ndarray, cutoff: float, first_id: int) -> list[CloseUpTrack]:
+    """The faces seen without a body, each with its own id (from `first_id` on, by first appearance)."""
+    alone = np.setdiff1d(np.arange(len(take)), take.body_rows())
+    if not len(alone):
+        return []
+    ids, frames = take.column("track")[alone], take.column("frame")[alone]
+    order = np.lexsort((frames, ids))  # by face, then frame
+    tracks = np.split(order, np.unique(ids[order], return_index=True)[1][1:])
+    tracks.sort(key=lambda chosen: frames[chosen[0]])
+    return [CloseUpTrack(first_id + k, frames[chosen], face_track(take, alone[chosen], frames[chosen],
+                                                                  times[frames[chosen]], cutoff))
+            for k, chosen in enumerate(tracks)]
 
 
 def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettings, on_frame) -> PersonTrack:
     """One person: fitted to what was seen, the fitted joints smoothed and fitted again, feet held, gaps filled."""
-    rows = take.rows(person.rows)
+    rows = take.rows(person.rows, ("image33", "world33"))
     seen_times, camera = times[person.frames], take.info.camera
     offsets = whole_take_offsets(rows["world33"], rows["image33"], settings.height)
     # warm from the frame before, or from one at most warm_gap before (as a live track found again that soon)
@@ -120,8 +144,9 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
         span = slice(first, end)
         rotations[span] = hold_planted(offsets, fitted.rotations[span], joints[span], contacts[span], seen_times[span])
     timeline = fill(person.frames, seen_times, rotations, fitted.root, contacts, times, settings.max_gap)
+    face = face_track(take, person.rows, person.frames, seen_times, settings.smoother.cutoff) if take.face else None
     return PersonTrack(person.id, person.rows, offsets, timeline,
-                       joint_positions(offsets, timeline.rotations, timeline.root).astype(np.float32))
+                       joint_positions(offsets, timeline.rotations, timeline.root).astype(np.float32), face)
 
 
 def _stretches(frames: np.ndarray) -> list[tuple[int, int]]:

@@ -59,13 +59,14 @@ class Person:
 
 
 def tracks_of(take: Take, settings: StitchSettings) -> list[Track]:
+    bodies = take.body_rows()  # a face seen alone is no body to stitch (livecap.refine.core publishes it)
     ids, frames = take.column("track"), take.column("frame")
     times = np.asarray(take.frames.time)
-    order = np.lexsort((frames, ids))  # by track, then frame
+    order = bodies[np.lexsort((frames[bodies], ids[bodies]))]  # by track, then frame
     track_ids, firsts = np.unique(ids[order], return_index=True)
     out = []
     for track_id, rows in zip(track_ids, np.split(order, firsts[1:])):
-        data = take.rows(rows)
+        data = take.rows(rows, ("bbox", "image33", "world33"))
         box = data["bbox"].astype(np.float64)
         segments = track_segments(data["world33"], data["image33"])
         track = Track(int(track_id), rows, frames[rows], times[frames[rows]], 0.5 * (box[:, :2] + box[:, 2:]),
