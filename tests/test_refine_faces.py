@@ -85,7 +85,7 @@ def test_expressions_are_lives_read_from_the_whole_takes_neutral_face(face_pass)
             if person.face is None:
                 continue
             theirs = live[person_id].face
-            again = expressions(measure(theirs.landmarks2d, theirs.iris), neutral[person_id])
+            again = expressions(measure(theirs.landmarks2d, theirs.rotation, theirs.iris), neutral[person_id])
             gaps.append([abs(person.face.expressions[name] - again[name]) for name in NAMES])
     gaps = np.array(gaps)
     print(f"expressions against live's with one neutral: mean {gaps.mean():.3f}, worst frame "

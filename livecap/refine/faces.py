@@ -64,8 +64,9 @@ def face_track(take: Take, rows: np.ndarray, frames: np.ndarray, times: np.ndarr
         score[first:first + len(part)], iris[first:first + len(part)] = part["face_score"], part["face_iris"]
         points = face_points(part)
         for k in np.flatnonzero(part["face_found"]):
-            quaternions[first + k] = quaternion_of(head_rotation(points[k]))
-            measures[first + k] = measure(points[k], bool(part["face_iris"][k]))
+            rotation = head_rotation(points[k])
+            quaternions[first + k] = quaternion_of(rotation)
+            measures[first + k] = measure(points[k], rotation, bool(part["face_iris"][k]))
     for start, end in _stretches(found, frames):
         quaternions[start:end] = _smooth_quaternions(quaternions[start:end], times[start:end],
                                                      FACE_CUTOFF_FACTOR * cutoff)
