@@ -1,0 +1,112 @@
+"""Builds the float16 variants of the models a GPU runs, checks each against its float32 model on person and hand
+crops of the dev clips, and installs those that keep their accuracy into the user model folder, where livecap picks
+them whenever CUDA really runs (`--gpu-precision float32` or the setting gpu_precision = "float32" keeps float32).
+
+    pip install onnx   # beside livecap's onnxruntime; livecap itself does not need it
+    PYTHONPATH=$PWD python tools/fp16_models.py [--out DIR] [--models NAME ...] [--frames N]
+
+Not shipped: every install would carry their ~36 MB more for the few users with an NVIDIA GPU, and a minute of this
+script makes the same bytes (the float models' float16 weights are folded into plain initializers first, then
+onnxruntime.transformers.float16 converts the graph with keep_io_types: inputs and outputs stay float32 and int32,
+so the wrappers do not change). --out (default: the user model folder) gets the files and a catalog.json entry each
+(SHA256, variant_of, precision), merged into a catalog.json already there. The check runs on the CPU (ONNX Runtime
+runs float16 graphs there too): landmark shift in crop pixels, presence change; a GPU rounds differently, so
+tools/gpu_bench.py measures them on CUDA where one is lent.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from livecap.models.catalog import CATALOG_FILE, ModelCatalog, sha256_of, user_model_dir  # noqa: E402
+from quantize_models import (CALIBRATION_CLIPS, CHECK_CLIPS, CROP_SIZES, DETECTOR_SIDE, LANDMARK_MODELS,  # noqa: E402
+                             LandmarkModel, check, check_detector, detector_inputs, fold_weight_casts, pipeline_crops)
+
+MODELS = {**LANDMARK_MODELS,
+          "blazepose_landmark_heavy": LandmarkModel("blazepose_pose_landmark_heavy.onnx", ("Identity", "Identity_1"),
+                                                    33, 5, "people"),
+          "movenet_multipose_lightning": None}  # the detector: checked person by person (check_detector)
+# the bound a float16 variant keeps to be installed: mean landmark shift under 0.5 px of a 256 crop (scaled to the
+# model's input), presence (person score) change under 0.01
+SHIFT_BOUND, PRESENCE_BOUND = 0.5, 0.01
+
+
+def convert(source: Path, target: Path) -> None:
+    """`source` as float16 weights and arithmetic, float32 (int32) inputs and outputs."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    with tempfile.TemporaryDirectory() as folder:
+        folded = Path(folder) / source.name
+        fold_weight_casts(source, folded)
+        model = convert_float_to_float16(onnx.load(str(folded)), keep_io_types=True)
+    onnx.save(model, str(target))
+
+
+def holds(shift_mean: float, presence_change: float, input_size: int) -> bool:
+    return shift_mean < SHIFT_BOUND * input_size / 256 and presence_change < PRESENCE_BOUND
+
+
+def catalog_entry(float_entry, target: Path) -> dict:
+    return {"name": f"{float_entry.name}_fp16", "file": target.name, "sha256": sha256_of(target),
+            "role": float_entry.role, "format": float_entry.format, "license": float_entry.license,
+            "variant_of": float_entry.name, "precision": "float16",
+            "origin": f"{float_entry.path.name} (sha256 {float_entry.sha256[:12]}...) converted by "
+                      f"tools/fp16_models.py: float16 weights and arithmetic, float32 inputs and outputs"}
+
+
+def install(out: Path, entries: list[dict]) -> None:
+    path = out / CATALOG_FILE
+    catalog = json.loads(path.read_text()) if path.is_file() else {"format": 1, "models": []}
+    names = {e["name"] for e in entries}
+    catalog["models"] = [m for m in catalog["models"] if m["name"] not in names] + entries
+    path.write_text(json.dumps(catalog, indent=2) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--out", type=Path, default=user_model_dir(), help="default: the user model folder")
+    parser.add_argument("--frames", type=int, default=15, help="frames per dev clip the check cuts crops from")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    shipped = ModelCatalog(user_dir="/nonexistent")
+    clips = CALIBRATION_CLIPS + CHECK_CLIPS
+    crops = pipeline_crops(clips, args.frames)
+    print(f"check crops: {len(crops.people)} people, {len(crops.hands)} hands from {args.frames} frames of each of "
+          f"{', '.join(c.name for c in clips)}")
+    installed, figures = [], {}
+    for name in args.models:
+        entry = shipped.require(name)
+        target = args.out / f"{entry.path.stem}_fp16.onnx"
+        convert(entry.path, target)
+        spec = MODELS[name]
+        if spec is None:
+            result, size = check_detector(target, detector_inputs(clips, args.frames)), DETECTOR_SIDE
+        else:
+            result, size = check(spec, target, getattr(crops, spec.crops)), CROP_SIZES[spec.crops]
+        verdict = holds(result.shift_mean, result.presence_change, size)
+        figures[name] = {**asdict(result), "mb_float32": entry.path.stat().st_size / 1e6,
+                         "mb_float16": target.stat().st_size / 1e6, "installed": verdict}
+        print(f"{name}: {result.line()}, {figures[name]['mb_float32']:.1f} -> {figures[name]['mb_float16']:.1f} MB: "
+              f"{'installed' if verdict else 'NOT installed (accuracy bound not kept)'}", flush=True)
+        if verdict:
+            installed.append(catalog_entry(entry, target))
+        else:
+            target.unlink()
+    install(args.out, installed)
+    print(f"{len(installed)} float16 variants in {args.out / CATALOG_FILE}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
