@@ -100,6 +100,22 @@ def per_call_table(models: PipelineModels, repetitions: int) -> list[dict]:
     return rows
 
 
+def float16_shift(float32: OnnxModel, float16: OnnxModel) -> dict:
+    """The float16 landmark model against the float32 one on the same real crops, both where they run (CUDA's
+    float16 arithmetic rounds more than the CPU check of tools/fp16_models.py saw): crop pixels, presence."""
+    from fp16_models import MODELS
+    from quantize_models import landmark_outputs
+    spec = next(spec for spec in MODELS.values() if spec is not None and spec.file == float32.path.name)
+    crops = person_crops(30)
+    (xy32, presence32), (xy16, presence16) = (landmark_outputs(spec, model, crops) for model in (float32, float16))
+    shift = np.linalg.norm(xy16 - xy32, axis=-1)
+    figures = {"model": float32.path.name, "shift_mean_px": round(float(shift.mean()), 3),
+               "shift_p95_px": round(float(np.percentile(shift, 95)), 3),
+               "presence_change": round(float(np.abs(presence16 - presence32).mean()), 4)}
+    print(f"  float16 against float32, {float16.providers[0]}: {figures}")
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="run on the CPU even where CUDA is available")
@@ -132,6 +148,10 @@ def main() -> int:
                     row.preset = f"{args.preset} {label}"
                     rows.append(row)
                     report["runs"].append({"label": label, "models": described, **asdict(row)})
+            if precision == "float32":
+                reference = models.landmarker.model
+            elif models.landmarker.model.precision == "float16":
+                report["float16_shift"] = float16_shift(reference, models.landmarker.model)
             report["per_call"] += per_call_table(models, args.repetitions)
     except WrongProvider as exc:
         print(f"FAIL: {exc}")
