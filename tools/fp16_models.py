@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from livecap.models.catalog import CATALOG_FILE, ModelCatalog, sha256_of, user_model_dir  # noqa: E402
 from quantize_models import (CALIBRATION_CLIPS, CHECK_CLIPS, CROP_SIZES, DETECTOR_BACKBONE_FROM,  # noqa: E402
-                             DETECTOR_HEADS_FROM, DETECTOR_SIDE, LANDMARK_MODELS, LandmarkModel, check, check_detector, detector_inputs, fold_weight_casts, pipeline_crops)
+                             DETECTOR_HEADS_FROM, DETECTOR_SIDE, LANDMARK_MODELS, LandmarkModel, check,
+                             check_detector, detector_inputs, fold_weight_casts, pipeline_crops)
 
 MODELS = {**LANDMARK_MODELS,
           "blazepose_landmark_heavy": LandmarkModel("blazepose_pose_landmark_heavy.onnx", ("Identity", "Identity_1"),

@@ -1,7 +1,8 @@
 """The GPU path end to end, in one command: for each of float32 / float16 and IO binding off / on, the engine on the
-group clips (vtest_300: 5-7 people a frame; two_people) as `livecap bench` runs it: fps, p50 / p95 paced latency,
-per-stage ms, people per frame, and the provider each model session really runs on (its get_providers()). Then the
-landmark model per call (batch 1, 2, 6 real person crops): ms with and without IO binding.
+group clips (vtest_300: 4-7 people a frame; two_people; two_people tiled three times: six people in every frame) as
+`livecap bench` runs it: fps, p50 / p95 paced latency, per-stage ms, people per frame, and the provider each model
+session really runs on (its get_providers()). Then the landmark model per call (batch 1, 2, 6 real person crops): ms
+with and without IO binding; and on CUDA the float16 landmark model's shift from the float32 one on the same crops.
 
     PYTHONPATH=$PWD python tools/gpu_bench.py [--cpu] [--frames N] [--preset balanced] [--json FILE]
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -32,6 +34,7 @@ from livecap.pose.pipeline import PipelineModels  # noqa: E402
 from livecap.settings import PipelineSettings  # noqa: E402
 
 SOURCES = (ROOT / "tests" / "data" / "video" / "vtest_300.mp4", ROOT / "samples" / "two_people.mp4")
+SIX_PEOPLE = "six_people_tiled.mp4"
 BATCHES = (1, 2, 6)
 CUDA = "CUDAExecutionProvider"
 
@@ -116,6 +119,24 @@ def float16_shift(float32: OnnxModel, float16: OnnxModel) -> dict:
     return figures
 
 
+def six_people_clip(folder: Path) -> Path:
+    """two_people three times in a 2 x 2 grid (one cell black), 1920 x 1080: six whole people in every frame."""
+    import cv2
+    capture, path = cv2.VideoCapture(str(SOURCES[1])), folder / SIX_PEOPLE
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (1920, 1080))
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        cell = cv2.resize(frame, (960, 540), interpolation=cv2.INTER_AREA)
+        grid = np.zeros((1080, 1920, 3), np.uint8)
+        grid[:540, :960], grid[:540, 960:], grid[540:, 480:1440] = cell, cell, cell
+        writer.write(grid)
+    writer.release()
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="run on the CPU even where CUDA is available")
@@ -129,6 +150,7 @@ def main() -> int:
     print(f"ONNX Runtime providers available: {', '.join(available)}; "
           + ("asking for CUDA" if cuda else "CUDA not available: running on the CPU" if not args.cpu
              else "--cpu: running on the CPU"))
+    sources = [*SOURCES, six_people_clip(Path(tempfile.mkdtemp()))]
     base = PipelineSettings(preset=args.preset, providers=("cuda", "cpu") if cuda else ("cpu",))
     rows, report = [], {"cuda": cuda, "runs": [], "per_call": []}
     try:
@@ -143,7 +165,7 @@ def main() -> int:
                         f"{'on' if binding else 'off'}"
                 print(f"{label}:")
                 described = describe(models, cuda)
-                for source in SOURCES:
+                for source in sources:
                     row = bench_file(str(source), settings, args.frames, models)
                     row.preset = f"{args.preset} {label}"
                     rows.append(row)
