@@ -87,7 +87,7 @@ class EngineStatus:
 
 def _models_key(settings: PipelineSettings) -> tuple:
     return (settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on,
-            settings.landmark_model, settings.refine)
+            settings.landmark_model, settings.refine, settings.gpu_precision)
 
 
 def _without_signals(start: Callable[[], None]) -> None:

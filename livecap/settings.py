@@ -12,6 +12,7 @@ from pathlib import Path
 from livecap.camera import read_calibration
 from livecap.errors import LivecapError
 from livecap.models.catalog import CATALOG_FILE, ModelCatalog
+from livecap.models.runtime import GPU_PRECISIONS
 
 DEFAULT_SMOOTHING = 0.5
 HEIGHT_RANGE_M = (0.5, 2.6)  # a person's standing height, for every setting that takes one
@@ -168,6 +169,14 @@ def check_landmark_model(value) -> str | None:
     return name if name in LANDMARK_MODELS else short
 
 
+def check_gpu_precision(value) -> str:
+    """'auto' (float16 variants where CUDA runs) or 'float32'; empty -> auto."""
+    text = str(value or "auto").strip().lower()
+    if text not in GPU_PRECISIONS:
+        raise LivecapError(f"unknown GPU precision '{value}': choose {' or '.join(GPU_PRECISIONS)}")
+    return text
+
+
 def check_providers(value) -> tuple[str, ...] | None:
     """'cuda,cpu' or a list -> ('cuda', 'cpu'); empty -> automatic (None)."""
     if value is None:
@@ -190,6 +199,7 @@ class PipelineSettings:
     face: bool | None = None  # a face for every person (mesh, head rotation, expressions); None: the preset's default
     landmark_model: str | None = None  # a landmark model chosen explicitly (LANDMARK_MODELS); None: the preset's
     refine: bool = False  # a file's take refined after capture (livecap.refine): its own landmark model rule
+    gpu_precision: str = "auto"  # auto: float16 variants where CUDA runs (when installed); float32: never
 
     @property
     def preset_spec(self) -> Preset:
@@ -221,4 +231,5 @@ class PipelineSettings:
         a run without them stay as they were)."""
         return {"smoothing": self.smoothing, "height": self.height, **({"hands": True} if hands else {}),
                 **({"face": True} if face else {}),
-                **({"landmark_model": self.landmark_model} if self.landmark_model else {})}
+                **({"landmark_model": self.landmark_model} if self.landmark_model else {}),
+                **({"gpu_precision": self.gpu_precision} if self.gpu_precision != "auto" else {})}

@@ -63,6 +63,24 @@ def _providers() -> list[str]:
         return [f"  {exc}"]
 
 
+def _gpu_precision(config_path: Path) -> list[str]:
+    """Whether float16 variants would run where CUDA runs: the setting and the variants installed."""
+    try:
+        from livecap.app.config import read_config
+        from livecap.models.catalog import ModelCatalog
+
+        setting = read_config(config_path, False).get("pipeline", {}).get("gpu_precision", "auto")
+        catalog = ModelCatalog()
+        variants = [f"{e.name} ({catalog.status(e.name).state})" for e in catalog.entries.values()
+                    if e.precision == "float16"]
+        if str(setting).lower() == "float32":
+            return ["  float32 everywhere (gpu_precision = \"float32\" in the config)"]
+        return ["  float16 variants, used only where CUDA runs: " + (", ".join(variants) or
+                "none installed (python tools/fp16_models.py installs them); float32 runs")]
+    except Exception as exc:  # noqa: BLE001
+        return [f"  cannot check the GPU precision: {exc}"]
+
+
 def _cameras() -> list[str]:
     try:
         from livecap.sources import list_cameras
@@ -89,6 +107,7 @@ def report(config_path: Path) -> str:
         ("packages", _packages()),
         ("models", _models()),
         ("execution providers", _providers()),
+        ("GPU precision", _gpu_precision(config_path)),
         ("cameras", _cameras()),
         ("display", _display()),
         ("config", [f"  {config_path} ({'present' if config_path.exists() else 'absent: defaults'})"]),

@@ -10,8 +10,9 @@ import dataclasses
 from pathlib import Path
 
 from livecap.errors import LivecapError
-from livecap.settings import (DEFAULT_SMOOTHING, PipelineSettings, check_calibration, check_fov_degrees, check_height,
-                              check_landmark_model, check_model_dir, check_providers, check_smoothing)
+from livecap.settings import (DEFAULT_SMOOTHING, PipelineSettings, check_calibration, check_fov_degrees,
+                              check_gpu_precision, check_height, check_landmark_model, check_model_dir, check_providers,
+                              check_smoothing)
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 from livecap.sinks.bvh.writer import UNIT_SCALE, check_order
 from livecap.sinks.osc.kinds import KINDS, LOOPBACK, STREAM_RATE, Setting, StreamKind, stream_dests, stream_sinks
@@ -34,6 +35,9 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
                         help="user model directory (default: $LIVECAP_MODEL_DIR or ~/.local/share/livecap/models)")
     parser.add_argument("--providers", type=lambda text: list(check_providers(text) or []),
                         help="ONNX Runtime execution providers in order, e.g. cuda,cpu (default: automatic)")
+    parser.add_argument("--gpu-precision", type=checked_type(check_gpu_precision, "auto|float32"),
+                        help="auto (default): a model's float16 variant where CUDA runs it and one is installed "
+                             "(tools/fp16_models.py); float32: never")
 
 
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +100,8 @@ def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
                                 fov=args.fov, calibration=args.calibration, height=args.height,
                                 providers=tuple(providers) if providers else None, model_dir=args.model_dir,
                                 hands=getattr(args, "hands", None), face=getattr(args, "face", None),
-                                landmark_model=getattr(args, "landmark_model", None))
+                                landmark_model=getattr(args, "landmark_model", None),
+                                gpu_precision=getattr(args, "gpu_precision", None) or "auto")
     refine = getattr(args, "causal", True) is False and not getattr(args, "stills", False)
     return dataclasses.replace(settings, refine=refine)
 

@@ -25,7 +25,8 @@ class ModelCache:
 
     def get(self, config: EngineConfig) -> PipelineModels:
         settings = config.pipeline
-        key = (settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on)
+        key = (settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on,
+               settings.gpu_precision)
         with self._lock:
             if key not in self._models:
                 self._models[key] = PipelineModels.load(settings)

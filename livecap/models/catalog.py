@@ -52,6 +52,8 @@ class ModelEntry:
     license: str = ""
     origin: str = ""
     shipped: bool = False
+    variant_of: str = ""  # the model whose variant this is (same inputs and outputs), e.g. a float16 one for GPUs
+    precision: str = "float32"  # of its weights and arithmetic: float32, float16
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ def _read_catalog(folder: Path, shipped: bool) -> list[ModelEntry]:
         items = json.loads(path.read_text(encoding="utf-8"))["models"]
         return [ModelEntry(name=m["name"], path=folder / m["file"], sha256=m.get("sha256", ""),
                            role=m.get("role", ""), format=m.get("format", ""), license=m.get("license", ""),
-                           origin=m.get("origin", ""), shipped=shipped) for m in items]
+                           origin=m.get("origin", ""), shipped=shipped, variant_of=m.get("variant_of", ""),
+                           precision=m.get("precision", "float32")) for m in items]
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"model catalog {path} is not valid ({exc}): fix or remove it") from None
 
@@ -126,6 +129,13 @@ class ModelCatalog:
             state = "unverified" if not entry.sha256 else ("ok" if actual == entry.sha256 else "altered")
             self._verified[key] = ModelStatus(entry, state, stat.st_size, actual)
         return self._verified[key]
+
+    def float16_variant(self, name: str) -> ModelEntry | None:
+        """The present, intact float16 variant of model `name`, if the catalog lists one."""
+        for entry in self.entries.values():
+            if entry.variant_of == name and entry.precision == "float16" and self.status(entry.name).usable:
+                return entry
+        return None
 
     def entry(self, name: str) -> ModelEntry:
         if name in self.entries:

@@ -24,7 +24,7 @@ from livecap.models.blazepose import BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog, ModelEntry
 from livecap.models.face import FaceMeshLandmarker
 from livecap.models.hands import MediaPipeHandLandmarker
-from livecap.models.runtime import OnnxModel, RuntimeOptions
+from livecap.models.runtime import RuntimeOptions, load_model
 from livecap.types import Landmarks, Roi
 
 
@@ -70,8 +70,8 @@ def load_landmarker(catalog: ModelCatalog, name: str, role: str, options: Runtim
                 raise ModelError(f"model '{part_name}' has format '{part_entry.format}', which the {role} wrapper "
                                  f"does not read as its {part} model (known: {wanted or 'none'}): fix the format "
                                  f"in its catalog entry")
-            loaded[part] = OnnxModel(part_entry.path, options)
-    return wrapper(OnnxModel(entry.path, options), **loaded)
+            loaded[part] = load_model(catalog, part_entry, options)
+    return wrapper(load_model(catalog, entry, options), **loaded)
 
 
 def _entry_for(catalog: ModelCatalog, name: str, role: str) -> ModelEntry:

@@ -7,7 +7,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from livecap.errors import ModelError, RuntimeMissingError
+from livecap.models.catalog import ModelCatalog, ModelEntry
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +53,24 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+# where IO binding puts a model's outputs, per provider that runs it (the first of the session's providers)
+OUTPUT_DEVICES = {"CUDAExecutionProvider": "cuda", "CPUExecutionProvider": "cpu"}
+GPU_PRECISIONS = ("auto", "float32")
+
+
 @dataclass
 class RuntimeOptions:
     providers: list[str] | None = None  # None: automatic
     intra_op_threads: int = 0  # 0: one per core this process may use
+    io_binding: bool | None = None  # None: where CUDA runs the model (on the CPU it measured no faster)
+    gpu_precision: str = "auto"  # auto: a model's float16 variant where CUDA runs it; float32: never
 
 
 class OnnxModel:
     """An ONNX Runtime session together with the providers it really runs on."""
 
-    def __init__(self, path: Path, options: RuntimeOptions | None = None):
+    def __init__(self, path: Path, options: RuntimeOptions | None = None, precision: str = "float32"):
+        """`precision`: that of the file's weights, for the record (its inputs and outputs are float32 always)."""
         options = options or RuntimeOptions()
         ort = import_onnxruntime()
         available = ort.get_available_providers()
@@ -83,7 +94,7 @@ class OnnxModel:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"model file {path} cannot be loaded by ONNX Runtime ({first_line[:200]}): "
                              f"replace the file") from None
-        self.path = path
+        self.path, self.precision = path, precision
         self.providers = self.session.get_providers()
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
@@ -92,10 +103,42 @@ class OnnxModel:
             log.warning("%s is installed but %s runs on %s: its libraries (CUDA / cuDNN) were not found; "
                         "see GPU in docs/configuration.md", ", ".join(fell_back), path.name,
                         ", ".join(self.providers))
+        binding = self.providers[0] == "CUDAExecutionProvider" if options.io_binding is None else options.io_binding
+        self.io_binding = bool(binding and self.providers[0] in OUTPUT_DEVICES)
 
     @property
     def on_gpu(self) -> bool:
         return any(p in GPU_PROVIDERS for p in self.providers)
 
-    def run(self, outputs: list[str] | None, feeds: dict):
-        return self.session.run(outputs, feeds)
+    @property
+    def on_cuda(self) -> bool:
+        return "CUDAExecutionProvider" in self.providers
+
+    def run(self, outputs: list[str] | None, feeds: dict) -> list[np.ndarray]:
+        return self.run_bound(outputs, feeds) if self.io_binding else self.session.run(outputs, feeds)
+
+    def run_bound(self, outputs: list[str] | None, feeds: dict) -> list[np.ndarray]:
+        """session.run through IO binding: the inputs bound from host memory, the outputs allocated on the device
+        that ran the model and copied back to the host after the run, in one step. On CUDA this is untested here
+        (no GPU was lent): tools/gpu_bench.py measures it against the plain call."""
+        binding = self.session.io_binding()
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, np.ascontiguousarray(value))
+        for name in outputs or self.output_names:
+            binding.bind_output(name, OUTPUT_DEVICES[self.providers[0]])
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
+
+
+def load_model(catalog: ModelCatalog, entry: ModelEntry, options: RuntimeOptions) -> OnnxModel:
+    """The model of `entry`, or its float16 variant where the catalog has an intact one, CUDA really runs it and
+    `options` allow it (their inputs and outputs are the same float32: the wrappers do not change)."""
+    variant = catalog.float16_variant(entry.name) if options.gpu_precision == "auto" else None
+    available = import_onnxruntime().get_available_providers()
+    if variant is not None and "CUDAExecutionProvider" in resolve_providers(options.providers, available):
+        model = OnnxModel(variant.path, options, precision="float16")
+        if model.on_cuda:
+            return model
+        log.warning("%s: CUDA did not take it (%s), so its float32 model runs", variant.path.name,
+                    ", ".join(model.providers))
+    return OnnxModel(entry.path, options)

@@ -23,7 +23,7 @@ from livecap.models.landmarker import Landmarker, load_landmarker
 from livecap.models.face import BlazeFaceDetector
 from livecap.models.movenet import MAX_PEOPLE, MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.nanodet import NanoDetPersonDetector
-from livecap.models.runtime import OnnxModel, RuntimeOptions
+from livecap.models.runtime import RuntimeOptions, load_model
 from livecap.pose.contact import FootContacts, joints_in_contact
 from livecap.pose.face import CloseUps, FaceStage, PersonFace
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
@@ -54,17 +54,19 @@ class PipelineModels:
         """The preset's models, from the user's model folder or the shipped ones; ONNX Runtime's threads per
         model (0: its default, one per core), fewer where several pipelines share the cores (`livecap batch`)."""
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
-        options = RuntimeOptions(list(settings.providers) if settings.providers else None, intra_op_threads)
-        detector = OnnxModel(catalog.require(preset.detector_model).path, options)
+        options = RuntimeOptions(list(settings.providers) if settings.providers else None, intra_op_threads,
+                                 gpu_precision=settings.gpu_precision)
+        model = lambda name: load_model(catalog, catalog.require(name), options)  # noqa: E731
+        detector = model(preset.detector_model)
         body = settings.landmark_model_for(detector.on_gpu)
         landmarker = load_landmarker(catalog, body, "landmarks", options)
         if landmarker.scheme.coco17 is None:
             raise ModelError(f"landmark model '{body}' gives no COCO-17 points ({landmarker.scheme.name}), which "
                              f"tracking needs: choose a body landmark model")
         hands = load_landmarker(catalog, preset.hand_model, "hands", options) if settings.hands_on else None
-        refiner = (MoveNetSinglePose(OnnxModel(catalog.require(preset.refiner_model).path, options))
+        refiner = (MoveNetSinglePose(model(preset.refiner_model))
                    if preset.refiner_model else None)
-        crowd = NanoDetPersonDetector(OnnxModel(catalog.require(preset.crowd_model).path, options))
+        crowd = NanoDetPersonDetector(model(preset.crowd_model))
         second = (load_landmarker(catalog, preset.second_landmark_model, "landmarks", options)
                   if preset.second_landmark_model else None)
         if second is not None and second.scheme is not landmarker.scheme:
@@ -77,13 +79,21 @@ class PipelineModels:
             if face.scheme is not FACE478:
                 raise ModelError(f"face model '{mesh_model}' gives {face.scheme.name} points, not the face mesh's "
                                  f"{FACE478.name} the face stage reads: choose a face mesh model")
-            face_detector = BlazeFaceDetector(OnnxModel(catalog.require(detector_model).path, options))
+            face_detector = BlazeFaceDetector(model(detector_model))
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second,
                    face, face_detector)
 
     @property
     def providers(self) -> list[str]:
         return self.landmarker.model.providers
+
+    @property
+    def precision(self) -> dict[str, str]:
+        """Each running model's weights' precision (float16: a GPU variant), by what it does."""
+        parts = {"people": self.people, "landmarks": self.landmarker, "hands": self.hands, "refiner": self.refiner,
+                 "crowd": self.crowd, "second_landmarks": self.second_landmarker, "face": self.face,
+                 "face_detector": self.face_detector}
+        return {role: part.model.precision for role, part in parts.items() if part is not None}
 
 
 @dataclass
@@ -148,7 +158,7 @@ class PosePipeline:
         """What every sink is told before the first frame."""
         return StreamInfo(source, width, height, fps, self.camera, self.settings.preset, self.models.providers,
                           self.settings.record(hands=self.hands is not None, face=self.faces is not None),
-                          self.models.landmarker.scheme.name)
+                          self.models.landmarker.scheme.name, precision=self.models.precision)
 
     def process(self, frame: Frame) -> FrameResult:
         clock = time.perf_counter()

@@ -42,7 +42,7 @@ def header_record(info: StreamInfo, **extra) -> dict:
               "fps": round(info.fps, 4), "camera": info.camera.to_dict(),
               "skeleton": skeleton.header(info.settings.get("hands", False), info.settings.get("face", False)),
               "landmarks": info.landmarks, "preset": info.preset, "providers": info.providers,
-              "settings": info.settings, "refined": info.refined}
+              "settings": info.settings, "refined": info.refined, "precision": info.precision}
     record.update(extra)
     return record
 
