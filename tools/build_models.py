@@ -19,8 +19,8 @@ network access to npm and PyPI, and ~2 GB of disk for the throwaway venv.
 5. Compare the uncut conversions with reference files, if given (SHA256SUMS,
    and if the bytes differ, the outputs on the same inputs).
 6. Cut the landmark graphs to the outputs livecap uses, with a symbolic batch
-   dimension, and check them. Which outputs: each model's "outputs" in
-   models/catalog.json, the one place that names them.
+   dimension and PRelu as Relu + Min (same numbers, twice as fast), and check
+   them. Which outputs: each model's "outputs" in models/catalog.json.
 7. Store the newer models' weights as the float16 values the packages hold
    (a Cast to float32 after each): half the file, bit-identical outputs.
 8. Write the models, their license texts and a NOTICE into --out, and update

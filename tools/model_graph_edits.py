@@ -1,5 +1,6 @@
 """Edits of converted ONNX graphs for tools/build_models.py, run in its build venv by model_build_steps.py: cutting
-a graph to the outputs livecap uses with a symbolic batch, and storing float16 weights as float16."""
+a graph to the outputs livecap uses with a symbolic batch (and its PRelus spelled as onnxruntime runs them fast), and
+storing float16 weights as float16."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,35 @@ def step_cut(src: str, dst: str, input_name: str, outputs: str) -> None:
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
     del model.graph.value_info[:]
     _batch_free_output_reshapes(model.graph)
+    prelu_as_relu(model.graph)
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, dst)
+
+
+def prelu_as_relu(graph) -> int:
+    """Each PRelu(x, slope) as Relu(x) + slope * Min(x, 0): the same numbers bit for bit (x where x >= 0, else the
+    same product slope * x plus 0), in half the CPU time: onnxruntime (1.32) has no fast PRelu and takes each one's
+    feature map out of its blocked conv layout and back (the face mesh: 23 PRelus, half its time; 4.3 -> 2.3 ms a
+    crop, the iris model 4.2 -> 2.7). Max(x, slope * x) would be cheaper but is wrong where a slope exceeds 1 (these
+    have up to 1.54). Returns how many were rewritten."""
+    from onnx import helper, numpy_helper
+    zero = "prelu_zero"
+    nodes, rewritten = [], 0
+    for node in graph.node:
+        if node.op_type != "PRelu":
+            nodes.append(node)
+            continue
+        (x, slope), y, name = node.input, node.output[0], node.name or f"prelu_{rewritten}"
+        nodes += [helper.make_node("Relu", [x], [f"{name}_positive"], name=f"{name}_relu"),
+                  helper.make_node("Min", [x, zero], [f"{name}_negative"], name=f"{name}_min"),
+                  helper.make_node("Mul", [f"{name}_negative", slope], [f"{name}_scaled"], name=f"{name}_mul"),
+                  helper.make_node("Add", [f"{name}_positive", f"{name}_scaled"], [y], name=f"{name}_add")]
+        rewritten += 1
+    if rewritten:
+        del graph.node[:]
+        graph.node.extend(nodes)
+        graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
+    return rewritten
 
 
 def _batch_free_output_reshapes(graph) -> None:
