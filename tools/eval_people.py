@@ -221,8 +221,8 @@ class TracingTracker(PoseTracker):
         super().__init__(*args, **kwargs)
         self.log: list[str] = []
 
-    def propose(self, detections, crowd=None):
-        candidates = super().propose(detections, crowd)
+    def propose(self, detections, crowd=None, local=False):
+        candidates = super().propose(detections, crowd, local)
         if detections is None:
             self.log.append("no detector run")
             return candidates

@@ -40,8 +40,8 @@ class RecordingTracker(PoseTracker):
         super().__init__(*args, **kwargs)
         self.log: list[FrameLog] = []
 
-    def propose(self, detections, crowd=None):
-        candidates = super().propose(detections, crowd)
+    def propose(self, detections, crowd=None, local=False):
+        candidates = super().propose(detections, crowd, local)
         self.log.append(FrameLog(detections, crowd))
         self._sources = [_source(c, detections, crowd) for c in candidates]
         return candidates
