@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tools")]
@@ -52,7 +53,12 @@ def measure(video: Path, preset: str, images: list, reference: list) -> dict:
     pipeline.warm_up(images[0].shape[1], images[0].shape[0])
     calls, times = Counter(), Counter()
     models = pipeline.models
-    models.people.run = counted(calls, times, lambda image, side: f"movenet@{side}", models.people.run)
+    whole = images[0].shape
+
+    def label(image, side):
+        return f"movenet@{side}" if image.shape == whole else f"region@{side}"
+
+    models.people.run = counted(calls, times, label, models.people.run)
     if models.crowd is not None:
         crowd = models.crowd
         models.crowd = counted(calls, times, "nanodet", crowd)
@@ -75,6 +81,57 @@ def measure(video: Path, preset: str, images: list, reference: list) -> dict:
             "runs": dict(sorted(calls.items())), "run_ms": {k: round(v / n, 2) for k, v in sorted(times.items())}}
 
 
+def median_ms(call, repeat: int = 7) -> float:
+    call()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times))
+
+
+def modelled(rows: list[dict]) -> None:
+    """Detect milliseconds a frame from the run counts alone, each run priced by the median of 7 calls on that
+    input size timed here, one after another: comparable across runs made at different loads of a shared
+    machine. A region run (an input side not among the preset's) is priced as a square of its long side."""
+    from livecap.models.catalog import ModelCatalog
+    from livecap.models.movenet import MoveNetMultiPose, letterbox_shape
+    from livecap.models.nanodet import NanoDetPersonDetector
+    from livecap.models.runtime import OnnxModel
+
+    catalog = ModelCatalog()
+    movenet = MoveNetMultiPose(OnnxModel(catalog.require("movenet_multipose_lightning").path))
+    nanodet = NanoDetPersonDetector(OnnxModel(catalog.require("nanodet_g").path))
+    sizes = {"vtest.avi": (576, 768), "two_people_1080p.mp4": (1080, 1920), "basketball_240p.mp4": (240, 426),
+             "armwrestling_truncated.mp4": (256, 340)}
+    prices: dict[tuple, float] = {}
+
+    def price(shape: tuple[int, int], side: int) -> float:
+        scale, pad_w, pad_h = letterbox_shape(shape[1], shape[0], side)
+        if (pad_h, pad_w) not in prices:
+            image = np.random.default_rng(0).integers(0, 255, (*shape, 3), np.uint8)
+            prices[(pad_h, pad_w)] = median_ms(lambda: movenet.run(image, side))
+        return prices[(pad_h, pad_w)]
+
+    nanodet_ms = median_ms(lambda: nanodet(np.zeros((576, 768, 3), np.uint8)))
+    whole = (256, 384, 512, 640)
+    for row in rows:
+        total = 0.0
+        for label, count in row["runs"].items():
+            if label == "nanodet":
+                total += count * nanodet_ms
+                continue
+            side = int(label.split("@")[1])
+            region = label.startswith("region") or side not in whole  # older rows named every run movenet@
+            shape = (side, side) if region else sizes[row["video"]]
+            total += count * price(shape, side)
+        print(f"{row['label']} | {row['video']} | {row['preset']} | modelled detect {total / row['frames']:.2f} ms a "
+              f"frame | recall {row['recall']} | people a frame {row['people_per_frame']}", flush=True)
+    print(f"prices (ms a call): nanodet {nanodet_ms:.1f}; movenet " +
+          ", ".join(f"{h}x{w} {ms:.1f}" for (h, w), ms in sorted(prices.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", nargs="+", default=list(bp.DEV_VIDEOS))
@@ -83,7 +140,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/peopleeval/cache"))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--label", default="")
+    parser.add_argument("--price", type=Path, nargs="+", help="rows (--json) to price by run counts (modelled)")
     args = parser.parse_args()
+    if args.price:
+        modelled([row for path in args.price for row in json.loads(path.read_text())])
+        return
     rows = []
     for name in args.videos:
         limit = args.vtest_frames if name == "vtest.avi" else None
