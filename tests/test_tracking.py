@@ -174,13 +174,13 @@ def test_a_drifted_track_restarts_on_the_nearest_detection_not_the_best_scored_o
 
 
 def test_a_lost_person_is_looked_for_again_soon_and_only_where_they_can_be_found_again():
-    """A 2000 x 1000 image, person 2 (about 300 px tall) lost at x = 1500, person 1 followed at x = 100."""
+    """A 4000 x 2000 image, person 2 (about 300 px tall) lost at x = 1500, person 1 followed at x = 100."""
     tracker = PoseTracker(TrackerSettings(detect_every=8, max_missed=60))
     tracker.update(tracker.propose(_detections_at(100, 1500)), [_landmarks_at(100), _landmarks_at(1500)])
     asked, local, regions = [], [], []
     for _ in range(18):  # person 2 is not seen again; the detector finds person 1 only
         asked.append(tracker.needs_detection())
-        found = tracker.search_regions(2000, 1000) if asked[-1] else None
+        found = tracker.search_regions(4000, 2000) if asked[-1] else None
         local.append(found is not None)
         regions.append(found)
         candidates = tracker.propose(_detections_at(100) if asked[-1] else None, local=local[-1])
@@ -197,15 +197,15 @@ def test_a_lost_person_is_looked_for_again_soon_and_only_where_they_can_be_found
     assert box[0] > 100 + 25  # not where person 1 is followed
 
 
-def test_lost_people_are_sought_in_the_whole_image_when_their_regions_would_cover_half_of_it():
+def test_lost_people_are_sought_in_the_whole_image_when_their_regions_would_cover_a_quarter_of_it():
     tracker = PoseTracker(TrackerSettings(detect_every=8))
     tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
     tracker.update(tracker.propose(None), [_landmarks_at(100), _landmarks_at(300, presence=0.0)])
     assert tracker.needs_detection()
-    assert tracker.search_regions(2000, 1000) is not None
-    assert tracker.search_regions(600, 500) is None  # a region 3.2 bodies wide is most of a small image
+    assert tracker.search_regions(4000, 2000) is not None
+    assert tracker.search_regions(1000, 800) is None  # a region 3.2 bodies wide is much of a small image
     tracker.update(tracker.propose(None), [_landmarks_at(100, presence=0.0)])
-    assert tracker.search_regions(2000, 1000) is None  # no one followed: anyone may be anywhere
+    assert tracker.search_regions(4000, 2000) is None  # no one followed: anyone may be anywhere
 
 
 def test_a_persons_box_spans_the_crown_and_the_limbs_outline():

@@ -30,6 +30,7 @@ from livecap.types import Candidate, Landmarks, PeopleDetections, SearchRegion
 
 CONFIDENT_LANDMARK = 0.5  # a landmark at least this visible is seen, not guessed
 NO_MATCH_COST = 1e6  # finite, so linear_sum_assignment never finds the matrix infeasible
+LOCAL_SEARCH_AREA = 0.25  # lost people are sought locally while their regions cover less of the image (search_regions)
 REFERENCE_FPS = 30.0  # the frame rate that periods counted in frames (TrackerSettings.detect_every) are counted at
 
 
@@ -115,12 +116,15 @@ class PoseTracker:
         """Where a run that needs_detection asks for looks in an image of this size: None for the whole image (on
         its schedule, when no one is followed, or for a body no track explained); else only around the people lost
         lately, as far as a detection can lie and still continue them (livecap.pose.search). Anyone a whole-image
-        run would find outside these regions could only be a newcomer, whom the scheduled runs look for. Regions
-        that cover half the image or more save little: the whole image is searched instead, as on the schedule."""
+        run would find outside these regions could only be a newcomer, whom the scheduled runs look for. A whole-
+        image run does more (it finds newcomers anywhere, takes the larger input sizes in turn, restarts drifted
+        tracks, runs the box detector where six are seen), so it is given up only where the regions cost a small
+        part of it: under a quarter of the image (MoveNet's time grows with its input's area), as for a street's
+        small people (on armwrestling's 340 x 256, local searches of up to half the image cost 0.016 of recall)."""
         if self._whole_image_due():
             return None
         regions = merged_regions([where_found_again(t, self.settings, width, height) for t in self._sought()])
-        return None if sum(box_area(r.box) for r in regions) >= 0.5 * width * height else regions
+        return None if sum(box_area(r.box) for r in regions) >= LOCAL_SEARCH_AREA * width * height else regions
 
     # ------------------------------------------------------------------ detections -> crops
 
