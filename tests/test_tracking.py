@@ -175,7 +175,7 @@ def test_a_drifted_track_restarts_on_the_nearest_detection_not_the_best_scored_o
 
 def test_a_lost_person_is_looked_for_again_soon_and_only_where_they_can_be_found_again():
     """A 4000 x 2000 image, person 2 (about 300 px tall) lost at x = 1500, person 1 followed at x = 100."""
-    tracker = PoseTracker(TrackerSettings(detect_every=8, max_missed=60))
+    tracker = PoseTracker(TrackerSettings(detect_every=8, max_missed=60, search_lost_locally=True))
     tracker.update(tracker.propose(_detections_at(100, 1500)), [_landmarks_at(100), _landmarks_at(1500)])
     asked, local, regions = [], [], []
     for _ in range(18):  # person 2 is not seen again; the detector finds person 1 only
@@ -198,7 +198,7 @@ def test_a_lost_person_is_looked_for_again_soon_and_only_where_they_can_be_found
 
 
 def test_lost_people_are_sought_in_the_whole_image_when_their_regions_would_cover_a_quarter_of_it():
-    tracker = PoseTracker(TrackerSettings(detect_every=8))
+    tracker = PoseTracker(TrackerSettings(detect_every=8, search_lost_locally=True))
     tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
     tracker.update(tracker.propose(None), [_landmarks_at(100), _landmarks_at(300, presence=0.0)])
     assert tracker.needs_detection()

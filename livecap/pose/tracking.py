@@ -121,7 +121,7 @@ class PoseTracker:
         tracks, runs the box detector where six are seen), so it is given up only where the regions cost a small
         part of it: under a quarter of the image (MoveNet's time grows with its input's area), as for a street's
         small people (on armwrestling's 340 x 256, local searches of up to half the image cost 0.016 of recall)."""
-        if self._whole_image_due():
+        if self._whole_image_due() or not self.settings.search_lost_locally:
             return None
         regions = merged_regions([where_found_again(t, self.settings, width, height) for t in self._sought()])
         return None if sum(box_area(r.box) for r in regions) >= LOCAL_SEARCH_AREA * width * height else regions
