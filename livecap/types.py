@@ -44,6 +44,15 @@ class PeopleDetections:
 
 
 @dataclass(frozen=True)
+class SearchRegion:
+    """Part of the image where the people detector looks for someone lost (livecap.pose.tracking), and the body
+    size it looks for there, which sets the detector's input scale."""
+
+    box: np.ndarray  # x1, y1, x2, y2 in image pixels
+    body_size: float  # pixels: the smallest body sought in it
+
+
+@dataclass(frozen=True)
 class Roi:
     """A square, rotated region of the image that a landmark crop is taken from."""
 

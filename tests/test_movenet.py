@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+from conftest import VTEST
+from livecap.models.catalog import ModelCatalog
 from livecap.models.movenet import MoveNetMultiPose, decode_movenet, letterbox_shape
+from livecap.models.runtime import OnnxModel
+from livecap.types import SearchRegion
 
 
 def test_movenet_decoding_undoes_the_letterbox():
@@ -41,3 +46,25 @@ def test_movenet_input_size_on_video_follows_the_smallest_person():
     assert [detector.side_for_run(340, 256, i, 80.0) for i in range(4)] == [384, 512, 384, 512]
     # a 50 px pedestrian in a 768 x 576 street: 512 is the most there is, every run
     assert [detector.side_for_run(768, 576, i, 50.0) for i in range(4)] == [512] * 4
+
+
+def test_a_region_search_finds_the_person_there_in_image_pixels_and_drops_those_its_edges_cut():
+    """vtest frame 250, the pedestrian at (397, 278) about 90 px tall: sought in a region 3.2 bodies wide around
+    them, at the scale the whole image's run shows them (512 of 768), found where the whole image's run finds them;
+    nothing the region's edges cut is returned."""
+    capture = cv2.VideoCapture(str(VTEST))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 250)
+    frame = cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2RGB)
+    capture.release()
+    detector = MoveNetMultiPose(OnnxModel(ModelCatalog(user_dir="/nonexistent").require("movenet_multipose_lightning")
+                                          .path), (256, 384, 512))
+    whole = detector.run(frame, 512)
+    region = SearchRegion(np.array([397 - 144, 278 - 144, 397 + 144, 278 + 144], np.float32), 90.0)
+    found = detector.search(frame, region)
+
+    def around(boxes: np.ndarray) -> np.ndarray:
+        return boxes[(boxes[:, 0] <= 397) & (397 <= boxes[:, 2]) & (boxes[:, 1] <= 278) & (278 <= boxes[:, 3])]
+
+    assert len(around(found.boxes)) == 1
+    assert np.allclose(around(found.boxes)[0], around(whole.boxes)[0], atol=8)
+    assert np.all(found.boxes[:, :2] > region.box[:2]) and np.all(found.boxes[:, 2:] < region.box[2:])

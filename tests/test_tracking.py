@@ -173,18 +173,39 @@ def test_a_drifted_track_restarts_on_the_nearest_detection_not_the_best_scored_o
     assert np.array_equal(candidates[1].detection_keypoints, far_first.keypoints[0])
 
 
-def test_a_lost_person_is_looked_for_again_soon_while_recently_lost():
-    tracker = PoseTracker(TrackerSettings(detect_every=8, max_missed=60))
-    tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
-    asked = []
+def test_a_lost_person_is_looked_for_again_soon_and_only_where_they_can_be_found_again():
+    """A 4000 x 2000 image, person 2 (about 300 px tall) lost at x = 1500, person 1 followed at x = 100."""
+    tracker = PoseTracker(TrackerSettings(detect_every=8, max_missed=60, search_lost_locally=True))
+    tracker.update(tracker.propose(_detections_at(100, 1500)), [_landmarks_at(100), _landmarks_at(1500)])
+    asked, local, regions = [], [], []
     for _ in range(18):  # person 2 is not seen again; the detector finds person 1 only
         asked.append(tracker.needs_detection())
-        candidates = tracker.propose(_detections_at(100) if asked[-1] else None)
-        tracker.update(candidates, [_landmarks_at(100) if c.track_id == 1 else _landmarks_at(300, presence=0.0)
+        found = tracker.search_regions(4000, 2000) if asked[-1] else None
+        local.append(found is not None)
+        regions.append(found)
+        candidates = tracker.propose(_detections_at(100) if asked[-1] else None, local=local[-1])
+        tracker.update(candidates, [_landmarks_at(100) if c.track_id == 1 else _landmarks_at(1500, presence=0.0)
                                     for c in candidates])
-    # at once after the loss (frame 1), then after two frames without (a quarter period) while lost for at most
-    # a period (8 frames), then on the period again
-    assert [i for i, a in enumerate(asked) if a] == [1, 4, 7, 16]
+    # at once after the loss (frame 1), then after two frames without (a quarter period) while lost for at most a
+    # period (8 frames): only around the lost person; the whole image on the period, which those runs do not move
+    assert [i for i, a in enumerate(asked) if a] == [1, 4, 7, 8, 17]
+    assert [i for i, a in enumerate(local) if a] == [1, 4, 7]
+    box = regions[1][0].box
+    # any detection the re-attach gate accepts lies inside: centre within 0.6 body sizes, box up to twice the body
+    lost = tracker.tracks[2]
+    assert box[0] <= 1500 - 1.6 * lost.body_size and box[2] >= 1500 + 1.6 * lost.body_size
+    assert box[0] > 100 + 25  # not where person 1 is followed
+
+
+def test_lost_people_are_sought_in_the_whole_image_when_their_regions_would_cover_a_quarter_of_it():
+    tracker = PoseTracker(TrackerSettings(detect_every=8, search_lost_locally=True))
+    tracker.update(tracker.propose(_detections_at(100, 300)), [_landmarks_at(100), _landmarks_at(300)])
+    tracker.update(tracker.propose(None), [_landmarks_at(100), _landmarks_at(300, presence=0.0)])
+    assert tracker.needs_detection()
+    assert tracker.search_regions(4000, 2000) is not None
+    assert tracker.search_regions(1000, 800) is None  # a region 3.2 bodies wide is much of a small image
+    tracker.update(tracker.propose(None), [_landmarks_at(100, presence=0.0)])
+    assert tracker.search_regions(4000, 2000) is None  # no one followed: anyone may be anywhere
 
 
 def test_a_persons_box_spans_the_crown_and_the_limbs_outline():

@@ -36,7 +36,8 @@ import people_reference as br  # noqa: E402
 from livecap.models.blazepose import BlazePoseLandmarker  # noqa: E402
 from livecap.models.catalog import ModelCatalog  # noqa: E402
 from livecap.models.runtime import OnnxModel  # noqa: E402
-from livecap.pose.tracking import PoseTracker, box_iou  # noqa: E402
+from livecap.pose.similarity import box_iou  # noqa: E402
+from livecap.pose.tracking import PoseTracker  # noqa: E402
 
 MEDIA = Path(os.environ.get("LIVECAP_MEDIA", REPO.parent / "shared" / "media"))
 SHARED_MODELS = Path(os.environ.get("LIVECAP_SHARED_MODELS", REPO.parent / "shared" / "models"))
@@ -221,8 +222,8 @@ class TracingTracker(PoseTracker):
         super().__init__(*args, **kwargs)
         self.log: list[str] = []
 
-    def propose(self, detections, crowd=None):
-        candidates = super().propose(detections, crowd)
+    def propose(self, detections, crowd=None, local=False):
+        candidates = super().propose(detections, crowd, local)
         if detections is None:
             self.log.append("no detector run")
             return candidates
@@ -239,14 +240,14 @@ class TracingTracker(PoseTracker):
                             f"iou {ious} oks-to-landmarks {oks} {fate}")
         return candidates
 
-    def update(self, candidates, results):
+    def update(self, candidates, results, *args):
         for c, r in zip(candidates, results):
             if c.detection_keypoints is None and c.detection_score > 0:
                 self.log.append(f"crowd box crop for {c.track_id} roi {c.roi}")
             detected = c.detection_keypoints
             same = "" if detected is None else f" same body as its detection {self._same_body(detected, r)}"
             self.log.append(f"crop for {c.track_id} presence {r.presence:.2f}{same}")
-        return super().update(candidates, results)
+        return super().update(candidates, results, *args)
 
 
 def trace_tracker(args) -> None:

@@ -40,17 +40,17 @@ class RecordingTracker(PoseTracker):
         super().__init__(*args, **kwargs)
         self.log: list[FrameLog] = []
 
-    def propose(self, detections, crowd=None):
-        candidates = super().propose(detections, crowd)
+    def propose(self, detections, crowd=None, local=False):
+        candidates = super().propose(detections, crowd, local)
         self.log.append(FrameLog(detections, crowd))
         self._sources = [_source(c, detections, crowd) for c in candidates]
         return candidates
 
-    def update(self, candidates, results):
+    def update(self, candidates, results, *args):
         for c, r, (det, box) in zip(candidates, results, self._sources):
             same = None if c.detection_keypoints is None else self._same_body(c.detection_keypoints, r)
             self.log[-1].crops.append((c.track_id, det, box, float(r.presence), same))
-        return super().update(candidates, results)
+        return super().update(candidates, results, *args)
 
 
 def _source(candidate, detections, crowd) -> tuple[int | None, int | None]:

@@ -6,13 +6,16 @@ import cv2
 import numpy as np
 
 from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix
-from livecap.types import PeopleDetections, Roi
+from livecap.types import PeopleDetections, Roi, SearchRegion
 from livecap.models.runtime import OnnxModel
 
 MAX_PEOPLE = 6  # MoveNet MultiPose's fixed output rows: a run that returns this many may have missed others
 # A person shorter than this in MoveNet's input is often missed: of the dev videos' reference people, 0.23 were
 # found below 32 input pixels, 0.73 at 32-48, 0.87 at 48-64 and 0.88-0.91 above
 MIN_PERSON_INPUT = 64
+# a person whose box comes this close (a share of the region's long side) to a region's edge inside the image is cut
+# by it (MoveNet draws a cut person's box to the cut)
+EDGE_MARGIN = 0.02
 
 def letterbox_shape(width: int, height: int, long_side: int, multiple: int = 32) -> tuple[float, int, int]:
     """Scale factor and padded input size (w, h) that keep the aspect ratio, padding bottom/right."""
@@ -67,6 +70,36 @@ class MoveNetMultiPose:
         height, width = image_rgb.shape[:2]
         return self.run(image_rgb, self.side_for_run(width, height, pass_index, smallest))
 
+    def follow_side(self, width: int, height: int, smallest: float) -> int:
+        """The smallest input size that shows a body `smallest` image pixels tall at least MIN_PERSON_INPUT pixels
+        tall in an image of this size (the largest when none does)."""
+        scale = 1.0 / max(width, height)
+        return next((side for side in self.long_sides if smallest * side * scale >= MIN_PERSON_INPUT),
+                    self.long_sides[-1])
+
+    def search(self, image_rgb: np.ndarray, region: SearchRegion) -> PeopleDetections:
+        """The people in one region of the image, seen at the scale the whole image's run would show its body at
+        (follow_side), so at a cost in proportion to the region's area. A person the region's edge cuts (not the
+        image's) is dropped: the whole image's runs see them whole."""
+        height, width = image_rgb.shape[:2]
+        x1, y1 = (max(0, int(np.floor(v))) for v in region.box[:2])
+        x2, y2 = min(width, int(np.ceil(region.box[2]))), min(height, int(np.ceil(region.box[3])))
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            return PeopleDetections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                                    np.zeros((0, 17, 3), np.float32))
+        scale = self.follow_side(width, height, region.body_size) / max(width, height)
+        found = self.run(image_rgb[y1:y2, x1:x2], max(32, round(max(x2 - x1, y2 - y1) * scale)))
+        offset = np.array([x1, y1, x1, y1], np.float32)
+        boxes, keypoints = found.boxes + offset, found.keypoints.copy()
+        keypoints[..., :2] += offset[:2]
+        cut = [x1 > 0, y1 > 0, x2 < width, y2 < height]  # the region's edges that lie inside the image
+        margin = EDGE_MARGIN * max(x2 - x1, y2 - y1)
+        inside = np.ones(len(boxes), bool)
+        for side, (edge, is_cut) in enumerate(zip((x1, y1, x2, y2), cut)):
+            if is_cut:
+                inside &= (boxes[:, side] - edge >= margin) if side < 2 else (edge - boxes[:, side] >= margin)
+        return PeopleDetections(boxes[inside], found.scores[inside], keypoints[inside])
+
     def side_for_run(self, width: int, height: int, pass_index: int, smallest: float | None) -> int:
         """Every other run, the smallest size that shows the smallest person followed or looked for (`smallest`:
         their height in image pixels) at least MIN_PERSON_INPUT pixels tall (the largest when none does; the first,
@@ -74,11 +107,7 @@ class MoveNetMultiPose:
         than anyone followed (a larger input finds large people about as well). Sizes beyond the image's own are
         used too: upsampled, a small person is found where the native size misses them (armwrestling's
         340 x 256 bystanders: 0.29 of them found at 256, 0.90 at 384)."""
-        follow = self.long_sides[0]
-        if smallest is not None:
-            scale = 1.0 / max(width, height)
-            follow = next((side for side in self.long_sides if smallest * side * scale >= MIN_PERSON_INPUT),
-                          self.long_sides[-1])
+        follow = self.long_sides[0] if smallest is None else self.follow_side(width, height, smallest)
         larger = [side for side in self.long_sides if side > follow]
         if pass_index % 2 == 0 or not larger:
             return follow

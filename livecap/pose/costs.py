@@ -44,9 +44,13 @@ def reattach_cost(box: np.ndarray, track: Track, max_distance: float, size_ratio
     ratio = height / track.body_size
     if not 1 / size_ratio <= ratio <= size_ratio:
         return NO_MATCH
-    predicted = box_centre(track.seen_box) + track.velocity * min(track.missed, 10)
-    distance = float(np.linalg.norm(box_centre(box) - predicted)) / track.body_size
+    distance = float(np.linalg.norm(box_centre(box) - heading(track))) / track.body_size
     return distance if distance <= max_distance else NO_MATCH
+
+
+def heading(track: Track) -> np.ndarray:
+    """Where a lost track's body centre has moved to by now, at its last velocity (for ten frames at most)."""
+    return box_centre(track.seen_box) + track.velocity * min(track.missed, 10)
 
 
 def same_body_by_oks(a: np.ndarray, b: np.ndarray, area: float, same_body_oks: float) -> bool:

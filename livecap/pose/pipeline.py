@@ -178,9 +178,9 @@ class PosePipeline:
             own_camera = self._camera_for_still(rgb.shape[1], rgb.shape[0])
         else:
             self._follow_frame_rate(frame.time)
-        detections, crowd = self._detect(rgb)
+        detections, crowd, local = self._detect(rgb)
         lap("detect")
-        candidates = self.tracker.propose(detections, crowd)
+        candidates = self.tracker.propose(detections, crowd, local)
         results, second = self._landmarks(rgb, candidates, [c.second_model for c in candidates])
         retries = self.tracker.retries(candidates, results)
         if retries:  # crops that found another person's body: again, with that body masked out
@@ -291,21 +291,27 @@ class PosePipeline:
             refined[i] = keypoints
         return refined
 
-    def _detect(self, rgb: np.ndarray) -> tuple[PeopleDetections | None, PeopleDetections | None]:
-        """MoveNet's people and, where a crowd may hide more than its six, the box detector's. A still image gets
-        every MoveNet input size at once; a sequence takes them in turn, one per run."""
+    def _detect(self, rgb: np.ndarray) -> tuple[PeopleDetections | None, PeopleDetections | None, bool]:
+        """MoveNet's people and, where a crowd may hide more than its six, the box detector's; and whether only
+        the regions around lost people were searched. A still image gets every MoveNet input size at once; a
+        sequence takes them in turn, one per whole-image run."""
         if self.stills:
             sides = self.models.people.sides_for(rgb.shape[1], rgb.shape[0])
             runs = [self.models.people.run(rgb, side) for side in sides]
             # no boxes: MoveNet's input sizes merged already pass six people, and on the dev stills the boxes' extra
             # people were unannotated ones (accurate AP 0.507 -> 0.467; 0.489 when only six-person images got them)
-            return merge_people(runs), None
+            return merge_people(runs), None, False
         if not self.tracker.needs_detection():
-            return None, None
+            return None, None, False
+        regions = self.tracker.search_regions(rgb.shape[1], rgb.shape[0])
+        if regions is not None:
+            # a few people lost lately, each sought in a small region: MoveNet's six and the crowd's boxes do there
+            found = [self.models.people.search(rgb, region) for region in regions]
+            return (merge_people(found), None, True) if found else (None, None, False)
         self._detector_runs += 1
         detections = self.models.people(rgb, self._detector_runs - 1, self.tracker.smallest_body())
         return detections, self._crowd(rgb, max(len(detections), len(self.tracker.active())),
-                                       self.settings.preset_spec.crowd_always)
+                                       self.settings.preset_spec.crowd_always), False
 
     def _crowd(self, rgb: np.ndarray, people: int, always: bool) -> PeopleDetections | None:
         """The box detector's people, when asked always or when six people (MoveNet's most) are seen: with fewer,

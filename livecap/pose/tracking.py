@@ -1,7 +1,8 @@
 """Stable person ids across frames (pure: detections and landmarks in, tracks out).
 
-Each tracked person's next crop comes from its own landmarks, as MediaPipe does; the people detector runs on a
-schedule, whenever a track was lost and whenever it saw a body that no track explains. One record is one body:
+Each tracked person's next crop comes from its own landmarks, as MediaPipe does; the people detector runs on the
+whole image on a schedule and whenever it saw a body that no track explains, and when a track was lost, only around
+where that person can be found again (search_regions). One record is one body:
 detections are assigned to tracks by pose similarity (COCO OKS) against each track's own landmarks with a gate,
 never by box overlap, and a detection's keypoints join a record only where they agree with its landmarks (the
 record: livecap.pose.coco_record). Each rule that weighs a pairing is a function the tracker is given
@@ -20,14 +21,16 @@ from scipy.optimize import linear_sum_assignment
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
 from livecap.pose.coco_record import coco17_record, detector_points
 from livecap.pose.costs import TrackerCosts
+from livecap.pose.search import merged_regions, where_found_again
 from livecap.pose.similarity import (box_area, box_centre, body_outline, keypoint_box, landmark_pose,
                                      mirror_invariant_oks, object_keypoint_similarity)
 from livecap.pose.track import Track
 from livecap.settings import TrackerSettings
-from livecap.types import Candidate, Landmarks, PeopleDetections
+from livecap.types import Candidate, Landmarks, PeopleDetections, SearchRegion
 
 CONFIDENT_LANDMARK = 0.5  # a landmark at least this visible is seen, not guessed
 NO_MATCH_COST = 1e6  # finite, so linear_sum_assignment never finds the matrix infeasible
+LOCAL_SEARCH_AREA = 0.25  # lost people are sought locally while their regions cover less of the image (search_regions)
 REFERENCE_FPS = 30.0  # the frame rate that periods counted in frames (TrackerSettings.detect_every) are counted at
 
 
@@ -46,7 +49,8 @@ class PoseTracker:
         self.new_state = new_state or (lambda: None)
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
-        self._frames_since_detection = 0
+        self._frames_since_detection = 0  # whole-image runs
+        self._frames_since_search = 0  # any run, the local searches for lost people included
         self._lost_last_frame = False
         self._unexplained = False  # the last detector run saw a body that no track took
         self.detect_every = self.settings.detect_every
@@ -94,32 +98,61 @@ class PoseTracker:
         """On a schedule; at once when someone was lost, and soon while they stay lost or a body went unexplained
         (not every frame, so that a body the landmark model cannot follow does not make every frame pay for the
         detector)."""
+        soon = max(1, self.detect_every // 4)
+        return (self._whole_image_due() or self._lost_last_frame
+                or (bool(self._sought()) and self._frames_since_search >= soon))
+
+    def _whole_image_due(self) -> bool:
         since = self._frames_since_detection
-        # a person lost within the last detector period is likely still there (occluded, or missed by one run):
-        # looked for again soon, not a whole period later
-        sought = any(0 < t.missed <= self.detect_every for t in self.tracks.values())
-        return (not self.active() or self._lost_last_frame or since >= self.detect_every
-                or ((self._unexplained or sought) and since >= max(1, self.detect_every // 4)))
+        return (not self.active() or since >= self.detect_every
+                or (self._unexplained and since >= max(1, self.detect_every // 4)))
+
+    def _sought(self) -> list[Track]:
+        """The people lost within the last detector period: likely still there (occluded, or missed by one run),
+        so looked for again soon, not a whole period later."""
+        return [t for t in self.tracks.values() if 0 < t.missed <= self.detect_every]
+
+    def search_regions(self, width: int, height: int) -> list[SearchRegion] | None:
+        """Where a run that needs_detection asks for looks in an image of this size: None for the whole image (on
+        its schedule, when no one is followed, or for a body no track explained); else only around the people lost
+        lately, as far as a detection can lie and still continue them (livecap.pose.search). Anyone a whole-image
+        run would find outside these regions could only be a newcomer, whom the scheduled runs look for. A whole-
+        image run does more (it finds newcomers anywhere, takes the larger input sizes in turn, restarts drifted
+        tracks, runs the box detector where six are seen), so it is given up only where the regions cost a small
+        part of it: under a quarter of the image (MoveNet's time grows with its input's area), as for a street's
+        small people (on armwrestling's 340 x 256, local searches of up to half the image cost 0.016 of recall)."""
+        if self._whole_image_due() or not self.settings.search_lost_locally:
+            return None
+        regions = merged_regions([where_found_again(t, self.settings, width, height) for t in self._sought()])
+        return None if sum(box_area(r.box) for r in regions) >= LOCAL_SEARCH_AREA * width * height else regions
 
     # ------------------------------------------------------------------ detections -> crops
 
-    def propose(self, detections: PeopleDetections | None,
-                crowd: PeopleDetections | None = None) -> list[Candidate]:
+    def propose(self, detections: PeopleDetections | None, crowd: PeopleDetections | None = None,
+                local: bool = False) -> list[Candidate]:
         """The crops to run this frame: every active track, plus detections of lost or new people.
 
         crowd: boxes from a detector without MoveNet's limit of six people, run with it; a box that no track and
-        no detection explains is a lost track's or a newcomer's crop (the landmark model's presence decides)."""
+        no detection explains is a lost track's or a newcomer's crop (the landmark model's presence decides).
+        local: the detections come from the search_regions only: the whole-image schedule stands."""
         active = self.active()
         if detections is None:
             self._frames_since_detection += 1
+            self._frames_since_search += 1
             return [self._masked(Candidate(t.id, t.roi, second_model=t.second_model)) for t in active]
-        self._frames_since_detection = 0
-        self._unexplained = False
+        self._frames_since_search = 0
+        if local:
+            self._frames_since_detection += 1
+        else:
+            self._frames_since_detection = 0
+            self._unexplained = False
         pairs, free = self._match_active(detections, active)
         by_track = {track.id: det_index for det_index, track in pairs}
         # a track whose pose no detection matches may have drifted off its person: it competes with the lost
         # tracks for the unexplained detections, by position and size, and restarts from the detection's crop
-        unexplained_tracks = [t for t in active if t.id not in by_track] + self.lost()
+        # (after a whole-image run only: a local one did not look where most tracks are)
+        drifted = [] if local else [t for t in active if t.id not in by_track]
+        unexplained_tracks = drifted + self.lost()
         # a detection whose pose matches a tracked body is a second detection of it
         unexplained = [i for i in free if not self._explained(detections, i, active)]
         reattached = self._reattach(detections, unexplained, unexplained_tracks)
@@ -364,3 +397,4 @@ class PoseTracker:
         track.masked_by, track.second_model = candidate.masked_by, candidate.second_model
         track.missed, track.age = 0, track.age + 1
         return track
+
