@@ -70,40 +70,36 @@ def read_jsonl(path: Path) -> tuple[dict, list[dict]]:
     return lines[0], lines[1:]
 
 
+def processed(tmp_path_factory, name: str, video: Path, *flags: str) -> tuple[dict, list[dict]]:
+    """`livecap process` of `video` with `flags`, its results read back."""
+    out = tmp_path_factory.mktemp(name) / f"{name}.jsonl"
+    done = run_livecap("process", str(video), "--out", str(out), *flags)
+    assert done.returncode == 0, done.stderr
+    return read_jsonl(out)
+
+
 @pytest.fixture(scope="session")
 def two_people_results(tmp_path_factory) -> tuple[dict, list[dict]]:
     """The live path's results (--causal: what `livecap run` gives), which most specifications read; refined takes
-    have their own (tests/test_refine.py)."""
-    out = tmp_path_factory.mktemp("two") / "two.jsonl"
-    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out), "--causal")
-    assert done.returncode == 0, done.stderr
-    return read_jsonl(out)
+    have their own (below)."""
+    return processed(tmp_path_factory, "two", TWO_PEOPLE, "--causal")
 
 
 @pytest.fixture(scope="session")
 def vtest_results(tmp_path_factory) -> tuple[dict, list[dict]]:
-    out = tmp_path_factory.mktemp("vtest") / "vtest.jsonl"
-    done = run_livecap("process", str(VTEST), "--out", str(out), "--causal")
-    assert done.returncode == 0, done.stderr
-    return read_jsonl(out)
+    return processed(tmp_path_factory, "vtest", VTEST, "--causal")
 
 
 @pytest.fixture(scope="session")
 def two_people_refined(tmp_path_factory) -> tuple[dict, list[dict]]:
     """`livecap process` as a user runs it on a file: the take refined after capture (livecap.refine)."""
-    out = tmp_path_factory.mktemp("two_refined") / "two.jsonl"
-    done = run_livecap("process", str(TWO_PEOPLE), "--out", str(out))
-    assert done.returncode == 0, done.stderr
-    return read_jsonl(out)
+    return processed(tmp_path_factory, "two_refined", TWO_PEOPLE)
 
 
 @pytest.fixture(scope="session")
 def vtest_refined(tmp_path_factory) -> tuple[dict, list[dict]]:
     """The street refined, its first 15 seconds (half the clip: its first pass is what costs, 20-40 s whole)."""
-    out = tmp_path_factory.mktemp("vtest_refined") / "vtest.jsonl"
-    done = run_livecap("process", str(VTEST), "--out", str(out), "--max-frames", "150")
-    assert done.returncode == 0, done.stderr
-    return read_jsonl(out)
+    return processed(tmp_path_factory, "vtest_refined", VTEST, "--max-frames", "150")
 
 
 # the results fixtures of each way a file is processed, for specifications that hold both ways
