@@ -97,7 +97,9 @@ class TrackerSettings:
     same_box_iou: float = 0.3
     reattach_size_ratio: float = 2.0  # and a body size within this factor (poses change it: crouching, arms up)
     # after a loss, look only around where the lost person can be found again (PoseTracker.search_regions), not in
-    # the whole image. Off: on vtest_300.mp4 it cost 0.024 of recall (balanced, mean of 4 starts; vtest.avi +0.003)
+    # the whole image. Off: on vtest_300.mp4 it cost 0.025 of recall (balanced, mean of 4 starts; vtest.avi +0.003).
+    # Most of that is what a whole-image run at a loss finds besides the lost (from frame 0: no run at a loss -0.034,
+    # local searches -0.024): people lost longer than a detector period, drifted tracks and NanoDet's people elsewhere
     search_lost_locally: bool = False
 
 

@@ -14,7 +14,7 @@ from livecap.pose.costs import NO_MATCH, TrackerCosts
 from livecap.pose.similarity import LIMB_HALF_WIDTH, SOLE, body_outline, box_iou, merge_people
 from livecap.pose.tracking import PoseTracker, object_keypoint_similarity
 from livecap.settings import TrackerSettings
-from livecap.types import Candidate, Landmarks, PeopleDetections, Roi
+from livecap.types import Candidate, Landmarks, PeopleDetections, Roi, SearchRegion
 
 
 def _landmarks_at(x: float, presence: float = 0.9) -> Landmarks:
@@ -173,6 +173,26 @@ def test_a_drifted_track_restarts_on_the_nearest_detection_not_the_best_scored_o
     assert np.array_equal(candidates[1].detection_keypoints, far_first.keypoints[0])
 
 
+
+def test_after_a_local_search_only_a_track_the_regions_show_whole_may_restart_as_drifted():
+    """A search around a lost person also looks at whoever stands in its region: a track there that no detection's
+    pose matches has drifted off its person and restarts from the nearest detection, as after a whole-image run;
+    a track the region does not hold whole was not looked at, so a detection beside it is someone else."""
+    def tracker_with_one_person() -> PoseTracker:
+        tracker = PoseTracker(TrackerSettings(detect_every=1000))
+        tracker.update(tracker.propose(_detections_at(100)), [_landmarks_at(100)])
+        return tracker
+
+    drifted_from = _detections_at(140)  # too far off track 1's landmarks for its pose to match
+    tracker = tracker_with_one_person()
+    around = SearchRegion(np.array([0, 0, 1000, 1000], np.float32), 300.0)
+    candidates = tracker.propose(drifted_from, local=[around])
+    assert [(c.track_id, c.restart) for c in candidates] == [(1, True)]
+    tracker = tracker_with_one_person()
+    beside = SearchRegion(np.array([tracker.tracks[1].bbox[0] + 1, 0, 1000, 1000], np.float32), 300.0)
+    candidates = tracker.propose(drifted_from, local=[beside])
+    assert [(c.track_id, c.restart) for c in candidates] == [(1, False), (None, False)]
+
 def test_a_lost_person_is_looked_for_again_soon_and_only_where_they_can_be_found_again():
     """A 4000 x 2000 image, person 2 (about 300 px tall) lost at x = 1500, person 1 followed at x = 100."""
     tracker = PoseTracker(TrackerSettings(detect_every=8, max_missed=60, search_lost_locally=True))
@@ -183,7 +203,7 @@ def test_a_lost_person_is_looked_for_again_soon_and_only_where_they_can_be_found
         found = tracker.search_regions(4000, 2000) if asked[-1] else None
         local.append(found is not None)
         regions.append(found)
-        candidates = tracker.propose(_detections_at(100) if asked[-1] else None, local=local[-1])
+        candidates = tracker.propose(_detections_at(100) if asked[-1] else None, local=found)
         tracker.update(candidates, [_landmarks_at(100) if c.track_id == 1 else _landmarks_at(1500, presence=0.0)
                                     for c in candidates])
     # at once after the loss (frame 1), then after two frames without (a quarter period) while lost for at most a

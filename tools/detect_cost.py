@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -27,6 +28,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tools")]
 import people_bench as bp  # noqa: E402
 import people_reference as br  # noqa: E402
 from livecap.pose.pipeline import build_pipeline  # noqa: E402
+from livecap.pose.tracking import PoseTracker  # noqa: E402
 from livecap.settings import PipelineSettings  # noqa: E402
 from livecap.sinks.jsonl import frame_record  # noqa: E402
 from livecap.types import Frame  # noqa: E402
@@ -45,12 +47,15 @@ def counted(calls: Counter, times: Counter, key, call):
     return wrapped
 
 
-def measure(video: Path, preset: str, images: list, reference: list) -> dict:
+def measure(video: Path, preset: str, images: list, reference: list, search_lost_locally: bool = False) -> dict:
     capture = cv2.VideoCapture(str(video))
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     capture.release()
     pipeline = build_pipeline(PipelineSettings(preset=preset), images[0].shape[1], images[0].shape[0])
     pipeline.warm_up(images[0].shape[1], images[0].shape[0])
+    if search_lost_locally:  # off by default (TrackerSettings)
+        pipeline.tracker = PoseTracker(replace(pipeline.tracker.settings, search_lost_locally=True),
+                                       pipeline.tracker.new_state)
     calls, times = Counter(), Counter()
     models = pipeline.models
     whole = images[0].shape
@@ -104,7 +109,8 @@ def modelled(rows: list[dict]) -> None:
     catalog = ModelCatalog()
     movenet = MoveNetMultiPose(OnnxModel(catalog.require("movenet_multipose_lightning").path))
     nanodet = NanoDetPersonDetector(OnnxModel(catalog.require("nanodet_g").path))
-    sizes = {"vtest.avi": (576, 768), "two_people_1080p.mp4": (1080, 1920), "basketball_240p.mp4": (240, 426),
+    sizes = {"vtest.avi": (576, 768), "vtest300.mp4": (576, 768), "vtest_300.mp4": (576, 768),
+             "two_people_1080p.mp4": (1080, 1920), "basketball_240p.mp4": (240, 426),
              "armwrestling_truncated.mp4": (256, 340)}
     prices: dict[tuple, float] = {}
 
@@ -141,6 +147,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/peopleeval/cache"))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--label", default="")
+    parser.add_argument("--search-lost-locally", action="store_true", help="TrackerSettings.search_lost_locally on")
     parser.add_argument("--price", type=Path, nargs="+", help="rows (--json) to price by run counts (modelled)")
     args = parser.parse_args()
     if args.price:
@@ -153,7 +160,7 @@ def main() -> None:
         reference = br.reference_pass(video, None, limit, args.cache)  # type: ignore[arg-type]
         images = br.read_video(video, limit)
         for preset in args.presets:
-            row = {"label": args.label, **measure(video, preset, images, reference)}
+            row = {"label": args.label, **measure(video, preset, images, reference, args.search_lost_locally)}
             print(json.dumps(row), flush=True)
             rows.append(row)
     if args.json:

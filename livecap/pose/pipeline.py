@@ -33,7 +33,8 @@ from livecap.pose.prediction import predicted_person
 from livecap.pose.similarity import merge_people
 from livecap.pose.tracking import PoseTracker, Track
 from livecap.settings import FACE_MODELS, PipelineSettings, TrackerSettings
-from livecap.types import Candidate, Frame, FrameResult, Landmarks, PeopleDetections, PersonPose, Roi, StreamInfo
+from livecap.types import (Candidate, Frame, FrameResult, Landmarks, PeopleDetections, PersonPose, Roi,
+                           SearchRegion, StreamInfo)
 
 
 @dataclass
@@ -291,27 +292,28 @@ class PosePipeline:
             refined[i] = keypoints
         return refined
 
-    def _detect(self, rgb: np.ndarray) -> tuple[PeopleDetections | None, PeopleDetections | None, bool]:
-        """MoveNet's people and, where a crowd may hide more than its six, the box detector's; and whether only
-        the regions around lost people were searched. A still image gets every MoveNet input size at once; a
+    def _detect(self, rgb: np.ndarray) -> tuple[PeopleDetections | None, PeopleDetections | None,
+                                                list[SearchRegion] | None]:
+        """MoveNet's people and, where a crowd may hide more than its six, the box detector's; and the regions
+        around lost people when only they were searched. A still image gets every MoveNet input size at once; a
         sequence takes them in turn, one per whole-image run."""
         if self.stills:
             sides = self.models.people.sides_for(rgb.shape[1], rgb.shape[0])
             runs = [self.models.people.run(rgb, side) for side in sides]
             # no boxes: MoveNet's input sizes merged already pass six people, and on the dev stills the boxes' extra
             # people were unannotated ones (accurate AP 0.507 -> 0.467; 0.489 when only six-person images got them)
-            return merge_people(runs), None, False
+            return merge_people(runs), None, None
         if not self.tracker.needs_detection():
-            return None, None, False
+            return None, None, None
         regions = self.tracker.search_regions(rgb.shape[1], rgb.shape[0])
         if regions is not None:
             # a few people lost lately, each sought in a small region: MoveNet's six and the crowd's boxes do there
             found = [self.models.people.search(rgb, region) for region in regions]
-            return (merge_people(found), None, True) if found else (None, None, False)
+            return (merge_people(found), None, regions) if found else (None, None, None)
         self._detector_runs += 1
         detections = self.models.people(rgb, self._detector_runs - 1, self.tracker.smallest_body())
         return detections, self._crowd(rgb, max(len(detections), len(self.tracker.active())),
-                                       self.settings.preset_spec.crowd_always), False
+                                       self.settings.preset_spec.crowd_always), None
 
     def _crowd(self, rgb: np.ndarray, people: int, always: bool) -> PeopleDetections | None:
         """The box detector's people, when asked always or when six people (MoveNet's most) are seen: with fewer,

@@ -41,3 +41,9 @@ def merged_regions(regions: list[SearchRegion]) -> list[SearchRegion]:
             if merged:
                 break
     return regions
+
+
+def searched(box: np.ndarray, regions: list[SearchRegion]) -> bool:
+    """Does one of these regions hold the whole box (a body its detector run could find: one the region's edge
+    cuts is dropped, livecap.models.movenet.MoveNetMultiPose.search)?"""
+    return any(bool(np.all(box[:2] >= r.box[:2]) and np.all(box[2:] <= r.box[2:])) for r in regions)

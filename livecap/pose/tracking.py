@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from livecap.models.crop import box_roi, roi_from_alignment_points, roi_from_coco17
 from livecap.pose.coco_record import coco17_record, detector_points
 from livecap.pose.costs import TrackerCosts
-from livecap.pose.search import merged_regions, where_found_again
+from livecap.pose.search import merged_regions, searched, where_found_again
 from livecap.pose.similarity import (box_area, box_centre, body_outline, keypoint_box, landmark_pose,
                                      mirror_invariant_oks, object_keypoint_similarity)
 from livecap.pose.track import Track
@@ -117,8 +117,8 @@ class PoseTracker:
         its schedule, when no one is followed, or for a body no track explained); else only around the people lost
         lately, as far as a detection can lie and still continue them (livecap.pose.search). Anyone a whole-image
         run would find outside these regions could only be a newcomer, whom the scheduled runs look for. A whole-
-        image run does more (it finds newcomers anywhere, takes the larger input sizes in turn, restarts drifted
-        tracks, runs the box detector where six are seen), so it is given up only where the regions cost a small
+        image run does more (finds newcomers anywhere, takes the larger input sizes in turn, restarts drifted tracks
+        anywhere, runs the box detector where six are seen), so it is given up only where the regions cost a small
         part of it: under a quarter of the image (MoveNet's time grows with its input's area), as for a street's
         small people (on armwrestling's 340 x 256, local searches of up to half the image cost 0.016 of recall)."""
         if self._whole_image_due() or not self.settings.search_lost_locally:
@@ -129,12 +129,12 @@ class PoseTracker:
     # ------------------------------------------------------------------ detections -> crops
 
     def propose(self, detections: PeopleDetections | None, crowd: PeopleDetections | None = None,
-                local: bool = False) -> list[Candidate]:
+                local: list[SearchRegion] | None = None) -> list[Candidate]:
         """The crops to run this frame: every active track, plus detections of lost or new people.
 
         crowd: boxes from a detector without MoveNet's limit of six people, run with it; a box that no track and
         no detection explains is a lost track's or a newcomer's crop (the landmark model's presence decides).
-        local: the detections come from the search_regions only: the whole-image schedule stands."""
+        local: the search_regions, when only they were searched: the whole-image schedule stands."""
         active = self.active()
         if detections is None:
             self._frames_since_detection += 1
@@ -150,8 +150,8 @@ class PoseTracker:
         by_track = {track.id: det_index for det_index, track in pairs}
         # a track whose pose no detection matches may have drifted off its person: it competes with the lost
         # tracks for the unexplained detections, by position and size, and restarts from the detection's crop
-        # (after a whole-image run only: a local one did not look where most tracks are)
-        drifted = [] if local else [t for t in active if t.id not in by_track]
+        # (after a local run, only a track the regions show whole: the run did not look at the others)
+        drifted = [t for t in active if t.id not in by_track and (local is None or searched(t.bbox, local))]
         unexplained_tracks = drifted + self.lost()
         # a detection whose pose matches a tracked body is a second detection of it
         unexplained = [i for i in free if not self._explained(detections, i, active)]
