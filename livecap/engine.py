@@ -85,7 +85,8 @@ class EngineStatus:
         return [sink for sink in self.sinks if sink.error]
 
 
-def _models_key(settings: PipelineSettings) -> tuple:
+def models_key(settings: PipelineSettings) -> tuple:
+    """What a set of loaded models depends on: settings with the same key share them."""
     return (settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on,
             settings.landmark_model, settings.refine, settings.gpu_precision)
 
@@ -117,7 +118,7 @@ class Engine:
         self._open_source = source_factory or (lambda: open_source(config.source, config.paced, config.loop,
                                                                    config.request, config.stills, self._stop))
         self.models = models
-        self._models_key = _models_key(config.pipeline) if models is not None else None  # what they were loaded for
+        self._models_key = models_key(config.pipeline) if models is not None else None  # what they were loaded for
         self._threads: list[threading.Thread] = []
         self._workers: list[SinkWorker] = []
         self._slot: LatestSlot | None = None  # capture -> inference, while running
@@ -166,10 +167,10 @@ class Engine:
 
     def _pipeline(self, source: FrameSource) -> PosePipeline:
         settings = self.config.pipeline
-        models = self.models if self._models_key == _models_key(settings) else None  # loaded again for another preset
+        models = self.models if self._models_key == models_key(settings) else None  # loaded again for another preset
         pipeline = build_pipeline(settings, source.mode.width, source.mode.height, source.stills, models,
                                   fit=not self.config.perception_only)
-        self.models, self._models_key = pipeline.models, _models_key(settings)
+        self.models, self._models_key = pipeline.models, models_key(settings)
         notice = compile_notice(settings.hands_on)
         if notice:  # the warm-up compiles the skeleton solver on a first run: half a minute of silence otherwise
             log.info(notice)

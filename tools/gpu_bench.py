@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from livecap.bench.engine import bench_file, format_table  # noqa: E402
-from livecap.models.runtime import OUTPUT_DEVICES, OnnxModel, RuntimeOptions, import_onnxruntime  # noqa: E402
+from livecap.models.runtime import OUTPUT_DEVICES, OnnxModel, import_onnxruntime  # noqa: E402
 from livecap.pose.pipeline import PipelineModels  # noqa: E402
 from livecap.settings import PipelineSettings  # noqa: E402
 

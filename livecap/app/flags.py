@@ -6,7 +6,6 @@ wherever it was given. The stream flags come from the table of stream kinds: no 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 from livecap.errors import LivecapError
@@ -95,15 +94,14 @@ def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
     left unset (the desktop app's flags) is the default. A file's take is refined after capture where the command
     refines (it has --causal) and it is not asked for causal, nor stills (each image on its own: one pass)."""
     preset, smoothing, providers = getattr(args, "preset", None), args.smoothing, args.providers
-    settings = PipelineSettings(preset=preset or "balanced",
+    refine = getattr(args, "causal", True) is False and not getattr(args, "stills", False)
+    return PipelineSettings(preset=preset or "balanced",
                                 smoothing=DEFAULT_SMOOTHING if smoothing is None else smoothing,
                                 fov=args.fov, calibration=args.calibration, height=args.height,
                                 providers=tuple(providers) if providers else None, model_dir=args.model_dir,
                                 hands=getattr(args, "hands", None), face=getattr(args, "face", None),
                                 landmark_model=getattr(args, "landmark_model", None),
-                                gpu_precision=getattr(args, "gpu_precision", None) or "auto")
-    refine = getattr(args, "causal", True) is False and not getattr(args, "stills", False)
-    return dataclasses.replace(settings, refine=refine)
+                                gpu_precision=getattr(args, "gpu_precision", None) or "auto", refine=refine)
 
 
 def capture_request(args: argparse.Namespace):

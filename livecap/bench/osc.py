@@ -20,7 +20,7 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
 from livecap.sinks.osc import vrchat
-from livecap.sinks.osc.kinds import KINDS, STREAM_RATE, stream_sinks
+from livecap.sinks.osc.kinds import KINDS, stream_sinks
 from livecap.workers import SinkWorker
 from livecap.sinks.replay import read_results
 
@@ -54,12 +54,12 @@ class CountingReceiver:
         self.server.server_close()
 
 
-def run(path: str, seconds: float, rate: float | None = None) -> dict:
+def run(path: str, seconds: float) -> dict:
     header, frames = read_results(path)
     fps = header["fps"] or 30.0
     receivers = {kind.name: CountingReceiver() for kind in KINDS}
     given = {name: ("127.0.0.1", receiver.port) for name, receiver in receivers.items()}
-    streams = stream_sinks({**given, STREAM_RATE.dest: rate, "vrchat_trackers": tuple(vrchat.TRACKERS)})
+    streams = stream_sinks({**given, "vrchat_trackers": tuple(vrchat.TRACKERS)})
     workers = [SinkWorker(stream, capacity=stream.queue_size) for stream in streams]  # as the engine runs them
     for worker in workers:
         worker.start(None)

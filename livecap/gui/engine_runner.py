@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from livecap.engine import Engine, EngineConfig, EngineStatus
+from livecap.engine import Engine, EngineConfig, EngineStatus, models_key
 from livecap.errors import LivecapError
 from livecap.pose.pipeline import PipelineModels
 from livecap.sinks import Sink
@@ -24,12 +24,10 @@ class ModelCache:
         self._lock = threading.Lock()
 
     def get(self, config: EngineConfig) -> PipelineModels:
-        settings = config.pipeline
-        key = (settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on,
-               settings.gpu_precision)
+        key = models_key(config.pipeline)
         with self._lock:
             if key not in self._models:
-                self._models[key] = PipelineModels.load(settings)
+                self._models[key] = PipelineModels.load(config.pipeline)
             return self._models[key]
 
 

@@ -86,9 +86,9 @@ class Outputs:
         recorder, takes = self._detach_recording()
         if recorder is None:
             return ""
-        for sink in (recorder, takes):
-            if sink is not None:
-                self.runner.remove_sink(sink)
+        self.runner.remove_sink(recorder)
+        if takes is not None:
+            self.runner.remove_sink(takes)
         return self._recorded(recorder, takes)
 
     def _detach_recording(self) -> tuple[BvhSink | None, LiveTakeRecorder | None]:

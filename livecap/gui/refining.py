@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from livecap.errors import LivecapError, OutputError
-from livecap.refine import RefineSettings, RefinedTake, Take, TakeRecorder, refine
+from livecap.refine import RefinedTake, Take, TakeRecorder, refine
 from livecap.sinks.bvh.reader import read as read_bvh
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
 from livecap.sinks.bvh.stream import sidecar_path
@@ -107,7 +107,7 @@ def refine_recording(take: Take, live: BvhSink, on_progress: Progress, cancelled
         on_progress(stage, done, total)
 
     try:
-        refined = refine(take, lambda done, total: step("refining", done, total), RefineSettings.for_take(take))
+        refined = refine(take, lambda done, total: step("refining", done, total))
         written = _write(refined, replace(live.options, directory=staging, take=name), step)
         if live.files and not written:
             raise OutputError(f"nobody in the refined take was tracked for {live.options.min_seconds:g} s or "

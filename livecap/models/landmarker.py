@@ -24,7 +24,7 @@ from livecap.models.blazepose import BlazePoseLandmarker
 from livecap.models.catalog import ModelCatalog, ModelEntry
 from livecap.models.face import FaceMeshLandmarker
 from livecap.models.hands import MediaPipeHandLandmarker
-from livecap.models.runtime import RuntimeOptions, load_model
+from livecap.models.runtime import OnnxModel, RuntimeOptions, load_model
 from livecap.types import Landmarks, Roi
 
 

@@ -73,7 +73,7 @@ class PoseTracker:
         self._lost_last_frame = self._unexplained = False
 
     def new_id(self) -> int:
-        """An id for a person found without a body (a face close-up, livecap.pose.face): never any track's."""
+        """A new person's id (a track's, or a face close-up's: livecap.pose.face), never one given before."""
         self._next_id += 1
         return self._next_id - 1
 
@@ -362,9 +362,8 @@ class PoseTracker:
     def _track_for(self, candidate: Candidate) -> Track:
         if candidate.track_id is not None and candidate.track_id in self.tracks:
             return self.tracks[candidate.track_id]
-        track = Track(self._next_id, candidate.roi, None, np.zeros((17, 3), np.float32),  # type: ignore[arg-type]
+        track = Track(self.new_id(), candidate.roi, None, np.zeros((17, 3), np.float32),  # type: ignore[arg-type]
                       np.zeros(4, np.float32), 0.0, state=self.new_state())
-        self._next_id += 1
         self.tracks[track.id] = track
         return track
 

@@ -30,7 +30,7 @@ from livecap.refine.gaps import MAX_GAP, fill
 from livecap.refine.output import CloseUpTrack, FrameWriter, PersonTrack
 from livecap.refine.feet import hold_planted
 from livecap.refine.smooth import SmootherSettings, joint_positions, smooth_joints
-from livecap.refine.stitch import Person, StitchSettings, stitch
+from livecap.refine.stitch import Person, StitchSettings, by_track, stitch
 from livecap.refine.take import Take
 from livecap.settings import DEFAULT_SMOOTHING, TrackerSettings
 from livecap.types import FrameResult, StreamInfo
@@ -108,16 +108,14 @@ def refine(take: Take, on_progress: Progress | None = None, settings: RefineSett
 
 def _close_ups(take: Take, times: np.ndarray, cutoff: float, first_id: int) -> list[CloseUpTrack]:
     """The faces seen without a body, each with its own id (from `first_id` on, by first appearance)."""
-    alone = np.setdiff1d(np.arange(len(take)), take.body_rows())
+    alone = np.flatnonzero(~take.column("body"))
     if not len(alone):
         return []
-    ids, frames = take.column("track")[alone], take.column("frame")[alone]
-    order = np.lexsort((frames, ids))  # by face, then frame
-    tracks = np.split(order, np.unique(ids[order], return_index=True)[1][1:])
-    tracks.sort(key=lambda chosen: frames[chosen[0]])
-    return [CloseUpTrack(first_id + k, frames[chosen], face_track(take, alone[chosen], frames[chosen],
-                                                                  times[frames[chosen]], cutoff))
-            for k, chosen in enumerate(tracks)]
+    frames = take.column("frame")
+    faces = [rows for _, rows in by_track(alone, take.column("track"), frames)]
+    faces.sort(key=lambda rows: frames[rows[0]])  # by first appearance
+    return [CloseUpTrack(first_id + k, frames[rows], face_track(take, rows, frames[rows], times[frames[rows]], cutoff))
+            for k, rows in enumerate(faces)]
 
 
 def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettings, on_frame) -> PersonTrack:

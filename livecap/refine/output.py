@@ -21,7 +21,7 @@ from livecap.models.hands import HAND21, hand_roi_from_landmarks
 from livecap.pose.face import face_only_person
 from livecap.pose.hands import HandStage, PersonHands
 from livecap.pose.head import HeadFromFace
-from livecap.refine.faces import FaceTrack
+from livecap.refine.faces import FACE_FIELDS, FaceTrack
 from livecap.refine.gaps import Timeline
 from livecap.refine.take import Take, face_points
 from livecap.types import FrameResult, Landmarks, PersonPose, SkeletonPose
@@ -77,7 +77,7 @@ class FrameWriter:
 
     def _close_up(self, which: int, entry: int) -> PersonPose:
         close_up = self.close_ups[which]
-        row = self.take.rows(close_up.face.rows[[entry]])[0]
+        row = self.take.rows(close_up.face.rows[[entry]], FACE_FIELDS)[0]
         return face_only_person(close_up.id, close_up.face.pose(entry, face_points(row)))
 
     def _person(self, owner: int, entry: int, frame: int, time_s: float) -> PersonPose:

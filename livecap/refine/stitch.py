@@ -58,14 +58,20 @@ class Person:
     frames: np.ndarray
 
 
+def by_track(rows: np.ndarray, ids: np.ndarray, frames: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """These rows of the take grouped by their track id (`ids`, `frames`: every row's), each group in frame order,
+    the groups by id."""
+    order = rows[np.lexsort((frames[rows], ids[rows]))]
+    track_ids, firsts = np.unique(ids[order], return_index=True)
+    return list(zip(track_ids.tolist(), np.split(order, firsts[1:])))
+
+
 def tracks_of(take: Take, settings: StitchSettings) -> list[Track]:
     bodies = take.body_rows()  # a face seen alone is no body to stitch (livecap.refine.core publishes it)
     ids, frames = take.column("track"), take.column("frame")
     times = np.asarray(take.frames.time)
-    order = bodies[np.lexsort((frames[bodies], ids[bodies]))]  # by track, then frame
-    track_ids, firsts = np.unique(ids[order], return_index=True)
     out = []
-    for track_id, rows in zip(track_ids, np.split(order, firsts[1:])):
+    for track_id, rows in by_track(bodies, ids, frames):
         data = take.rows(rows, ("bbox", "image33", "world33"))
         box = data["bbox"].astype(np.float64)
         segments = track_segments(data["world33"], data["image33"])

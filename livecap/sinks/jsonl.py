@@ -10,12 +10,11 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from livecap import __version__, skeleton
 from livecap.errors import OutputError
 from livecap.fingers import BONES_PER_HAND, SIDES, FingerPose
-from livecap.pose.head import eye_rotations
+from livecap.pose.head import eye_rotations, quaternion_of
 from livecap.sinks.checks import check_file
 from livecap.types import FacePose, FrameResult, HandPose, PersonPose, StreamInfo
 
@@ -78,7 +77,7 @@ def face_record(face: FacePose) -> dict:
     (identity: upright, facing the camera) and the expressions (0..1)."""
     return {"score": round(float(face.score), SCORE_DECIMALS),
             "landmarks2d": _rounded(face.landmarks2d, PIXEL_DECIMALS), "iris": bool(face.iris),
-            "rotation": _rounded(Rotation.from_matrix(np.asarray(face.rotation, np.float64)).as_quat(), 5),
+            "rotation": _rounded(quaternion_of(face.rotation), 5),
             "expressions": {name: round(float(value), SCORE_DECIMALS) for name, value in face.expressions.items()}}
 
 

@@ -68,11 +68,10 @@ class StreamKind:
         return {s.key: s.default if given.get(s.dest) is None else given[s.dest] for s in self.settings}
 
     def sink(self, destination: tuple[str, int], values: Mapping[str, object] | None = None,
-             rate: float | None = None, **extra) -> OscStreamer:
-        """A ready-to-start stream to (host, port); values: settings by key, the others take their defaults.
-        extra: OscStreamer's keyword arguments (queue_size, retry_s)."""
+             rate: float | None = None) -> OscStreamer:
+        """A ready-to-start stream to (host, port); values: settings by key, the others take their defaults."""
         chosen = {s.key: s.default for s in self.settings} | dict(values or {})
-        return OscStreamer(self.name, self.encoder(chosen), *destination, rate=rate, **extra)
+        return OscStreamer(self.name, self.encoder(chosen), *destination, rate=rate)
 
 
 def parse_destination(text: str, default_port: int) -> tuple[str, int]:
