@@ -24,6 +24,7 @@ import numpy as np
 from livecap.pose.contact import ContactSettings
 from livecap.pose.fitting import FitSettings
 from livecap.refine.bones import whole_take_offsets
+from livecap.refine.contacts import whole_take_contacts
 from livecap.refine.fit import fit_person, landmarks_of
 from livecap.refine.faces import face_record, face_track
 from livecap.refine.gaps import MAX_GAP, fill
@@ -49,9 +50,9 @@ class RefineSettings:
     fit: FitSettings = field(default_factory=FitSettings)
     # the fit of the smoothed joints: warm and near them, 3 iterations do (two_people 76.1 mm p95 at 3, 76.4 at 6)
     refit: FitSettings = field(default_factory=lambda: FitSettings(iterations=3))
-    # a foot is still under half the live speed: the smoothed fit's feet are steady enough to tell, and the bench's
-    # motion capture takes (livecap.bench.refine) came out 1-5 mm closer to the truth than at the live 0.3 m/s; with
-    # the root held while a foot is down, 0.3 held two_people's roots 3.1 frames late and skated vtest 0.9 mm/frame
+    # contacts are judged over the whole take (livecap.refine.contacts) up to `height` above the floor; unsmoothed
+    # (strength 0) frame by frame as live, a foot still under half the live speed (the root held while a foot is
+    # down, 0.3 m/s held two_people's roots 3.1 frames late and skated vtest 0.9 mm/frame)
     contacts: ContactSettings = field(default_factory=lambda: ContactSettings(speed=0.15))
 
     @classmethod
@@ -64,7 +65,8 @@ class RefineSettings:
     def record(self, face: bool = False) -> dict:
         """The results header's "refined": how the take was made (`face`: the take has faces)."""
         return {"passes": 2, "smoother": self.smoother.record(), "bone_frames": "all", "max_gap_s": self.max_gap,
-                "stitched": True, **({"landmark_model": self.landmark_model} if self.landmark_model else {}),
+                "stitched": True,
+                "contacts": "whole-take stances", **({"landmark_model": self.landmark_model} if self.landmark_model else {}),
                 **({"face": face_record(self.smoother.cutoff)} if face else {})}
 
 
@@ -133,15 +135,20 @@ def _track(take: Take, person: Person, times: np.ndarray, settings: RefineSettin
     stretches = _stretches(person.frames)
     if smoothing:
         joints = joint_positions(offsets, fitted.rotations, fitted.root)
+        planted = np.zeros((len(joints), 2), bool)
         for first, end in stretches:
             joints[first:end] = smooth_joints(joints[first:end], seen_times[first:end], settings.smoother)
-        fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame, **planting)
+            planted[first:end] = whole_take_contacts(joints[first:end], seen_times[first:end],
+                                                     settings.contacts.height)
+        fitted = fit_person(*landmarks_of(joints, camera), warm, offsets, camera, settings.refit, on_frame,
+                            planted=planted, **planting)
     joints, contacts = joint_positions(offsets, fitted.rotations, fitted.root), fitted.contacts
-    rotations = fitted.rotations.copy()
+    rotations, root = fitted.rotations.copy(), fitted.root.copy()
     for first, end in stretches:
         span = slice(first, end)
-        rotations[span] = hold_planted(offsets, fitted.rotations[span], joints[span], contacts[span], seen_times[span])
-    timeline = fill(person.frames, seen_times, rotations, fitted.root, contacts, times, settings.max_gap)
+        rotations[span], root[span] = hold_planted(offsets, fitted.rotations[span], fitted.root[span], joints[span],
+                                                   contacts[span], seen_times[span])
+    timeline = fill(person.frames, seen_times, rotations, root, contacts, times, settings.max_gap)
     face = face_track(take, person.rows, person.frames, seen_times, settings.smoother.cutoff) if take.face else None
     return PersonTrack(person.id, person.rows, offsets, timeline,
                        joint_positions(offsets, timeline.rotations, timeline.root).astype(np.float32), face)

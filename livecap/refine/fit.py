@@ -35,10 +35,12 @@ class FittedPerson:
 
 def fit_person(image33: np.ndarray, world33: np.ndarray, warm: np.ndarray, offsets: np.ndarray,
                camera: CameraIntrinsics, fit_settings: FitSettings | None = None, on_frame=None,
-               times: np.ndarray | None = None, contact_settings: ContactSettings | None = None) -> FittedPerson:
+               times: np.ndarray | None = None, contact_settings: ContactSettings | None = None,
+               planted: np.ndarray | None = None) -> FittedPerson:
     """image33, world33: one person's landmarks (frames x 33 x 3) in frame order, offsets: their bones. Where
     `warm` is False the fit starts afresh (the person was lost in between). With `times` (the frames', seconds)
-    the root is held while a foot is in contact, as live (the feet not pinned), and the contacts returned."""
+    the root is held while a foot is in contact, as live (the feet not pinned), and the contacts returned: judged
+    frame by frame on this fit (livecap.pose.contact), or given (`planted`: frames x 2, left and right)."""
     if times is not None:
         fit_settings = replace(fit_settings or FitSettings(), anchor_weight=0.0)
     fitter = SkeletonFitter(camera, fit_settings)
@@ -54,7 +56,10 @@ def fit_person(image33: np.ndarray, world33: np.ndarray, warm: np.ndarray, offse
         if contacts is not None:
             if not warm[k]:
                 contacts.reset()
-            flags = contacts.update(float(times[k]), _Positions(skeleton.world_positions(pose.joints3d)))
+            if planted is None:
+                flags = contacts.update(float(times[k]), _Positions(skeleton.world_positions(pose.joints3d)))
+            else:
+                flags = {"left": bool(planted[k, 0]), "right": bool(planted[k, 1])}
             plant(state, pose, joints_in_contact(flags))
             out.contacts[k] = flags["left"], flags["right"]
         if on_frame is not None:

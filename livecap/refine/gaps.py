@@ -1,7 +1,7 @@
 """Gaps filled: a person unseen for a short while between two seen stretches is interpolated across it, joint
-rotations by slerp (scipy.spatial.transform.Slerp) and the root along a cubic Hermite curve that leaves and meets
-each stretch at its own velocity (scipy.interpolate.CubicHermiteSpline); the person's image points are
-interpolated linearly. A longer gap stays a gap (the BVH recorder lists it as such).
+rotations by slerp (scipy.spatial.transform.Slerp, kept within the joints' limits) and the root along a cubic
+Hermite curve that leaves and meets each stretch at its own velocity (scipy.interpolate.CubicHermiteSpline); the
+person's image points are interpolated linearly. A longer gap stays a gap (the BVH recorder lists it as such).
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import CubicHermiteSpline
 from scipy.spatial.transform import Rotation, Slerp
+
+from livecap.pose.fitting import model
+from livecap.pose.fitting.model import within_limits
 
 MAX_GAP = 1.0  # seconds from the last frame seen to the next: what is filled at most
 VELOCITY_SECONDS = 0.2  # each stretch's end velocity is measured over this much of it
@@ -56,6 +59,13 @@ def _end_velocity(root: np.ndarray, times: np.ndarray, k: int, forward: bool) ->
     return np.polyfit(t - t.mean(), root[picked], 1)[0]
 
 
+def _slerp(ends: np.ndarray, t0: float, t1: float, t: np.ndarray, joint: int) -> np.ndarray:
+    """A joint's rotation from `ends` (2 x 4) at times t between t0 and t1, kept within the joint's limits (the
+    arc between two rotations inside the limits can leave them: by 0.006 rad on vtest)."""
+    turns = Slerp([t0, t1], Rotation.from_quat(ends))(t)
+    return (within_limits(turns, joint) if model.DOF[joint] else turns).as_quat()
+
+
 def fill(frames: np.ndarray, seen_times: np.ndarray, rotations: np.ndarray, root: np.ndarray, contacts: np.ndarray,
          times: np.ndarray, max_gap: float = MAX_GAP) -> Timeline:
     """The timeline of a person seen at `frames` (the take's positions; `seen_times` theirs), with every short
@@ -64,8 +74,8 @@ def fill(frames: np.ndarray, seen_times: np.ndarray, rotations: np.ndarray, root
     pieces = [(frames, np.arange(n), np.arange(n), np.arange(n), np.zeros(n), rotations, root, contacts)]
     for k, missing in gaps(frames, times, max_gap):
         t0, t1, t = seen_times[k], seen_times[k + 1], times[missing]
-        quats = np.stack([Slerp([t0, t1], Rotation.from_quat(rotations[[k, k + 1], j]))(t).as_quat()
-                          for j in range(rotations.shape[1])], axis=1)
+        quats = np.stack([_slerp(rotations[[k, k + 1], j], t0, t1, t, j) for j in range(rotations.shape[1])],
+                         axis=1)
         curve = CubicHermiteSpline([t0, t1], root[[k, k + 1]], np.stack([
             _end_velocity(root, seen_times, k, forward=False), _end_velocity(root, seen_times, k + 1, forward=True)]))
         m = len(missing)

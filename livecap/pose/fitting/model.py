@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from scipy.spatial.transform import Rotation
 
 from livecap.keypoints import KeypointScheme
 from livecap.models.blazepose import BLAZEPOSE33
@@ -237,3 +238,15 @@ def rest_offsets(segments: np.ndarray) -> np.ndarray:
 
 
 PARENTS_ARRAY = np.array(PARENTS, np.int64)
+
+
+def within_limits(local: Rotation, joint: int) -> Rotation:
+    """A joint's local rotations (frames) as the fit's parameters (a rotation vector, or the angle about a hinge's
+    axis), clamped into its limits (LOWER and UPPER, as the fit clamps its own solution)."""
+    start, count = DOF_START[joint], DOF[joint]
+    lower, upper = LOWER[start:start + count], UPPER[start:start + count]
+    rotvec = local.as_rotvec()
+    if count == 1:
+        axis = HINGE_AXES[joint]
+        return Rotation.from_rotvec(np.outer(np.clip(rotvec @ axis, lower[0], upper[0]), axis))
+    return Rotation.from_rotvec(np.clip(rotvec, lower, upper))
