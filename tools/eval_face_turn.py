@@ -2,13 +2,16 @@
 """How much a turned head reads as an expression, on real video: the mean of each expression and measure per yaw
 bucket, live and refined.
 
-    python tools/eval_face_turn.py [VIDEO ...] [--preset NAME ...] [--max-frames N] [--dump DIR] [--frames DIR]
+    python tools/eval_face_turn.py [VIDEO ...] [--preset NAME ...] [--by-person] [--max-frames N] [--dump DIR]
+                                   [--frames DIR]
 
 Each video goes once through the pipeline with faces on (per preset; `balanced` and `accurate` by default): the
 live output of that pass (each frame's faces as `livecap run` publishes them: neutral learned over the person's
 first seconds) and its take refined (livecap.refine: the whole take's neutral). Each face found falls in a bucket of
 its head's yaw, the published rotation's turn from facing the camera (0-15, 15-30, 30-45, 45-60, 60+ degrees).
-People who keep a steady expression as they turn (two_people) should read the same in every bucket.
+People who keep a steady expression as they turn (two_people, the default video) should read the same in every
+bucket. The buckets mix people (two_people's man on the right faces the camera, then turns some 50 degrees; the
+other is seen turned 50-65 degrees); --by-person prints each person's table too.
 
 --dump DIR writes each run's faces (points, rotation, iris, time, person) as DIR/VIDEO-PRESET-MODE.npz;
 --frames DIR draws a few turned faces' expressions on their frames (DIR/VIDEO-PRESET-MODE-FRAME.png).
@@ -25,10 +28,11 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-VIDEOS = (REPO / "samples" / "two_people.mp4", REPO / "tests" / "data" / "video" / "armwrestling_truncated.mp4",
-          REPO / "tests" / "data" / "video" / "basketball_240p.mp4", REPO / "tests" / "data" / "video" / "vtest_300.mp4")
+# the dev videos with faces found: two_people (65 faces); armwrestling has 2, basketball (240p) and vtest none
+VIDEO = REPO / "samples" / "two_people.mp4"
 BUCKETS = (0, 15, 30, 45, 60, 180)  # degrees of yaw
-SHOWN = ("Surprised", "browInnerUp", "Blink", "eyeWide", "jawOpen", "A", "mouthSmile")  # Blink, eyeWide: L/R mean
+# Blink, eyeWide, browDown: the mean of the left and the right
+SHOWN = ("Surprised", "browInnerUp", "browDown", "Blink", "eyeWide", "jawOpen", "A", "mouthSmile")
 SHOWN_MEASURES = ("brow", "eye_open", "mouth_open", "mouth_width")  # brow, eye_open: L/R mean
 
 
@@ -53,6 +57,11 @@ class Faces:
         self.rotation.append(np.asarray(face.rotation, np.float64))
         self.iris.append(bool(face.iris))
         self.expressions.append(dict(face.expressions))
+
+    def of(self, person_id: int) -> "Faces":
+        """One person's faces."""
+        keep = [k for k, p in enumerate(self.person) if p == person_id]
+        return Faces(*([getattr(self, name)[k] for k in keep] for name in self.__dataclass_fields__))
 
 
 def yaw_degrees(rotation: np.ndarray) -> float:
@@ -118,9 +127,10 @@ def table(faces: Faces) -> list[tuple[str, int, dict[str, float]]]:
 
 
 def _expression(values: dict[str, float], name: str) -> float:
-    if name in ("Blink", "eyeWide"):
-        right, left = ("Blink_R", "Blink_L") if name == "Blink" else ("eyeWideRight", "eyeWideLeft")
-        return (values[right] + values[left]) / 2
+    sides = {"Blink": ("Blink_R", "Blink_L"), "eyeWide": ("eyeWideRight", "eyeWideLeft"),
+             "browDown": ("browDownRight", "browDownLeft")}
+    if name in sides:
+        return (values[sides[name][0]] + values[sides[name][1]]) / 2
     return values[name]
 
 
@@ -134,10 +144,11 @@ def print_table(title: str, faces: Faces) -> None:
 
 def dump(faces: Faces, path: Path) -> None:
     from livecap.pose.expressions import NAMES
+    values = np.array([[e[n] for n in NAMES] for e in faces.expressions]).reshape(-1, len(NAMES))
     np.savez_compressed(path, person=np.array(faces.person), frame=np.array(faces.frame), time=np.array(faces.time),
-                        points=np.array(faces.points).reshape(-1, 478, 3), rotation=np.array(faces.rotation)
-                        .reshape(-1, 3, 3), iris=np.array(faces.iris),
-                        expressions=np.array([[e[n] for n in NAMES] for e in faces.expressions]).reshape(-1, len(NAMES)))
+                        points=np.array(faces.points).reshape(-1, 478, 3),
+                        rotation=np.array(faces.rotation).reshape(-1, 3, 3), iris=np.array(faces.iris),
+                        expressions=values)
 
 
 def draw(video: Path, faces: Faces, folder: Path, tag: str, count: int = 4) -> None:
@@ -167,8 +178,9 @@ def draw(video: Path, faces: Faces, folder: Path, tag: str, count: int = 4) -> N
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("videos", nargs="*", type=Path, default=[VIDEOS[0]])
+    parser.add_argument("videos", nargs="*", type=Path, default=[VIDEO])
     parser.add_argument("--preset", action="append", help="balanced and accurate unless given (repeatable)")
+    parser.add_argument("--by-person", action="store_true", help="each person's table too")
     parser.add_argument("--max-frames", type=int)
     parser.add_argument("--dump", type=Path, help="write each run's faces here (npz)")
     parser.add_argument("--frames", type=Path, help="draw a few turned faces' expressions here (png)")
@@ -179,6 +191,8 @@ def main() -> int:
             for mode, faces in (("live", live), ("refined", refined)):
                 tag = f"{video.stem}-{preset}-{mode}"
                 print_table(f"{video.name}, {preset} with faces, {mode}", faces)
+                for person_id in sorted(set(faces.person)) if args.by_person else ():
+                    print_table(f"  person {person_id}", faces.of(person_id))
                 if args.dump and faces.person:
                     args.dump.mkdir(parents=True, exist_ok=True)
                     dump(faces, args.dump / f"{tag}.npz")
