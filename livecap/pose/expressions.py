@@ -9,22 +9,21 @@ noisier). A head turned aside shortens what runs across the face in the image (t
 mouth's and the eyes' widths: by the cosine of the turn) and not what runs up and down it (brows, lids, lips), so
 the heights over the image's eye-corner distance grew with the turn, and a face turned 45-60 degrees read as brows
 up and jaw open (tools/eval_face_turn.py). The heights are therefore taken over the face's true width: the image's
-eye-corner distance over the foreshortening of the head's left-right axis (the image length of its unit vector,
-from the head's rotation; `foreshortening`). The rotation is the mesh's own, whose depth is in about x's units:
-the depth scale that keeps a rigid height (the eye corners to the nose's base) over the face's true width most
-constant across two_people's frames is 1.05 for one man and 0.75-0.85 for the other, so the mesh's is kept. So
-measured on two_people, the heights of the nose's base, the upper lip and the chin of the man who faces the camera
-and then turns 50 degrees hold within 2 % (over the image's eye-corner distance they grew 57 %), and the brows of
-the man seen turned 20-65 degrees within 4 % (grew 96 %); the first man's brows read 20 % lower turned (they grew
-19 %): he looks down while facing the camera, his upper face alone differs. The mouth's width over the eye corners' distance is shortened
-alike above and below and stays as it is; so does each eye's aperture over its own width, which a turn shrinks
-together (the eye, recessed and curved, is seen obliquely: the ratio holds within 10 % on that man, where the
-aperture over the face's true width halves). The gaze alone is taken in the head's own
-axes (the mesh turned by the head's rotation): the iris lies before the eye corners, so in the image a turn or a
-nod of the head moves it between them as a look would. An expression is how far a measure is from the
-person's neutral face: the median of their first seconds (`ExpressionState`), or a typical face's until then and
-on still images. No blendshape model ships in any package here (MediaPipe's is not in its
-wheels), hence geometry.
+eye-corner distance over the foreshortening of the head's left-right axis (the image length of its unit vector, from
+the head's rotation; `foreshortening`). The rotation is the mesh's own, whose depth is in about x's units: the depth
+scale that keeps a rigid height (the eye corners to the nose's base) over the face's true width most constant across
+two_people's frames is 1.05 for one man and 0.75-0.85 for the other, so the mesh's is kept. So measured on
+two_people, the heights of the nose's base, the upper lip and the chin of the man who faces the camera and then
+turns 50 degrees hold within 2 % (over the image's eye-corner distance they grew 57 %), and the brows of the man
+seen turned 20-65 degrees within 4 % at accurate, 9 % at balanced (grew 96 %); the first man's brows read 20 % lower
+turned (they grew 19 %): he looks down while facing the camera, his upper face alone differs. The mouth's width over
+the eye corners' distance is shortened alike above and below and stays as it is; so does each eye's aperture over
+its own width, which a turn shrinks together (the eye, recessed and curved, is seen obliquely: the ratio holds
+within 10 % on that man, where the aperture over the face's true width halves). The gaze alone is taken in the
+head's own axes (the mesh turned by the head's rotation): the iris lies before the eye corners, so in the image a
+turn or a nod of the head moves it between them as a look would. An expression is how far a measure is from the
+person's neutral face: the median of their first seconds (`ExpressionState`), or a typical face's until then and on
+still images. No blendshape model ships in any package here (MediaPipe's is not in its wheels), hence geometry.
 
 Names: VRM 0.x presets where VRM 0.x has one, else ARKit's (one table, EXPRESSIONS, also gives each expression's
 VRM 1.0 and ARKit names). "Left" and "right" are the subject's own: LookLeft is a look to their left.
