@@ -92,13 +92,16 @@ def test_expressions_see_the_squint_and_the_smile(dev_faces):
 def test_a_head_turned_or_nodded_with_its_eyes_still_reads_no_look(dev_faces):
     """Each dev face's mesh (irises measured) turned 30 degrees aside and nodded 20 degrees up and down about its
     centre, the eyes still in the head: the gaze is taken in the head's axes, so no look appears (in the image the
-    iris, before the eye corners, moved as a look of up to 0.46 would)."""
+    iris, before the eye corners, moved as a look of up to 0.46 would). Turned aside, the brows and the jaw read
+    nothing either: their heights are over the face's true width (measured at most 0.04; over the image's
+    shortened eye-corner distance, browInnerUp 0.65 and Surprised 0.60)."""
     from scipy.spatial.transform import Rotation
 
     from livecap.pose.expressions import expressions
     from livecap.pose.face import head_rotation
 
     looks = ("LookLeft", "LookRight", "LookUp", "LookDown")
+    raised = ("browInnerUp", "browDownLeft", "browDownRight", "jawOpen", "Surprised")
     for _, _, pose in _matched(dev_faces):
         points = np.asarray(pose.landmarks2d, np.float64)
         centre = points.mean(axis=0)
@@ -108,6 +111,8 @@ def test_a_head_turned_or_nodded_with_its_eyes_still_reads_no_look(dev_faces):
             turned = upright @ Rotation.from_euler(axis, degrees, degrees=True).as_matrix().T + centre
             values = expressions(measure(turned, head_rotation(turned)), neutral)
             assert max(values[name] for name in looks) < 0.01
+            if axis == "y":
+                assert max(values[name] for name in raised) < 0.1, (degrees, values)
 
 
 def test_blazeface_finds_the_close_ups_and_nothing_in_an_empty_frame():

@@ -16,7 +16,9 @@ The preset decides the iris model (accurate runs it, fast and balanced do not) a
   correlation over the faces (the eyes and brows count each side as one sample).
 - Head turns: each face's mesh turned to face the camera, then 30 degrees aside and 20 up and down about its
   centre (the eyes still in the head): the largest expression each turn produces against the face's own neutral.
-  A measure taken in the image reads a turn as an expression; the gaze, taken in the head's axes, does not.
+  The gaze, taken in the head's axes, reads none; nor do the heights turned aside (brows, jaw: over the face's
+  true width); the eyes' apertures turned aside and every height nodded still do (tools/eval_face_turn.py measures
+  turns on real video).
 - Cost: the face mesh + iris models per face at batch 1 and 4, BlazeFace on one image, the face stage's time per
   face in the pipeline (stage_ms["face"] / faces found) on the images.
 A maintainer tool: prints numbers, asserts nothing.
