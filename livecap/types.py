@@ -207,3 +207,4 @@ class StreamInfo:
     landmarks: str = "blazepose33"  # the keypoint scheme of each person's published landmarks
     refined: dict | None = None  # how a take refined after capture was made (livecap.refine); None when live
     precision: dict = field(default_factory=dict)  # each model's weights (float32, float16 on CUDA), by its role
+    landmark_model: str = ""  # the catalog name of the body landmark model that ran

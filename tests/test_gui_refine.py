@@ -51,6 +51,7 @@ def assert_refined(live, job):
     for path in job.files:
         record = sidecar(path)
         assert record["state"] == "complete" and record["refined"]["passes"] == 2
+        assert record["refined"]["landmark_model"] == "blazepose_landmark_full"  # what the live pass ran
         frames = read_bvh(path).frames
         assert frames == record["frames"] == int(record["seconds"] * fps + 1e-3) + 1  # seconds: to the microsecond
         assert record["seconds"] <= job.seconds + 1e-6

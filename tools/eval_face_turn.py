@@ -99,7 +99,7 @@ def run(video: Path, preset: str, max_frames: int | None) -> tuple[Faces, Faces]
     finally:
         source.close()
     refined = Faces()
-    done = refine(recorder.take, None, RefineSettings.for_take(recorder.take, settings.landmark_model_for(False)))
+    done = refine(recorder.take, None, RefineSettings.for_take(recorder.take))
     for i, result in enumerate(done.results()):
         for person in result.people:
             if person.face is not None:

@@ -14,7 +14,6 @@ from tqdm import tqdm
 from livecap.app import messages
 from livecap.engine import Engine, EngineConfig, EngineStatus
 from livecap.errors import LivecapError, OutputError
-from livecap.models.runtime import GPU_PROVIDERS
 from livecap.pose.pipeline import PipelineModels
 from livecap.refine import RefineSettings, Take, TakeRecorder, refine
 from livecap.settings import PipelineSettings
@@ -66,7 +65,7 @@ def process(input_path: str, out: str, settings: PipelineSettings, stills: bool 
     show = sys.stderr.isatty() if progress is None else progress
     started = time.perf_counter()
     try:
-        refining = _announce(results, recorder.take, settings, engine.status()) if recorder is not None else None
+        refining = _announce(results, recorder.take) if recorder is not None else None
         _follow(engine, total, show, on_frames)
     except BaseException:  # Ctrl-C or SIGTERM: the outputs that failed are named now, the end below is not reached
         _name_failed(engine.stop())
@@ -102,11 +101,10 @@ def _follow(engine: Engine, total: int | None, show: bool, on_frames: Callable[[
         bar.update(engine.status().frames - bar.n)
 
 
-def _announce(results: JsonlSink, take: Take, settings: PipelineSettings, status: EngineStatus) -> RefineSettings:
+def _announce(results: JsonlSink, take: Take) -> RefineSettings:
     """How the take will be refined. The results file is written at once with the header it will have (and written
     again, whole, after the second pass): it is there from the start, and valid if the run stops in the first."""
-    on_gpu = any(p in GPU_PROVIDERS for p in status.providers)
-    refining = RefineSettings.for_take(take, settings.landmark_model_for(on_gpu))
+    refining = RefineSettings.for_take(take)
     results.start(replace(take.info, refined=refining.record(take.face)))
     results.close()
     return refining

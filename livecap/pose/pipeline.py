@@ -49,6 +49,7 @@ class PipelineModels:
     second_landmarker: Landmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
     face: Landmarker | None = None  # when faces are on: its scheme is the face mesh's (livecap.facemesh.FACE478)
     face_detector: BlazeFaceDetector | None = None  # close-up faces with no body, when faces are on
+    landmark_model: str = ""  # the body landmark model's catalog name
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
@@ -82,7 +83,7 @@ class PipelineModels:
                                  f"{FACE478.name} the face stage reads: choose a face mesh model")
             face_detector = BlazeFaceDetector(model(detector_model))
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second,
-                   face, face_detector)
+                   face, face_detector, body)
 
     @property
     def providers(self) -> list[str]:
@@ -159,7 +160,8 @@ class PosePipeline:
         """What every sink is told before the first frame."""
         return StreamInfo(source, width, height, fps, self.camera, self.settings.preset, self.models.providers,
                           self.settings.record(hands=self.hands is not None, face=self.faces is not None),
-                          self.models.landmarker.scheme.name, precision=self.models.precision)
+                          self.models.landmarker.scheme.name, precision=self.models.precision,
+                          landmark_model=self.models.landmark_model)
 
     def process(self, frame: Frame) -> FrameResult:
         clock = time.perf_counter()

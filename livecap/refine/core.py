@@ -57,10 +57,11 @@ class RefineSettings:
 
     @classmethod
     def for_take(cls, take: Take, landmark_model: str | None = None) -> "RefineSettings":
-        """The settings the take was recorded with (its stream's smoothing strength and height)."""
+        """The settings the take was recorded with (its stream's smoothing strength and height, the landmark model
+        that ran unless `landmark_model` says)."""
         recorded = take.info.settings
         return cls(SmootherSettings.from_strength(recorded.get("smoothing", DEFAULT_SMOOTHING)),
-                   height=recorded.get("height"), landmark_model=landmark_model)
+                   height=recorded.get("height"), landmark_model=landmark_model or take.info.landmark_model or None)
 
     def record(self, face: bool = False) -> dict:
         """The results header's "refined": how the take was made (`face`: the take has faces)."""

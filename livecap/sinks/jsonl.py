@@ -41,7 +41,8 @@ def header_record(info: StreamInfo, **extra) -> dict:
               "fps": round(info.fps, 4), "camera": info.camera.to_dict(),
               "skeleton": skeleton.header(info.settings.get("hands", False), info.settings.get("face", False)),
               "landmarks": info.landmarks, "preset": info.preset, "providers": info.providers,
-              "settings": info.settings, "refined": info.refined, "precision": info.precision}
+              "settings": info.settings, "refined": info.refined, "precision": info.precision,
+              "landmark_model": info.landmark_model}
     record.update(extra)
     return record
 
