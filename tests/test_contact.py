@@ -28,7 +28,7 @@ def standing(left_foot=(0.2, 0.0, -4.0), right_foot=(-0.2, 0.0, -4.0)) -> WorldP
 def test_both_feet_of_someone_standing_still_are_in_contact_from_the_first_frame():
     contacts = FootContacts()
     for frame in range(10):
-        assert contacts.update(frame / FPS, standing()) == {"left": True, "right": True}
+        assert contacts.update(frame / FPS, standing().positions) == {"left": True, "right": True}
 
 
 def test_a_foot_that_moves_or_is_lifted_is_not_in_contact():
@@ -36,7 +36,7 @@ def test_a_foot_that_moves_or_is_lifted_is_not_in_contact():
     for frame in range(30):  # the right foot walks forward at 1 m/s; the left is raised for frames 10-19
         lifted = 0.25 if 10 <= frame < 20 else 0.0
         flags = contacts.update(frame / FPS, standing(left_foot=(0.2, lifted, -4.0),
-                                                      right_foot=(-0.2, 0.0, -4.0 + frame / FPS)))
+                                                      right_foot=(-0.2, 0.0, -4.0 + frame / FPS)).positions)
         assert flags["right"] is (frame == 0), frame  # first seen: assumed standing until seen to move
         assert flags["left"] is (not 10 <= frame < 20), frame  # down again (moving straight down): planted
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livecap.skeleton import FloorEstimator, J, WorldPose
+from livecap.skeleton import FOOT_JOINTS, FloorEstimator, J
 
 FEET = {"left": (J["LeftFoot"], J["LeftToes"]), "right": (J["RightFoot"], J["RightToes"])}
 
@@ -37,10 +37,12 @@ class FootContacts:
         self._last: tuple[float, np.ndarray] | None = None  # time, foot joints' world positions
         self.flags = {side: False for side in FEET}
 
-    def update(self, time: float, pose: WorldPose) -> dict[str, bool]:
-        """This frame's contacts ({"left": bool, "right": bool})."""
-        floor = self.floor.update([pose])
-        feet = pose.positions[[j for joints in FEET.values() for j in joints]]
+    def update(self, time: float, positions: np.ndarray) -> dict[str, bool]:
+        """This frame's contacts ({"left": bool, "right": bool}) from the person's world joint positions
+        (livecap.skeleton.WorldPose.positions)."""
+        self.floor.add(positions[FOOT_JOINTS, 1].min())
+        floor = self.floor.height
+        feet = positions[[j for joints in FEET.values() for j in joints]]
         dt = time - self._last[0] if self._last is not None else 0.0
         for k, side in enumerate(FEET):
             low = feet[2 * k:2 * k + 2, 1].min() - floor < self.settings.height

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from livecap.pose.expressions import GAZE_SIDE_FULL, GAZE_UP_FULL
+from livecap.pose.fitting.fingers import quaternion_of
 from livecap.skeleton import EYE_JOINTS, JOINTS, PARENTS, WorldPose, quaternion_product
 from livecap.types import FacePose, SkeletonPose
 
@@ -56,22 +57,6 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     if angle < 1e-6:
         return b.copy()
     return (np.sin((1.0 - t) * angle) * a + np.sin(t * angle) * b) / np.sin(angle)
-
-
-def quaternion_of(m: np.ndarray) -> np.ndarray:
-    """x y z w of a rotation matrix (Shepperd's method: from its largest diagonal term; scipy's from_matrix costs
-    ten times as much, orthonormalising a matrix that already is)."""
-    m = np.asarray(m, np.float64)
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    k = int(np.argmax([m[0, 0], m[1, 1], m[2, 2], trace]))
-    if k == 3:
-        q = np.array([m[2, 1] - m[1, 2], m[0, 2] - m[2, 0], m[1, 0] - m[0, 1], 1.0 + trace])
-    else:
-        i, j, l = k, (k + 1) % 3, (k + 2) % 3
-        q = np.empty(4)
-        q[i] = 1.0 + 2.0 * m[i, i] - trace
-        q[j], q[l], q[3] = m[j, i] + m[i, j], m[l, i] + m[i, l], m[l, j] - m[j, l]
-    return q / np.linalg.norm(q)
 
 
 def eye_rotation(expressions: dict[str, float]) -> np.ndarray:

@@ -351,7 +351,7 @@ class PosePipeline:
             if track.resumed:
                 state.contacts.reset()
             # contact is judged on the fit itself (before the root filter) and planted in the fit's own space
-            person.contacts = state.contacts.update(time_s, world)
+            person.contacts = state.contacts.update(time_s, world.positions)
             plant(state.fit, fit, joints_in_contact(person.contacts))
         if state.smoother is not None:
             planted = bool(person.contacts and any(person.contacts.values()))

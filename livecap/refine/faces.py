@@ -22,7 +22,7 @@ from scipy.spatial.transform import Rotation
 
 from livecap.pose.expressions import MEASURES, TYPICAL_NEUTRAL, expressions, measure
 from livecap.pose.face import head_rotation
-from livecap.pose.head import quaternion_of
+from livecap.pose.fitting.fingers import quaternion_of
 from livecap.refine.smooth import lowpass
 from livecap.refine.take import Take, face_points
 from livecap.types import FacePose

@@ -57,7 +57,7 @@ def fit_person(image33: np.ndarray, world33: np.ndarray, warm: np.ndarray, offse
             if not warm[k]:
                 contacts.reset()
             if planted is None:
-                flags = contacts.update(float(times[k]), _Positions(skeleton.world_positions(pose.joints3d)))
+                flags = contacts.update(float(times[k]), skeleton.world_positions(pose.joints3d))
             else:
                 flags = {"left": bool(planted[k, 0]), "right": bool(planted[k, 1])}
             plant(state, pose, joints_in_contact(flags))
@@ -65,17 +65,6 @@ def fit_person(image33: np.ndarray, world33: np.ndarray, warm: np.ndarray, offse
         if on_frame is not None:
             on_frame()
     return out
-
-
-@dataclass
-class _Positions:
-    """What FootContacts reads of a world pose (livecap.skeleton.WorldPose): its joints' positions."""
-
-    positions: np.ndarray
-
-    @property
-    def lowest_foot(self) -> float:
-        return float(self.positions[skeleton.FOOT_JOINTS, 1].min())
 
 
 _PINS = [(model.J[name], landmarks) for name, landmarks in model.LANDMARKS_OF_JOINT.items()]

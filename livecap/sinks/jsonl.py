@@ -14,7 +14,8 @@ import numpy as np
 from livecap import __version__, skeleton
 from livecap.errors import OutputError
 from livecap.fingers import BONES_PER_HAND, SIDES, FingerPose
-from livecap.pose.head import eye_rotations, quaternion_of
+from livecap.pose.fitting.fingers import quaternion_of
+from livecap.pose.head import eye_rotations
 from livecap.sinks.checks import check_file
 from livecap.types import FacePose, FrameResult, HandPose, PersonPose, StreamInfo
 
