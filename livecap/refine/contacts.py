@@ -45,10 +45,19 @@ def whole_take_contacts(joints: np.ndarray, times: np.ndarray, height: float) ->
     floor = np.maximum(lowest.min(axis=1), np.percentile(lowest.min(axis=1), FLOOR_PERCENTILE))
     for k, (ankle, _) in enumerate(FEET.values()):
         ground = world[:, ankle][:, [0, 2]]
-        still = np.array([np.linalg.norm(ground[max(t - span, 0):t + span + 1] - ground[t], axis=1).max() < SLIDE
-                          for t in range(frames)])
+        still = _wander(ground, span) < SLIDE
         low = lowest[:, k] - floor < height
         out[:, k] = _intervals(still & low, ground, stance, swing)
+    return out
+
+
+def _wander(ground: np.ndarray, span: int) -> np.ndarray:
+    """Per frame: how far the foot (frames x 2, on the floor) gets from where it is then, within `span` frames."""
+    out = np.zeros(len(ground))
+    for shift in range(1, span + 1):
+        apart = np.linalg.norm(ground[shift:] - ground[:-shift], axis=1)
+        out[:-shift] = np.maximum(out[:-shift], apart)  # the frame `shift` after
+        out[shift:] = np.maximum(out[shift:], apart)  # the frame `shift` before
     return out
 
 
