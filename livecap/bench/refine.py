@@ -292,7 +292,7 @@ def live_fit(image33: np.ndarray, world33: np.ndarray, fps: float, camera) -> np
         body = float(np.ptp(image33[k, :, :2], axis=0).max())
         image, world = smoother.landmarks(t, image33[k], world33[k], body)
         fit = fitter.fit(state, image, world, temporal=k > 0)
-        flags = contacts.update(t, skeleton.world_pose(fit))
+        flags = contacts.update(t, skeleton.world_positions(fit.joints3d))
         plant(state, fit, joints_in_contact(flags))
         out[k] = fit.joints3d + (smoother.root(t, fit.root, any(flags.values())) - fit.root)
     return out
