@@ -79,3 +79,19 @@ def test_a_standing_persons_feet_are_planted_and_do_not_slide(made, request):
                     moves.append(np.hypot(*(p1[k] - p0[k])[[0, 2]]))
     assert len(moves) > 0 and np.mean(moves) < 0.005, np.mean(moves)
     assert in_contact > len(frames) and len(moves) > 50, (in_contact, len(moves))
+
+
+def test_a_refined_take_keeps_still_the_feet_the_live_pass_finds_planted(two_people_results, two_people_refined):
+    """Where the live pass has a foot planted in two frames running, the refined take's foot stays put in most of
+    them: median move 0 mm (mean 5.3; the rest are frames where the two disagree about a step). Before contacts were
+    judged over the whole take the refined foot slid there: median 7.8 mm a frame, mean 11.4."""
+    def feet(frames):
+        return {(person["id"], frame["frame"]): (person["contacts"], np.array(person["joints3d"])[
+            [J["LeftFoot"], J["RightFoot"]]]) for frame in frames for person in frame["people"]}
+
+    live, refined = feet(two_people_results[1]), feet(two_people_refined[1])
+    moves = [np.hypot(*(refined[(pid, f + 1)][1][k] - refined[(pid, f)][1][k])[[0, 2]])
+             for (pid, f), (contacts, _) in live.items() if (pid, f + 1) in live and (pid, f + 1) in refined
+             and (pid, f) in refined for k, side in enumerate(("left", "right"))
+             if contacts[side] and live[(pid, f + 1)][0][side]]
+    assert len(moves) > 100 and np.median(moves) < 0.001, (len(moves), np.median(moves))
