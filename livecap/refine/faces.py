@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from livecap.pose.expressions import MEASURES, TYPICAL_NEUTRAL, expressions, measure
+from livecap.pose.expressions import MEASURES, estimate_neutral, expressions, measure
 from livecap.pose.face import head_rotation
 from livecap.pose.head import quaternion_of
 from livecap.refine.smooth import lowpass
@@ -86,10 +86,7 @@ def face_record(cutoff: float) -> dict:
 def whole_take_neutral(measures: np.ndarray) -> np.ndarray:
     """The person's neutral face: the median of their measures over the whole take (a blink or a word is a few
     frames of many); a typical face's for a measure never taken (the gaze without the iris model)."""
-    neutral = TYPICAL_NEUTRAL.copy()
-    taken = np.isfinite(measures).any(axis=0) if len(measures) else np.zeros(len(neutral), bool)
-    neutral[taken] = np.nanmedian(measures[:, taken], axis=0)
-    return neutral
+    return estimate_neutral(measures, prior_votes=0)
 
 
 def _stretches(found: np.ndarray, frames: np.ndarray) -> list[tuple[int, int]]:
