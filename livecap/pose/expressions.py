@@ -75,17 +75,19 @@ SCHEMES = ("livecap", "vrm0", "vrm1", "arkit")
 MEASURES = ("eye_open_right", "eye_open_left", "brow_right", "brow_left", "mouth_open", "mouth_width",
             "corner_lift", "gaze_x", "gaze_y")
 M = {name: i for i, name in enumerate(MEASURES)}
-# A typical neutral face's measures, livecap's own (the mesh's, heights over the face's true width), the median over
-# people of the dev faces seen at rest: the 9 stills of 300-W, WFLW and 300-VW (300-VW's two frames one woman) and
-# two_people's two men (each the median of his faces turned under 30 degrees), at balanced and accurate alike (the
-# iris model's eye contours move a measure 0.01 on the median). Per measure the faces showing its expression are
-# left out: the footballer's squint and grimace, the old man's near-shut eyes, the cheering men's open mouths, the
-# smiles' mouths. Measured: eyes 0.29 (0.27-0.30), brows 0.165 (0.16-0.17; 0.12-0.26 person to person), mouth
-# aperture 0.011, width 0.535. The mouth corners' lift follows the head's nod more than the person (0.03-0.05 on the
-# faces seen from 11-25 degrees above): 0.0, the faces seen level's. The iris sits a little above the eye corners'
-# line, in the head's axes 0.06 of the eye's width. The neutral before a person's own is learned (ExpressionState),
-# and on still images.
-TYPICAL_NEUTRAL = np.array([0.28, 0.28, 0.165, 0.165, 0.01, 0.535, 0.0, 0.0, -0.06])
+# A typical neutral face's measures, livecap's own (the mesh's, heights over the face's true width): per measure the
+# value that reads the dev faces at rest as least expressive (the mean over people of the expressions it drives),
+# from the 9 stills of 300-W, WFLW and 300-VW (300-VW's two frames are one woman) and two_people's two men (each the
+# median of his faces turned under 30 degrees), alike at balanced and accurate, each measure without the faces that
+# show its expression (the footballer's squint and grimace, the old man's near-shut eyes, the smiles' mouths).
+# People differ (brows 0.12-0.26) and the expressions ramp unevenly (brows down over 0.04, up over 0.06; eyes wide
+# at 1.4 x, shut at 0.3 x), so it is not the people's median: brows 0.145 (median 0.165, where they read 0.63 on
+# average against 0.52), eyes 0.31 (median 0.28-0.29), mouth width 0.54 (0.535), the corners' lift 0.0 (0.027; it
+# follows the head's nod: 0.03-0.05 on the faces seen from 11-25 degrees above). The mouth's aperture, read one way
+# only: the median, 0.01. The iris sits a little above the eye corners' line, in the head's axes 0.06 of the eye's
+# width. The neutral on still images, and what a person's own is weighed against until it is learned
+# (ExpressionState).
+TYPICAL_NEUTRAL = np.array([0.31, 0.31, 0.145, 0.145, 0.01, 0.54, 0.0, 0.0, -0.06])
 # How far from neutral each expression is full (1.0), in the measure's units: eye apertures and the mouth's width
 # as shares of neutral, heights over the eye corners' distance, gaze over the eye's width. On the dev faces smiles
 # lift the mouth corners 0.03-0.08, a look aside puts the iris 0.1 from the eye's middle.
@@ -98,11 +100,11 @@ CORNER_UP_FULL, CORNER_DOWN_FULL = 0.06, 0.03
 GAZE_SIDE_FULL, GAZE_UP_FULL = 0.15, 0.08
 NEUTRAL_SECONDS = 2.0  # a person's neutral face: the median of their measures over their first seconds seen
 # Until then it is the median of what has been seen of them with the typical face as one more sample
-# (PRIOR_VOTES): half-way to their own face on their first frame, theirs from the second on where the two agree, and a
-# blink or a word in either frame outvoted. People differ far more (brows 0.12-0.26 over the eye corners' distance)
-# than one person's face at rest does frame to frame (0.003-0.01 on two_people), so a few frames of their own
-# outweigh the typical face; weighing it as several frames held two_people's men for longer against it (3: brows
-# raised 0.14-0.20 on average while facing the camera, against 0.05-0.10 with 1).
+# (PRIOR_VOTES): half-way to their own face on their first frame, theirs from the second on where the two agree,
+# and a blink or a word in either frame outvoted. People differ far more (brows 0.12-0.26 over the eye corners'
+# distance) than one person's face at rest does frame to frame (0.003-0.01 on two_people), so a few frames of their
+# own outweigh the typical face; weighed as several frames it held two_people's men against it for longer (3: brows
+# raised 0.16-0.21 on average while facing the camera, against 0.06-0.11 with 1).
 PRIOR_VOTES = 1
 
 
