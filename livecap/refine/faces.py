@@ -7,7 +7,7 @@ published with the same fields and meaning as live (livecap.pose.face), made fro
   (FACE_CUTOFF_FACTOR): a quick blink (140 ms, two frames shut at 28-30 fps) keeps 89-90 % of its depth at the
   capped 5.6-6 Hz where the joints' 4 Hz keeps 71-73 % (150 ms blinks: 104 % and 92 %);
 - the expressions relative to the person's neutral face learned over the whole take: the median of every frame's
-  measures (live: of their first NEUTRAL_SECONDS, and a typical face's until then);
+  measures (live: of their first NEUTRAL_SECONDS, and until then of what has been seen, the typical face one more);
 - the 478 points as found (as a refined take's hands are): the mesh model's own points.
 
 A frame whose face was not found, and an interpolated frame, has none (null).
