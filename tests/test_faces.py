@@ -15,7 +15,8 @@ from livecap.facemesh import EYE_INNER, EYE_OUTER, FACE_POINTS, IRIS_START, SIDE
 from livecap.models.catalog import ModelCatalog
 from livecap.models.face import BlazeFaceDetector, ssd_anchors
 from livecap.models.runtime import OnnxModel
-from livecap.pose.expressions import EXPRESSIONS, NAMES, NEUTRAL_SECONDS, ExpressionState, M, measure, named
+from livecap.pose.expressions import (EXPRESSIONS, NAMES, NEUTRAL_SECONDS, TYPICAL_NEUTRAL, ExpressionState, M,
+                                      measure, named)
 from livecap.pose.pipeline import PipelineModels, build_pipeline
 from livecap.settings import PipelineSettings
 from livecap.sinks.jsonl import person_record
@@ -144,20 +145,38 @@ def test_names_map_to_vrm0_presets_vrm1_expressions_and_arkit_blendshapes():
 
 
 def test_the_neutral_face_is_learned_from_the_first_seconds_and_again_after_a_reset(dev_faces):
-    """A person whose eyes are narrow at rest (the footballer's) does not blink for ever: once their neutral is
-    learned their own face reads as no blink, and their eyes half as open as that read as blinking."""
+    """A person whose eyes are narrow at rest (the footballer's) does not blink for ever: their first frame reads
+    against a face half-way between the typical face's and theirs, their second on against their own (the median
+    with the typical face as one more sample), which after NEUTRAL_SECONDS is learned; their eyes half as open as
+    that read as blinking. After a reset the typical face counts again."""
     pose = next(pose for face, _, pose in _matched(dev_faces) if face.image.name.startswith("36_Football"))
     rest = measure(pose.landmarks2d, pose.rotation)
     state = ExpressionState()
-    assert state.update(rest, 0.0)["Blink_L"] >= 0.8  # a typical face's neutral until the person's is learned
-    for t in np.arange(0.1, NEUTRAL_SECONDS + 0.2, 0.1):
+    assert state.update(rest, 0.0)["Blink_L"] >= 0.5  # against the typical face's eyes it would read 0.98
+    assert state.update(rest, 0.1)["Blink_L"] == 0.0 and not state.learned
+    for t in np.arange(0.2, NEUTRAL_SECONDS + 0.2, 0.1):
         values = state.update(rest, float(t))
     assert state.learned and values["Blink_L"] == 0.0 and values["Blink_R"] == 0.0
     closing = rest.copy()
     closing[[M["eye_open_right"], M["eye_open_left"]]] *= 0.3
     assert state.update(closing, 3.0)["Blink_L"] == 1.0
     state.reset_neutral()
-    assert not state.learned and state.update(rest, 4.0)["Blink_L"] >= 0.8
+    assert not state.learned and state.update(rest, 4.0)["Blink_L"] >= 0.5
+
+
+def test_a_blink_in_a_persons_first_frames_is_outvoted():
+    """The neutral face before NEUTRAL_SECONDS is a median: a person who blinks as they are first seen reads as
+    blinking, and their open eyes right after read as neither blinking nor wide (the blink outvoted by the typical
+    face's eyes and their own)."""
+    own = TYPICAL_NEUTRAL.copy()
+    own[[M["eye_open_right"], M["eye_open_left"]]] = 0.22
+    blink = own.copy()
+    blink[[M["eye_open_right"], M["eye_open_left"]]] = 0.03
+    state = ExpressionState()
+    assert state.update(blink, 0.0)["Blink_L"] == 1.0
+    for t in (0.04, 0.08, 0.12):
+        values = state.update(own, t)
+        assert values["Blink_L"] == 0.0 and values["eyeWideLeft"] == 0.0
 
 
 # ---------------------------------------------------------------- real runs -------------------------------------------

@@ -75,10 +75,10 @@ def test_the_refined_take_finds_the_faces_live_finds_on_the_same_frames(face_pas
 
 def test_expressions_are_lives_read_from_the_whole_takes_neutral_face(face_pass):
     """Read against the same neutral face (the refined person's, learned over the whole take), live's meshes give
-    the refined expressions within 0.02 on average and 0.08 at the worst frame (measured 0.004 and 0.019): what is
+    the refined expressions within 0.02 on average and 0.08 at the worst frame (measured 0.005 and 0.054): what is
     left is the smoothing, One-Euro on live's mesh against forward-backward on the refined measures. Live's own
-    values differ more (0.18 on average) where it has not learned a neutral yet: its first NEUTRAL_SECONDS are read
-    against a typical face's."""
+    values differ more where it has not learned a neutral yet: its first NEUTRAL_SECONDS are read against the
+    median of what it has seen of the person so far."""
     neutral = {track.id: track.face.neutral for track in face_pass.refined.tracks}
     gaps = []
     for live, refined in zip(face_pass.live, face_pass.frames):
@@ -114,6 +114,30 @@ def test_a_head_turned_aside_does_not_read_as_raised_brows(face_pass):
     print("Surprised or browInnerUp by yaw:", {k: (round(v, 3), len(raised[k])) for k, v in means.items()})
     assert min(len(v) for v in raised.values()) >= 15
     assert abs(means["30-60"] - means["under 30"]) <= 0.15
+
+
+def test_live_reads_a_person_seen_briefly_against_their_own_face(face_pass):
+    """two_people's men are seen for about NEUTRAL_SECONDS each, so live learns their neutral faces only at the
+    end; until then it reads them against the median of what it has seen of them (the typical face one more
+    sample). Their brows sit higher at rest than the typical face's (0.20-0.25 against 0.145): facing the camera
+    (yaw under 30 degrees) the larger of Surprised and browInnerUp averages at most 0.2 live, as refined (the
+    whole take's neutral) within 0.1, and the blinks at most 0.2. Measured (tools/eval_face_turn.py): 0.06 live,
+    0.06 refined, blinks 0.09 live, over 21 faces; read against the typical face alone until the neutral was
+    learned, 0.90 and blinks 0.25."""
+    raised, blinks, refined = [], [], []
+    for live, frame in zip(face_pass.live, face_pass.frames):
+        for person in live.values():
+            if person.face is not None and abs(yaw_degrees(person.face.rotation)) < 30:
+                values = person.face.expressions
+                raised.append(max(values["Surprised"], values["browInnerUp"]))
+                blinks.append((values["Blink_L"] + values["Blink_R"]) / 2)
+        for person in frame.values():
+            if person.face is not None and abs(yaw_degrees(person.face.rotation)) < 30:
+                refined.append(max(person.face.expressions["Surprised"], person.face.expressions["browInnerUp"]))
+    print(f"facing the camera, {len(raised)} faces: Surprised or browInnerUp live {np.mean(raised):.3f}, refined "
+          f"{np.mean(refined):.3f}; blinks live {np.mean(blinks):.3f}")
+    assert len(raised) >= 15
+    assert np.mean(raised) <= 0.2 and abs(np.mean(raised) - np.mean(refined)) <= 0.1 and np.mean(blinks) <= 0.2
 
 
 def test_the_head_turns_as_the_smoothed_mesh_and_stays_near_lives(face_pass):

@@ -22,8 +22,9 @@ its own width, which a turn shrinks together (the eye, recessed and curved, is s
 within 10 % on that man, where the aperture over the face's true width halves). The gaze alone is taken in the
 head's own axes (the mesh turned by the head's rotation): the iris lies before the eye corners, so in the image a
 turn or a nod of the head moves it between them as a look would. An expression is how far a measure is from the
-person's neutral face: the median of their first seconds (`ExpressionState`), or a typical face's until then and on
-still images. No blendshape model ships in any package here (MediaPipe's is not in its wheels), hence geometry.
+person's neutral face: the median of their first seconds (`ExpressionState`; until then of what has been seen of
+them, the typical face's counted as one more frame), a typical face's on still images. No blendshape model ships in
+any package here (MediaPipe's is not in its wheels), hence geometry.
 
 Names: VRM 0.x presets where VRM 0.x has one, else ARKit's (one table, EXPRESSIONS, also gives each expression's
 VRM 1.0 and ARKit names). "Left" and "right" are the subject's own: LookLeft is a look to their left.
@@ -74,10 +75,19 @@ SCHEMES = ("livecap", "vrm0", "vrm1", "arkit")
 MEASURES = ("eye_open_right", "eye_open_left", "brow_right", "brow_left", "mouth_open", "mouth_width",
             "corner_lift", "gaze_x", "gaze_y")
 M = {name: i for i, name in enumerate(MEASURES)}
-# A typical neutral face's measures (the dev faces' medians, 300-W, WFLW, 300-VW, with the smiles' mouth corners
-# left out; the iris sits a little above the eye corners' line, in the head's axes 0.064 of the eye's width on
-# the dev faces): the neutral before a person's own is learned, and on still images.
-TYPICAL_NEUTRAL = np.array([0.28, 0.28, 0.145, 0.145, 0.01, 0.52, 0.0, 0.0, -0.06])
+# A typical neutral face's measures, livecap's own (the mesh's, heights over the face's true width): per measure the
+# value that reads the dev faces at rest as least expressive (the mean over people of the expressions it drives),
+# from the 9 stills of 300-W, WFLW and 300-VW (300-VW's two frames are one woman) and two_people's two men (each the
+# median of his faces turned under 30 degrees), alike at balanced and accurate, each measure without the faces that
+# show its expression (the footballer's squint and grimace, the old man's near-shut eyes, the smiles' mouths).
+# People differ (brows 0.12-0.26) and the expressions ramp unevenly (brows down over 0.04, up over 0.06; eyes wide
+# at 1.4 x, shut at 0.3 x), so it is not the people's median: brows 0.145 (median 0.165, where they read 0.63 on
+# average against 0.52), eyes 0.31 (median 0.28-0.29), mouth width 0.54 (0.535), the corners' lift 0.0 (0.027; it
+# follows the head's nod: 0.03-0.05 on the faces seen from 11-25 degrees above). The mouth's aperture, read one way
+# only: the median, 0.01. The iris sits a little above the eye corners' line, in the head's axes 0.06 of the eye's
+# width. The neutral on still images, and what a person's own is weighed against until it is learned
+# (ExpressionState).
+TYPICAL_NEUTRAL = np.array([0.31, 0.31, 0.145, 0.145, 0.01, 0.54, 0.0, 0.0, -0.06])
 # How far from neutral each expression is full (1.0), in the measure's units: eye apertures and the mouth's width
 # as shares of neutral, heights over the eye corners' distance, gaze over the eye's width. On the dev faces smiles
 # lift the mouth corners 0.03-0.08, a look aside puts the iris 0.1 from the eye's middle.
@@ -89,6 +99,13 @@ WIDEN_FULL, NARROW_FULL = 0.15, 0.2  # the mouth 15 % wider, 20 % narrower than 
 CORNER_UP_FULL, CORNER_DOWN_FULL = 0.06, 0.03
 GAZE_SIDE_FULL, GAZE_UP_FULL = 0.15, 0.08
 NEUTRAL_SECONDS = 2.0  # a person's neutral face: the median of their measures over their first seconds seen
+# Until then it is the median of what has been seen of them with the typical face as one more sample
+# (PRIOR_VOTES): half-way to their own face on their first frame, theirs from the second on where the two agree,
+# and a blink or a word in either frame outvoted. People differ far more (brows 0.12-0.26 over the eye corners'
+# distance) than one person's face at rest does frame to frame (0.003-0.01 on two_people), so a few frames of their
+# own outweigh the typical face; weighed as several frames it held two_people's men against it for longer (3: brows
+# raised 0.16-0.21 on average while facing the camera, against 0.06-0.11 with 1).
+PRIOR_VOTES = 1
 
 
 def _face_plane(points: np.ndarray) -> np.ndarray:
@@ -207,7 +224,9 @@ def named(values: dict[str, float], scheme: str = "livecap") -> dict[str, float]
 @dataclass
 class ExpressionState:
     """One person's neutral face: learned from their first NEUTRAL_SECONDS seen (the median, so a blink or a word
-    in that time does not count), learned again after `reset_neutral`; a typical face's until then."""
+    in that time does not count), learned again after `reset_neutral`; until then the median of what has been seen
+    of them with the typical face as one more sample (`estimate_neutral`, PRIOR_VOTES), so a person seen briefly
+    still reads against their own face."""
 
     neutral: np.ndarray = field(default_factory=lambda: TYPICAL_NEUTRAL.copy())
     learned: bool = False
@@ -222,9 +241,18 @@ class ExpressionState:
         if not self.learned:
             self.started = time_s if self.started is None else self.started
             self.samples.append(measures)
-            if time_s - self.started >= NEUTRAL_SECONDS:
-                learned = np.array(self.samples)
-                seen = np.isfinite(learned).any(axis=0)  # a gaze never measured keeps the typical face's
-                self.neutral[seen] = np.nanmedian(learned[:, seen], axis=0)
-                self.learned, self.samples = True, []
+            self.learned = time_s - self.started >= NEUTRAL_SECONDS
+            self.neutral = estimate_neutral(np.array(self.samples), 0 if self.learned else PRIOR_VOTES)
+            self.samples = [] if self.learned else self.samples
         return expressions(measures, self.neutral)
+
+
+def estimate_neutral(samples: np.ndarray, prior_votes: int = PRIOR_VOTES) -> np.ndarray:
+    """A neutral face from a person's measures (n x len(MEASURES), NaN where not taken): each measure's median with
+    the typical face's counted `prior_votes` times among them; the typical face's for a measure never taken."""
+    samples = np.reshape(samples, (-1, len(MEASURES)))
+    votes = np.vstack([np.tile(TYPICAL_NEUTRAL, (prior_votes, 1)), samples])
+    neutral = TYPICAL_NEUTRAL.copy()
+    taken = np.isfinite(samples).any(axis=0)
+    neutral[taken] = np.nanmedian(votes[:, taken], axis=0)
+    return neutral

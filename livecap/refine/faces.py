@@ -7,7 +7,7 @@ published with the same fields and meaning as live (livecap.pose.face), made fro
   (FACE_CUTOFF_FACTOR): a quick blink (140 ms, two frames shut at 28-30 fps) keeps 89-90 % of its depth at the
   capped 5.6-6 Hz where the joints' 4 Hz keeps 71-73 % (150 ms blinks: 104 % and 92 %);
 - the expressions relative to the person's neutral face learned over the whole take: the median of every frame's
-  measures (live: of their first NEUTRAL_SECONDS, and a typical face's until then);
+  measures (live: of their first NEUTRAL_SECONDS, and until then of what has been seen, the typical face one more);
 - the 478 points as found (as a refined take's hands are): the mesh model's own points.
 
 A frame whose face was not found, and an interpolated frame, has none (null).
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from livecap.pose.expressions import MEASURES, TYPICAL_NEUTRAL, expressions, measure
+from livecap.pose.expressions import MEASURES, estimate_neutral, expressions, measure
 from livecap.pose.face import head_rotation
 from livecap.pose.fitting.fingers import quaternion_of
 from livecap.refine.smooth import lowpass
@@ -86,10 +86,7 @@ def face_record(cutoff: float) -> dict:
 def whole_take_neutral(measures: np.ndarray) -> np.ndarray:
     """The person's neutral face: the median of their measures over the whole take (a blink or a word is a few
     frames of many); a typical face's for a measure never taken (the gaze without the iris model)."""
-    neutral = TYPICAL_NEUTRAL.copy()
-    taken = np.isfinite(measures).any(axis=0) if len(measures) else np.zeros(len(neutral), bool)
-    neutral[taken] = np.nanmedian(measures[:, taken], axis=0)
-    return neutral
+    return estimate_neutral(measures, prior_votes=0)
 
 
 def _stretches(found: np.ndarray, frames: np.ndarray) -> list[tuple[int, int]]:
