@@ -52,6 +52,7 @@ class CropRecord:
     side: float  # the crop's side, source pixels
     found: dict  # model -> presence over the threshold
     hit: dict  # model -> found a reference person
+    off: dict  # model -> mean distance of its COCO-17 points to the reference person's confident ones, share of height
     points: dict  # model -> 33 x 3 image points
     height: float  # the person's height (full's outline, else lite's, else the crop's), source pixels
 
@@ -78,13 +79,20 @@ class RecordingPipeline(PosePipeline):
         for i, c in enumerate(candidates):
             found = {n: out[n][i].presence >= threshold for n in MODELS}
             outlines = {n: body_outline(out[n][i].image, out[n][i].roi_points) for n in MODELS}
-            hit = {n: found[n] and len(boxes) > 0 and bp.box_iou_matrix(outlines[n], boxes).max() >= 0.5
-                   for n in MODELS}
+            iou = {n: bp.box_iou_matrix(outlines[n], boxes)[0] if len(boxes) else np.zeros(1) for n in MODELS}
+            hit = {n: found[n] and iou[n].max() >= 0.5 for n in MODELS}
             who = next((n for n in ("full", "lite") if found[n]), None)
             height = float(outlines[who][3] - outlines[who][1]) if who else c.roi.size / 1.25
-            self.records.append(CropRecord(self.frame, c.track_id, c.roi.size, found, hit,
+            off = {n: self._off(out[n][i], int(np.argmax(iou[n])), height) if hit[n] else np.nan for n in MODELS}
+            self.records.append(CropRecord(self.frame, c.track_id, c.roi.size, found, hit, off,
                                            {n: out[n][i].image for n in MODELS}, height))
         return super()._landmarks(rgb, candidates, second)
+
+
+    def _off(self, landmarks, person: int, height: float) -> float:
+        reference = self.reference[self.frame].keypoints[person]
+        seen = reference[:, 2] >= bp.CONFIDENT
+        return distance(landmarks.scheme.coco17_of(landmarks.image), reference, seen, height)
 
 
 def distance(a: np.ndarray, b: np.ndarray, seen: np.ndarray, height: float) -> float:
@@ -109,7 +117,7 @@ def table(name: str, records: list[CropRecord], ms: dict, crops: int) -> None:
     noise = {n: jitter(records, n) for n in MODELS}
     print(f"\n{name}: {len(records)} crops; ms per crop lite {ms['lite'] / crops:.2f}, full {ms['full'] / crops:.2f}")
     print("crop side px | crops | median height px | found lite / full | ref hit lite / full | lite-full dist "
-          "% height mean (p50) | full noise % (p50) | lite noise % (p50) | both found / only full / only lite")
+          "% height mean (p50) | off ref lite / full % (p50, hit both) | full noise % (p50) | lite noise % (p50) | both found / only full / only lite")
     for low, high in zip(BUCKETS, BUCKETS[1:]):
         idx = [i for i, r in enumerate(records) if low <= r.side < high]
         if not idx:
@@ -121,8 +129,10 @@ def table(name: str, records: list[CropRecord], ms: dict, crops: int) -> None:
         noisy = {n: [noise[n][i] for i in idx if i in noise[n]] for n in MODELS}
         pct = lambda v: f"{100 * np.nanmean(v):.2f} ({100 * np.nanmedian(v):.2f})" if v else "-"  # noqa: E731
         only = lambda n: sum(r.found[n] and not r.found[{"lite": "full", "full": "lite"}[n]] for r in rs)  # noqa: E731
+        hits = [r for r in rs if r.hit["lite"] and r.hit["full"]]
+        offs = " / ".join(f"{100 * np.nanmedian([r.off[n] for r in hits]):.2f}" for n in MODELS) if hits else "-"
         print(f"{low}-{high if high < 10**6 else ''} | {len(rs)} | {np.median([r.height for r in rs]):.0f} | "
-              f"{share(lambda r, n: r.found[n])} | {share(lambda r, n: r.hit[n])} | {pct(apart)} | "
+              f"{share(lambda r, n: r.found[n])} | {share(lambda r, n: r.hit[n])} | {pct(apart)} | {offs} | "
               f"{pct(noisy['full'])} | {pct(noisy['lite'])} | {len(both)} / {only('full')} / {only('lite')}",
               flush=True)
 
