@@ -40,7 +40,7 @@ from livecap.pose.similarity import body_outline  # noqa: E402
 from livecap.settings import PipelineSettings, TrackerSettings  # noqa: E402
 from livecap.types import Frame  # noqa: E402
 
-BUCKETS = (0, 100, 200, 400, 10**6)  # crop side, source pixels
+BUCKETS = (0, 64, 100, 128, 160, 200, 256, 400, 10**6)  # crop side, source pixels
 MODELS = ("lite", "full")
 SEEN = 0.5  # a point at least this visible in full's output is compared
 
@@ -55,6 +55,9 @@ class CropRecord:
     off: dict  # model -> mean distance of its COCO-17 points to the reference person's confident ones, share of height
     points: dict  # model -> 33 x 3 image points
     height: float  # the person's height (full's outline, else lite's, else the crop's), source pixels
+    # model -> its points moved by cutting this frame's crop where the track's last frame's crop was (the change
+    # tracking makes to a crop every frame): the model's own noise, no motion in it
+    crop_noise: dict
 
 
 class RecordingPipeline(PosePipeline):
@@ -65,6 +68,8 @@ class RecordingPipeline(PosePipeline):
         self.by_name, self.reference, self.records = models_by_name, reference, []
         self.ms = {name: 0.0 for name in MODELS}
         self.crops, self.frame = 0, 0
+        self.rois: dict[tuple, object] = {}  # (frame, track) -> the crop cut
+
 
     def _landmarks(self, rgb, candidates, second):
         rois, masks = [c.roi for c in candidates], [c.mask for c in candidates]
@@ -74,6 +79,11 @@ class RecordingPipeline(PosePipeline):
             out[name] = self.by_name[name](rgb, rois, masks) if rois else []
             self.ms[name] += (time.perf_counter() - start) * 1000
         self.crops += len(rois)
+        before = [i for i, c in enumerate(candidates) if (self.frame - 1, c.track_id) in self.rois]
+        moved = {n: self.by_name[n](rgb, [self.rois[self.frame - 1, candidates[i].track_id] for i in before],
+                                    [masks[i] for i in before]) if before else [] for n in MODELS}
+        moved = {n: dict(zip(before, moved[n])) for n in MODELS}
+        self.rois.update({(self.frame, c.track_id): c.roi for c in candidates if c.track_id is not None})
         boxes = self.reference[self.frame].boxes
         threshold = self.tracker.settings.presence_threshold
         for i, c in enumerate(candidates):
@@ -84,10 +94,12 @@ class RecordingPipeline(PosePipeline):
             who = next((n for n in ("full", "lite") if found[n]), None)
             height = float(outlines[who][3] - outlines[who][1]) if who else c.roi.size / 1.25
             off = {n: self._off(out[n][i], int(np.argmax(iou[n])), height) if hit[n] else np.nan for n in MODELS}
+            crop_noise = {n: distance(out[n][i].image, moved[n][i].image, out[n][i].image[:, 2] >= SEEN, height)
+                          if i in moved[n] and found[n] and moved[n][i].presence >= threshold else np.nan
+                          for n in MODELS}
             self.records.append(CropRecord(self.frame, c.track_id, c.roi.size, found, hit, off,
-                                           {n: out[n][i].image for n in MODELS}, height))
+                                           {n: out[n][i].image for n in MODELS}, height, crop_noise))
         return super()._landmarks(rgb, candidates, second)
-
 
     def _off(self, landmarks, person: int, height: float) -> float:
         reference = self.reference[self.frame].keypoints[person]
@@ -117,7 +129,7 @@ def table(name: str, records: list[CropRecord], ms: dict, crops: int) -> None:
     noise = {n: jitter(records, n) for n in MODELS}
     print(f"\n{name}: {len(records)} crops; ms per crop lite {ms['lite'] / crops:.2f}, full {ms['full'] / crops:.2f}")
     print("crop side px | crops | median height px | found lite / full | ref hit lite / full | lite-full dist "
-          "% height mean (p50) | off ref lite / full % (p50, hit both) | full noise % (p50) | lite noise % (p50) | both found / only full / only lite")
+          "% height mean (p50) | off ref lite / full % (p50, hit both) | full noise % (p50) | lite noise % (p50) | crop noise full / lite % (p50) | both found / only full / only lite")
     for low, high in zip(BUCKETS, BUCKETS[1:]):
         idx = [i for i, r in enumerate(records) if low <= r.side < high]
         if not idx:
@@ -131,9 +143,10 @@ def table(name: str, records: list[CropRecord], ms: dict, crops: int) -> None:
         only = lambda n: sum(r.found[n] and not r.found[{"lite": "full", "full": "lite"}[n]] for r in rs)  # noqa: E731
         hits = [r for r in rs if r.hit["lite"] and r.hit["full"]]
         offs = " / ".join(f"{100 * np.nanmedian([r.off[n] for r in hits]):.2f}" for n in MODELS) if hits else "-"
+        crop = " / ".join(f"{100 * np.nanmedian([r.crop_noise[n] for r in rs]):.2f}" for n in MODELS)
         print(f"{low}-{high if high < 10**6 else ''} | {len(rs)} | {np.median([r.height for r in rs]):.0f} | "
               f"{share(lambda r, n: r.found[n])} | {share(lambda r, n: r.hit[n])} | {pct(apart)} | {offs} | "
-              f"{pct(noisy['full'])} | {pct(noisy['lite'])} | {len(both)} / {only('full')} / {only('lite')}",
+              f"{pct(noisy['full'])} | {pct(noisy['lite'])} | {crop} | {len(both)} / {only('full')} / {only('lite')}",
               flush=True)
 
 
