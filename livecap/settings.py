@@ -36,13 +36,6 @@ class Preset:
     # 0.92 / 0.95 of armwrestling's / basketball's / vtest's, lite 0.67 / 0.88 / 0.94 (`eval_people.py ceiling`);
     # tracked (balanced, mean of 4 start frames) 0.366 -> 0.435, 0.894 -> 0.888, 0.929 -> 0.931
     second_landmark_model: str | None = None
-    # a crop whose side is under this many source pixels is led by the second model, the first asked where it finds
-    # no one (0: never). The crop is upsampled 2x or more to the models' 256-pixel input, where full's finer detail
-    # has little to resolve: on the tracked crops of the dev clips (tools/landmarks_by_size.py) lite finds a
-    # reference person under this size as often as full (vtest 0.951 / 0.949, basketball 0.922 / 0.917,
-    # armwrestling 0.608 / 0.552 at 100-128 px) and from 128-160 px less often (0.879 / 0.943, 0.932 / 0.975),
-    # its points as near the reference's, in 0.6 of full's time a crop
-    second_leads_under: float = 0.0
     hand_model: str = "hand_landmark_lite"  # catalog name, when hands are on
     hands: bool = False  # hands and fingers on by default
     face: bool = False  # faces on by default (models: FACE_MODELS)
@@ -67,8 +60,7 @@ class Preset:
 PRESETS = {
     "fast": Preset("fast", "blazepose_landmark_lite", "movenet_multipose_lightning", (256, 384, 512), 12),
     "balanced": Preset("balanced", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512), 12,
-                       gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite",
-                       second_leads_under=128),
+                       gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite"),
     "accurate": Preset("accurate", "blazepose_landmark_full", "movenet_multipose_lightning", (256, 384, 512, 640), 2,
                        gpu_landmark_model="blazepose_landmark_heavy", second_landmark_model="blazepose_landmark_lite",
                        hand_model="hand_landmark_full", hands=True, face=True, face_iris=True,

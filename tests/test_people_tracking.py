@@ -178,26 +178,3 @@ def test_people_the_landmark_model_cannot_see_are_found_by_the_second_model_wher
     assert recall(video, seen_only(with_second), reference_detector).recall >= \
         recall(video, seen_only(full_alone), reference_detector).recall + 0.05
     assert consistency(with_second) >= 0.99
-
-
-@pytest.mark.parametrize("video, small", [(VTEST, True), (TWO_PEOPLE, False)])
-def test_a_small_person_gets_the_lighter_landmark_model_and_a_large_one_the_full_model(video, small):
-    """balanced: a crop under 128 source pixels a side (vtest's pedestrians) goes to BlazePose lite, full asked
-    only where lite finds no one; two_people's 600-pixel-tall people get full (tools/landmarks_by_size.py: under
-    128 pixels lite finds the reference people as often as full, in 0.6 of its time)."""
-    images = br.read_video(video, 9)  # three detector runs on vtest, at each MoveNet input size
-    settings = PipelineSettings()
-    models = PipelineModels.load(settings)
-    pipeline = build_pipeline(settings, images[0].shape[1], images[0].shape[0], models=models)
-    for index, image in enumerate(images):
-        pipeline.process(Frame(index, index / 10.0, image, 0.0))
-    rgb = cv2.cvtColor(images[-1], cv2.COLOR_BGR2RGB)
-    tracks = [t for t in pipeline.tracker.active() if t.masked_by is None]
-    under = [t.landmarks.roi.size < models.second_leads_under for t in tracks]
-    assert sum(under) >= 3 if small else (len(tracks) == 2 and not any(under)), [t.roi.size for t in tracks]
-    for track, is_small in zip(tracks, under):
-        seen = track.landmarks
-        lite, full = (model(rgb, [seen.roi])[0] for model in (models.second_landmarker, models.landmarker))
-        # a larger track stays with lite where full found no one in its crop (the preset's second model)
-        lighter = (is_small and pipeline.tracker.sees(lite)) or track.second_model
-        assert np.allclose(seen.image, (lite if lighter else full).image), (seen.roi.size, lite.presence)

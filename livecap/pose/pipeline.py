@@ -49,8 +49,6 @@ class PipelineModels:
     second_landmarker: Landmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
     face: Landmarker | None = None  # when faces are on: its scheme is the face mesh's (livecap.facemesh.FACE478)
     face_detector: BlazeFaceDetector | None = None  # close-up faces with no body, when faces are on
-    # crops under this side (pixels) led by the second landmarker: Preset.second_leads_under, with its first model
-    second_leads_under: float = 0.0
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
@@ -84,7 +82,7 @@ class PipelineModels:
                                  f"{FACE478.name} the face stage reads: choose a face mesh model")
             face_detector = BlazeFaceDetector(model(detector_model))
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second,
-                   face, face_detector, preset.second_leads_under if body == preset.landmark_model else 0.0)
+                   face, face_detector)
 
     @property
     def providers(self) -> list[str]:
@@ -259,32 +257,29 @@ class PosePipeline:
 
     def _landmarks(self, rgb: np.ndarray, candidates: list[Candidate], second: list[bool]
                    ) -> tuple[list[Landmarks], list[bool]]:
-        """Each crop through its landmark models, one batched call per model. Where the first finds no one, the
-        preset's second looks (BlazePose lite and full miss different people): what it finds counts when it is the
-        body the crop was cut for, and that track stays with the second (second[i]) until the next detector run. A
-        small crop of a video (PipelineModels.second_leads_under, measured on tracks) is led by the second instead."""
-        if self.models.second_landmarker is None:
-            return self._run(rgb, candidates, [False] * len(candidates)), list(second)
-        under = 0.0 if self.stills else self.models.second_leads_under
-        small = [not s and c.roi.size < under for c, s in zip(candidates, second)]
-        leads = [s or sm for s, sm in zip(second, small)]
-        results, second = self._run(rgb, candidates, leads), list(second)
-        failed = [i for i, landmarks in enumerate(results) if not second[i] and not self.tracker.sees(landmarks)]
-        again = self._run(rgb, [candidates[i] for i in failed], [not leads[i] for i in failed])
-        for i, landmarks in zip(failed, again):
+        """Each crop through its landmark model (second[i]: the second), one batched call per model. Where the
+        first model finds no one, the preset's second model looks (BlazePose lite and full miss different people);
+        what it finds counts when it is the body the crop was cut for, and that track stays with the second model
+        until the next detector run. Returns the landmarks and which model found each."""
+        second, other = list(second), self.models.second_landmarker
+        results: list[Landmarks] = [None] * len(candidates)  # type: ignore[list-item]
+        for model, use_second in ((self.models.landmarker, False), (other, True)):
+            chosen = [i for i in range(len(candidates)) if second[i] == use_second]
+            for i, landmarks in zip(chosen, self._run(model, rgb, [candidates[i] for i in chosen])):
+                results[i] = landmarks
+        if other is None:
+            return results, second
+        failed = [i for i in range(len(candidates)) if not second[i] and not self.tracker.sees(results[i])]
+        for i, landmarks in zip(failed, self._run(other, rgb, [candidates[i] for i in failed])):
             if self.tracker.sees(landmarks) and self.tracker.confirms(candidates[i], landmarks):
-                results[i], second[i] = landmarks, not small[i]
+                results[i], second[i] = landmarks, True
         return results, second
 
-    def _run(self, rgb: np.ndarray, candidates: list[Candidate], second: list[bool]) -> list[Landmarks]:
-        """Each crop through the first landmark model or the second (second[i]), one batched call per model."""
-        results: dict[int, Landmarks] = {}
-        for model, use_second in ((self.models.landmarker, False), (self.models.second_landmarker, True)):
-            chosen = [i for i, s in enumerate(second) if s == use_second]
-            if chosen:
-                crops = [candidates[i] for i in chosen]
-                results.update(zip(chosen, model(rgb, [c.roi for c in crops], [c.mask for c in crops])))
-        return [results[i] for i in range(len(candidates))]
+    @staticmethod
+    def _run(model: Landmarker | None, rgb: np.ndarray, candidates: list[Candidate]) -> list[Landmarks]:
+        if not candidates or model is None:
+            return []
+        return model(rgb, [c.roi for c in candidates], [c.mask for c in candidates])
 
     def _refine(self, rgb: np.ndarray, candidates: list[Candidate], results: list[Landmarks]
                 ) -> list[np.ndarray | None]:
