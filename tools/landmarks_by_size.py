@@ -12,6 +12,14 @@ a point over three frames: what motion leaves of it), and each model's milliseco
     python tools/landmarks_by_size.py [--videos vtest.avi basketball_240p.mp4] [--vtest-frames 300]
 
 Media and the reference pass (cached) as tools/eval_people.py.
+
+Found (Dec 2026): under ~128 px a side lite finds the reference people about as often as full (vtest 0.951 / 0.949,
+basketball 0.922 / 0.917, armwrestling 0.608 / 0.552 at 100-128 px; from 128-160 px less often), in 0.6 of full's
+time a crop, but its points lie 1.6-2.1x the models' own crop-placement noise away from full's at every size (1.4x
+if the two differed by noise alone): a different estimate, not a noisier one. Balanced with lite leading crops under
+128 px (full where lite found no one) cut vtest's landmark stage ~20% and gained armwrestling recall (+0.054), but
+lost vtest 0.008 recall in every start and its fit agreement p95 grew 2.6 mm (recorded) / 7.8 mm (refit), over
+issue 28's 2 mm bar: not shipped.
 """
 
 from __future__ import annotations
