@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
