@@ -34,7 +34,8 @@ class Preset:
     # where it is the body the crop was cut for; that person stays with it until the next detector run. BlazePose
     # lite and full miss different people: from the detection crop of each reference person, full finds 0.53 /
     # 0.92 / 0.95 of armwrestling's / basketball's / vtest's, lite 0.67 / 0.88 / 0.94 (`eval_people.py ceiling`);
-    # tracked (balanced, mean of 4 start frames) 0.366 -> 0.435, 0.894 -> 0.888, 0.929 -> 0.931
+    # tracked (balanced, mean of 4 start frames) 0.366 -> 0.435, 0.894 -> 0.888, 0.929 -> 0.931. Lite leading on
+    # small people's crops instead cost fit agreement (tools/landmarks_by_size.py)
     second_landmark_model: str | None = None
     hand_model: str = "hand_landmark_lite"  # catalog name, when hands are on
     hands: bool = False  # hands and fingers on by default
