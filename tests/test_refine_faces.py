@@ -19,7 +19,7 @@ from livecap.pose.expressions import NAMES, TYPICAL_NEUTRAL, M, expressions, mea
 from livecap.pose.head import EASE_IN_S, HEAD, mesh_head
 from livecap.pose.pipeline import PipelineModels, build_pipeline
 from livecap.refine import TakeRecorder, refine
-from livecap.refine.faces import whole_take_neutral
+from livecap.pose.neutral import pose_neutral
 from livecap.refine.stitch import stitch
 from livecap.settings import PipelineSettings
 from livecap.skeleton import world_rotations
@@ -86,7 +86,8 @@ def test_expressions_are_lives_read_from_the_whole_takes_neutral_face(face_pass)
             if person.face is None:
                 continue
             theirs = live[person_id].face
-            again = expressions(measure(theirs.landmarks2d, theirs.rotation, theirs.iris), neutral[person_id])
+            again = expressions(measure(theirs.landmarks2d, theirs.rotation, theirs.iris),
+                                neutral[person_id].at(theirs.rotation))
             gaps.append([abs(person.face.expressions[name] - again[name]) for name in NAMES])
     gaps = np.array(gaps)
     print(f"expressions against live's with one neutral: mean {gaps.mean():.3f}, worst frame "
@@ -203,13 +204,14 @@ def test_a_face_seen_without_a_body_is_published_as_live(models):
         assert np.abs(person.face.landmarks2d - theirs.face.landmarks2d).max() < 1.0
 
 
-def test_a_neutral_learned_over_the_whole_take_is_its_median():
-    """Every frame's measures count alike (live: the first NEUTRAL_SECONDS'); a measure never taken (the gaze
-    without the iris model) keeps the typical face's."""
+def test_a_neutral_learned_over_a_take_facing_one_way_is_its_median():
+    """With the head's pose never changing every frame's measures count alike (live: the first NEUTRAL_SECONDS'):
+    no slope can be learned, the neutral is the median; a measure never taken (the gaze without the iris model)
+    keeps the typical face's."""
     measures = np.tile(TYPICAL_NEUTRAL, (5, 1))
     measures[:, M["eye_open_left"]] = [0.2, 0.1, 0.3, 0.25, 0.05]  # a blink in the middle
     measures[:, M["gaze_x"]] = np.nan
-    neutral = whole_take_neutral(measures)
+    neutral = pose_neutral(measures, np.tile(np.eye(3), (5, 1, 1))).at(np.eye(3))
     assert neutral[M["eye_open_left"]] == 0.2 and neutral[M["gaze_x"]] == TYPICAL_NEUTRAL[M["gaze_x"]]
 
 
