@@ -116,6 +116,21 @@ def test_a_head_turned_or_nodded_with_its_eyes_still_reads_no_look(dev_faces):
                 assert max(values[name] for name in raised) < 0.1, (degrees, values)
 
 
+def test_a_neutral_learned_over_a_face_turning_holds_its_turns_and_nods(dev_faces):
+    """The dev faces' meshes at rest, turned 30 degrees aside or nodded 20 up or down (tools/eval_faces.py): read
+    against each face's neutral learned over a take of it turning and nodding (yaw within 40, pitch within 25
+    degrees: livecap.pose.neutral), no expression reaches 0.4 (measured 0.30 at most, mouthFrown nodded down;
+    eyeWide 0.25 turned); against its neutral facing the camera a turned eye read wide 0.93, a nod browDown 0.88
+    and mouthFrown 1.0. What is left is the pose terms' first order (a nod's and a turn's sine, a turn's cosine)."""
+    from eval_faces import turn_sensitivity
+
+    meshes = [pose.landmarks2d for _, _, pose in _matched(dev_faces) if pose is not None]
+    fixed, learned = turn_sensitivity(meshes), turn_sensitivity(meshes, learned=True)
+    print("facing the camera:", fixed, "learned:", learned)
+    assert max(fixed["nod up 20"].values()) >= 0.9  # what the learned neutral takes away
+    assert all(value < 0.4 for values in learned.values() for value in values.values()), learned
+
+
 def test_blazeface_finds_the_close_ups_and_nothing_in_an_empty_frame():
     """The short-range detector's 896 anchors (MediaPipe's SSD options), one face on each 300-W close-up, none on
     a grey frame."""
