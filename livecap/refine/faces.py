@@ -51,8 +51,9 @@ class FaceTrack:
         """The face of the k-th row, as published (`points`: its 478 points, face_points); None where not found."""
         if not self.found[k]:
             return None
+        values = expressions(self.measures[k], self.neutral.at(self.rotations[k]))
         return FacePose(score=float(self.score[k]), landmarks2d=points, rotation=self.rotations[k],
-                        expressions=expressions(self.measures[k], self.neutral.at(self.rotations[k])), iris=bool(self.iris[k]))
+                        expressions=values, iris=bool(self.iris[k]))
 
 
 def face_track(take: Take, rows: np.ndarray, frames: np.ndarray, times: np.ndarray, cutoff: float) -> FaceTrack:
@@ -82,8 +83,9 @@ def face_track(take: Take, rows: np.ndarray, frames: np.ndarray, times: np.ndarr
 
 def face_record(cutoff: float) -> dict:
     """The results header's "refined" "face": how the faces were made, the joints' smoother at `cutoff` Hz."""
-    return {"neutral": "whole take, following the head's pose (robust fit)", "smoothed": "head rotation and expression measures, forward-backward "
-            "Butterworth", "cutoff_hz": round(FACE_CUTOFF_FACTOR * cutoff, 3)}
+    return {"neutral": "whole take, following the head's pose (robust fit)",
+            "smoothed": "head rotation and expression measures, forward-backward Butterworth",
+            "cutoff_hz": round(FACE_CUTOFF_FACTOR * cutoff, 3)}
 
 
 def _stretches(found: np.ndarray, frames: np.ndarray) -> list[tuple[int, int]]:
