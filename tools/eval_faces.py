@@ -18,7 +18,8 @@ The preset decides the iris model (accurate runs it, fast and balanced do not) a
   centre (the eyes still in the head): the largest expression each turn produces against the face's own neutral.
   The gaze, taken in the head's axes, reads none; nor do the heights turned aside (brows, jaw: over the face's
   true width); the eyes' apertures turned aside and every height nodded still do (tools/eval_face_turn.py measures
-  turns on real video).
+  turns on real video). Again against the face's neutral learned over a take of it turning and nodding
+  (livecap.pose.neutral): what the pose terms leave.
 - Cost: the face mesh + iris models per face at batch 1 and 4, BlazeFace on one image, the face stage's time per
   face in the pipeline (stage_ms["face"] / faces found) on the images.
 A maintainer tool: prints numbers, asserts nothing.
