@@ -24,8 +24,8 @@ head's own axes (the mesh turned by the head's rotation): the iris lies before t
 turn or a nod of the head moves it between them as a look would. An expression is how far a measure is from the
 person's neutral face, which follows their head's pose (livecap.pose.neutral: learned from their own frames, the
 depth of the face's parts, which moves them against each other as the head turns or nods, differing person to
-person), a typical face's on still images. No blendshape model ships in
-any package here (MediaPipe's is not in its wheels), hence geometry.
+person), a typical face's on still images. No blendshape model ships in any package here (MediaPipe's is not in
+its wheels), hence geometry.
 
 Names: VRM 0.x presets where VRM 0.x has one, else ARKit's (one table, EXPRESSIONS, also gives each expression's
 VRM 1.0 and ARKit names). "Left" and "right" are the subject's own: LookLeft is a look to their left.
