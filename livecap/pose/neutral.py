@@ -188,7 +188,7 @@ class ExpressionState:
             self.neutral = pose_neutral(np.array(self.samples), np.array(self.rotations), self.level_frames,
                                         0 if self.learned else PRIOR_VOTES)
             self.fitted = time_s
-        if len(self.samples) >= SEEN_SAMPLES:
+        if len(self.samples) >= max(SEEN_SAMPLES, 2 * self.level_frames):
             self._thin()
         return expressions(measures, self.neutral.at(rotation))
 
