@@ -18,7 +18,8 @@ The preset decides the iris model (accurate runs it, fast and balanced do not) a
   centre (the eyes still in the head): the largest expression each turn produces against the face's own neutral.
   The gaze, taken in the head's axes, reads none; nor do the heights turned aside (brows, jaw: over the face's
   true width); the eyes' apertures turned aside and every height nodded still do (tools/eval_face_turn.py measures
-  turns on real video).
+  turns on real video). Again against the face's neutral learned over a take of it turning and nodding
+  (livecap.pose.neutral): what the pose terms leave.
 - Cost: the face mesh + iris models per face at batch 1 and 4, BlazeFace on one image, the face stage's time per
   face in the pipeline (stage_ms["face"] / faces found) on the images.
 A maintainer tool: prints numbers, asserts nothing.
@@ -191,24 +192,35 @@ def _median_ms(call, repeats: int) -> float:
     return float(np.median(times))
 
 
+# a take of a face at rest turning and nodding: yaw -40..40, pitch -25..25 degrees (not the TURNS themselves)
+LEARNED_TURNS = [(yaw, pitch) for yaw in range(-40, 41, 8) for pitch in range(-25, 26, 10)]
 TURNS = (("aside 30", "y", 30), ("aside -30", "y", -30), ("nod down 20", "x", 20), ("nod up 20", "x", -20))
 
 
-def turn_sensitivity(meshes: list[np.ndarray]) -> dict[str, dict[str, float]]:
-    """Per head turn (TURNS), each expression's largest value over the faces, where it reaches 0.1."""
+def turn_sensitivity(meshes: list[np.ndarray], learned: bool = False) -> dict[str, dict[str, float]]:
+    """Per head turn (TURNS), each expression's largest value over the faces, where it reaches 0.1: against the
+    face's own neutral facing the camera, or (`learned`) against its neutral learned over a take of it turned
+    through LEARNED_TURNS (livecap.pose.neutral.pose_neutral: how much of the turn's effect its pose terms hold)."""
     from scipy.spatial.transform import Rotation
 
     from livecap.pose.expressions import expressions, measure
     from livecap.pose.face import head_rotation
+    from livecap.pose.neutral import pose_neutral
     worst: dict[str, dict[str, float]] = {name: {} for name, _, _ in TURNS}
     for mesh in meshes:
         points = np.asarray(mesh, np.float64)
         centre = points.mean(axis=0)
         upright = (points - centre) @ head_rotation(points)
-        neutral = measure(upright + centre, np.eye(3))
+        neutral = lambda rotation, fixed=measure(upright + centre, np.eye(3)): fixed  # noqa: E731
+        if learned:
+            take = [upright @ Rotation.from_euler("yx", turn, degrees=True).as_matrix().T + centre
+                    for turn in LEARNED_TURNS]
+            rotations = np.array([head_rotation(p) for p in take])
+            neutral = pose_neutral(np.array([measure(p, r) for p, r in zip(take, rotations)]), rotations).at
         for name, axis, degrees in TURNS:
             turned = upright @ Rotation.from_euler(axis, degrees, degrees=True).as_matrix().T + centre
-            for key, value in expressions(measure(turned, head_rotation(turned)), neutral).items():
+            rotation = head_rotation(turned)
+            for key, value in expressions(measure(turned, rotation), neutral(rotation)).items():
                 worst[name][key] = max(worst[name].get(key, 0.0), value)
     return {name: {k: v for k, v in values.items() if v >= 0.1} for name, values in worst.items()}
 
@@ -237,6 +249,7 @@ def evaluate(args) -> dict:
     report["livecap"]["nme"] = errors
     report["livecap"]["spearman"] = rank_correlations(pairs)
     report["livecap"]["head turns"] = turn_sensitivity(meshes_found)
+    report["livecap"]["head turns, learned neutral"] = turn_sensitivity(meshes_found, learned=True)
     faces_found = sum(len(v) for v in found.values())
     report["livecap"]["face stage ms per face found"] = sum(cost.values()) / max(faces_found, 1)
     if args.mediapipe_python:
@@ -260,8 +273,10 @@ def print_report(report: dict) -> None:
               f"{np.mean([theirs[i] for i in both]):.4f}; livecap on those {np.mean([ours[i] for i in both]):.4f}")
     print("Spearman, livecap's measures vs the truth's: " +
           ", ".join(f"{k} {v:.3f}" for k, v in report["livecap"]["spearman"].items()))
-    for turn, values in report["livecap"]["head turns"].items():
-        print(f"head turned {turn}: " + (", ".join(f"{k} {v:.2f}" for k, v in values.items()) or "no expression"))
+    for neutral in ("", ", learned neutral"):
+        for turn, values in report["livecap"][f"head turns{neutral}"].items():
+            print(f"head turned {turn}{neutral}: " + (", ".join(f"{k} {v:.2f}" for k, v in values.items())
+                                                       or "no expression"))
     print(f"face stage: {report['livecap']['face stage ms per face found']:.1f} ms per face found (stills: "
           f"BlazeFace tiles, two mesh passes)")
     for name, ms in report["cost ms"].items():

@@ -22,17 +22,16 @@ its own width, which a turn shrinks together (the eye, recessed and curved, is s
 within 10 % on that man, where the aperture over the face's true width halves). The gaze alone is taken in the
 head's own axes (the mesh turned by the head's rotation): the iris lies before the eye corners, so in the image a
 turn or a nod of the head moves it between them as a look would. An expression is how far a measure is from the
-person's neutral face: the median of their first seconds (`ExpressionState`; until then of what has been seen of
-them, the typical face's counted as one more frame), a typical face's on still images. No blendshape model ships in
-any package here (MediaPipe's is not in its wheels), hence geometry.
+person's neutral face, which follows their head's pose (livecap.pose.neutral: learned from their own frames, the
+depth of the face's parts, which moves them against each other as the head turns or nods, differing person to
+person), a typical face's on still images. No blendshape model ships in any package here (MediaPipe's is not in
+its wheels), hence geometry.
 
 Names: VRM 0.x presets where VRM 0.x has one, else ARKit's (one table, EXPRESSIONS, also gives each expression's
 VRM 1.0 and ARKit names). "Left" and "right" are the subject's own: LookLeft is a look to their left.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -86,7 +85,7 @@ M = {name: i for i, name in enumerate(MEASURES)}
 # follows the head's nod: 0.03-0.05 on the faces seen from 11-25 degrees above). The mouth's aperture, read one way
 # only: the median, 0.01. The iris sits a little above the eye corners' line, in the head's axes 0.06 of the eye's
 # width. The neutral on still images, and what a person's own is weighed against until it is learned
-# (ExpressionState).
+# (livecap.pose.neutral.ExpressionState).
 TYPICAL_NEUTRAL = np.array([0.31, 0.31, 0.145, 0.145, 0.01, 0.54, 0.0, 0.0, -0.06])
 # How far from neutral each expression is full (1.0), in the measure's units: eye apertures and the mouth's width
 # as shares of neutral, heights over the eye corners' distance, gaze over the eye's width. On the dev faces smiles
@@ -98,14 +97,6 @@ JAW_OPEN_FULL = 0.35  # inner lips this far apart: the jaw wide open
 WIDEN_FULL, NARROW_FULL = 0.15, 0.2  # the mouth 15 % wider, 20 % narrower than neutral
 CORNER_UP_FULL, CORNER_DOWN_FULL = 0.06, 0.03
 GAZE_SIDE_FULL, GAZE_UP_FULL = 0.15, 0.08
-NEUTRAL_SECONDS = 2.0  # a person's neutral face: the median of their measures over their first seconds seen
-# Until then it is the median of what has been seen of them with the typical face as one more sample
-# (PRIOR_VOTES): half-way to their own face on their first frame, theirs from the second on where the two agree,
-# and a blink or a word in either frame outvoted. People differ far more (brows 0.12-0.26 over the eye corners'
-# distance) than one person's face at rest does frame to frame (0.003-0.01 on two_people), so a few frames of their
-# own outweigh the typical face; weighed as several frames it held two_people's men against it for longer (3: brows
-# raised 0.16-0.21 on average while facing the camera, against 0.06-0.11 with 1).
-PRIOR_VOTES = 1
 
 
 def _face_plane(points: np.ndarray) -> np.ndarray:
@@ -219,40 +210,3 @@ def named(values: dict[str, float], scheme: str = "livecap") -> dict[str, float]
         for target in targets:
             out[target] = values[row[0]]
     return out
-
-
-@dataclass
-class ExpressionState:
-    """One person's neutral face: learned from their first NEUTRAL_SECONDS seen (the median, so a blink or a word
-    in that time does not count), learned again after `reset_neutral`; until then the median of what has been seen
-    of them with the typical face as one more sample (`estimate_neutral`, PRIOR_VOTES), so a person seen briefly
-    still reads against their own face."""
-
-    neutral: np.ndarray = field(default_factory=lambda: TYPICAL_NEUTRAL.copy())
-    learned: bool = False
-    samples: list[np.ndarray] = field(default_factory=list)
-    started: float | None = None  # the time of the first sample
-
-    def reset_neutral(self) -> None:
-        self.neutral, self.learned, self.samples, self.started = TYPICAL_NEUTRAL.copy(), False, [], None
-
-    def update(self, measures: np.ndarray, time_s: float) -> dict[str, float]:
-        """This frame's expressions; the measures also count towards the neutral face while it is being learned."""
-        if not self.learned:
-            self.started = time_s if self.started is None else self.started
-            self.samples.append(measures)
-            self.learned = time_s - self.started >= NEUTRAL_SECONDS
-            self.neutral = estimate_neutral(np.array(self.samples), 0 if self.learned else PRIOR_VOTES)
-            self.samples = [] if self.learned else self.samples
-        return expressions(measures, self.neutral)
-
-
-def estimate_neutral(samples: np.ndarray, prior_votes: int = PRIOR_VOTES) -> np.ndarray:
-    """A neutral face from a person's measures (n x len(MEASURES), NaN where not taken): each measure's median with
-    the typical face's counted `prior_votes` times among them; the typical face's for a measure never taken."""
-    samples = np.reshape(samples, (-1, len(MEASURES)))
-    votes = np.vstack([np.tile(TYPICAL_NEUTRAL, (prior_votes, 1)), samples])
-    neutral = TYPICAL_NEUTRAL.copy()
-    taken = np.isfinite(samples).any(axis=0)
-    neutral[taken] = np.nanmedian(votes[:, taken], axis=0)
-    return neutral

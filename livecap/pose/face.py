@@ -22,9 +22,10 @@ from livecap.facemesh import BODY_FACE_IN_MESH, BODY_FACE_POINTS, MESH_POINTS, M
 from livecap.models.blazepose import BLAZEPOSE33
 from livecap.models.face import BlazeFaceDetector, face_roi_from_body, face_roi_from_detection, face_roi_from_landmarks
 from livecap.models.landmarker import Landmarker
-from livecap.pose.expressions import ExpressionState, expressions, measure
+from livecap.pose.expressions import expressions, measure
 from livecap.pose.filtering import OneEuroFilter, SmoothingSettings
 from livecap.pose.head import HeadFromFace
+from livecap.pose.neutral import ExpressionState
 from livecap.types import FaceLandmarks, FacePose, Landmarks, PersonPose, Roi
 
 
@@ -163,7 +164,7 @@ class FaceStage:
             points = face.filter(time_s, points, scale=found.roi.size)
         rotation = head_rotation(points)
         measures = measure(points, rotation, found.iris)
-        values = expressions(measures) if self.stills else face.expressions.update(measures, time_s)
+        values = expressions(measures) if self.stills else face.expressions.update(measures, rotation, time_s)
         return FacePose(score=found.presence, landmarks2d=points.astype(np.float32),
                         rotation=rotation.astype(np.float32), expressions=values, iris=found.iris)
 

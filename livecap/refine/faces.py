@@ -6,8 +6,10 @@ published with the same fields and meaning as live (livecap.pose.face), made fro
   face was found in a row: no lag, where live's One-Euro filter on the mesh lags. The cutoff is twice the joints'
   (FACE_CUTOFF_FACTOR): a quick blink (140 ms, two frames shut at 28-30 fps) keeps 89-90 % of its depth at the
   capped 5.6-6 Hz where the joints' 4 Hz keeps 71-73 % (150 ms blinks: 104 % and 92 %);
-- the expressions relative to the person's neutral face learned over the whole take: the median of every frame's
-  measures (live: of their first NEUTRAL_SECONDS, and until then of what has been seen, the typical face one more);
+- the expressions relative to the person's neutral face learned over the whole take, following the head's pose
+  (livecap.pose.neutral.pose_neutral: each measure's robust fit over every frame; live: the median of their first
+  NEUTRAL_SECONDS, and until then of what has been seen, the typical face one more, its pose slopes fitted over the
+  frames seen so far);
 - the 478 points as found (as a refined take's hands are): the mesh model's own points.
 
 A frame whose face was not found, and an interpolated frame, has none (null).
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from livecap.pose.expressions import MEASURES, estimate_neutral, expressions, measure
+from livecap.pose.expressions import MEASURES, expressions, measure
 from livecap.pose.face import head_rotation
 from livecap.pose.fitting.fingers import quaternion_of
+from livecap.pose.neutral import PoseNeutral, pose_neutral
 from livecap.refine.smooth import lowpass
 from livecap.refine.take import Take, face_points
 from livecap.types import FacePose
@@ -42,14 +45,15 @@ class FaceTrack:
     iris: np.ndarray  # n
     rotations: np.ndarray  # n x 3 x 3, smoothed (FacePose.rotation)
     measures: np.ndarray  # n x len(MEASURES), smoothed
-    neutral: np.ndarray  # len(MEASURES): the whole take's
+    neutral: PoseNeutral  # the whole take's
 
     def pose(self, k: int, points: np.ndarray) -> FacePose | None:
         """The face of the k-th row, as published (`points`: its 478 points, face_points); None where not found."""
         if not self.found[k]:
             return None
+        values = expressions(self.measures[k], self.neutral.at(self.rotations[k]))
         return FacePose(score=float(self.score[k]), landmarks2d=points, rotation=self.rotations[k],
-                        expressions=expressions(self.measures[k], self.neutral), iris=bool(self.iris[k]))
+                        expressions=values, iris=bool(self.iris[k]))
 
 
 def face_track(take: Take, rows: np.ndarray, frames: np.ndarray, times: np.ndarray, cutoff: float) -> FaceTrack:
@@ -74,19 +78,14 @@ def face_track(take: Take, rows: np.ndarray, frames: np.ndarray, times: np.ndarr
     rotations = np.tile(np.eye(3, dtype=np.float32), (n, 1, 1))
     if found.any():
         rotations[found] = Rotation.from_quat(quaternions[found]).as_matrix()
-    return FaceTrack(rows, found, score, iris, rotations, measures, whole_take_neutral(measures[found]))
+    return FaceTrack(rows, found, score, iris, rotations, measures, pose_neutral(measures[found], rotations[found]))
 
 
 def face_record(cutoff: float) -> dict:
     """The results header's "refined" "face": how the faces were made, the joints' smoother at `cutoff` Hz."""
-    return {"neutral": "whole take median", "smoothed": "head rotation and expression measures, forward-backward "
-            "Butterworth", "cutoff_hz": round(FACE_CUTOFF_FACTOR * cutoff, 3)}
-
-
-def whole_take_neutral(measures: np.ndarray) -> np.ndarray:
-    """The person's neutral face: the median of their measures over the whole take (a blink or a word is a few
-    frames of many); a typical face's for a measure never taken (the gaze without the iris model)."""
-    return estimate_neutral(measures, prior_votes=0)
+    return {"neutral": "whole take, following the head's pose (robust fit)",
+            "smoothed": "head rotation and expression measures, forward-backward Butterworth",
+            "cutoff_hz": round(FACE_CUTOFF_FACTOR * cutoff, 3)}
 
 
 def _stretches(found: np.ndarray, frames: np.ndarray) -> list[tuple[int, int]]:
