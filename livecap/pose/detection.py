@@ -9,6 +9,7 @@ frame where it is the run `find` would make itself, so the results are the same 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ class DetectedAhead:
     plan: DetectionPlan
     people: PeopleDetections
     crowd: PeopleDetections | None  # None: the box detector did not run
+    ms: float  # how long it took
 
 
 Found = tuple[PeopleDetections | None, PeopleDetections | None, list[SearchRegion] | None]
@@ -111,9 +113,10 @@ class DetectionStage:
     def run_planned(self, rgb: np.ndarray, plan: DetectionPlan) -> DetectedAhead:
         """The planned run on this image; the box detector too where the plan or MoveNet's six people call for it
         (`find` runs it after all where the tracker's people, known only then, do)."""
+        started = time.perf_counter()
         people = self.people.run(rgb, plan.side)
         crowd = self.crowd(rgb) if plan.crowd or self._crowd_needed(len(people)) else None
-        return DetectedAhead(plan, people, crowd)
+        return DetectedAhead(plan, people, crowd, (time.perf_counter() - started) * 1000.0)
 
 
 def followed_interval(last: float | None, interval: float | None, time_s: float) -> float | None:

@@ -180,12 +180,13 @@ class PosePipeline:
             self.detection.follow(frame.time)
         detections, crowd, local = self.detection.find(rgb, self.stills, ahead)
         clock.lap("detect")
+        if ahead is not None and detections is ahead.people:  # its own run, made beside the last frame
+            clock.stage_ms["detect_ahead"] = ahead.ms
         return BegunFrame(frame, rgb, self.tracker.propose(detections, crowd, local), clock, own_camera)
 
     def plan_next(self, begun: BegunFrame) -> Callable[[Frame], DetectionPlan | None]:
-        """Between `begin` and `finish`: the planned detector run of the frame that comes next, given that frame
-        (livecap.pose.detection; never for stills). Asking it and `run_planned` need no more of this pipeline than
-        its models, so another thread may do both while this frame finishes."""
+        """Between `begin` and `finish`: the next frame's planned detector run, given that frame (never for stills).
+        It and `run_planned` need only the models: another thread may do both while this frame finishes."""
         if self.stills:
             return lambda frame: None
         return self.detection.plan_next(begun.rgb)
