@@ -318,7 +318,7 @@ class Engine:
             self._set(state="failed", message=f"source failed: {exc}")
 
     def _infer(self, pipeline: PosePipeline, slot: LatestSlot) -> None:
-        ahead = NextFrameWork(slot) if pipeline.models.detect_ahead else None
+        ahead = NextFrameWork(slot) if pipeline.models.ahead is not None else None
         try:
             self._infer_frames(pipeline, slot, ahead)
         finally:
@@ -379,7 +379,7 @@ class Engine:
         made = ahead.take(frame)
         waited_ms = (time.perf_counter() - tick) * 1000.0
         begun = pipeline.begin(frame, made)
-        ahead.start(pipeline.plan_next(begun), pipeline.run_planned)
+        ahead.start(pipeline.plan_next(begun), pipeline.detection.run_planned)
         result = pipeline.finish(begun)
         result.stage_ms["detect"] += waited_ms
         return result

@@ -42,7 +42,7 @@ class Results:
 
 def engine_results(settings: PipelineSettings) -> Results:
     models = PipelineModels.load(settings)
-    assert models.detect_ahead is settings.detect_ahead
+    assert (models.ahead is not None) is settings.detect_ahead
     results = Results()
     engine = Engine(EngineConfig(str(VTEST), settings, max_frames=FRAMES), [results], models=models)
     engine.start()

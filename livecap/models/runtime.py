@@ -53,20 +53,23 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-# cores from which the next frame's detector run goes ahead beside this frame's landmarks by default (see
-# detector_threads); on 2 cores it measured no faster (docs/benchmarks.md)
+# cores from which the next frame's scheduled detector run goes ahead beside this frame's landmarks by default; on 2
+# cores it measured no faster (docs/benchmarks.md)
 DETECT_AHEAD_CORES = 4
 
 
 def detect_ahead_on(asked: bool | None, threads: int) -> bool:
-    """Whether the detector runs ahead on its own thread: as asked, else where `threads` cores pay for it."""
+    """Whether the detectors run ahead on a thread of their own: as asked, else where `threads` cores pay for it."""
     return threads >= DETECT_AHEAD_CORES if asked is None else asked
 
 
-def detector_threads(threads: int) -> int:
-    """ONNX Runtime threads for the detectors when they run ahead beside the landmarks, which keep the others:
-    one, so the two together ask for the cores there are plus one, and that one only while a scheduled run lasts."""
-    return int(os.environ.get("LIVECAP_DETECTOR_THREADS", 1))  # TODO measured split
+AHEAD_THREADS = 1  # ONNX Runtime threads of the detectors' sessions that run ahead
+
+
+def threads_beside_ahead(threads: int) -> int:
+    """The other models' threads where the detectors run ahead beside them: the cores the detectors leave.
+    The detectors' own sessions for runs not made ahead keep every core (they run alone)."""
+    return max(1, threads - int(os.environ.get("LIVECAP_AHEAD_KEEP", AHEAD_THREADS)))  # TODO measured
 
 
 # where IO binding puts a model's outputs, per provider that runs it (the first of the session's providers)

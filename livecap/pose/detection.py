@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from livecap.models.movenet import MAX_PEOPLE, MoveNetMultiPose
@@ -48,8 +49,11 @@ class DetectionStage:
     """Runs the detectors when the tracker asks; counts the whole-image runs (they take MoveNet's sizes in turn)."""
 
     def __init__(self, people: MoveNetMultiPose, crowd: NanoDetPersonDetector | None, crowd_always: bool,
-                 tracker: PoseTracker):
+                 tracker: PoseTracker, ahead: tuple[MoveNetMultiPose, NanoDetPersonDetector | None] | None = None):
+        """`ahead`: the same detectors in sessions of their own for the planned runs (their threads set apart:
+        livecap.models.runtime.AHEAD_THREADS); None: the planned runs use the others."""
         self.people, self.crowd, self.crowd_always, self.tracker = people, crowd, crowd_always, tracker
+        self.ahead = ahead or (people, crowd)
         self.runs = 0
         self._last_time: float | None = None
         self._frame_interval: float | None = None  # seconds between frames, averaged
@@ -88,6 +92,14 @@ class DetectionStage:
             return detections, None, None
         return detections, crowd if crowd is not None else self.crowd(rgb), None
 
+    def warm_up(self, blank: np.ndarray) -> None:
+        """Every detector session once, at every MoveNet input size (a video may use any of them)."""
+        for people, crowd in {(self.people, self.crowd), self.ahead}:
+            for side in people.long_sides:
+                people.run(blank, side)
+            if crowd is not None:
+                crowd(blank)
+
     def _side(self, rgb: np.ndarray) -> int:
         return self.people.side_for_run(rgb.shape[1], rgb.shape[0], self.runs, self.tracker.smallest_body())
 
@@ -110,12 +122,14 @@ class DetectionStage:
             return plan if since >= due else None  # the schedule of PoseTracker._whole_image_due
         return planned
 
-    def run_planned(self, rgb: np.ndarray, plan: DetectionPlan) -> DetectedAhead:
-        """The planned run on this image; the box detector too where the plan or MoveNet's six people call for it
+    def run_planned(self, frame: Frame, plan: DetectionPlan) -> DetectedAhead:
+        """The planned run on this frame; the box detector too where the plan or MoveNet's six people call for it
         (`find` runs it after all where the tracker's people, known only then, do)."""
         started = time.perf_counter()
-        people = self.people.run(rgb, plan.side)
-        crowd = self.crowd(rgb) if plan.crowd or self._crowd_needed(len(people)) else None
+        people_model, crowd_model = self.ahead
+        rgb = frame_rgb(frame)
+        people = people_model.run(rgb, plan.side)
+        crowd = crowd_model(rgb) if plan.crowd or self._crowd_needed(len(people)) else None
         return DetectedAhead(plan, people, crowd, (time.perf_counter() - started) * 1000.0)
 
 
@@ -126,3 +140,8 @@ def followed_interval(last: float | None, interval: float | None, time_s: float)
         return None
     step = time_s - last
     return step if interval is None else 0.9 * interval + 0.1 * step
+
+
+def frame_rgb(frame: Frame) -> np.ndarray:
+    """A frame's image as RGB, as the models take it: the capture thread's conversion where it made one."""
+    return frame.rgb if frame.rgb is not None else cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
 from livecap import skeleton
@@ -24,9 +23,10 @@ from livecap.models.landmarker import Landmarker, load_landmarker
 from livecap.models.face import BlazeFaceDetector
 from livecap.models.movenet import MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.nanodet import NanoDetPersonDetector
-from livecap.models.runtime import RuntimeOptions, detect_ahead_on, detector_threads, load_model, usable_cores
+from livecap.models.runtime import (AHEAD_THREADS, RuntimeOptions, detect_ahead_on, load_model, threads_beside_ahead,
+                                    usable_cores)
 from livecap.pose.contact import FootContacts, joints_in_contact
-from livecap.pose.detection import DetectedAhead, DetectionPlan, DetectionStage
+from livecap.pose.detection import DetectedAhead, DetectionPlan, DetectionStage, frame_rgb
 from livecap.pose.face import CloseUps, FaceStage, PersonFace
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
@@ -49,7 +49,8 @@ class PipelineModels:
     second_landmarker: Landmarker | None = None  # where the first finds no one (Preset.second_landmark_model)
     face: Landmarker | None = None  # when faces are on: its scheme is the face mesh's (livecap.facemesh.FACE478)
     face_detector: BlazeFaceDetector | None = None  # close-up faces with no body, when faces are on
-    detect_ahead: bool = False  # the detectors' threads are set apart to run ahead (livecap.pose.detection)
+    # the detectors again, run ahead beside the landmarks on threads of their own (livecap.pose.detection)
+    ahead: tuple[MoveNetMultiPose, NanoDetPersonDetector] | None = None
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
@@ -58,20 +59,20 @@ class PipelineModels:
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
         threads = intra_op_threads or usable_cores()
         ahead = detect_ahead_on(settings.detect_ahead, threads)
-        options = RuntimeOptions(list(settings.providers) if settings.providers else None, threads,
+        options = RuntimeOptions(list(settings.providers) if settings.providers else None,
+                                 threads_beside_ahead(threads) if ahead else threads,
                                  gpu_precision=settings.gpu_precision)
-        model = lambda name: load_model(catalog, catalog.require(name), options)  # noqa: E731
-        detectors = replace(options, intra_op_threads=detector_threads(threads)) if ahead else options
-        detector = load_model(catalog, catalog.require(preset.detector_model), detectors)
+        model = lambda name, threads=options.intra_op_threads: load_model(  # noqa: E731
+            catalog, catalog.require(name), replace(options, intra_op_threads=threads))
+        detector = model(preset.detector_model, threads)  # a run not made ahead has every core
         body = settings.landmark_model_for(detector.on_gpu)
         landmarker = load_landmarker(catalog, body, "landmarks", options)
         if landmarker.scheme.coco17 is None:
             raise ModelError(f"landmark model '{body}' gives no COCO-17 points ({landmarker.scheme.name}), which "
                              f"tracking needs: choose a body landmark model")
         hands = load_landmarker(catalog, preset.hand_model, "hands", options) if settings.hands_on else None
-        refiner = (MoveNetSinglePose(model(preset.refiner_model))
-                   if preset.refiner_model else None)
-        crowd = NanoDetPersonDetector(load_model(catalog, catalog.require(preset.crowd_model), detectors))
+        refiner = MoveNetSinglePose(model(preset.refiner_model)) if preset.refiner_model else None
+        crowd = NanoDetPersonDetector(model(preset.crowd_model, threads))
         second = (load_landmarker(catalog, preset.second_landmark_model, "landmarks", options)
                   if preset.second_landmark_model else None)
         if second is not None and second.scheme is not landmarker.scheme:
@@ -85,8 +86,10 @@ class PipelineModels:
                 raise ModelError(f"face model '{mesh_model}' gives {face.scheme.name} points, not the face mesh's "
                                  f"{FACE478.name} the face stage reads: choose a face mesh model")
             face_detector = BlazeFaceDetector(model(detector_model))
+        ahead_detectors = (MoveNetMultiPose(model(preset.detector_model, AHEAD_THREADS), preset.detector_long_sides),
+                           NanoDetPersonDetector(model(preset.crowd_model, AHEAD_THREADS))) if ahead else None
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second,
-                   face, face_detector, ahead)
+                   face, face_detector, ahead_detectors)
 
     @property
     def providers(self) -> list[str]:
@@ -137,7 +140,8 @@ class PosePipeline:
                       if models.face is not None else None)
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
-        self.detection = DetectionStage(models.people, models.crowd, settings.preset_spec.crowd_always, self.tracker)
+        self.detection = DetectionStage(models.people, models.crowd, settings.preset_spec.crowd_always, self.tracker,
+                                        models.ahead)
         self.close_ups = CloseUps(self.faces, self.tracker.new_id) if self.faces is not None else None
 
     def _fitter(self, camera: CameraIntrinsics) -> SkeletonFitter:
@@ -170,7 +174,7 @@ class PosePipeline:
         """A frame's detection (`ahead`: its planned run, made already: see plan_next) and the crops its landmarks
         run on; `finish` does the rest. Between the two, the next frame's detector run may be planned."""
         clock = StageClock()
-        rgb = self.rgb(frame)
+        rgb = frame_rgb(frame)
         clock.lap("convert")
         own_camera = None
         if self.stills:
@@ -186,17 +190,10 @@ class PosePipeline:
 
     def plan_next(self, begun: BegunFrame) -> Callable[[Frame], DetectionPlan | None]:
         """Between `begin` and `finish`: the next frame's planned detector run, given that frame (never for stills).
-        It and `run_planned` need only the models: another thread may do both while this frame finishes."""
+        It and DetectionStage.run_planned need only the models: another thread may do both while this frame finishes."""
         if self.stills:
             return lambda frame: None
         return self.detection.plan_next(begun.rgb)
-
-    def run_planned(self, frame: Frame, plan: DetectionPlan) -> DetectedAhead:
-        return self.detection.run_planned(self.rgb(frame), plan)
-
-    @staticmethod
-    def rgb(frame: Frame) -> np.ndarray:
-        return frame.rgb if frame.rgb is not None else cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
 
     def finish(self, begun: BegunFrame) -> FrameResult:
         """A begun frame's landmarks, tracks and people."""
@@ -346,16 +343,13 @@ class PosePipeline:
         """Runs every model and the fit once on a blank image, so the first real frames are not late: ONNX
         Runtime plans its memory and numba loads its compiled code on first use."""
         blank = np.zeros((height, width, 3), np.uint8)
-        for side in self.models.people.long_sides:  # a video may use any of them
-            self.models.people.run(blank, side)
+        self.detection.warm_up(blank)
         side = min(width, height) / 2
         centre = [Roi(width / 2, height / 2, side, 0.0)]
         landmarks = self.models.landmarker(blank, centre)
         for model in (self.models.second_landmarker, self.models.refiner):
             if model is not None:
                 model(blank, centre)
-        if self.models.crowd is not None:
-            self.models.crowd(blank)
         if self.models.hands is not None:
             self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
             HandStage.warm_up()
