@@ -7,6 +7,8 @@ that cannot grow. One start / pause / resume / stop / status API, shared by `liv
 - Each sink has a bounded queue (livecap.workers): a slow sink drops (and counts) results, never slows inference
   or capture; a sink that fails is reported and stopped, the others go on; a required sink's failure fails the run.
 - A live source that fails is reported and reopened with back-off; a file's end stops the engine cleanly.
+- Where the cores pay for it (PipelineSettings.detect_ahead), the next frame's scheduled detector run is made on a
+  thread of its own beside this frame's landmarks (livecap.pose.detection), with the same results.
 - Threads the engine starts never receive SIGINT or SIGTERM: the main thread handles them and calls stop().
 """
 

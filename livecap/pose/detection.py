@@ -2,9 +2,10 @@
 crowd may hide more than MoveNet's six, and only the regions around lost people when only they are sought.
 
 A whole-image run on schedule is known before its frame is processed: the next frame's run is due whatever this
-frame's landmarks find. `plan_next` says which run that will be, `run_planned` makes it (models only: it may run
-on another thread while this frame's landmarks run, livecap.workers.DetectorAhead), and `find` takes it for that
-frame where it is the run `find` would make itself, so the results are the same as without it.
+frame's landmarks find. `plan_next` says which run that will be, `run_planned` makes it (models only: the engine
+runs it on another thread while this frame's landmarks run, livecap.workers.NextFrameWork), and `find` takes it for
+that frame where it is the very run `find` would make, so the results are the same as without it. Runs not
+planned (after a loss, for a body no track explained) are made in turn, as before.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -21,6 +23,9 @@ from livecap.models.nanodet import NanoDetPersonDetector
 from livecap.pose.similarity import merge_people
 from livecap.pose.tracking import REFERENCE_FPS, PoseTracker
 from livecap.types import Frame, PeopleDetections, SearchRegion
+
+if TYPE_CHECKING:  # the pipeline holds this stage
+    from livecap.pose.pipeline import PipelineModels
 
 
 @dataclass(frozen=True)
@@ -46,75 +51,77 @@ Found = tuple[PeopleDetections | None, PeopleDetections | None, list[SearchRegio
 
 
 class DetectionStage:
-    """Runs the detectors when the tracker asks; counts the whole-image runs (they take MoveNet's sizes in turn)."""
+    """Runs the pipeline's detectors (`models`: its PipelineModels, read at each run) when its tracker asks; counts
+    the whole-image runs (they take MoveNet's input sizes in turn). The planned runs use `models.ahead` where there
+    are such sessions (their threads: livecap.models.runtime.ahead_threads), else the same ones."""
 
-    def __init__(self, people: MoveNetMultiPose, crowd: NanoDetPersonDetector | None, crowd_always: bool,
-                 tracker: PoseTracker, ahead: tuple[MoveNetMultiPose, NanoDetPersonDetector | None] | None = None):
-        """`ahead`: the same detectors in sessions of their own for the planned runs (their threads set apart:
-        livecap.models.runtime.AHEAD_THREADS); None: the planned runs use the others."""
-        self.people, self.crowd, self.crowd_always, self.tracker = people, crowd, crowd_always, tracker
-        self.ahead = ahead or (people, crowd)
+    def __init__(self, models: PipelineModels, crowd_always: bool):
+        self.models, self.crowd_always = models, crowd_always
         self.runs = 0
         self._last_time: float | None = None
         self._frame_interval: float | None = None  # seconds between frames, averaged
 
-    def follow(self, time_s: float) -> None:
+    def follow(self, tracker: PoseTracker, time_s: float) -> None:
         """The tracker's periods are times (PoseTracker.pace): it is told the frame rate, averaged."""
         interval = followed_interval(self._last_time, self._frame_interval, time_s)
         if interval is not None:
             self._frame_interval = interval
-            self.tracker.pace(interval)
+            tracker.pace(interval)
         self._last_time = time_s
 
-    def find(self, rgb: np.ndarray, stills: bool, ahead: DetectedAhead | None = None) -> Found:
+    def find(self, tracker: PoseTracker, rgb: np.ndarray, stills: bool, ahead: DetectedAhead | None = None) -> Found:
         """MoveNet's people and, where a crowd may hide more than its six, the box detector's; and the regions
         around lost people when only they were searched. A still image gets every MoveNet input size at once; a
         sequence takes them in turn, one per whole-image run. `ahead`: this frame's planned run, made already."""
+        people, crowd = self.models.people, self.models.crowd
         if stills:
-            sides = self.people.sides_for(rgb.shape[1], rgb.shape[0])
-            runs = [self.people.run(rgb, side) for side in sides]
+            sides = people.sides_for(rgb.shape[1], rgb.shape[0])
+            runs = [people.run(rgb, side) for side in sides]
             # no boxes: MoveNet's input sizes merged already pass six people, and on the dev stills the boxes' extra
             # people were unannotated ones (accurate AP 0.507 -> 0.467; 0.489 when only six-person images got them)
             return merge_people(runs), None, None
-        if not self.tracker.needs_detection():
+        if not tracker.needs_detection():
             return None, None, None
-        regions = self.tracker.search_regions(rgb.shape[1], rgb.shape[0])
+        regions = tracker.search_regions(rgb.shape[1], rgb.shape[0])
         if regions is not None:
             # a few people lost lately, each sought in a small region: MoveNet's six and the crowd's boxes do there
-            found = [self.people.search(rgb, region) for region in regions]
+            found = [people.search(rgb, region) for region in regions]
             return (merge_people(found), None, regions) if found else (None, None, None)
-        side = self._side(rgb)
+        side = self._side(tracker, rgb)
         self.runs += 1
         made = ahead if ahead is not None and ahead.plan.side == side else None
-        detections = made.people if made is not None else self.people.run(rgb, side)
-        crowd = made.crowd if made is not None else None
-        if not self._crowd_needed(len(detections), len(self.tracker.active())):
+        detections = made.people if made is not None else people.run(rgb, side)
+        if not self._crowd_needed(len(detections), len(tracker.active())):
             return detections, None, None
-        return detections, crowd if crowd is not None else self.crowd(rgb), None
+        return detections, made.crowd if made is not None and made.crowd is not None else crowd(rgb), None
 
     def warm_up(self, blank: np.ndarray) -> None:
         """Every detector session once, at every MoveNet input size (a video may use any of them)."""
-        for people, crowd in {(self.people, self.crowd), self.ahead}:
+        for people, crowd in {(self.models.people, self.models.crowd), self._ahead}:
             for side in people.long_sides:
                 people.run(blank, side)
             if crowd is not None:
                 crowd(blank)
 
-    def _side(self, rgb: np.ndarray) -> int:
-        return self.people.side_for_run(rgb.shape[1], rgb.shape[0], self.runs, self.tracker.smallest_body())
+    @property
+    def _ahead(self) -> tuple[MoveNetMultiPose, NanoDetPersonDetector | None]:
+        return self.models.ahead or (self.models.people, self.models.crowd)
+
+    def _side(self, tracker: PoseTracker, rgb: np.ndarray) -> int:
+        return self.models.people.side_for_run(rgb.shape[1], rgb.shape[0], self.runs, tracker.smallest_body())
 
     def _crowd_needed(self, *people: int) -> bool:
         """The box detector runs when asked always or when six people (MoveNet's most) are seen: with fewer,
         MoveNet saw everyone it could and the box detector would cost ~45 ms for nothing."""
-        return self.crowd is not None and (self.crowd_always or max(people) >= MAX_PEOPLE)
+        return self.models.crowd is not None and (self.crowd_always or max(people) >= MAX_PEOPLE)
 
-    def plan_next(self, rgb: np.ndarray) -> Callable[[Frame], DetectionPlan | None]:
+    def plan_next(self, tracker: PoseTracker, rgb: np.ndarray) -> Callable[[Frame], DetectionPlan | None]:
         """The planned run of the frame after this one (`rgb`), where a whole-image run is due on schedule then,
         whatever this frame's landmarks find; else None. Decided from the tracker as it is now, so it may be asked
         on another thread, once that frame is there (its time paces the tracker, as `follow` will)."""
-        tracker, last, average = self.tracker, self._last_time, self._frame_interval
+        last, average = self._last_time, self._frame_interval
         since, every, period = tracker.frames_since_detection, tracker.detect_every, tracker.settings.detect_every
-        plan = DetectionPlan(self._side(rgb), self._crowd_needed(len(tracker.active())))
+        plan = DetectionPlan(self._side(tracker, rgb), self._crowd_needed(len(tracker.active())))
 
         def planned(frame: Frame) -> DetectionPlan | None:
             interval = followed_interval(last, average, frame.time)
@@ -126,7 +133,7 @@ class DetectionStage:
         """The planned run on this frame; the box detector too where the plan or MoveNet's six people call for it
         (`find` runs it after all where the tracker's people, known only then, do)."""
         started = time.perf_counter()
-        people_model, crowd_model = self.ahead
+        people_model, crowd_model = self._ahead
         rgb = frame_rgb(frame)
         people = people_model.run(rgb, plan.side)
         crowd = crowd_model(rgb) if plan.crowd or self._crowd_needed(len(people)) else None

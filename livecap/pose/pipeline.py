@@ -23,8 +23,7 @@ from livecap.models.landmarker import Landmarker, load_landmarker
 from livecap.models.face import BlazeFaceDetector
 from livecap.models.movenet import MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.nanodet import NanoDetPersonDetector
-from livecap.models.runtime import (AHEAD_THREADS, RuntimeOptions, detect_ahead_on, load_model, threads_beside_ahead,
-                                    usable_cores)
+from livecap.models.runtime import RuntimeOptions, ahead_threads, detect_ahead_on, load_model, usable_cores
 from livecap.pose.contact import FootContacts, joints_in_contact
 from livecap.pose.detection import DetectedAhead, DetectionPlan, DetectionStage, frame_rgb
 from livecap.pose.face import CloseUps, FaceStage, PersonFace
@@ -59,12 +58,11 @@ class PipelineModels:
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
         threads = intra_op_threads or usable_cores()
         ahead = detect_ahead_on(settings.detect_ahead, threads)
-        options = RuntimeOptions(list(settings.providers) if settings.providers else None,
-                                 threads_beside_ahead(threads) if ahead else threads,
+        options = RuntimeOptions(list(settings.providers) if settings.providers else None, threads,
                                  gpu_precision=settings.gpu_precision)
-        model = lambda name, threads=options.intra_op_threads: load_model(  # noqa: E731
-            catalog, catalog.require(name), replace(options, intra_op_threads=threads))
-        detector = model(preset.detector_model, threads)  # a run not made ahead has every core
+        model = lambda name, cores=threads: load_model(  # noqa: E731
+            catalog, catalog.require(name), replace(options, intra_op_threads=cores))
+        detector = model(preset.detector_model)
         body = settings.landmark_model_for(detector.on_gpu)
         landmarker = load_landmarker(catalog, body, "landmarks", options)
         if landmarker.scheme.coco17 is None:
@@ -72,7 +70,7 @@ class PipelineModels:
                              f"tracking needs: choose a body landmark model")
         hands = load_landmarker(catalog, preset.hand_model, "hands", options) if settings.hands_on else None
         refiner = MoveNetSinglePose(model(preset.refiner_model)) if preset.refiner_model else None
-        crowd = NanoDetPersonDetector(model(preset.crowd_model, threads))
+        crowd = NanoDetPersonDetector(model(preset.crowd_model))
         second = (load_landmarker(catalog, preset.second_landmark_model, "landmarks", options)
                   if preset.second_landmark_model else None)
         if second is not None and second.scheme is not landmarker.scheme:
@@ -86,8 +84,9 @@ class PipelineModels:
                 raise ModelError(f"face model '{mesh_model}' gives {face.scheme.name} points, not the face mesh's "
                                  f"{FACE478.name} the face stage reads: choose a face mesh model")
             face_detector = BlazeFaceDetector(model(detector_model))
-        ahead_detectors = (MoveNetMultiPose(model(preset.detector_model, AHEAD_THREADS), preset.detector_long_sides),
-                           NanoDetPersonDetector(model(preset.crowd_model, AHEAD_THREADS))) if ahead else None
+        ahead_detectors = (MoveNetMultiPose(model(preset.detector_model, ahead_threads(threads)),
+                                            preset.detector_long_sides),
+                           NanoDetPersonDetector(model(preset.crowd_model, ahead_threads(threads)))) if ahead else None
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second,
                    face, face_detector, ahead_detectors)
 
@@ -140,8 +139,7 @@ class PosePipeline:
                       if models.face is not None else None)
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
-        self.detection = DetectionStage(models.people, models.crowd, settings.preset_spec.crowd_always, self.tracker,
-                                        models.ahead)
+        self.detection = DetectionStage(models, settings.preset_spec.crowd_always)
         self.close_ups = CloseUps(self.faces, self.tracker.new_id) if self.faces is not None else None
 
     def _fitter(self, camera: CameraIntrinsics) -> SkeletonFitter:
@@ -181,8 +179,8 @@ class PosePipeline:
             self.tracker.reset()
             own_camera = self._camera_for_still(rgb.shape[1], rgb.shape[0])
         else:
-            self.detection.follow(frame.time)
-        detections, crowd, local = self.detection.find(rgb, self.stills, ahead)
+            self.detection.follow(self.tracker, frame.time)
+        detections, crowd, local = self.detection.find(self.tracker, rgb, self.stills, ahead)
         clock.lap("detect")
         if ahead is not None and detections is ahead.people:  # its own run, made beside the last frame
             clock.stage_ms["detect_ahead"] = ahead.ms
@@ -190,10 +188,10 @@ class PosePipeline:
 
     def plan_next(self, begun: BegunFrame) -> Callable[[Frame], DetectionPlan | None]:
         """Between `begin` and `finish`: the next frame's planned detector run, given that frame (never for stills).
-        It and DetectionStage.run_planned need only the models: another thread may do both while this frame finishes."""
+        It and DetectionStage.run_planned need only models: another thread may do both while this frame finishes."""
         if self.stills:
             return lambda frame: None
-        return self.detection.plan_next(begun.rgb)
+        return self.detection.plan_next(self.tracker, begun.rgb)
 
     def finish(self, begun: BegunFrame) -> FrameResult:
         """A begun frame's landmarks, tracks and people."""
