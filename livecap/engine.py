@@ -7,6 +7,8 @@ that cannot grow. One start / pause / resume / stop / status API, shared by `liv
 - Each sink has a bounded queue (livecap.workers): a slow sink drops (and counts) results, never slows inference
   or capture; a sink that fails is reported and stopped, the others go on; a required sink's failure fails the run.
 - A live source that fails is reported and reopened with back-off; a file's end stops the engine cleanly.
+- Where the cores pay for it (PipelineSettings.detect_ahead), the next frame's scheduled detector run is made on a
+  thread of its own beside this frame's landmarks (livecap.pose.detection), with the same results.
 - Threads the engine starts never receive SIGINT or SIGTERM: the main thread handles them and calls stop().
 """
 
@@ -29,7 +31,7 @@ from livecap.sinks import Sink
 from livecap.solver_cache import compile_notice
 from livecap.sources import CaptureRequest, FrameSource, open_source
 from livecap.types import Frame, FrameResult, StreamInfo
-from livecap.workers import LatestSlot, SinkStatus, SinkWorker
+from livecap.workers import LatestSlot, NextFrameWork, SinkStatus, SinkWorker
 
 log = logging.getLogger("livecap")
 
@@ -88,7 +90,7 @@ class EngineStatus:
 def models_key(settings: PipelineSettings) -> tuple:
     """What a set of loaded models depends on: settings with the same key share them."""
     return (settings.preset, settings.model_dir, settings.providers, settings.hands_on, settings.face_on,
-            settings.landmark_model, settings.refine, settings.gpu_precision)
+            settings.landmark_model, settings.refine, settings.gpu_precision, settings.detect_ahead)
 
 
 def _without_signals(start: Callable[[], None]) -> None:
@@ -318,6 +320,20 @@ class Engine:
             self._set(state="failed", message=f"source failed: {exc}")
 
     def _infer(self, pipeline: PosePipeline, slot: LatestSlot) -> None:
+        ahead = NextFrameWork(slot) if pipeline.models.ahead is not None else None
+        try:
+            self._infer_frames(pipeline, slot, ahead)
+        finally:
+            if ahead is not None:
+                ahead.close()
+        with self._lock:
+            if slot.closed and not self._stop.is_set() and self._status.state != "failed":
+                self._status.state = "ended"
+        self._stop.set()  # capture stops too when inference has ended (a failure)
+        slot.close()  # and does not wait for room in a slot that nobody empties any more
+        self._finished.set()
+
+    def _infer_frames(self, pipeline: PosePipeline, slot: LatestSlot, ahead: NextFrameWork | None) -> None:
         latencies: deque[float] = deque(maxlen=RECENT)
         done_at: deque[float] = deque(maxlen=RECENT)
         stages: deque[dict] = deque(maxlen=RECENT)
@@ -334,7 +350,7 @@ class Engine:
                 self._reset_faces.clear()
                 pipeline.reset_neutral_faces()
             try:
-                result = pipeline.process(frame)
+                result = self._process(pipeline, frame, ahead)
             except Exception as exc:  # noqa: BLE001 - reported as the engine's state, not a dead thread
                 log.exception("inference failed")
                 self._set(state="failed", message=f"inference failed: {exc}")
@@ -354,12 +370,21 @@ class Engine:
             done_at.append(now)
             stages.append(result.stage_ms)
             self._record(frames, latencies, done_at, stages, len(result.people))
-        with self._lock:
-            if slot.closed and not self._stop.is_set() and self._status.state != "failed":
-                self._status.state = "ended"
-        self._stop.set()  # capture stops too when inference has ended (a failure)
-        slot.close()  # and does not wait for room in a slot that nobody empties any more
-        self._finished.set()
+
+    @staticmethod
+    def _process(pipeline: PosePipeline, frame: Frame, ahead: NextFrameWork | None) -> FrameResult:
+        """One frame; with `ahead`, the next frame's scheduled detector run goes on beside this one's landmarks
+        (where ONNX Runtime lets the GIL go) and this frame takes its own run from the last frame, waiting for it."""
+        if ahead is None:
+            return pipeline.process(frame)
+        tick = time.perf_counter()
+        made = ahead.take(frame)
+        waited_ms = (time.perf_counter() - tick) * 1000.0
+        begun = pipeline.begin(frame, made)
+        ahead.start(pipeline.plan_next(begun), pipeline.detection.run_planned)
+        result = pipeline.finish(begun)
+        result.stage_ms["detect"] += waited_ms
+        return result
 
     def _record(self, frames, latencies, done_at, stages, people) -> None:
         fps = (len(done_at) - 1) / (done_at[-1] - done_at[0]) if len(done_at) > 1 else 0.0

@@ -206,6 +206,9 @@ class PipelineSettings:
     landmark_model: str | None = None  # a landmark model chosen explicitly (LANDMARK_MODELS); None: the preset's
     refine: bool = False  # a file's take refined after capture (livecap.refine): its own landmark model rule
     gpu_precision: str = "auto"  # auto: float16 variants where CUDA runs (when installed); float32: never
+    # the next frame's scheduled detector run on a thread of its own beside this frame's landmarks (the same
+    # results); None: where the cores pay for it (livecap.models.runtime.DETECT_AHEAD_CORES)
+    detect_ahead: bool | None = None
 
     @property
     def preset_spec(self) -> Preset:

@@ -1,5 +1,6 @@
-"""The engine's hand-over points between threads: the newest-frame slot between capture and inference, and the
-worker thread each sink runs on behind a bounded queue (the only thread a sink needs)."""
+"""The engine's hand-over points between threads: the newest-frame slot between capture and inference, the work on
+the next frame begun beside inference, and the worker thread each sink runs on behind a bounded queue (the only
+thread a sink needs)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from livecap.errors import LivecapError
 from livecap.sinks import Sink
@@ -48,6 +51,18 @@ class LatestSlot:
             self._ready.notify_all()
             return item
 
+    def peek(self, abandon: threading.Event):
+        """The untaken item, left in the slot: waits for one until the slot closes or `abandon` is set (then None;
+        `wake` makes the wait look at `abandon` at once)."""
+        with self._ready:
+            while self._item is None and not self._closed and not abandon.is_set():
+                self._ready.wait()
+            return None if abandon.is_set() else self._item
+
+    def wake(self) -> None:
+        with self._ready:
+            self._ready.notify_all()
+
     def close(self) -> None:
         with self._ready:
             self._closed = True
@@ -56,6 +71,45 @@ class LatestSlot:
     @property
     def closed(self) -> bool:
         return self._closed and self._item is None
+
+
+class NextFrameWork:
+    """Work on the next frame begun while inference finishes this one, on a thread of its own (the engine's
+    detector run ahead: livecap.pose.detection). The thread waits for the next frame in the slot without taking it
+    (inference takes it as ever), asks `plan` what to do for it (None: nothing) and does it (`run`). `take(frame)`
+    waits for that work and returns its result where it was for that very frame (a live run may have put a newer
+    one in the slot since), else None; an error in the work is raised there."""
+
+    def __init__(self, slot: LatestSlot):
+        self._slot = slot
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="livecap-ahead")
+        self._pending: Future | None = None
+        self._abandon = threading.Event()  # the frame was taken: no new frame is waited for
+
+    def start(self, plan: Callable[[Any], Any], run: Callable[[Any, Any], Any]) -> None:
+        self._abandon.clear()
+        self._pending = self._pool.submit(self._work, plan, run)
+
+    def _work(self, plan: Callable[[Any], Any], run: Callable[[Any, Any], Any]):
+        frame = self._slot.peek(self._abandon)
+        todo = plan(frame) if frame is not None else None
+        return None if todo is None else (frame, run(frame, todo))
+
+    def take(self, frame) -> Any:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        self._abandon.set()
+        self._slot.wake()
+        done = pending.result()
+        return done[1] if done is not None and done[0] is frame else None
+
+    def close(self) -> None:
+        """Waits for the work under way (its result, or error, unused) and ends the thread."""
+        self._pending = None
+        self._abandon.set()
+        self._slot.wake()
+        self._pool.shutdown(wait=True)
 
 
 @dataclass

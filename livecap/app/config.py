@@ -22,7 +22,7 @@ from livecap.sinks.osc.kinds import KINDS, StreamKind, config_sections
 SETTINGS: dict[str, dict[str, str]] = {
     "pipeline": {"preset": "preset", "smoothing": "smoothing", "fov": "fov", "calibration": "calibration",
                  "height": "height", "providers": "providers", "model_dir": "model_dir", "hands": "hands",
-                 "face": "face", "gpu_precision": "gpu_precision"},
+                 "face": "face", "gpu_precision": "gpu_precision", "detect_ahead": "detect_ahead"},
     "live": {"source": "source", "paced": "paced", "camera_size": "camera_size", "camera_fps": "camera_fps",
              "mjpg": "mjpg"},
     "bvh": {"directory": "bvh", "units": "bvh_units", "order": "bvh_order", "fps": "bvh_fps",

@@ -37,6 +37,9 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu-precision", type=checked_type(check_gpu_precision, "auto|float32"),
                         help="auto (default): a model's float16 variant where CUDA runs it and one is installed "
                              "(tools/fp16_models.py); float32: never")
+    parser.add_argument("--detect-ahead", action=argparse.BooleanOptionalAction, default=None,
+                        help="run the next frame's scheduled people detection on a thread of its own beside this "
+                             "frame's landmarks (same results; default: with 4 or more cores)")
 
 
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +104,8 @@ def pipeline_settings(args: argparse.Namespace) -> PipelineSettings:
                                 providers=tuple(providers) if providers else None, model_dir=args.model_dir,
                                 hands=getattr(args, "hands", None), face=getattr(args, "face", None),
                                 landmark_model=getattr(args, "landmark_model", None),
-                                gpu_precision=getattr(args, "gpu_precision", None) or "auto", refine=refine)
+                                gpu_precision=getattr(args, "gpu_precision", None) or "auto", refine=refine,
+                                detect_ahead=getattr(args, "detect_ahead", None))
 
 
 def capture_request(args: argparse.Namespace):

@@ -53,6 +53,25 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+# cores from which the next frame's scheduled detector run goes ahead beside this frame's landmarks by default: on 2
+# cores it measured slower on vtest (0.87x) and within the noise on two_people (1.08x); 4 were not at hand to measure
+DETECT_AHEAD_CORES = 4
+
+
+def detect_ahead_on(asked: bool | None, threads: int) -> bool:
+    """Whether the detectors run ahead on a thread of their own: as asked, else where `threads` cores pay for it."""
+    return threads >= DETECT_AHEAD_CORES if asked is None else asked
+
+
+def ahead_threads(threads: int) -> int:
+    """ONNX Runtime threads of the detectors' sessions that run ahead: half the cores, one at least. The other
+    models keep every core: on 2 cores the landmarks with one thread fewer made the engine slower (two_people
+    0.89x, vtest 0.75x against 1.08x and 0.87x keeping both), and the overlap lasts only while a run is made ahead.
+    A detector with one thread on 4 or more cores would take longer than the landmarks it runs beside (vtest's
+    runs take about twice a frame's landmarks on 2 cores): half of them keeps it near what it would cost alone."""
+    return max(1, threads // 2)
+
+
 # where IO binding puts a model's outputs, per provider that runs it (the first of the session's providers)
 OUTPUT_DEVICES = {"CUDAExecutionProvider": "cuda", "CPUExecutionProvider": "cpu"}
 GPU_PRECISIONS = ("auto", "float32")

@@ -8,9 +8,9 @@ This is the pure per-frame core; threads, cameras and sinks live around it (live
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
 from livecap import skeleton
@@ -21,20 +21,19 @@ from livecap.models.catalog import ModelCatalog
 from livecap.models.crop import roi_from_alignment_points
 from livecap.models.landmarker import Landmarker, load_landmarker
 from livecap.models.face import BlazeFaceDetector
-from livecap.models.movenet import MAX_PEOPLE, MoveNetMultiPose, MoveNetSinglePose
+from livecap.models.movenet import MoveNetMultiPose, MoveNetSinglePose
 from livecap.models.nanodet import NanoDetPersonDetector
-from livecap.models.runtime import RuntimeOptions, load_model
+from livecap.models.runtime import RuntimeOptions, ahead_threads, detect_ahead_on, load_model, usable_cores
 from livecap.pose.contact import FootContacts, joints_in_contact
+from livecap.pose.detection import DetectedAhead, DetectionPlan, DetectionStage, frame_rgb
 from livecap.pose.face import CloseUps, FaceStage, PersonFace
 from livecap.pose.filtering import PersonSmoother, SmoothingSettings
 from livecap.pose.fitting import FitSettings, FitState, SkeletonFitter, plant
 from livecap.pose.hands import HandStage, PersonHands
 from livecap.pose.prediction import predicted_person
-from livecap.pose.similarity import merge_people
 from livecap.pose.tracking import PoseTracker, Track
 from livecap.settings import FACE_MODELS, PipelineSettings, TrackerSettings
-from livecap.types import (Candidate, Frame, FrameResult, Landmarks, PeopleDetections, PersonPose, Roi,
-                           SearchRegion, StreamInfo)
+from livecap.types import Candidate, Frame, FrameResult, Landmarks, PersonPose, Roi, StreamInfo
 
 
 @dataclass
@@ -50,15 +49,20 @@ class PipelineModels:
     face: Landmarker | None = None  # when faces are on: its scheme is the face mesh's (livecap.facemesh.FACE478)
     face_detector: BlazeFaceDetector | None = None  # close-up faces with no body, when faces are on
     landmark_model: str = ""  # the body landmark model's catalog name
+    # the detectors again, run ahead beside the landmarks on threads of their own (livecap.pose.detection)
+    ahead: tuple[MoveNetMultiPose, NanoDetPersonDetector] | None = None
 
     @classmethod
     def load(cls, settings: PipelineSettings, intra_op_threads: int = 0) -> "PipelineModels":
         """The preset's models, from the user's model folder or the shipped ones; ONNX Runtime's threads per
         model (0: its default, one per core), fewer where several pipelines share the cores (`livecap batch`)."""
         preset, catalog = settings.preset_spec, ModelCatalog(settings.model_dir)
-        options = RuntimeOptions(list(settings.providers) if settings.providers else None, intra_op_threads,
+        threads = intra_op_threads or usable_cores()
+        ahead = detect_ahead_on(settings.detect_ahead, threads)
+        options = RuntimeOptions(list(settings.providers) if settings.providers else None, threads,
                                  gpu_precision=settings.gpu_precision)
-        model = lambda name: load_model(catalog, catalog.require(name), options)  # noqa: E731
+        model = lambda name, cores=threads: load_model(  # noqa: E731
+            catalog, catalog.require(name), replace(options, intra_op_threads=cores))
         detector = model(preset.detector_model)
         body = settings.landmark_model_for(detector.on_gpu)
         landmarker = load_landmarker(catalog, body, "landmarks", options)
@@ -66,8 +70,7 @@ class PipelineModels:
             raise ModelError(f"landmark model '{body}' gives no COCO-17 points ({landmarker.scheme.name}), which "
                              f"tracking needs: choose a body landmark model")
         hands = load_landmarker(catalog, preset.hand_model, "hands", options) if settings.hands_on else None
-        refiner = (MoveNetSinglePose(model(preset.refiner_model))
-                   if preset.refiner_model else None)
+        refiner = MoveNetSinglePose(model(preset.refiner_model)) if preset.refiner_model else None
         crowd = NanoDetPersonDetector(model(preset.crowd_model))
         second = (load_landmarker(catalog, preset.second_landmark_model, "landmarks", options)
                   if preset.second_landmark_model else None)
@@ -82,8 +85,11 @@ class PipelineModels:
                 raise ModelError(f"face model '{mesh_model}' gives {face.scheme.name} points, not the face mesh's "
                                  f"{FACE478.name} the face stage reads: choose a face mesh model")
             face_detector = BlazeFaceDetector(model(detector_model))
+        ahead_detectors = (MoveNetMultiPose(model(preset.detector_model, ahead_threads(threads)),
+                                            preset.detector_long_sides),
+                           NanoDetPersonDetector(model(preset.crowd_model, ahead_threads(threads)))) if ahead else None
         return cls(MoveNetMultiPose(detector, preset.detector_long_sides), landmarker, hands, refiner, crowd, second,
-                   face, face_detector, body)
+                   face, face_detector, body, ahead_detectors)
 
     @property
     def providers(self) -> list[str]:
@@ -134,10 +140,8 @@ class PosePipeline:
                       if models.face is not None else None)
         self.tracker = PoseTracker(TrackerSettings(detect_every=settings.preset_spec.detect_every),
                                    new_state=self._new_person)
+        self.detection = DetectionStage(models, settings.preset_spec.crowd_always)
         self.close_ups = CloseUps(self.faces, self.tracker.new_id) if self.faces is not None else None
-        self._detector_runs = 0
-        self._last_time: float | None = None
-        self._frame_interval: float | None = None  # seconds between frames, averaged
 
     def _fitter(self, camera: CameraIntrinsics) -> SkeletonFitter:
         return SkeletonFitter(camera, FitSettings(height=self.settings.height), self.models.landmarker.scheme)
@@ -164,26 +168,36 @@ class PosePipeline:
                           landmark_model=self.models.landmark_model)
 
     def process(self, frame: Frame) -> FrameResult:
-        clock = time.perf_counter()
-        stage_ms: dict[str, float] = {}
+        return self.finish(self.begin(frame))
 
-        def lap(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            stage_ms[name] = stage_ms.get(name, 0.0) + (now - clock) * 1000.0
-            clock = now
-
-        rgb = frame.rgb if frame.rgb is not None else cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-        lap("convert")
+    def begin(self, frame: Frame, ahead: DetectedAhead | None = None) -> BegunFrame:
+        """A frame's detection (`ahead`: its planned run, made already: see plan_next) and the crops its landmarks
+        run on; `finish` does the rest. Between the two, the next frame's detector run may be planned."""
+        clock = StageClock()
+        rgb = frame_rgb(frame)
+        clock.lap("convert")
         own_camera = None
         if self.stills:
             self.tracker.reset()
             own_camera = self._camera_for_still(rgb.shape[1], rgb.shape[0])
         else:
-            self._follow_frame_rate(frame.time)
-        detections, crowd, local = self._detect(rgb)
-        lap("detect")
-        candidates = self.tracker.propose(detections, crowd, local)
+            self.detection.follow(self.tracker, frame.time)
+        detections, crowd, local = self.detection.find(self.tracker, rgb, self.stills, ahead)
+        clock.lap("detect")
+        if ahead is not None and detections is ahead.people:  # its own run, made beside the last frame
+            clock.stage_ms["detect_ahead"] = ahead.ms
+        return BegunFrame(frame, rgb, self.tracker.propose(detections, crowd, local), clock, own_camera)
+
+    def plan_next(self, begun: BegunFrame) -> Callable[[Frame], DetectionPlan | None]:
+        """Between `begin` and `finish`: the next frame's planned detector run, given that frame (never for stills).
+        It and DetectionStage.run_planned need only models: another thread may do both while this frame finishes."""
+        if self.stills:
+            return lambda frame: None
+        return self.detection.plan_next(self.tracker, begun.rgb)
+
+    def finish(self, begun: BegunFrame) -> FrameResult:
+        """A begun frame's landmarks, tracks and people."""
+        frame, rgb, candidates, lap = begun.frame, begun.rgb, begun.candidates, begun.clock.lap
         results, second = self._landmarks(rgb, candidates, [c.second_model for c in candidates])
         retries = self.tracker.retries(candidates, results)
         if retries:  # crops that found another person's body: again, with that body masked out
@@ -218,7 +232,7 @@ class PosePipeline:
             self._remember(people, tracks)
             people = sorted(people + self._predicted(), key=lambda p: p.id)
         return FrameResult(index=frame.index, time=frame.time, captured_at=frame.captured_at, people=people,
-                           name=frame.name, stage_ms=stage_ms, camera=own_camera)
+                           name=frame.name, stage_ms=begun.clock.stage_ms, camera=begun.camera)
 
     @staticmethod
     def _remember(people: list[PersonPose], tracks: list[Track]) -> None:
@@ -248,14 +262,6 @@ class PosePipeline:
             self._still_size = (width, height)
             self.fitter = self._fitter(camera_for(width, height, self.settings.fov, self.settings.calibration))
         return None if (width, height) == self._stream_size else self.fitter.camera
-
-    def _follow_frame_rate(self, time_s: float) -> None:
-        """The tracker's periods are times (PoseTracker.pace): it is told the frame rate, averaged."""
-        if self._last_time is not None and time_s > self._last_time:
-            step = time_s - self._last_time
-            self._frame_interval = step if self._frame_interval is None else 0.9 * self._frame_interval + 0.1 * step
-            self.tracker.pace(self._frame_interval)
-        self._last_time = time_s
 
     def _landmarks(self, rgb: np.ndarray, candidates: list[Candidate], second: list[bool]
                    ) -> tuple[list[Landmarks], list[bool]]:
@@ -293,36 +299,6 @@ class PosePipeline:
         for i, keypoints in zip(chosen, self.models.refiner(rgb, rois)):
             refined[i] = keypoints
         return refined
-
-    def _detect(self, rgb: np.ndarray) -> tuple[PeopleDetections | None, PeopleDetections | None,
-                                                list[SearchRegion] | None]:
-        """MoveNet's people and, where a crowd may hide more than its six, the box detector's; and the regions
-        around lost people when only they were searched. A still image gets every MoveNet input size at once; a
-        sequence takes them in turn, one per whole-image run."""
-        if self.stills:
-            sides = self.models.people.sides_for(rgb.shape[1], rgb.shape[0])
-            runs = [self.models.people.run(rgb, side) for side in sides]
-            # no boxes: MoveNet's input sizes merged already pass six people, and on the dev stills the boxes' extra
-            # people were unannotated ones (accurate AP 0.507 -> 0.467; 0.489 when only six-person images got them)
-            return merge_people(runs), None, None
-        if not self.tracker.needs_detection():
-            return None, None, None
-        regions = self.tracker.search_regions(rgb.shape[1], rgb.shape[0])
-        if regions is not None:
-            # a few people lost lately, each sought in a small region: MoveNet's six and the crowd's boxes do there
-            found = [self.models.people.search(rgb, region) for region in regions]
-            return (merge_people(found), None, regions) if found else (None, None, None)
-        self._detector_runs += 1
-        detections = self.models.people(rgb, self._detector_runs - 1, self.tracker.smallest_body())
-        return detections, self._crowd(rgb, max(len(detections), len(self.tracker.active())),
-                                       self.settings.preset_spec.crowd_always), None
-
-    def _crowd(self, rgb: np.ndarray, people: int, always: bool) -> PeopleDetections | None:
-        """The box detector's people, when asked always or when six people (MoveNet's most) are seen: with fewer,
-        MoveNet saw everyone it could and the box detector would cost ~45 ms for nothing."""
-        if self.models.crowd is None or not (always or people >= MAX_PEOPLE):
-            return None
-        return self.models.crowd(rgb)
 
     def _person(self, track: Track, time_s: float, lap) -> PersonPose:
         """One tracked person's published pose: landmarks smoothed, skeleton fitted, its root smoothed."""
@@ -367,16 +343,13 @@ class PosePipeline:
         """Runs every model and the fit once on a blank image, so the first real frames are not late: ONNX
         Runtime plans its memory and numba loads its compiled code on first use."""
         blank = np.zeros((height, width, 3), np.uint8)
-        for side in self.models.people.long_sides:  # a video may use any of them
-            self.models.people.run(blank, side)
+        self.detection.warm_up(blank)
         side = min(width, height) / 2
         centre = [Roi(width / 2, height / 2, side, 0.0)]
         landmarks = self.models.landmarker(blank, centre)
         for model in (self.models.second_landmarker, self.models.refiner):
             if model is not None:
                 model(blank, centre)
-        if self.models.crowd is not None:
-            self.models.crowd(blank)
         if self.models.hands is not None:
             self.models.hands(blank, [Roi(width / 2, height / 2, side / 4, 0.0)])
             HandStage.warm_up()
@@ -387,6 +360,30 @@ class PosePipeline:
             image = landmarks[0].image.copy()
             image[:, 2] = 1.0
             skeleton.world_pose(self.fitter.fit(FitState(), image, landmarks[0].world))
+
+
+class StageClock:
+    """Milliseconds per stage of one frame, each lap added to its stage's."""
+
+    def __init__(self):
+        self.stage_ms: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.stage_ms[name] = self.stage_ms.get(name, 0.0) + (now - self._clock) * 1000.0
+        self._clock = now
+
+
+@dataclass
+class BegunFrame:
+    """A frame as PosePipeline.begin leaves it for `finish`: detected, its crops proposed."""
+
+    frame: Frame
+    rgb: np.ndarray
+    candidates: list[Candidate]
+    clock: StageClock
+    camera: CameraIntrinsics | None  # a still's own camera, where not the stream's
 
 
 def build_pipeline(settings: PipelineSettings, width: int, height: int, stills: bool = False,

@@ -49,22 +49,22 @@ class PoseTracker:
         self.new_state = new_state or (lambda: None)
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
-        self._frames_since_detection = 0  # whole-image runs
+        self.frames_since_detection = 0  # whole-image runs
         self._frames_since_search = 0  # any run, the local searches for lost people included
         self._lost_last_frame = False
         self._unexplained = False  # the last detector run saw a body that no track took
         self.detect_every = self.settings.detect_every
-        self.predict_frames = self._frames(self.settings.predict_seconds, 1 / REFERENCE_FPS)
+        self.predict_frames = self.frames_in(self.settings.predict_seconds, 1 / REFERENCE_FPS)
 
     def pace(self, frame_interval: float) -> None:
         """Periods are times: at this many seconds a frame, the detector runs as often per second as at 30 fps (a
         10 fps street clip is searched every 4 frames, not every 12, so the search for newcomers costs the same CPU
         per second and finds them as soon at any rate), and a lost person is predicted for as long."""
-        self.detect_every = self._frames(self.settings.detect_every / REFERENCE_FPS, frame_interval)
-        self.predict_frames = self._frames(self.settings.predict_seconds, frame_interval)
+        self.detect_every = self.frames_in(self.settings.detect_every / REFERENCE_FPS, frame_interval)
+        self.predict_frames = self.frames_in(self.settings.predict_seconds, frame_interval)
 
     @staticmethod
-    def _frames(seconds: float, frame_interval: float) -> int:
+    def frames_in(seconds: float, frame_interval: float) -> int:
         return max(1, round(seconds / frame_interval))
 
     def reset(self) -> None:
@@ -103,7 +103,7 @@ class PoseTracker:
                 or (bool(self._sought()) and self._frames_since_search >= soon))
 
     def _whole_image_due(self) -> bool:
-        since = self._frames_since_detection
+        since = self.frames_since_detection
         return (not self.active() or since >= self.detect_every
                 or (self._unexplained and since >= max(1, self.detect_every // 4)))
 
@@ -137,14 +137,14 @@ class PoseTracker:
         local: the search_regions, when only they were searched: the whole-image schedule stands."""
         active = self.active()
         if detections is None:
-            self._frames_since_detection += 1
+            self.frames_since_detection += 1
             self._frames_since_search += 1
             return [self._masked(Candidate(t.id, t.roi, second_model=t.second_model)) for t in active]
         self._frames_since_search = 0
         if local:
-            self._frames_since_detection += 1
+            self.frames_since_detection += 1
         else:
-            self._frames_since_detection = 0
+            self.frames_since_detection = 0
             self._unexplained = False
         pairs, free = self._match_active(detections, active)
         by_track = {track.id: det_index for det_index, track in pairs}
