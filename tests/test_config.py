@@ -129,8 +129,9 @@ def test_show_names_each_setting_by_the_flags_help_shows():
 def test_doctor_reports_what_a_bug_report_needs():
     done = run_livecap("doctor")
     assert done.returncode == 0, done.stderr
-    for section in ("livecap 0.", "packages", "models", "execution providers", "GPU precision", "cameras", "display",
-                    "config"):
+    for section in ("livecap 0.", "packages", "models", "execution providers", "GPU precision", "detection ahead",
+                    "cameras", "display", "config"):
         assert section in done.stdout
     assert "blazepose_landmark_full: ok" in done.stdout and "CPUExecutionProvider" in done.stdout
     assert "float16 variants, used only where CUDA runs" in done.stdout
+    assert "usable cores; on from 4" in done.stdout  # whether the detection runs ahead, and why

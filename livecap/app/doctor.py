@@ -81,6 +81,21 @@ def _gpu_precision(config_path: Path) -> list[str]:
         return [f"  cannot check the GPU precision: {exc}"]
 
 
+def _detect_ahead(config_path: Path) -> list[str]:
+    """Whether the next frame's people detection runs ahead on a thread of its own, and why."""
+    try:
+        from livecap.app.config import read_config
+        from livecap.models.runtime import DETECT_AHEAD_CORES, detect_ahead_on, usable_cores
+
+        setting = read_config(config_path, False).get("pipeline", {}).get("detect_ahead")
+        cores = usable_cores()
+        why = f"detect_ahead = {str(setting).lower()} in the config" if setting is not None else \
+            f"{cores} usable cores; on from {DETECT_AHEAD_CORES}"
+        return [f"  {'on' if detect_ahead_on(setting, cores) else 'off'} ({why})"]
+    except Exception as exc:  # noqa: BLE001
+        return [f"  cannot check: {exc}"]
+
+
 def _cameras() -> list[str]:
     try:
         from livecap.sources import list_cameras
@@ -108,6 +123,7 @@ def report(config_path: Path) -> str:
         ("models", _models()),
         ("execution providers", _providers()),
         ("GPU precision", _gpu_precision(config_path)),
+        ("detection ahead", _detect_ahead(config_path)),
         ("cameras", _cameras()),
         ("display", _display()),
         ("config", [f"  {config_path} ({'present' if config_path.exists() else 'absent: defaults'})"]),
