@@ -117,7 +117,9 @@ np.multiply(np.arange(256, dtype=np.uint8), 1.0 / 255.0, out=_UNIT_PIXELS, casti
 def unit_pixels(patch: np.ndarray, out: np.ndarray) -> None:
     """A cut crop's uint8 pixels, 0..1 float32, into `out` (of its shape): looked up, not multiplied, the same
     values at about two thirds of the time (0.16 -> 0.10 ms a 256 x 256 crop)."""
-    cv2.LUT(patch, _UNIT_PIXELS, dst=out)
+    looked_up = cv2.LUT(patch, _UNIT_PIXELS, dst=out)
+    if not np.may_share_memory(looked_up, out):  # OpenCV writes into `out` only where it is float32
+        out[...] = looked_up
 
 
 class CropLandmarker:
