@@ -95,3 +95,17 @@ def test_a_refined_take_keeps_still_the_feet_the_live_pass_finds_planted(two_peo
              and (pid, f) in refined for k, side in enumerate(("left", "right"))
              if contacts[side] and live[(pid, f + 1)][0][side]]
     assert len(moves) > 100 and np.median(moves) < 0.001, (len(moves), np.median(moves))
+
+
+def test_the_floor_is_the_low_percentile_of_the_recent_lowest_feet():
+    """Kept up foot by foot, it is exactly np.percentile of the window: repeated heights, a failed fit's NaN (the
+    floor is NaN while the window holds it) and the window moving on included."""
+    rng = np.random.default_rng(0)
+    heights = np.round(rng.normal(0.0, 0.05, 400), 2)
+    heights[[50, 51, 300]] = np.nan
+    for window, percentile in ((90, 10.0), (None, 10.0), (5, 50.0)):
+        floor, recent = skeleton.FloorEstimator(window, percentile), []
+        for height in heights:
+            floor.add(height)
+            recent = (recent + [height])[-window:] if window else recent + [height]
+            np.testing.assert_equal(floor.height, np.percentile(recent, percentile))

@@ -77,3 +77,13 @@ def test_a_masked_body_is_painted_out_of_the_crop():
     assert plain[128, 128].tolist() == pytest.approx([200 / 255] * 3)
     assert masked[128, 128].tolist() == [0.0, 0.0, 0.0]  # inside the torso
     assert masked[10, 10].tolist() == pytest.approx([200 / 255] * 3)  # elsewhere untouched
+
+
+def test_a_crop_holds_its_pixels_times_one_255th_in_float32():
+    """Cut unscaled and upright, a crop is its image's pixels, each exactly float32(value * (1 / 255)): what the
+    landmark models were always given, whichever way it is computed."""
+    x, y = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8))
+    image = np.ascontiguousarray(np.stack([x, 255 - x, y], axis=2))
+    crop = cut_crops(image, [Roi(128.0, 128.0, 256.0, 0.0)])[0]
+    assert crop.dtype == np.float32
+    np.testing.assert_array_equal(crop, np.multiply(image, 1.0 / 255.0).astype(np.float32))

@@ -7,7 +7,8 @@ import numpy as np
 from scipy.special import expit
 
 from livecap.keypoints import KeypointScheme
-from livecap.models.crop import CropLandmarker, apply_affine, crop_to_image_matrix, image_to_crop_matrix
+from livecap.models.crop import (CropLandmarker, apply_affine, crop_to_image_matrix, image_to_crop_matrix,
+                                 unit_pixels)
 from livecap.types import Landmarks, Roi
 
 CROP_SIZE = 256
@@ -66,7 +67,7 @@ def cut_crops(image_rgb: np.ndarray, rois: list[Roi], masked: list[Landmarks | N
                                borderMode=cv2.BORDER_CONSTANT)
         if masked is not None and masked[i] is not None:
             mask_body(patch, masked[i], to_crop)
-        np.multiply(patch, 1.0 / 255.0, out=crops[i], casting="unsafe")
+        unit_pixels(patch, crops[i])
     return crops
 
 

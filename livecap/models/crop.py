@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from livecap.keypoints import COCO17, KeypointScheme
@@ -106,6 +107,19 @@ def image_to_crop_matrix(roi: Roi, crop_size: int) -> np.ndarray:
 
 def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+# every 0..255 pixel value as the landmark models take it: exactly what np.multiply(pixels, 1 / 255) gives them
+_UNIT_PIXELS = np.empty(256, np.float32)
+np.multiply(np.arange(256, dtype=np.uint8), 1.0 / 255.0, out=_UNIT_PIXELS, casting="unsafe")
+
+
+def unit_pixels(patch: np.ndarray, out: np.ndarray) -> None:
+    """A cut crop's uint8 pixels, 0..1 float32, into `out` (of its shape): looked up, not multiplied, the same
+    values at about two thirds of the time (0.16 -> 0.10 ms a 256 x 256 crop)."""
+    looked_up = cv2.LUT(patch, _UNIT_PIXELS, dst=out)
+    if not np.may_share_memory(looked_up, out):  # OpenCV writes into `out` only where it is float32
+        out[...] = looked_up
 
 
 class CropLandmarker:

@@ -12,7 +12,7 @@ from scipy.special import expit
 
 from livecap.facemesh import (EYE_CONTOUR, EYE_INNER, EYE_OUTER, EYE_REFINED, FACE478, FACE_POINTS, IRIS_POINTS,
                               IRIS_START, MESH_POINTS, SIDES)
-from livecap.models.crop import _normalize_angle, apply_affine, crop_to_image_matrix, image_to_crop_matrix
+from livecap.models.crop import _normalize_angle, apply_affine, crop_to_image_matrix, image_to_crop_matrix, unit_pixels
 from livecap.models.runtime import OnnxModel
 from livecap.types import FaceDetections, FaceLandmarks, Landmarks, Roi
 
@@ -91,7 +91,7 @@ def cut_crops(image_rgb: np.ndarray, rois: list[Roi], size: int, mirrored: list[
             to_crop = (flip @ np.vstack([to_crop, [0, 0, 1]]))[:2]
         patch = cv2.warpAffine(image_rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
-        np.multiply(patch, 1.0 / 255.0, out=crops[i], casting="unsafe")
+        unit_pixels(patch, crops[i])
     return crops
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from livecap.fingers import HAND_POINTS, INDEX_BASE, MIDDLE_BASE, POINT_NAMES, RING_BASE, WRIST
 from livecap.keypoints import KeypointScheme
 from livecap.models.crop import (CropLandmarker, _normalize_angle, apply_affine, crop_to_image_matrix,
-                                 image_to_crop_matrix)
+                                 image_to_crop_matrix, unit_pixels)
 from livecap.types import Landmarks, Roi
 
 CROP_SIZE = 224
@@ -76,7 +76,7 @@ def cut_crops(image_rgb: np.ndarray, rois: list[Roi]) -> np.ndarray:
     for i, roi in enumerate(rois):
         patch = cv2.warpAffine(image_rgb, image_to_crop_matrix(roi, CROP_SIZE), (CROP_SIZE, CROP_SIZE),
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        np.multiply(patch, 1.0 / 255.0, out=crops[i], casting="unsafe")
+        unit_pixels(patch, crops[i])
     return crops
 
 

@@ -243,25 +243,24 @@ class PoseTracker:
 
     # ------------------------------------------------------------------ landmarks -> tracks
 
-    def _continuity(self, candidate: Candidate, landmarks: Landmarks) -> tuple:
-        """Sort key: which crop keeps a body that several crops found. A track whose previous pose this result
-        continues best, then the older; a newcomer never takes a body from a track."""
+    def _continuity(self, candidate: Candidate, pose: tuple[np.ndarray, float]) -> tuple:
+        """Sort key: which crop keeps a body that several crops found (`pose`: its landmark_pose). A track whose
+        previous pose this result continues best, then the older; a newcomer never takes a body from a track."""
         track = self.tracks.get(candidate.track_id) if candidate.track_id is not None else None
         if track is None:
             return (1, 0.0, 0)
-        pose, _ = landmark_pose(landmarks)
-        return (0, -object_keypoint_similarity(pose, track.own_coco17, box_area(track.joint_box)), -track.age)
+        return (0, -object_keypoint_similarity(pose[0], track.own_coco17, box_area(track.joint_box)), -track.age)
 
     def retries(self, candidates: list[Candidate], results: list[Landmarks]) -> list[int]:
         """Crops whose landmarks found a body that another crop keeps (people close together: the landmark model
         follows the more visible one): their candidate indices, each candidate given that body as its mask to run
         the crop again with."""
-        order = sorted((i for i, r in enumerate(results) if self.sees(r)),
-                       key=lambda i: self._continuity(candidates[i], results[i]))
+        poses = {i: landmark_pose(r) for i, r in enumerate(results) if self.sees(r)}  # each once, not per pair
+        order = sorted(poses, key=lambda i: self._continuity(candidates[i], poses[i]))
         kept: list[int] = []
         retry: list[int] = []
         for i in order:
-            owner = next((k for k in kept if self._same_body_as(candidates[i], results[i], candidates[k], results[k])),
+            owner = next((k for k in kept if self._same_body_as(candidates[i], poses[i], candidates[k], poses[k])),
                          None)
             if owner is None:
                 kept.append(i)
@@ -334,21 +333,23 @@ class PoseTracker:
 
     def _one_crop_per_body(self, found: list[tuple]) -> list[tuple]:
         """Crops that still converged on one body keep one (see _continuity); the others are not seen."""
-        kept: list[tuple] = []
-        for item in sorted(found, key=lambda item: self._continuity(*item[:2])):
-            if not any(self._same_body_as(*item[:2], *other[:2]) for other in kept):
-                kept.append(item)
-        return kept
+        poses = [landmark_pose(landmarks) for _, landmarks, _ in found]  # each once, not per pair
+        kept: list[int] = []
+        for i in sorted(range(len(found)), key=lambda i: self._continuity(found[i][0], poses[i])):
+            if not any(self._same_body_as(found[i][0], poses[i], found[k][0], poses[k]) for k in kept):
+                kept.append(i)
+        return [found[i] for i in kept]
 
-    def _same_body_as(self, candidate: Candidate, landmarks: Landmarks, other_candidate: Candidate,
-                      other: Landmarks) -> bool:
-        """Did this crop find the body another crop keeps? Two people close together (a handshake) have poses
-        whose OKS hovers around the gate (0.46-0.54 on two_people), so likeness alone would drop one of them on
-        the last bit of a float. A crop whose body continues its own track's last pose (OKS over the gate) better
-        than the other track's is its own person, however alike the two are now: on two_people it continues its
-        own at 0.63-0.99 and the other's at 0.35-0.61. Against the other's, mirrored too: two crops on one body
-        can see it from the front and from the back (vtest's pedestrians: 0.43 as it is, 0.86 mirrored)."""
-        (pose, area), (other_pose, other_area) = landmark_pose(landmarks), landmark_pose(other)
+    def _same_body_as(self, candidate: Candidate, found: tuple[np.ndarray, float], other_candidate: Candidate,
+                      other: tuple[np.ndarray, float]) -> bool:
+        """Did this crop find the body another crop keeps (`found`, `other`: their bodies' landmark_pose)? Two
+        people close together (a handshake) have poses whose OKS hovers around the gate (0.46-0.54 on two_people),
+        so likeness alone would drop one of them on the last bit of a float. A crop whose body continues its own
+        track's last pose (OKS over the gate) better than the other track's is its own person, however alike the
+        two are now: on two_people it continues its own at 0.63-0.99 and the other's at 0.35-0.61. Against the
+        other's, mirrored too: two crops on one body can see it from the front and from the back (vtest's
+        pedestrians: 0.43 as it is, 0.86 mirrored)."""
+        (pose, area), (other_pose, other_area) = found, other
         if not self.costs.same_body(pose, other_pose, max(area, other_area)):
             return False
         own, theirs = self.tracks.get(candidate.track_id), self.tracks.get(other_candidate.track_id)
