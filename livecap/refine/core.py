@@ -66,8 +66,8 @@ class RefineSettings:
     def record(self, face: bool = False) -> dict:
         """The results header's "refined": how the take was made (`face`: the take has faces)."""
         return {"passes": 2, "smoother": self.smoother.record(), "bone_frames": "all", "max_gap_s": self.max_gap,
-                "stitched": True,
-                "contacts": "whole-take stances", **({"landmark_model": self.landmark_model} if self.landmark_model else {}),
+                "stitched": True, "contacts": "whole-take stances" if self.smoother.cutoff > 0 else "frame by frame",
+                **({"landmark_model": self.landmark_model} if self.landmark_model else {}),
                 **({"face": face_record(self.smoother.cutoff)} if face else {})}
 
 

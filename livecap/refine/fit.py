@@ -47,19 +47,19 @@ def fit_person(image33: np.ndarray, world33: np.ndarray, warm: np.ndarray, offse
     state = FitState(offsets=offsets, frozen=True)
     n = len(warm)
     out = FittedPerson(np.empty((n, len(skeleton.JOINTS), 4)), np.empty((n, 3)))
-    contacts = None if times is None else FootContacts(contact_settings)
-    if contacts is not None:
+    contacts = None if times is None or planted is not None else FootContacts(contact_settings)
+    if times is not None:
         out.contacts = np.zeros((n, 2), bool)
     for k in range(n):
         pose = fitter.fit(state, image33[k], world33[k], temporal=bool(warm[k]))
         out.rotations[k], out.root[k] = pose.rotations, pose.root
-        if contacts is not None:
-            if not warm[k]:
-                contacts.reset()
-            if planted is None:
-                flags = contacts.update(float(times[k]), skeleton.world_positions(pose.joints3d))
-            else:
+        if times is not None:
+            if planted is not None:
                 flags = {"left": bool(planted[k, 0]), "right": bool(planted[k, 1])}
+            else:
+                if not warm[k]:
+                    contacts.reset()
+                flags = contacts.update(float(times[k]), skeleton.world_positions(pose.joints3d))
             plant(state, pose, joints_in_contact(flags))
             out.contacts[k] = flags["left"], flags["right"]
         if on_frame is not None:
