@@ -17,8 +17,6 @@ Convention (documented here once; the BVH and OSC sinks convert from it):
 
 from __future__ import annotations
 
-import bisect
-import math
 from collections import deque
 from dataclasses import dataclass, replace
 
@@ -228,15 +226,16 @@ def height_from_bone_lengths(lengths: np.ndarray) -> float:
     return float(body_height(lengths[J["LeftFoot"]], lengths[J["LeftLowerLeg"]], torso, lengths[J["Head"]]))
 
 
+FLOOR_PERCENTILE = 10.0  # the floor: this low percentile of the lowest feet seen
+
+
 class FloorEstimator:
     """Where the floor is (its world y), from the lowest foot of every pose fed to it over recent frames. A low
     percentile rather than the minimum keeps one bad fit from sinking the floor, and a window of a few seconds keeps
     a jump from lifting it. The camera is assumed level (no roll or pitch correction)."""
 
-    def __init__(self, window: int | None = 90, percentile: float = 10.0):
+    def __init__(self, window: int | None = 90, percentile: float = FLOOR_PERCENTILE):
         self.lowest: deque[float] = deque(maxlen=window)
-        self._ranked: list[float] = []  # the window's values but NaN, sorted
-        self._nans = 0  # NaN values in the window: the floor is NaN while there are any, as np.percentile's
         self.percentile = percentile
         self.height: float | None = None  # the floor's world y, once any feet were seen
 
@@ -247,30 +246,5 @@ class FloorEstimator:
         return self.height
 
     def add(self, lowest_foot_y: float) -> None:
-        """np.percentile(window, percentile) kept up value by value on a sorted copy of the window: the same
-        floor (the same float operations), without sorting the window again for every person every frame."""
-        if len(self.lowest) == self.lowest.maxlen:
-            self._forget(self.lowest[0])
-        value = float(lowest_foot_y)
-        self.lowest.append(value)
-        if math.isnan(value):
-            self._nans += 1
-        else:
-            bisect.insort(self._ranked, value)
-        self.height = math.nan if self._nans else _linear_percentile(self._ranked, self.percentile)
-
-    def _forget(self, value: float) -> None:
-        if math.isnan(value):
-            self._nans -= 1
-        else:
-            del self._ranked[bisect.bisect_left(self._ranked, value)]
-
-
-def _linear_percentile(ranked: list[float], percentile: float) -> float:
-    """np.percentile's default ("linear") of sorted values, step by step as NumPy computes it."""
-    index = (len(ranked) - 1) * (percentile / 100)
-    below = math.floor(index)
-    gamma = index - below
-    a, b = ranked[below], ranked[min(below + 1, len(ranked) - 1)]
-    difference = b - a
-    return b - difference * (1 - gamma) if gamma >= 0.5 else a + difference * gamma
+        self.lowest.append(float(lowest_foot_y))
+        self.height = float(np.percentile(self.lowest, self.percentile))

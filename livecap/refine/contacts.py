@@ -22,13 +22,12 @@ from __future__ import annotations
 import numpy as np
 
 from livecap.pose.contact import FEET
-from livecap.skeleton import world_positions
+from livecap.skeleton import FLOOR_PERCENTILE, world_positions
 
 SPAN = 0.2  # seconds: a stance's length is judged on this much around each frame (walking stances last ~0.6 s)
 SLIDE = 0.05  # metres the foot may wander from a frame's position over the span and be still (< 0.5 m/s on average)
 MIN_STANCE = 0.15  # seconds: a contact lasts at least this long (a sprinter's stance is ~0.1 s, a runner's 0.2-0.3)
 MIN_SWING = 0.2  # seconds: a foot lifted and put down takes at least this long (a swing is 0.3-0.4 s walking)
-FLOOR_PERCENTILE = 10.0  # the person's floor: this percentile of their lowest foot, as the live floor
 
 
 def whole_take_contacts(joints: np.ndarray, times: np.ndarray, height: float) -> np.ndarray:
