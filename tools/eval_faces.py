@@ -36,7 +36,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import bootstrap, spearmanr
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = (("300w", "test_300w.json"), ("wflw", "test_wflw.json"), ("300vw", "anno_300vw.json"))
@@ -229,6 +229,17 @@ def rank_correlations(pairs: dict[str, tuple[list[float], list[float]]]) -> dict
     return {name: float(spearmanr(ours, truth).statistic) for name, (ours, truth) in pairs.items()}
 
 
+def rank_intervals(pairs: dict[str, tuple[list[float], list[float]]]) -> dict[str, list[float]]:
+    """Each rank correlation's 95% bootstrap interval (the pairs resampled together; a face's two eyes count as two
+    pairs): how far so few faces pin it down."""
+    def rho(ours, truth):
+        return spearmanr(ours, truth).statistic
+    return {name: [float(v) for v in bootstrap((np.asarray(ours), np.asarray(truth)), rho, paired=True,
+                                               vectorized=False, n_resamples=2000, method="percentile",
+                                               random_state=0).confidence_interval]
+            for name, (ours, truth) in pairs.items()}
+
+
 def evaluate(args) -> dict:
     faces = load_faces(args.media)
     found, cost = run_livecap(faces, args.preset)
@@ -248,6 +259,7 @@ def evaluate(args) -> dict:
             pairs[name][1].extend(truth[name])
     report["livecap"]["nme"] = errors
     report["livecap"]["spearman"] = rank_correlations(pairs)
+    report["livecap"]["spearman 95% interval"] = rank_intervals(pairs)
     report["livecap"]["head turns"] = turn_sensitivity(meshes_found)
     report["livecap"]["head turns, learned neutral"] = turn_sensitivity(meshes_found, learned=True)
     faces_found = sum(len(v) for v in found.values())
@@ -272,7 +284,9 @@ def print_report(report: dict) -> None:
         print(f"MediaPipe: {sum(np.isfinite(theirs))} of {report['faces']} found, mean NME "
               f"{np.mean([theirs[i] for i in both]):.4f}; livecap on those {np.mean([ours[i] for i in both]):.4f}")
     print("Spearman, livecap's measures vs the truth's: " +
-          ", ".join(f"{k} {v:.3f}" for k, v in report["livecap"]["spearman"].items()))
+          ", ".join(f"{k} {v:.3f} (95% interval {report['livecap']['spearman 95% interval'][k][0]:.2f} to "
+                    f"{report['livecap']['spearman 95% interval'][k][1]:.2f})"
+                    for k, v in report["livecap"]["spearman"].items()))
     for neutral in ("", ", learned neutral"):
         for turn, values in report["livecap"][f"head turns{neutral}"].items():
             print(f"head turned {turn}{neutral}: " + (", ".join(f"{k} {v:.2f}" for k, v in values.items())
