@@ -1,6 +1,10 @@
 """Who is in a frame: MoveNet's people on the tracker's schedule (livecap.pose.tracking), the box detector's where a
 crowd may hide more than MoveNet's six, and only the regions around lost people when only they are sought.
 
+The box detector's run that a whole-image run calls for is made on the next frame, not with it: the two together
+were the costliest frames by far (vtest balanced: 132 ms against 41 without a detector), and a frame's latency is
+what a live user sees. Its boxes then meet tracks that the whole-image run has just set right.
+
 A whole-image run on schedule is known before its frame is processed: the next frame's run is due whatever this
 frame's landmarks find. `plan_next` says which run that will be, `run_planned` makes it (models only: the engine
 runs it on another thread while this frame's landmarks run, livecap.workers.NextFrameWork), and `find` takes it for
@@ -30,10 +34,10 @@ if TYPE_CHECKING:  # the pipeline holds this stage
 
 @dataclass(frozen=True)
 class DetectionPlan:
-    """A whole-image run decided before its frame: MoveNet's input size, and whether the box detector runs with it
-    whatever MoveNet finds (asked always, or six people followed already)."""
+    """The runs decided before their frame: MoveNet's whole-image run at this input size (None: none), and the box
+    detector's run that the last frame's whole-image run called for."""
 
-    side: int
+    side: int | None
     crowd: bool
 
 
@@ -42,9 +46,13 @@ class DetectedAhead:
     """A planned run's result, made before its frame was processed."""
 
     plan: DetectionPlan
-    people: PeopleDetections
+    people: PeopleDetections | None  # None: MoveNet did not run
     crowd: PeopleDetections | None  # None: the box detector did not run
     ms: float  # how long it took
+
+    def used_for(self, people: PeopleDetections | None, crowd: PeopleDetections | None) -> bool:
+        """Whether a frame's detections are (any of) these."""
+        return any(made is not None and made is used for made, used in ((self.people, people), (self.crowd, crowd)))
 
 
 Found = tuple[PeopleDetections | None, PeopleDetections | None, list[SearchRegion] | None]
@@ -58,6 +66,7 @@ class DetectionStage:
     def __init__(self, models: PipelineModels, crowd_always: bool):
         self.models, self.crowd_always = models, crowd_always
         self.runs = 0
+        self._boxes_due = False  # the last frame's whole-image run called for the box detector
         self._last_time: float | None = None
         self._frame_interval: float | None = None  # seconds between frames, averaged
 
@@ -81,19 +90,28 @@ class DetectionStage:
             # people were unannotated ones (accurate AP 0.507 -> 0.467; 0.489 when only six-person images got them)
             return merge_people(runs), None, None
         if not tracker.needs_detection():
-            return None, None, None
+            return None, self._boxes(rgb, ahead, called_for=False), None
         regions = tracker.search_regions(rgb.shape[1], rgb.shape[0])
         if regions is not None:
             # a few people lost lately, each sought in a small region: MoveNet's six and the crowd's boxes do there
             found = [people.search(rgb, region) for region in regions]
-            return (merge_people(found), None, regions) if found else (None, None, None)
+            boxes = self._boxes(rgb, ahead, called_for=False)
+            return (merge_people(found), boxes, regions) if found else (None, boxes, None)
         side = self._side(tracker, rgb)
         self.runs += 1
         made = ahead if ahead is not None and ahead.plan.side == side else None
         detections = made.people if made is not None else people.run(rgb, side)
-        if not self._crowd_needed(len(detections), len(tracker.active())):
-            return detections, None, None
-        return detections, made.crowd if made is not None and made.crowd is not None else crowd(rgb), None
+        called_for = self._crowd_needed(len(detections), len(tracker.active()))
+        return detections, self._boxes(rgb, ahead, called_for), None
+
+    def _boxes(self, rgb: np.ndarray, ahead: DetectedAhead | None, called_for: bool) -> PeopleDetections | None:
+        """The box detector's people where the last frame's whole-image run called for them (made ahead where they
+        were); else None, and this frame's call (`called_for`) is answered on the next frame. A call made while
+        one is due is answered by that run."""
+        due, self._boxes_due = self._boxes_due, called_for and not self._boxes_due
+        if not due:
+            return None
+        return ahead.crowd if ahead is not None and ahead.crowd is not None else self.models.crowd(rgb)
 
     def warm_up(self, blank: np.ndarray) -> None:
         """Every detector session once, at every MoveNet input size (a video may use any of them)."""
@@ -121,22 +139,22 @@ class DetectionStage:
         on another thread, once that frame is there (its time paces the tracker, as `follow` will)."""
         last, average = self._last_time, self._frame_interval
         since, every, period = tracker.frames_since_detection, tracker.detect_every, tracker.settings.detect_every
-        plan = DetectionPlan(self._side(tracker, rgb), self._crowd_needed(len(tracker.active())))
+        side, boxes_due = self._side(tracker, rgb), self._boxes_due and self.models.crowd is not None
 
         def planned(frame: Frame) -> DetectionPlan | None:
             interval = followed_interval(last, average, frame.time)
             due = every if interval is None else tracker.frames_in(period / REFERENCE_FPS, interval)
-            return plan if since >= due else None  # the schedule of PoseTracker._whole_image_due
+            whole = since >= due  # the schedule of PoseTracker._whole_image_due
+            return DetectionPlan(side if whole else None, boxes_due) if whole or boxes_due else None
         return planned
 
     def run_planned(self, frame: Frame, plan: DetectionPlan) -> DetectedAhead:
-        """The planned run on this frame; the box detector too where the plan or MoveNet's six people call for it
-        (`find` runs it after all where the tracker's people, known only then, do)."""
+        """The planned runs on this frame."""
         started = time.perf_counter()
         people_model, crowd_model = self._ahead
         rgb = frame_rgb(frame)
-        people = people_model.run(rgb, plan.side)
-        crowd = crowd_model(rgb) if plan.crowd or self._crowd_needed(len(people)) else None
+        people = people_model.run(rgb, plan.side) if plan.side is not None else None
+        crowd = crowd_model(rgb) if plan.crowd else None
         return DetectedAhead(plan, people, crowd, (time.perf_counter() - started) * 1000.0)
 
 

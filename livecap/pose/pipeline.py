@@ -184,7 +184,7 @@ class PosePipeline:
             self.detection.follow(self.tracker, frame.time)
         detections, crowd, local = self.detection.find(self.tracker, rgb, self.stills, ahead)
         clock.lap("detect")
-        if ahead is not None and detections is ahead.people:  # its own run, made beside the last frame
+        if ahead is not None and ahead.used_for(detections, crowd):  # its own runs, made beside the last frame
             clock.stage_ms["detect_ahead"] = ahead.ms
         return BegunFrame(frame, rgb, self.tracker.propose(detections, crowd, local), clock, own_camera)
 

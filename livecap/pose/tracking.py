@@ -132,14 +132,14 @@ class PoseTracker:
                 local: list[SearchRegion] | None = None) -> list[Candidate]:
         """The crops to run this frame: every active track, plus detections of lost or new people.
 
-        crowd: boxes from a detector without MoveNet's limit of six people, run with it; a box that no track and
-        no detection explains is a lost track's or a newcomer's crop (the landmark model's presence decides).
-        local: the search_regions, when only they were searched: the whole-image schedule stands."""
+        crowd: boxes of a detector without MoveNet's six-person limit; a box no track and no detection explains is a
+        lost track's or a newcomer's crop. local: the search_regions, when only they were searched."""
         active = self.active()
-        if detections is None:
+        if detections is None:  # the box detector alone may have run (answering the last frame's whole-image run)
             self.frames_since_detection += 1
             self._frames_since_search += 1
-            return [self._masked(Candidate(t.id, t.roi, second_model=t.second_model)) for t in active]
+            followed = [self._masked(Candidate(t.id, t.roi, second_model=t.second_model)) for t in active]
+            return followed + (self._crowd_candidates(crowd, None, set()) if crowd is not None else [])
         self._frames_since_search = 0
         if local:
             self.frames_since_detection += 1
@@ -169,11 +169,11 @@ class PoseTracker:
             candidates += self._crowd_candidates(crowd, detections, set(restarted))
         return candidates
 
-    def _crowd_candidates(self, crowd: PeopleDetections, detections: PeopleDetections,
+    def _crowd_candidates(self, crowd: PeopleDetections, detections: PeopleDetections | None,
                           claimed: set[int]) -> list[Candidate]:
         """Crops from the boxes that neither a track's box nor a detection's covers: a lost track's (by position
         and size, as for detections) or a newcomer's, cropped from the box."""
-        covered = [t.bbox for t in self.active()] + list(detections.boxes)
+        covered = [t.bbox for t in self.active()] + (list(detections.boxes) if detections is not None else [])
         uncovered: list[int] = []
         for index in range(len(crowd)):
             box = crowd.boxes[index]
