@@ -115,8 +115,8 @@ def test_a_box_detector_run_made_ahead_gives_the_same_people_as_made_in_turn(acc
     records, made, planned = [], [], None
     for frame in frames:
         plan = planned(frame) if planned is not None else None
-        early = ahead.detection.run_planned(frame, plan) if plan is not None else None
-        begun = ahead.begin(frame, early)
+        made_ahead = ahead.detection.run_planned(frame, plan) if plan is not None else None
+        begun = ahead.begin(frame, made_ahead)
         planned = ahead.plan_next(begun)
         records.append(frame_record(ahead.finish(begun)))
         made.append(plan)

@@ -82,7 +82,7 @@ class DetectionStage:
         """MoveNet's people and, where a crowd may hide more than its six, the box detector's; and the regions
         around lost people when only they were searched. A still image gets every MoveNet input size at once; a
         sequence takes them in turn, one per whole-image run. `ahead`: this frame's planned run, made already."""
-        people, crowd = self.models.people, self.models.crowd
+        people = self.models.people
         if stills:
             sides = people.sides_for(rgb.shape[1], rgb.shape[0])
             runs = [people.run(rgb, side) for side in sides]
