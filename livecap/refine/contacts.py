@@ -18,7 +18,6 @@ a standing foot reads as moving. Offline, a foot is judged on what it does over 
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from livecap.pose.contact import FEET

@@ -56,12 +56,12 @@ class RefineSettings:
     contacts: ContactSettings = field(default_factory=lambda: ContactSettings(speed=0.15))
 
     @classmethod
-    def for_take(cls, take: Take, landmark_model: str | None = None) -> "RefineSettings":
+    def for_take(cls, take: Take) -> "RefineSettings":
         """The settings the take was recorded with (its stream's smoothing strength and height, the landmark model
-        that ran unless `landmark_model` says)."""
+        that ran)."""
         recorded = take.info.settings
         return cls(SmootherSettings.from_strength(recorded.get("smoothing", DEFAULT_SMOOTHING)),
-                   height=recorded.get("height"), landmark_model=landmark_model or take.info.landmark_model or None)
+                   height=recorded.get("height"), landmark_model=take.info.landmark_model or None)
 
     def record(self, face: bool = False) -> dict:
         """The results header's "refined": how the take was made (`face`: the take has faces)."""
