@@ -13,7 +13,8 @@ The preset decides the iris model (accurate runs it, fast and balanced do not) a
   FOUND_NME counts as not found.
 - Expressions: each measure livecap takes from the mesh (livecap.pose.expressions.measure: eye aperture, brow
   height, mouth aperture and width) against the same quantity on the ground-truth points: Spearman rank
-  correlation over the faces (the eyes and brows count each side as one sample).
+  correlation over the faces (the eyes and brows count each side as one sample), with its 95% bootstrap interval;
+  with --mediapipe-python, the same for MediaPipe's mesh and livecap's over the faces both find.
 - Head turns: each face's mesh turned to face the camera, then 30 degrees aside and 20 up and down about its
   centre (the eyes still in the head): the largest expression each turn produces against the face's own neutral.
   The gaze, taken in the head's axes, reads none; nor do the heights turned aside (brows, jaw: over the face's
@@ -240,6 +241,25 @@ def rank_intervals(pairs: dict[str, tuple[list[float], list[float]]]) -> dict[st
             for name, (ours, truth) in pairs.items()}
 
 
+def reference_correlations(faces: list[DevFace], found: dict[Path, list],
+                           theirs: dict[Path, list[np.ndarray]]) -> dict[str, dict[str, float]]:
+    """The same rank correlations for MediaPipe's mesh (livecap's measures taken on it) and for livecap's, over the
+    faces both find: what the reference tool reaches on these few faces."""
+    pairs = {who: {name: ([], []) for name in COMPARED} for who in ("livecap", "mediapipe")}
+    for face in faces:
+        ours = nearest([f.landmarks2d for f in found[face.image]], face)[1]
+        mediapipe = nearest(theirs.get(face.image, []), face)[1]
+        if ours is None or mediapipe is None:
+            continue
+        truth = gt_measures(face)
+        for who, mesh in (("livecap", ours), ("mediapipe", mediapipe)):
+            measured = livecap_measures(mesh)
+            for name in COMPARED:
+                pairs[who][name][0].extend(measured[name])
+                pairs[who][name][1].extend(truth[name])
+    return {who: rank_correlations(p) for who, p in pairs.items()}
+
+
 def evaluate(args) -> dict:
     faces = load_faces(args.media)
     found, cost = run_livecap(faces, args.preset)
@@ -267,6 +287,7 @@ def evaluate(args) -> dict:
     if args.mediapipe_python:
         theirs = run_mediapipe(args.mediapipe_python, faces)
         report["mediapipe"]["nme"] = [nearest(theirs.get(face.image, []), face)[0] for face in faces]
+        report["mediapipe"]["spearman, faces both find"] = reference_correlations(faces, found, theirs)
     report["cost ms"] = model_cost(args.repeats)
     report["names"] = [f"{face.image.parent.name}/{face.image.name}" for face in faces]
     return report
@@ -287,6 +308,10 @@ def print_report(report: dict) -> None:
           ", ".join(f"{k} {v:.3f} (95% interval {report['livecap']['spearman 95% interval'][k][0]:.2f} to "
                     f"{report['livecap']['spearman 95% interval'][k][1]:.2f})"
                     for k, v in report["livecap"]["spearman"].items()))
+    if "spearman, faces both find" in report["mediapipe"]:
+        for who, values in report["mediapipe"]["spearman, faces both find"].items():
+            print(f"Spearman on the faces both find, {who}'s mesh: " +
+                  ", ".join(f"{k} {v:.3f}" for k, v in values.items()))
     for neutral in ("", ", learned neutral"):
         for turn, values in report["livecap"][f"head turns{neutral}"].items():
             print(f"head turned {turn}{neutral}: " + (", ".join(f"{k} {v:.2f}" for k, v in values.items())
