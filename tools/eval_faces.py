@@ -39,6 +39,8 @@ import cv2
 import numpy as np
 from scipy.stats import bootstrap, spearmanr
 
+from timing import median_ms
+
 REPO = Path(__file__).resolve().parents[1]
 SETS = (("300w", "test_300w.json"), ("wflw", "test_wflw.json"), ("300vw", "anno_300vw.json"))
 # outer eye corner (right, then left eye's inner, left's outer), nose tip, mouth corners: per scheme, then the mesh
@@ -174,23 +176,13 @@ def model_cost(repeats: int) -> dict[str, float]:
     for batch in (1, 4):
         landmarker = FaceMeshLandmarker(mesh, iris)
         rois = [Roi(300.0 + 200 * i, 360.0, 200.0, 0.0) for i in range(batch)]
-        out[f"mesh+iris per face, batch {batch}"] = _median_ms(lambda: landmarker(image, rois), repeats) / batch
+        out[f"mesh+iris per face, batch {batch}"] = median_ms(lambda: landmarker(image, rois), repeats) / batch
         mesh_only = FaceMeshLandmarker(mesh)
-        out[f"mesh only per face, batch {batch}"] = _median_ms(lambda: mesh_only(image, rois), repeats) / batch
+        out[f"mesh only per face, batch {batch}"] = median_ms(lambda: mesh_only(image, rois), repeats) / batch
     blaze = BlazeFaceDetector(detector)
-    out["BlazeFace, whole image"] = _median_ms(lambda: blaze(image), repeats)
-    out["BlazeFace, still tilings (1, 2, 3)"] = _median_ms(lambda: blaze(image, (1, 2, 3)), max(repeats // 5, 3))
+    out["BlazeFace, whole image"] = median_ms(lambda: blaze(image), repeats)
+    out["BlazeFace, still tilings (1, 2, 3)"] = median_ms(lambda: blaze(image, (1, 2, 3)), max(repeats // 5, 3))
     return out
-
-
-def _median_ms(call, repeats: int) -> float:
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return float(np.median(times))
 
 
 # a take of a face at rest turning and nodding: yaw -40..40, pitch -25..25 degrees (not the TURNS themselves)

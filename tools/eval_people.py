@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -33,6 +32,7 @@ import people_bench as bp  # noqa: E402
 import people_ceiling as pc  # noqa: E402
 import people_misses as pm  # noqa: E402
 import people_reference as br  # noqa: E402
+from timing import median_ms  # noqa: E402
 from livecap.models.blazepose import BlazePoseLandmarker  # noqa: E402
 from livecap.models.catalog import ModelCatalog  # noqa: E402
 from livecap.models.runtime import OnnxModel  # noqa: E402
@@ -184,16 +184,6 @@ def draw(args) -> None:
               "reference", len(reference[index]))
 
 
-def _median_ms(call, repeat: int = 15) -> float:
-    call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
-
-
 def speed(args) -> None:
     from livecap.models.movenet import MoveNetMultiPose
     from livecap.types import Roi
@@ -202,17 +192,17 @@ def speed(args) -> None:
     image = cv2.cvtColor(br.read_video(MEDIA / "video" / "two_people_1080p.mp4", 1)[0], cv2.COLOR_BGR2RGB)
     movenet = OnnxModel(catalog.require("movenet_multipose_lightning").path)
     for side in (256, 384, 448, 512):
-        print(f"MoveNet MultiPose @{side} on 1920x1080: {_median_ms(lambda: MoveNetMultiPose(movenet, side)(image)):.1f} ms")
+        print(f"MoveNet MultiPose @{side} on 1920x1080: {median_ms(lambda: MoveNetMultiPose(movenet, side)(image)):.1f} ms")
     roi = Roi(960, 540, 900, 0.0)
     for name in ("blazepose_landmark_lite", "blazepose_landmark_full"):
         landmarker = BlazePoseLandmarker(OnnxModel(catalog.require(name).path))
         for n in (1, 2, 4):
-            print(f"{name} batch {n}: {_median_ms(lambda: landmarker(image, [roi] * n)):.1f} ms")
+            print(f"{name} batch {n}: {median_ms(lambda: landmarker(image, [roi] * n)):.1f} ms")
     rtmdet = SHARED_MODELS / "rtmdet_nano_person.onnx"
     if rtmdet.exists():
         for side in (320, 640):
             detector = br.RtmdetPeople(rtmdet, side)
-            print(f"RTMDet-nano @{side} (reference only): {_median_ms(lambda: detector(image)):.1f} ms")
+            print(f"RTMDet-nano @{side} (reference only): {median_ms(lambda: detector(image)):.1f} ms")
 
 
 class TracingTracker(PoseTracker):
