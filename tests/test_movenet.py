@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import VTEST
+from conftest import MEDIA, VTEST
 from livecap.models.catalog import ModelCatalog
-from livecap.models.movenet import MoveNetMultiPose, decode_movenet, letterbox_shape
+from livecap.models.movenet import MoveNetMultiPose, decode_movenet, letterbox_shape, letterboxed
 from livecap.models.runtime import OnnxModel
 from livecap.types import SearchRegion
 
@@ -26,6 +26,27 @@ def test_movenet_decoding_undoes_the_letterbox():
     assert people.keypoints[0, 0, :2] == pytest.approx([0.25 * 256 / scale, 0.5 * 160 / scale])
     assert people.boxes[0] == pytest.approx([0.2 * 256 / scale, 0.1 * 160 / scale,
                                              0.4 * 256 / scale, 0.6 * 160 / scale])
+
+
+def test_the_shipped_models_heads_decode_to_the_people_its_own_graph_decoded():
+    """The shipped MoveNet ends at its heads and livecap decodes them (livecap.models.movenet_decode); the
+    reference is the uncut graph's own decoding on the dev stills at 256, 384 and 512 (tests/data/reference/
+    movenet_graph_people.npz, made before the cut): every person scored 0.2 or more (livecap's threshold) has the
+    same points, scores and box to 1e-4, and every slot the same person score."""
+    detector = MoveNetMultiPose(OnnxModel(ModelCatalog(user_dir="/nonexistent").require("movenet_multipose_lightning")
+                                          .path))
+    assert "output_0" not in detector.model.output_names
+    reference = np.load(MEDIA / "reference" / "movenet_graph_people.npz")
+    found = 0
+    for key in reference.files:
+        image, side = key.rsplit("@", 1)
+        rgb = cv2.cvtColor(cv2.imread(str(MEDIA / "images" / image)), cv2.COLOR_BGR2RGB)
+        ours, theirs = detector.raw(letterboxed(rgb, int(side)))[0], reference[key][0]
+        kept = theirs[:, 55] >= 0.2
+        assert np.abs(ours[:, 55] - theirs[:, 55]).max() < 1e-4, key
+        assert np.abs(ours[kept] - theirs[kept]).max(initial=0.0) < 1e-4, key
+        found += kept.sum()
+    assert found == 32
 
 
 def test_movenet_input_sizes_follow_the_image():

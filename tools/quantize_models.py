@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from livecap.models.blazepose import BLAZEPOSE33, BlazePoseLandmarker, cut_crops  # noqa: E402
 from livecap.models.crop import roi_from_coco17  # noqa: E402
 from livecap.models.hands import cut_crops as cut_hand_crops, hand_roi_from_body  # noqa: E402
-from livecap.models.movenet import MoveNetMultiPose, letterbox_shape  # noqa: E402
+from livecap.models.movenet import MoveNetMultiPose, letterboxed  # noqa: E402
 from livecap.models.runtime import OnnxModel, RuntimeOptions  # noqa: E402
 
 MODELS = ROOT / "models"
@@ -231,13 +231,7 @@ def detector_inputs(clips: tuple[Path, ...], frames_per_clip: int = FRAMES_PER_C
     """The detector's letterboxed int32 inputs (long side DETECTOR_SIDE) of fixed frames of the clips."""
     canvases = []
     for clip in clips:
-        for frame in clip_frames(clip, frames_per_clip):
-            height, width = frame.shape[:2]
-            scale, pad_w, pad_h = letterbox_shape(width, height, DETECTOR_SIDE)
-            new_w, new_h = min(pad_w, round(width * scale)), min(pad_h, round(height * scale))
-            canvas = np.zeros((1, pad_h, pad_w, 3), np.int32)
-            canvas[0, :new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_AREA)
-            canvases.append(canvas)
+        canvases += [letterboxed(frame, DETECTOR_SIDE) for frame in clip_frames(clip, frames_per_clip)]
     return canvases
 
 
@@ -245,12 +239,12 @@ def check_detector(int8_path: Path, canvases: list[np.ndarray], repetitions: int
     """Each person the float detector finds (score >= MIN_PERSON_SCORE) against the int8 detector's nearest: the
     shift of their keypoints seen by both (input pixels), the change of their score; ms per frame."""
     options = RuntimeOptions(["cpu"], threads)
-    float_model, int8_model = OnnxModel(MODELS / DETECTOR_FILE, options), OnnxModel(int8_path, options)
+    float_detector, int8_detector = (MoveNetMultiPose(OnnxModel(path, options))
+                                     for path in (MODELS / DETECTOR_FILE, int8_path))
     shifts, score_changes = [], []
     for canvas in canvases:
         size = np.array(canvas.shape[1:3], np.float64)  # H, W: the outputs are normalised to it (y, x)
-        people_f = float_model.run(None, {"input": canvas})[0][0]
-        people_q = int8_model.run(None, {"input": canvas})[0][0]
+        people_f, people_q = float_detector.raw(canvas)[0], int8_detector.raw(canvas)[0]
         for person in people_f[people_f[:, 55] >= MIN_PERSON_SCORE]:
             points_f = person[:51].reshape(17, 3)
             nearest = people_q[np.argmin([np.abs(q[:51].reshape(17, 3)[:, :2] - points_f[:, :2]).sum()
@@ -261,10 +255,10 @@ def check_detector(int8_path: Path, canvases: list[np.ndarray], repetitions: int
             score_changes.append(abs(float(nearest[55]) - float(person[55])))
     times = [[], []]
     for _ in range(repetitions):
-        for model, spent in zip((float_model, int8_model), times):
+        for detector, spent in zip((float_detector, int8_detector), times):
             start = time.perf_counter()
             for canvas in canvases[:16]:
-                model.run(None, {"input": canvas})
+                detector.raw(canvas)
             spent.append((time.perf_counter() - start) * 1000 / min(len(canvases), 16))
     shifts = np.asarray(shifts)
     return Check(float(shifts.mean()), float(np.percentile(shifts, 95)), float(shifts.mean()),

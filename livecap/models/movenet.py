@@ -6,10 +6,12 @@ import cv2
 import numpy as np
 
 from livecap.models.crop import apply_affine, crop_to_image_matrix, image_to_crop_matrix
-from livecap.types import PeopleDetections, Roi, SearchRegion
+from livecap.models.movenet_decode import PEOPLE, decode_heads, head_order
 from livecap.models.runtime import OnnxModel
+from livecap.types import PeopleDetections, Roi, SearchRegion
 
-MAX_PEOPLE = 6  # MoveNet MultiPose's fixed output rows: a run that returns this many may have missed others
+MAX_PEOPLE = PEOPLE  # MoveNet MultiPose's fixed output rows: a run that returns this many may have missed others
+GRAPH_OUTPUT = "output_0"  # the uncut graph's decoded people (the shipped model ends at its heads)
 # A person shorter than this in MoveNet's input is often missed: of the dev videos' reference people, 0.23 were
 # found below 32 input pixels, 0.73 at 32-48, 0.87 at 48-64 and 0.88-0.91 above
 MIN_PERSON_INPUT = 64
@@ -116,13 +118,27 @@ class MoveNetMultiPose:
     def run(self, image_rgb: np.ndarray, long_side: int) -> PeopleDetections:
         height, width = image_rgb.shape[:2]
         scale, pad_w, pad_h = letterbox_shape(width, height, long_side)
-        new_w, new_h = min(pad_w, round(width * scale)), min(pad_h, round(height * scale))
-        canvas = np.zeros((1, pad_h, pad_w, 3), np.int32)
-        # area averaging to shrink, bilinear to enlarge (area resampling enlarges by repeating pixels)
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        canvas[0, :new_h, :new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
-        raw = self.model.run(None, {self.model.input_names[0]: canvas})[0]
-        return decode_movenet(raw, scale, pad_w, pad_h, self.min_score)
+        return decode_movenet(self.raw(letterboxed(image_rgb, long_side)), scale, pad_w, pad_h, self.min_score)
+
+    def raw(self, canvas: np.ndarray) -> np.ndarray:
+        """The graph's [1, 6, 56] people for a letterboxed input: decoded from the model's heads (the shipped
+        model), or its own output where the model still ends in the graph's decoding."""
+        feeds = {self.model.input_names[0]: canvas}
+        if GRAPH_OUTPUT in self.model.output_names:
+            return self.model.run([GRAPH_OUTPUT], feeds)[0]
+        return decode_heads(*self.model.run(head_order(self.model.output_names), feeds))
+
+
+def letterboxed(image_rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """MoveNet's input: the image scaled to `long_side` (aspect kept), padded bottom and right (letterbox_shape)."""
+    height, width = image_rgb.shape[:2]
+    scale, pad_w, pad_h = letterbox_shape(width, height, long_side)
+    new_w, new_h = min(pad_w, round(width * scale)), min(pad_h, round(height * scale))
+    canvas = np.zeros((1, pad_h, pad_w, 3), np.int32)
+    # area averaging to shrink, bilinear to enlarge (area resampling enlarges by repeating pixels)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    canvas[0, :new_h, :new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=interpolation)
+    return canvas
 
 
 
