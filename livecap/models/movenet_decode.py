@@ -47,36 +47,53 @@ def decode_heads(centre: np.ndarray, heatmap: np.ndarray, regress: np.ndarray, o
     """The heads (NCHW, batch 1: 1, 17, 34, 34, 2, 2 channels) as the graph's `output_0`: [1, 6, 56], each person 17
     x (y, x, score), then ymin, xmin, ymax, xmax and the person's score, coordinates over the padded input's size."""
     height, width = centre.shape[2:]
-    centres = _sigmoid(centre[0, 0])
-    pooled = cv2.dilate(centres, np.ones((CENTRE_POOL, CENTRE_POOL), np.uint8))
-    peaks = (centres * (np.abs(centres - pooled) < PEAK_TOLERANCE)).ravel()
-    best = np.argsort(-peaks, kind="stable")[:PEOPLE]  # TopK: the lower index first among equals
-    rows, cols = best // width, best % width
-    centre_scores = peaks[best]
+    rows, cols, centre_scores = _centres(centre[0, 0])
     regressed = regress[0][:, rows, cols].T.reshape(PEOPLE, KEYPOINTS, 2)
     key_y = (rows[:, None].astype(np.float32) + regressed[..., 0]).astype(np.float32)
     key_x = (cols[:, None].astype(np.float32) + regressed[..., 1]).astype(np.float32)
     half = np.maximum(box_scale[0][:, rows, cols].T, np.float32(0)) * np.float32(0.5)
     middle = box_offset[0][:, rows, cols].T + np.stack([rows, cols], axis=1).astype(np.float32)
-    limits = np.array([height, width, height, width], np.float32)
-    boxes = np.clip(np.concatenate([middle - half, middle + half], axis=1), 0, limits).astype(np.float32)
+    cells_high = np.array([height, width, height, width], np.float32)
+    boxes = np.clip(np.concatenate([middle - half, middle + half], axis=1), 0, cells_high).astype(np.float32)
     spread = np.float32(min(height, width)) * SPREAD
     cells, scores = _keypoint_cells(_sigmoid(heatmap[0]), key_y, key_x, boxes, spread)
-    key_rows, key_cols = cells // width, cells % width
-    offsets = offset[0].reshape(KEYPOINTS, 2, height, width)
-    k = np.arange(KEYPOINTS)[None, :]
-    keypoints = np.empty((PEOPLE, KEYPOINTS, 3), np.float32)
-    per_cell = np.float32(STRIDE) / (np.array([height, width], np.float32) * np.float32(STRIDE))
-    keypoints[..., 0] = (key_rows + offsets[k, 0, key_rows, key_cols]).astype(np.float32) * per_cell[0]
-    keypoints[..., 1] = (key_cols + offsets[k, 1, key_rows, key_cols]).astype(np.float32) * per_cell[1]
-    keypoints[..., 2] = scores
     out = np.empty((PEOPLE, 56), np.float32)
-    out[:, :51] = keypoints.reshape(PEOPLE, 51)
-    out[:, 51:55] = np.clip(boxes * np.float32(STRIDE) / (limits * np.float32(STRIDE)), 0, 1)
+    out[:, :51] = _keypoints(cells, scores, offset[0]).reshape(PEOPLE, 51)
+    # over the input's size as the graph computes it: cells x STRIDE / (cells x STRIDE)
+    out[:, 51:55] = np.clip(boxes * np.float32(STRIDE) / (cells_high * np.float32(STRIDE)), 0, 1)
+    out[:, 55] = _person_scores(centre_scores, scores)
+    return out[None]
+
+
+def _centres(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The six strongest local maxima of the centre heatmap: their rows, columns and scores."""
+    centres = _sigmoid(logits)
+    pooled = cv2.dilate(centres, np.ones((CENTRE_POOL, CENTRE_POOL), np.uint8))
+    peaks = (centres * (np.abs(centres - pooled) < PEAK_TOLERANCE)).ravel()
+    best = np.argsort(-peaks, kind="stable")[:PEOPLE]  # TopK: the lower index first among equals
+    width = logits.shape[1]
+    return best // width, best % width, peaks[best]
+
+
+def _keypoints(cells: np.ndarray, scores: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """PEOPLE x KEYPOINTS x (y, x, score): each keypoint's cell moved by the offset head's, over the map's size."""
+    _, height, width = offset.shape
+    rows, cols = cells // width, cells % width
+    offsets = offset.reshape(KEYPOINTS, 2, height, width)
+    k = np.arange(KEYPOINTS)[None, :]
+    per_cell = np.float32(STRIDE) / (np.array([height, width], np.float32) * np.float32(STRIDE))
+    keypoints = np.empty((PEOPLE, KEYPOINTS, 3), np.float32)
+    keypoints[..., 0] = (rows + offsets[k, 0, rows, cols]).astype(np.float32) * per_cell[0]
+    keypoints[..., 1] = (cols + offsets[k, 1, rows, cols]).astype(np.float32) * per_cell[1]
+    keypoints[..., 2] = scores
+    return keypoints
+
+
+def _person_scores(centre_scores: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The centre's score times the mean of the keypoint scores above KEYPOINT_THRESHOLD."""
     above = scores > KEYPOINT_THRESHOLD
     summed = (centre_scores[:, None] * np.where(above, scores, np.float32(0))).sum(axis=1, dtype=np.float32)
-    out[:, 55] = np.float32(1) / np.maximum(above.sum(axis=1), 1).astype(np.float32) * summed
-    return out[None]
+    return np.float32(1) / np.maximum(above.sum(axis=1), 1).astype(np.float32) * summed
 
 
 @njit(cache=True)
