@@ -48,7 +48,7 @@ REFERENCE_SHA256 = {
     "blazepose_pose_landmark_heavy_fp16.onnx": "98e89510d0d43e633b7499ece2e5800723d79e67e738f03ac3d17dea5a7f936e",
     "mediapipe_hand_landmark_lite_fp16.onnx": "4fbe5ebaabaecf3fdc12f23b8d158156cff660385a22b8fb9159ca7bd12de58d",
     "mediapipe_hand_landmark_full_fp16.onnx": "febe28347060d627aca3fd265f5eb9f8027d00209fb31de9437962fd6ee5dd81",
-    "movenet_multipose_lightning_fp16.onnx": "bb9ceebbe1e7eb99f4ccb9596964e690d26c41d919caac8915265a6dfaad7a5d",
+    "movenet_multipose_lightning_fp16.onnx": "6dad1ba2baa85906615d759e1811e17689e00c2c83a73ca6128ec012f0c90134",
 }
 # the bound a float16 variant keeps to be installed: mean landmark shift under 0.5 px of a 256 crop (scaled to the
 # model's input), presence (person score) change under 0.01
