@@ -141,7 +141,6 @@ def letterboxed(image_rgb: np.ndarray, long_side: int) -> np.ndarray:
     return canvas
 
 
-
 class MoveNetSinglePose:
     """Top-down COCO-17 keypoints of one person (MoveNet SinglePose Thunder) on their rotation-aligned crop,
     the same square the landmark model sees: a second opinion on each body, made on that body alone."""
