@@ -27,6 +27,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tools")]
 
 import people_bench as bp  # noqa: E402
 import people_reference as br  # noqa: E402
+from timing import fastest_ms  # noqa: E402
 from livecap.pose.pipeline import build_pipeline  # noqa: E402
 from livecap.pose.tracking import PoseTracker  # noqa: E402
 from livecap.settings import PipelineSettings  # noqa: E402
@@ -84,17 +85,6 @@ def measure(video: Path, preset: str, images: list, reference: list, search_lost
             "recall": round(row.figures.recall, 4), "recall_loose": row.recall_loose,
             "id_switches": row.figures.id_switches,
             "runs": dict(sorted(calls.items())), "run_ms": {k: round(v / n, 2) for k, v in sorted(times.items())}}
-
-
-def fastest_ms(call, repeat: int = 11) -> float:
-    """The fastest of several calls: the one least disturbed by other work on a shared machine."""
-    call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return float(np.min(times))
 
 
 def modelled(rows: list[dict]) -> None:
