@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from livecap.models.catalog import CATALOG_FILE, ModelCatalog, sha256_of, user_model_dir  # noqa: E402
-from quantize_models import (CALIBRATION_CLIPS, CHECK_CLIPS, CROP_SIZES, DETECTOR_BACKBONE_FROM,  # noqa: E402
-                             DETECTOR_HEADS_FROM, DETECTOR_SIDE, LANDMARK_MODELS, LandmarkModel, check,
-                             check_detector, detector_inputs, fold_weight_casts, pipeline_crops)
+from quantize_models import (CALIBRATION_CLIPS, CHECK_CLIPS, CROP_SIZES, DETECTOR_SIDE,  # noqa: E402
+                             LANDMARK_MODELS, LandmarkModel, check, check_detector, detector_inputs, detector_parts,
+                             fold_weight_casts, pipeline_crops)
 
 MODELS = {**LANDMARK_MODELS,
           "blazepose_landmark_heavy": LandmarkModel("blazepose_pose_landmark_heavy.onnx", ("Identity", "Identity_1"),
@@ -48,7 +48,7 @@ REFERENCE_SHA256 = {
     "blazepose_pose_landmark_heavy_fp16.onnx": "98e89510d0d43e633b7499ece2e5800723d79e67e738f03ac3d17dea5a7f936e",
     "mediapipe_hand_landmark_lite_fp16.onnx": "4fbe5ebaabaecf3fdc12f23b8d158156cff660385a22b8fb9159ca7bd12de58d",
     "mediapipe_hand_landmark_full_fp16.onnx": "febe28347060d627aca3fd265f5eb9f8027d00209fb31de9437962fd6ee5dd81",
-    "movenet_multipose_lightning_fp16.onnx": "6dad1ba2baa85906615d759e1811e17689e00c2c83a73ca6128ec012f0c90134",
+    "movenet_multipose_lightning_fp16.onnx": "79e0dd077a50fe1e71a53f786d94e0e4b721001ae383b7f5915c686a2123babb",
 }
 # the bound a float16 variant keeps to be installed: mean landmark shift under 0.5 px of a 256 crop (scaled to the
 # model's input), presence (person score) change under 0.01
@@ -58,7 +58,8 @@ SHIFT_BOUND, PRESENCE_BOUND = 0.5, 0.01
 def detector_float_nodes(nodes) -> list[str]:
     """MoveNet's nodes kept float32: its input's normalisation and its heads and decoding, whose float16 rounding
     moved its people 12 px (of 384) on average and their scores 0.43; its backbone, most of its work, is float16."""
-    return [node.name for node in [*nodes[:DETECTOR_BACKBONE_FROM], *nodes[DETECTOR_HEADS_FROM:]]]
+    normalisation, _, heads = detector_parts(nodes)
+    return [node.name for node in [*normalisation, *heads]]
 
 
 def convert(source: Path, target: Path, keep_float: bool) -> None:

@@ -28,6 +28,7 @@ from livecap.models.blazepose import BLAZEPOSE33, BlazePoseLandmarker, cut_crops
 from livecap.models.crop import roi_from_coco17  # noqa: E402
 from livecap.models.hands import cut_crops as cut_hand_crops, hand_roi_from_body  # noqa: E402
 from livecap.models.movenet import MoveNetMultiPose, letterboxed  # noqa: E402
+from livecap.models.movenet_decode import HEADS  # noqa: E402
 from livecap.models.runtime import OnnxModel, RuntimeOptions  # noqa: E402
 
 MODELS = ROOT / "models"
@@ -40,9 +41,6 @@ DETECTOR_SIDE = 384  # finds the small people of vtest and basketball that 256 m
 MIN_PERSON_SCORE = 0.3
 HAND_VISIBLE = 0.5  # a hand is cut where its wrist, pinky and index are this visible
 CROP_SIZES = {"people": 256, "hands": 224}
-# MoveNet's graph: the input's normalisation (Cast, Sub, Mul, Sub), then the MobileNetV2-FPN feature extractor,
-# then from node 145 its heads (kpt_regress, kpt_offset, kpt_heatmap, box_scale, box_offset, centre) and decoding
-DETECTOR_BACKBONE_FROM, DETECTOR_HEADS_FROM = 4, 145
 SHIFT_BOUND, PRESENCE_BOUND = 1.5, 0.02
 
 
@@ -300,11 +298,20 @@ def landmark_recipes(path: Path) -> dict[str, Recipe]:
         "minmax-gain50-float": Recipe(keep_float=high_gain_nodes(path, 50.0))}
 
 
+def detector_parts(nodes) -> tuple[list, list, list]:
+    """MoveNet's graph in its three parts: the input's normalisation (Cast, Mul, Sub), the MobileNetV2-FPN feature
+    extractor, its heads (kpt_regress, kpt_offset, kpt_heatmap, box_scale, box_offset, centre; the shipped model
+    ends there, an uncut one goes on to decode them)."""
+    nodes = list(nodes)
+    backbone = next(i for i, node in enumerate(nodes) if "feature_extractor" in node.name)
+    heads = next(i for i, node in enumerate(nodes) if any(f"/{head}/" in node.name for head in HEADS))
+    return nodes[:backbone], nodes[backbone:heads], nodes[heads:]
+
+
 def detector_recipes(path: Path) -> dict[str, Recipe]:
     import onnx
-    nodes = onnx.load(str(path)).graph.node
-    heads = tuple(node.name for node in nodes[DETECTOR_HEADS_FROM:])
-    normalisation = tuple(node.name for node in nodes[:DETECTOR_BACKBONE_FROM])
+    normalisation, _, heads = (tuple(node.name for node in part)
+                               for part in detector_parts(onnx.load(str(path)).graph.node))
     return {"minmax": Recipe(), "minmax-conv": Recipe(op_types=("Conv",)),
             "minmax-conv-heads-float": Recipe(op_types=("Conv",), keep_float=heads),
             "minmax-backbone-only": Recipe(keep_float=normalisation + heads)}
