@@ -1,9 +1,9 @@
 """MoveNet MultiPose's six people from its heads: the TF.js model's own post-processing, done in Numba.
 
 In the graph, that post-processing weighs every keypoint heatmap cell for every person and keypoint (six people x
-17 keypoints x every cell, where all but each person's box is then masked out), and ONNX Runtime spent 8.5 of a
-50.8 ms call on it at a 512 input (2.6 of 26.5 at 384, 1.8 of 13.2 at 256; quiet 2-core VM). The same arithmetic
-here visits each person's box only. The shipped model ends at the heads (tools/build_models.py); a model that ends
+17 keypoints x every cell, where all but each person's box is then masked out): ONNX Runtime spent a sixth of a
+call on it at a 512 input (docs/benchmarks.md, "MoveNet's decoding"). The same arithmetic here visits each person's
+box only. The shipped model ends at the heads (tools/build_models.py); a model that ends
 at the graph's own `output_0` (the reference file, a user's own) is read as before.
 
 Each step below is the graph's (the reference ONNX file's nodes named after the TF ops):
@@ -107,11 +107,11 @@ def _inside(box, row, col):
 
 
 @njit(cache=True)
-def _keypoint_cells(logits, key_y, key_x, boxes, spread):
+def _keypoint_cells(heat, key_y, key_x, boxes, spread):
     """Per person and keypoint: the heatmap cell (a flat index) the graph's ArgMax picks, and its score (the
     largest weighted value any person gives that cell: the graph's ReduceMax over people)."""
     people, keypoints = key_y.shape
-    width = logits.shape[2]
+    width = heat.shape[2]
     cells = np.zeros((people, keypoints), np.int64)
     scores = np.zeros((people, keypoints), np.float32)
     for p in range(people):
@@ -121,7 +121,7 @@ def _keypoint_cells(logits, key_y, key_x, boxes, spread):
             best, cell = np.float32(0), 0  # all values 0 (an empty box): ArgMax's first cell
             for row in range(top, int(np.ceil(box[2]))):
                 for col in range(left, int(np.ceil(box[3]))):
-                    value = _weight(logits[k, row, col], np.float32(row) - key_y[p, k],
+                    value = _weight(heat[k, row, col], np.float32(row) - key_y[p, k],
                                     np.float32(col) - key_x[p, k], spread)
                     if value > best:
                         best, cell = value, row * width + col
@@ -129,7 +129,7 @@ def _keypoint_cells(logits, key_y, key_x, boxes, spread):
             row, col = cell // width, cell % width
             for q in range(people):
                 if _inside(boxes[q], np.float32(row), np.float32(col)):
-                    value = _weight(logits[k, row, col], np.float32(row) - key_y[q, k],
+                    value = _weight(heat[k, row, col], np.float32(row) - key_y[q, k],
                                     np.float32(col) - key_x[q, k], spread)
                     scores[p, k] = max(scores[p, k], value)
     return cells, scores
