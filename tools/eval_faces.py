@@ -243,13 +243,17 @@ def reference_correlations(faces: list[DevFace], found: dict[Path, list],
         mediapipe = nearest(theirs.get(face.image, []), face)[1]
         if ours is None or mediapipe is None:
             continue
-        truth = gt_measures(face)
-        for who, mesh in (("livecap", ours), ("mediapipe", mediapipe)):
-            measured = livecap_measures(mesh)
-            for name in COMPARED:
-                pairs[who][name][0].extend(measured[name])
-                pairs[who][name][1].extend(truth[name])
+        add_pairs(pairs["livecap"], ours, face)
+        add_pairs(pairs["mediapipe"], mediapipe, face)
     return {who: rank_correlations(p) for who, p in pairs.items()}
+
+
+def add_pairs(pairs: dict[str, tuple[list[float], list[float]]], mesh: np.ndarray, face: DevFace) -> None:
+    """Each COMPARED measure of this mesh beside the same on the face's annotated points."""
+    ours, truth = livecap_measures(mesh), gt_measures(face)
+    for name in COMPARED:
+        pairs[name][0].extend(ours[name])
+        pairs[name][1].extend(truth[name])
 
 
 def evaluate(args) -> dict:
@@ -265,10 +269,7 @@ def evaluate(args) -> dict:
         if mesh is None:
             continue
         meshes_found.append(mesh)
-        ours, truth = livecap_measures(mesh), gt_measures(face)
-        for name in COMPARED:
-            pairs[name][0].extend(ours[name])
-            pairs[name][1].extend(truth[name])
+        add_pairs(pairs, mesh, face)
     report["livecap"]["nme"] = errors
     report["livecap"]["spearman"] = rank_correlations(pairs)
     report["livecap"]["spearman 95% interval"] = rank_intervals(pairs)

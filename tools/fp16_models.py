@@ -56,8 +56,9 @@ SHIFT_BOUND, PRESENCE_BOUND = 0.5, 0.01
 
 
 def detector_float_nodes(nodes) -> list[str]:
-    """MoveNet's nodes kept float32: its input's normalisation and its heads and decoding, whose float16 rounding
-    moved its people 12 px (of 384) on average and their scores 0.43; its backbone, most of its work, is float16."""
+    """MoveNet's nodes kept float32: its input's normalisation and its heads (and an uncut graph's decoding), whose
+    float16 rounding moved its people 12 px (of 384) on average and their scores 0.43; its backbone, most of its
+    work, is float16."""
     normalisation, _, heads = detector_parts(nodes)
     return [node.name for node in [*normalisation, *heads]]
 
