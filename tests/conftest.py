@@ -40,6 +40,15 @@ _INTERRUPTIBLE = ("import runpy, signal; signal.signal(signal.SIGINT, signal.def
                   "runpy.run_module('livecap', run_name='__main__', alter_sys=True)")
 
 
+def lines_on_disk(path: Path) -> list[bytes]:
+    """The lines a running command has written to `path` so far; none while it does not exist. The command's
+    start-up check (livecap.sinks.checks) creates and removes the file, so it can vanish between a look and a read."""
+    try:
+        return Path(path).read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+
+
 def interruptible_livecap(*args: str, **kwargs) -> subprocess.Popen:
     """The real command line in a child process that handles Ctrl-C (SIGINT) as it would in a terminal, whatever
     the test runner's parent does with SIGINT."""

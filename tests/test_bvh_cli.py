@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from bvh_support import blender_pose, bvhio_positions, results_from_jsonl, stream_info, y_up_to_blender
-from conftest import TWO_PEOPLE, VTEST, read_jsonl, run_livecap
+from conftest import TWO_PEOPLE, VTEST, lines_on_disk, read_jsonl, run_livecap
 from livecap.sinks.bvh.format import world_positions
 from livecap.sinks.bvh.reader import read
 from livecap.sinks.bvh.recorder import BvhOptions, BvhSink
@@ -133,7 +133,7 @@ def test_killing_a_recording_mid_take_then_repair_loses_under_a_second(tmp_path)
                              stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(read_jsonl_lines(results)) < 60:
+        while time.monotonic() < deadline and len(lines_on_disk(results)) < 60:
             time.sleep(0.2)
         assert child.poll() is None, "the recording ended before it could be killed"
         os.kill(child.pid, signal.SIGKILL)
@@ -211,10 +211,6 @@ def test_repair_keeps_the_gaps_the_take_recorded(take_killed_after_a_gap, tmp_pa
     if gaps:
         held = read(path).motion[32:gaps[0][1] + 1]
         assert np.abs(held - held[0]).max() == 0  # the file really holds the pose there
-
-
-def read_jsonl_lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
 
 
 def _whole_lines(path: Path):

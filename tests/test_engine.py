@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import TWO_PEOPLE, VTEST, interruptible_livecap, run_livecap
+from conftest import TWO_PEOPLE, VTEST, interruptible_livecap, lines_on_disk, run_livecap
 from livecap.engine import Engine, EngineConfig
 from livecap.errors import OutputError, SourceError
 from livecap.pose.pipeline import PipelineModels
@@ -204,7 +204,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_whole_results(tmp_path):
                                   "--out", str(out), stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
+        while time.monotonic() < deadline and len(lines_on_disk(out)) < 10:
             time.sleep(0.2)
         child.send_signal(signal.SIGINT)
         _, stderr = child.communicate(timeout=30)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import TWO_PEOPLE, VTEST, media, read_jsonl, run_livecap
+from conftest import TWO_PEOPLE, VTEST, lines_on_disk, media, read_jsonl, run_livecap
 
 
 SAMPLE = TWO_PEOPLE  # its index (moov box) is at its end, as many recorders write it
@@ -261,7 +261,7 @@ def test_sigterm_stops_as_gracefully_as_ctrl_c(tmp_path, command):
     child = subprocess.Popen([sys.executable, "-m", "livecap", *args, "--preset", "fast", "--bvh", str(takes),
                               "--bvh-min-seconds", "0.5"], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 40):
+    while time.monotonic() < deadline and len(lines_on_disk(out)) < 40:
         time.sleep(0.2)
     child.send_signal(signal.SIGTERM)
     _, stderr = child.communicate(timeout=60)

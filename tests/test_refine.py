@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import MEDIA, TWO_PEOPLE, VTEST, interruptible_livecap, media, read_jsonl, run_livecap
+from conftest import MEDIA, TWO_PEOPLE, VTEST, interruptible_livecap, lines_on_disk, media, read_jsonl, run_livecap
 from livecap.bench import refine as bench
 from livecap.errors import LivecapError
 from livecap.pose.pipeline import PipelineModels
@@ -220,7 +220,7 @@ def test_ctrl_c_in_the_first_pass_ends_within_a_second_and_leaves_a_whole_result
                                   "--no-progress", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while not results.exists() and time.monotonic() < deadline:
+        while not lines_on_disk(results) and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(1.0)  # well inside the first pass (vtest's takes 20-40 s here)
         sent = time.monotonic()

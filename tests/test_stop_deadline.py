@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from conftest import REPO, interruptible_livecap
+from conftest import REPO, interruptible_livecap, lines_on_disk
 from livecap.sinks.bvh.reader import read
 
 DEADLINE_S = 1.0
@@ -51,7 +51,7 @@ def long_clip(tmp_path_factory) -> Path:
 
 
 def _frames_on_disk(results: Path) -> int:
-    return max(0, len(results.read_bytes().splitlines()) - 1) if results.exists() else 0
+    return max(0, len(lines_on_disk(results)) - 1)
 
 
 def _stop_once(args: list[str], results: Path, signum: int, moment: float) -> Stop:
